@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every Debian package that suwrap's build, tests, demo and benchmark need.
+# Idempotent and non-interactive: safe to run again. Run as root on Debian 12.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install/deps.sh: run as root (it calls apt-get)" >&2
+  exit 2
+fi
+
+build_pkgs=(
+  build-essential cmake pkg-config git
+  libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  libtomlplusplus-dev libasio-dev libsystemd-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
+)
+run_pkgs=(
+  php-cgi nginx apache2 lighttpd curl libfcgi-bin
+  procps util-linux passwd findutils acl python3
+)
+
+missing=()
+for p in "${build_pkgs[@]}" "${run_pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install/deps.sh: all ${#build_pkgs[@]}+${#run_pkgs[@]} packages already installed"
+  exit 0
+fi
+
+echo "install/deps.sh: installing ${missing[*]}"
+# Web servers must not be started by their packages: nginx and Apache would both
+# claim port 80, and the tests start their own instances with their own configs.
+# A policy-rc.d that denies service starts is put in place only for this install,
+# and only if the machine has none of its own.
+made_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+cleanup() { if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install/deps.sh: done"

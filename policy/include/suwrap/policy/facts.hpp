@@ -1,0 +1,50 @@
+// Gathering facts about the system: the walk and the user database.
+// The checks ask a FactSource; SystemFacts asks the kernel and NSS.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "suwrap/policy/expected.hpp"
+#include "suwrap/policy/walk.hpp"
+
+namespace suwrap::policy {
+
+struct UserInfo {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;  // primary group
+  std::string home;
+};
+
+struct GroupInfo {
+  std::string name;
+  gid_t gid = 0;
+};
+
+class FactSource {
+ public:
+  virtual ~FactSource() = default;
+  virtual Expected<Walk, WalkError> walk(std::string_view absolute_path) = 0;
+  // stat() following symlinks, for root's own files (handler binaries, php.ini).
+  virtual std::optional<FileFacts> stat_path(std::string_view path) = 0;
+  virtual std::optional<UserInfo> user_by_name(std::string_view name) = 0;
+  virtual std::optional<UserInfo> user_by_uid(uid_t uid) = 0;
+  virtual std::optional<GroupInfo> group_by_name(std::string_view name) = 0;
+  virtual std::optional<GroupInfo> group_by_gid(gid_t gid) = 0;
+};
+
+class SystemFacts final : public FactSource {
+ public:
+  Expected<Walk, WalkError> walk(std::string_view absolute_path) override;
+  std::optional<FileFacts> stat_path(std::string_view path) override;
+  std::optional<UserInfo> user_by_name(std::string_view name) override;
+  std::optional<UserInfo> user_by_uid(uid_t uid) override;
+  std::optional<GroupInfo> group_by_name(std::string_view name) override;
+  std::optional<GroupInfo> group_by_gid(gid_t gid) override;
+};
+
+}  // namespace suwrap::policy
