@@ -1,1 +1,158 @@
-int main() { return 3; }
+// suwrap: the set-uid wrapper. Read top to bottom, it is the checklist of CONTRACT.md §3:
+// a defensive start, checks 1-12 by the policy library, then checks 13-15 in the child
+// that run.cpp forks. Every refusal is one call to refuse(), which does not return.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log_sink.hpp"
+#include "process_setup.hpp"
+#include "response.hpp"
+#include "run.hpp"
+#include "suwrap/build_config.hpp"
+#include "suwrap/policy/checks.hpp"
+#include "suwrap/policy/config.hpp"
+#include "suwrap/policy/environment.hpp"
+#include "suwrap/policy/facts.hpp"
+#include "suwrap/policy/log_record.hpp"
+
+namespace {
+
+using namespace suwrap;
+using namespace suwrap::policy;
+
+constexpr int exit_configuration = 2;
+constexpr int exit_internal = 3;
+
+// Writes the refusal to the client and its line to the log, and exits with the
+// decision's status (1 deny, 2 configuration, 3 internal).
+[[noreturn]] void refuse(const Decision& decision, const LoadedConfig& config, const LogSink& log,
+                         const std::string& caller) {
+  const bool errors_to_browser = config.has_value() && config->errors_to_browser;
+  write_refusal(decision.http_status, errors_to_browser, decision.failed, decision.reason);
+  log.write(decision_line(record_of(decision, ::getpid(), caller)));
+  std::exit(decision.exit_code());
+}
+
+// A refusal that no check of the pipeline made: the process itself could not be set up.
+[[noreturn]] void refuse_internal(const std::string& reason, const LoadedConfig& config, const LogSink& log,
+                                  const std::string& caller, std::optional<Check> check = std::nullopt,
+                                  int exit_code = exit_internal) {
+  Decision decision;
+  decision.verdict = Verdict::error;
+  decision.failed = check;
+  decision.reason = reason;
+  decision.http_status = 500;
+  const bool errors_to_browser = config.has_value() && config->errors_to_browser;
+  write_refusal(decision.http_status, errors_to_browser, check, reason);
+  log.write(decision_line(record_of(decision, ::getpid(), caller)));
+  std::exit(exit_code);
+}
+
+// True when `path` names this very program: suwrap run as a web server's action handler,
+// where the script is PATH_TRANSLATED (CONTRACT.md §3).
+bool names_this_program(const std::string& path) {
+  struct stat self {};
+  struct stat named {};
+  return ::stat("/proc/self/exe", &self) == 0 && ::stat(path.c_str(), &named) == 0 &&
+         self.st_dev == named.st_dev && self.st_ino == named.st_ino;
+}
+
+Request request_from_environment(const std::vector<std::string>& environment, uid_t real_uid) {
+  Request request;
+  request.real_uid = real_uid;
+  request.environment = environment;
+  const auto value = [&](std::string_view name) -> std::optional<std::string> {
+    if (auto v = find_variable(environment, name)) return std::string(*v);
+    return std::nullopt;
+  };
+  request.script = value("SCRIPT_FILENAME");
+  if (request.script && !request.script->empty() && request.script->front() == '/' &&
+      names_this_program(*request.script))
+    request.script = value("PATH_TRANSLATED");
+  request.handler = value("SUWRAP_HANDLER");
+  request.server_name = value("SERVER_NAME");
+  return request;
+}
+
+// `suwrap -V`: the version and compiled-in paths, only for root and the caller.
+int print_version(const LoadedConfig& config, SystemFacts& facts) {
+  const uid_t uid = ::getuid();
+  bool allowed = uid == 0;
+  if (config.has_value()) {
+    if (auto caller = facts.user_by_name(config->caller)) allowed = allowed || caller->uid == uid;
+  }
+  if (!allowed) {
+    std::fputs("suwrap: -V is answered only to root and the configured caller\n", stderr);
+    return 1;
+  }
+  std::printf("suwrap %s\nconfig: %s\ncaller group: %s\n", suwrap::build::version, suwrap::build::config_path,
+              suwrap::build::caller_group);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  // A defensive start: before anything is trusted, a known set of descriptors, an empty
+  // environment, default signals, our own umask and limits. What fails here is reported
+  // once the log is open; nothing runs.
+  if (!ensure_standard_fds()) return exit_internal;  // no stdout to answer on
+  const bool closed_inherited = close_inherited_fds();
+  const std::vector<std::string> environment = take_environment(envp);
+  reset_signals();
+  ::umask(077);
+  const bool limits_set = set_own_limits();
+
+  SystemFacts facts;
+  const LoadedConfig config = load_config(suwrap::build::config_path);
+  const uid_t real_uid = ::getuid();
+  const auto caller_user = facts.user_by_uid(real_uid);
+  const std::string caller = caller_user ? caller_user->name : std::to_string(real_uid);
+
+  // Options exist only outside CGI: a web server may pass query words as arguments, and
+  // nothing from a request ever becomes one.
+  const bool cgi = find_variable(environment, "GATEWAY_INTERFACE").has_value();
+  if (!cgi && argc > 1) {
+    if (std::string_view(argv[1]) == "-V" && argc == 2) return print_version(config, facts);
+    std::fputs("usage: suwrap -V\nsuwrap is run by a web server or suwrap-cgid, with the request in its "
+               "environment (CONTRACT.md §3).\n",
+               stderr);
+    return exit_configuration;
+  }
+
+  // The log, opened as root before any drop; without a configuration, syslog.
+  LogSink log;
+  std::string log_error;
+  if (!config.has_value()) {
+    log.open_syslog();
+  } else if (!log.open(config->log, log_error)) {
+    log.open_syslog();
+    refuse_internal(log_error + "; refusing to run unlogged", config, log, caller, Check::config,
+                    exit_configuration);
+  }
+  if (!closed_inherited) refuse_internal("cannot close inherited descriptors", config, log, caller);
+  if (!limits_set) refuse_internal("cannot set suwrap's own resource limits", config, log, caller);
+
+  // Checks 1-12: caller, config, request, docroot, path, target, user, owner, dir_perms,
+  // file_perms, handler, vhost — the same code suwrap-policy check runs.
+  const Request request = request_from_environment(environment, real_uid);
+  const Decision decision = decide(request, config, facts);
+  if (decision.verdict != Verdict::allow) refuse(decision, config, log, caller);
+
+  // Allowed, and logged before anything runs: a run that cannot be logged does not happen.
+  if (!log.write(decision_line(record_of(decision, ::getpid(), caller))))
+    refuse_internal("the decision could not be written to the log; refusing to run unlogged", config, log,
+                    caller);
+
+  // Checks 13-15 in the child (drop, identity, exec); the parent supervises.
+  const int status = run_and_supervise({decision, *config, environment, log, caller});
+  if (status < 0) refuse_internal("cannot start the supervised child", config, log, caller);
+  return status;
+}

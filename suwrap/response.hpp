@@ -1,0 +1,15 @@
+// The CGI response of a refusal (CONTRACT.md §5), written to standard output.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "suwrap/policy/checks.hpp"
+
+namespace suwrap {
+
+// Writes the whole response to fd 1; a client that went away is not an error to report.
+void write_refusal(int http_status, bool errors_to_browser, std::optional<policy::Check> check,
+                   std::string_view reason);
+
+}  // namespace suwrap

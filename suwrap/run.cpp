@@ -1,0 +1,327 @@
+#include "run.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "privileges.hpp"
+#include "response.hpp"
+#include "suwrap/policy/environment.hpp"
+#include "suwrap/policy/fd.hpp"
+#include "suwrap/policy/log_record.hpp"
+
+namespace suwrap {
+
+namespace {
+
+using policy::Check;
+using policy::Verdict;
+
+// After SIGTERM at the wall-clock limit, the group has this long before SIGKILL.
+constexpr int kill_grace_ms = 2000;
+
+// What the child tells the supervisor when check 13, 14 or 15 fails. One write, smaller
+// than PIPE_BUF, so it arrives whole or not at all.
+struct ChildFailure {
+  int check = 0;
+  int verdict = 0;
+  char reason[400] = {};
+};
+static_assert(sizeof(ChildFailure) < PIPE_BUF);
+
+std::int64_t now_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+rlim_t limit_value(std::uint64_t value, std::uint64_t unit) {
+  if (value == 0) return RLIM_INFINITY;  // 0 means unlimited (CONTRACT.md §2)
+  return static_cast<rlim_t>(value * unit);
+}
+
+bool set_limit(int resource, rlim_t soft, rlim_t hard) {
+  const rlimit lim{soft, hard};
+  return ::setrlimit(resource, &lim) == 0;
+}
+
+// The account's limits. CPU gets a hard limit one second above the soft one: SIGXCPU
+// first, then the kernel's SIGKILL. No core dumps: a dump of php-cgi holds request data.
+bool apply_limits(const policy::Limits& l) {
+  constexpr std::uint64_t mib = 1024 * 1024;
+  const rlim_t cpu = limit_value(l.cpu_seconds, 1);
+  return set_limit(RLIMIT_CPU, cpu, cpu == RLIM_INFINITY ? RLIM_INFINITY : cpu + 1) &&
+         set_limit(RLIMIT_AS, limit_value(l.memory_mb, mib), limit_value(l.memory_mb, mib)) &&
+         set_limit(RLIMIT_NPROC, limit_value(l.nproc, 1), limit_value(l.nproc, 1)) &&
+         set_limit(RLIMIT_NOFILE, limit_value(l.nofile, 1), limit_value(l.nofile, 1)) &&
+         set_limit(RLIMIT_FSIZE, limit_value(l.fsize_mb, mib), limit_value(l.fsize_mb, mib)) &&
+         set_limit(RLIMIT_CORE, 0, 0);
+}
+
+// --- the child -------------------------------------------------------------------------
+
+[[noreturn]] void child_refuse(int report_fd, const RunContext& ctx, Check check, Verdict verdict,
+                               int http_status, const std::string& reason) {
+  ChildFailure failure;
+  failure.check = static_cast<int>(check);
+  failure.verdict = static_cast<int>(verdict);
+  std::strncpy(failure.reason, reason.c_str(), sizeof(failure.reason) - 1);
+  (void)!::write(report_fd, &failure, sizeof(failure));
+  write_refusal(http_status, ctx.config.errors_to_browser, check, reason);
+  ::_exit(127);
+}
+
+[[noreturn]] void child_main(const RunContext& ctx, int report_fd, pid_t supervisor) {
+  const policy::Decision& d = ctx.decision;
+  const policy::Target& target = *d.target;
+  const policy::Handler& handler = *d.handler;
+
+  // A session of its own: no controlling terminal, and a process group the supervisor
+  // can signal as a whole.
+  if (::setsid() < 0) child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500, "setsid failed");
+
+  // 13. drop: groups, gid, uid; proved by failing to regain root.
+  if (auto why = drop_privileges(target.user.name, target.user.uid, target.group.gid))
+    child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500, *why);
+  // The parent-death signal is cleared by a change of credentials, so it is set after the
+  // drop: if the supervisor is killed, the handler does not run on unsupervised.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != supervisor)
+    child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500, "the supervisor went away");
+
+  // 14. identity: the script opened as the target user is the file that was checked.
+  // Every directory on its way is writable only by this user or root (check dir_perms),
+  // so nobody else can swap it between here and the exec.
+  {
+    policy::Fd script(::open(d.physical_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    struct stat st {};
+    if (!script || ::fstat(script.get(), &st) != 0)
+      child_refuse(report_fd, ctx, Check::identity, Verdict::deny, 403,
+                   d.physical_path + " cannot be opened as " + target.user.name + ": " + std::strerror(errno));
+    if (!policy::FileFacts::from(st).same_file(d.script_facts))
+      child_refuse(report_fd, ctx, Check::identity, Verdict::deny, 403,
+                   d.physical_path + " changed after it was checked (device/inode differ)");
+  }
+
+  // 15. exec: environment from nothing, umask, limits, working directory, then the handler.
+  policy::HandlerEnvironment own;
+  own.safe_path = ctx.config.safe_path;
+  own.script_filename = d.physical_path;
+  own.php = handler.is_php();
+  own.phprc = d.phprc;
+  own.home = target.user.home;
+  own.user = target.user.name;
+  const std::vector<std::string> environment = policy::build_environment(ctx.request_environment, own);
+
+  std::vector<std::string> args;
+  std::string program;
+  if (handler.is_php()) {
+    program = handler.path;
+    args.push_back(handler.path);
+    args.insert(args.end(), handler.args.begin(), handler.args.end());
+  } else {
+    // kind cgi: the script runs itself, with no argument from the request.
+    program = d.physical_path;
+    args.push_back(d.physical_path);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  std::vector<std::string> env_copy = environment;
+  for (auto& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  ::umask(ctx.config.umask);
+  if (::chdir(d.script_dir.c_str()) != 0)
+    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+                 "cannot enter " + d.script_dir + ": " + std::strerror(errno));
+  if (!apply_limits(d.limits))
+    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+                 std::string("setting the account's limits failed: ") + std::strerror(errno));
+
+  // Signals at their defaults, none blocked: what the supervisor blocked stays its own.
+  ::signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  ::execve(program.c_str(), argv.data(), envp.data());
+  // With RLIMIT_NPROC set, execve fails with EAGAIN when the user has too many processes.
+  child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+               "cannot execute " + program + ": " + std::strerror(errno));
+}
+
+// --- the supervisor ----------------------------------------------------------------------
+
+// Sends a signal to the handler's process group; before the child's setsid() the group
+// does not exist yet, so the child itself gets it.
+void signal_group(pid_t leader, int sig) {
+  if (::kill(-leader, sig) != 0 && errno == ESRCH) ::kill(leader, sig);
+}
+
+// The supervisor is a child subreaper: whatever the handler left behind (a background
+// child, a double fork out of its session) is re-parented here. Kill and reap all of it,
+// so nothing of the request outlives it.
+void end_descendants(pid_t leader) {
+  ::kill(-leader, SIGKILL);
+  const std::string children_file =
+      "/proc/self/task/" + std::to_string(::getpid()) + "/children";
+  for (int round = 0; round < 500; ++round) {
+    int status = 0;
+    pid_t reaped = 0;
+    while ((reaped = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+    }
+    if (reaped < 0 && errno == ECHILD) return;
+    std::ifstream children(children_file);
+    pid_t pid = 0;
+    while (children >> pid) ::kill(pid, SIGKILL);
+    const timespec pause{0, 10 * 1000 * 1000};
+    ::nanosleep(&pause, nullptr);
+  }
+}
+
+}  // namespace
+
+int run_and_supervise(const RunContext& ctx) {
+  const policy::Decision& d = ctx.decision;
+  const pid_t supervisor = ::getpid();
+
+  // The child's report channel: closed by a successful exec (O_CLOEXEC).
+  std::array<int, 2> pipe_fds{};
+  if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) return -1;
+  policy::Fd report_read(pipe_fds[0]);
+  policy::Fd report_write(pipe_fds[1]);
+
+  // Block the signals the supervisor reads through a signalfd; the child unblocks them.
+  sigset_t watched;
+  sigemptyset(&watched);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&watched, sig);
+  if (::sigprocmask(SIG_BLOCK, &watched, nullptr) != 0) return -1;
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return -1;
+
+  const std::int64_t started = now_ms();
+  const pid_t child = ::fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    report_read.reset();
+    child_main(ctx, report_write.get(), supervisor);
+  }
+  report_write.reset();
+
+  // The supervisor keeps no descriptor of the request: the client talks to the handler.
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(devnull, fd);
+  if (devnull > 2) ::close(devnull);
+
+  policy::Fd signals(::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals) signal_group(child, SIGKILL);  // cannot supervise: end it, and report below
+
+  std::optional<ChildFailure> failure;
+  bool timed_out = false;
+  bool killed = false;
+  bool reaped = false;
+  int status = 0;
+  rusage usage{};
+  const std::uint64_t wall = d.limits.wall_seconds;
+  std::int64_t deadline = wall == 0 ? -1 : started + static_cast<std::int64_t>(wall) * 1000;
+
+  auto read_report = [&] {
+    ChildFailure report;
+    ssize_t n = 0;
+    do {
+      n = ::read(report_read.get(), &report, sizeof(report));
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof(report))) {
+      report.reason[sizeof(report.reason) - 1] = '\0';
+      failure = report;
+    }
+    if (n <= 0 || failure) report_read.reset();
+  };
+
+  while (!reaped) {
+    std::array<pollfd, 2> fds{};
+    fds[0] = {signals.get(), POLLIN, 0};
+    fds[1] = {report_read ? report_read.get() : -1, POLLIN, 0};
+    int timeout = -1;
+    if (deadline >= 0) timeout = static_cast<int>(std::max<std::int64_t>(0, deadline - now_ms()));
+    const int ready = ::poll(fds.data(), fds.size(), signals ? timeout : 100);
+    if (ready < 0 && errno != EINTR) {
+      signal_group(child, SIGKILL);
+      killed = true;
+    }
+    if (ready == 0 && deadline >= 0 && now_ms() >= deadline) {
+      // Past wall_seconds: SIGTERM to the whole group, then SIGKILL after the grace.
+      if (!timed_out) {
+        timed_out = true;
+        signal_group(child, SIGTERM);
+        deadline = now_ms() + kill_grace_ms;
+      } else if (!killed) {
+        killed = true;
+        signal_group(child, SIGKILL);
+        deadline = -1;
+      }
+    }
+    if ((fds[1].revents & (POLLIN | POLLHUP)) != 0) read_report();
+    if ((fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      while (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+        const int sig = static_cast<int>(info.ssi_signo);
+        if (sig != SIGCHLD) signal_group(child, sig);  // relay SIGTERM, SIGINT, SIGHUP
+      }
+    }
+    // Reap the handler whenever it is done; SIGCHLD also comes for re-parented orphans.
+    const pid_t r = ::wait4(child, &status, WNOHANG, &usage);
+    if (r == child) reaped = true;
+    if (!signals && !reaped) {
+      ::wait4(child, &status, 0, &usage);
+      reaped = true;
+    }
+  }
+  if (report_read) read_report();
+  end_descendants(child);
+
+  policy::ExitRecord exit_record;
+  exit_record.pid = supervisor;
+  if (WIFEXITED(status)) exit_record.status = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) exit_record.signal = WTERMSIG(status);
+  exit_record.wall_ms = static_cast<std::uint64_t>(now_ms() - started);
+  const auto ms = [](const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1000 + static_cast<std::uint64_t>(tv.tv_usec) / 1000;
+  };
+  exit_record.cpu_ms = ms(usage.ru_utime) + ms(usage.ru_stime);
+  exit_record.maxrss_kb = static_cast<std::uint64_t>(usage.ru_maxrss);
+  exit_record.timed_out = timed_out;
+
+  int exit_code = 0;
+  if (failure) {
+    // Check 13, 14 or 15 failed in the child: a second decision line names it.
+    policy::DecisionRecord record = policy::record_of(d, supervisor, ctx.caller);
+    record.verdict = static_cast<Verdict>(failure->verdict);
+    record.check = static_cast<Check>(failure->check);
+    record.reason = failure->reason;
+    ctx.log.write(policy::decision_line(record));
+    exit_code = record.verdict == Verdict::deny ? 1 : 3;
+  } else if (!signals) {
+    exit_code = 3;
+  }
+  ctx.log.write(policy::exit_line(exit_record));
+  return exit_code;
+}
+
+}  // namespace suwrap

@@ -1,0 +1,28 @@
+// Checks 13-15 and the supervisor: after an `allow`, suwrap forks. The child drops to the
+// target user, verifies the script, builds the environment and execs the handler; the
+// parent stays root only to supervise: relay signals, enforce the wall-clock limit on the
+// whole process group, reap it, and log how it ended.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "log_sink.hpp"
+#include "suwrap/policy/checks.hpp"
+#include "suwrap/policy/config.hpp"
+
+namespace suwrap {
+
+struct RunContext {
+  const policy::Decision& decision;  // an `allow` with its target and handler
+  const policy::Config& config;
+  const std::vector<std::string>& request_environment;  // validated by check `request`
+  const LogSink& log;
+  std::string caller;  // user name of the real uid, for the log
+};
+
+// Runs the handler and supervises it. Returns suwrap's exit status: 0 after a run,
+// 1 or 3 when check 13-15 refused it in the child (it has answered the client).
+int run_and_supervise(const RunContext& context);
+
+}  // namespace suwrap
