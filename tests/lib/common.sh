@@ -1,0 +1,265 @@
+# Common set-up for the end-to-end suites (sourced, not run): real users made with
+# useradd, a real set-uid copy of suwrap, real php-cgi. Each suite gets its own scratch
+# directory under /run/suwrap-tests and removes everything it made when it exits.
+#
+# Environment (set by CTest): SUWRAP_BIN, SUWRAP_POLICY_BIN, SUWRAP_CGID_BIN (optional),
+# SUWRAP_CONFIG_PATH (the path compiled into SUWRAP_BIN).
+set -euo pipefail
+
+: "${SUWRAP_BIN:?SUWRAP_BIN must name the built suwrap}"
+: "${SUWRAP_CONFIG_PATH:?SUWRAP_CONFIG_PATH must be the configuration path compiled into suwrap}"
+
+T_NAME=$(basename "$0" .sh)
+T_ROOT=""
+T_CONF_DIR=$(dirname "$SUWRAP_CONFIG_PATH")
+T_USERS=()
+T_PASSED=0
+T_FAILED=0
+T_CASE=""
+T_CALLER=www-data
+T_CLEANUPS=()
+T_PHP_CGI=/usr/bin/php-cgi
+T_PHP_INI_DIR=$(ls -d /etc/php/*/cgi 2>/dev/null | sort -V | tail -n 1)
+
+# ---- set-up and clean-up -----------------------------------------------------------------
+
+t_setup() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "SKIP $T_NAME: needs root (creates users and a set-uid binary)"
+    exit 77
+  fi
+  mkdir -p /run/suwrap-tests
+  chown root:root /run/suwrap-tests
+  chmod 0755 /run/suwrap-tests
+  T_ROOT=$(mktemp -d /run/suwrap-tests/"$T_NAME".XXXXXX)
+  chmod 0755 "$T_ROOT"
+  trap t_cleanup EXIT
+  mkdir -p "$T_ROOT/bin" "$T_ROOT/log" "$T_ROOT/home"
+  chmod 0755 "$T_ROOT/bin" "$T_ROOT/log" "$T_ROOT/home"
+  T_LOG="$T_ROOT/log/suwrap.log"
+  T_SUWRAP="$T_ROOT/bin/suwrap"
+  t_install_suwrap "$T_SUWRAP"
+
+  # The compiled-in configuration directory belongs to the tests while they run; one
+  # that the tests did not make is never touched.
+  if [ -e "$T_CONF_DIR" ] && [ ! -e "$T_CONF_DIR/.made-by-suwrap-tests" ]; then
+    echo "FAIL $T_NAME: $T_CONF_DIR exists and was not made by the tests; not touching it" >&2
+    exit 1
+  fi
+  mkdir -p "$T_CONF_DIR/accounts.d"
+  chown root:root "$T_CONF_DIR" "$T_CONF_DIR/accounts.d"
+  chmod 0755 "$T_CONF_DIR" "$T_CONF_DIR/accounts.d"
+  touch "$T_CONF_DIR/.made-by-suwrap-tests"
+}
+
+# A set-uid root copy of suwrap, group www-data, mode 4750 (CONTRACT.md §1).
+t_install_suwrap() {
+  cp "$SUWRAP_BIN" "$1"
+  chown root:"$T_CALLER" "$1"
+  chmod 4750 "$1"
+}
+
+t_on_cleanup() { T_CLEANUPS+=("$*"); }
+
+t_cleanup() {
+  local rc=$?
+  set +e
+  for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[$i]}" >/dev/null 2>&1; done
+  for u in "${T_USERS[@]}"; do
+    pkill -KILL -u "$u" >/dev/null 2>&1
+    for _ in 1 2 3 4 5 6 7 8 9 10; do userdel "$u" >/dev/null 2>&1 && break; sleep 0.2; done
+  done
+  [ -n "$T_ROOT" ] && rm -rf "$T_ROOT"
+  if [ -e "$T_CONF_DIR/.made-by-suwrap-tests" ]; then rm -rf "$T_CONF_DIR"; fi
+  exit "$rc"
+}
+
+# t_user VAR: a real user (uid >= 1000) with a home and docroot under the scratch tree.
+# Sets VAR (name), VAR_UID, VAR_GID, VAR_HOME, VAR_DOCROOT.
+t_user() {
+  local var=$1 name
+  name="sw${var,,}$(( $$ % 10000 ))$RANDOM"
+  name=${name:0:31}
+  local home="$T_ROOT/home/$name"
+  for _ in $(seq 1 50); do
+    useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$name" \
+      >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  id "$name" >/dev/null 2>&1 || { echo "FAIL: useradd $name" >&2; exit 1; }
+  T_USERS+=("$name")
+  mkdir -p "$home/public_html"
+  chown "$name:$name" "$home" "$home/public_html"
+  chmod 0755 "$home" "$home/public_html"
+  printf -v "$var" '%s' "$name"
+  printf -v "${var}_UID" '%s' "$(id -u "$name")"
+  printf -v "${var}_GID" '%s' "$(id -g "$name")"
+  printf -v "${var}_HOME" '%s' "$home"
+  printf -v "${var}_DOCROOT" '%s' "$home/public_html"
+}
+
+# t_file OWNER MODE PATH [CONTENT]: a file with that owner (user name or root) and mode.
+t_file() {
+  local owner=$1 mode=$2 path=$3 content=${4-}
+  mkdir -p "$(dirname "$path")"
+  printf '%s' "$content" >"$path"
+  chown "$owner:$(id -gn "$owner")" "$path"
+  chmod "$mode" "$path"
+}
+
+# t_dir OWNER MODE PATH
+t_dir() {
+  mkdir -p "$3"
+  chown "$1:$(id -gn "$1")" "$3"
+  chmod "$2" "$3"
+}
+
+# t_config [KEY=VALUE]...: writes the main configuration with test defaults; each
+# argument replaces or adds a [global] key (TOML value syntax). T_CONFIG_TABLES holds
+# further tables (handlers, limits), replacing the default handlers when set.
+T_CONFIG_TABLES=""
+t_config() {
+  declare -A g=(
+    [caller]="\"$T_CALLER\""
+    [docroots]="[\"$T_ROOT/home/*/public_html\"]"
+    [log]="\"$T_LOG\""
+    [accounts_dir]="\"$T_CONF_DIR/accounts.d\""
+  )
+  local kv
+  for kv in "$@"; do g[${kv%%=*}]=${kv#*=}; done
+  {
+    echo "[global]"
+    for k in "${!g[@]}"; do echo "$k = ${g[$k]}"; done
+    echo
+    if [ -n "$T_CONFIG_TABLES" ]; then
+      echo "$T_CONFIG_TABLES"
+    else
+      cat <<EOF
+[handlers.php]
+kind = "php"
+path = "$T_PHP_CGI"
+ini_dir = "$T_PHP_INI_DIR"
+extensions = [".php"]
+
+[handlers.cgi]
+kind = "cgi"
+extensions = [".cgi"]
+EOF
+    fi
+  } >"$SUWRAP_CONFIG_PATH"
+  chown root:root "$SUWRAP_CONFIG_PATH"
+  chmod 0644 "$SUWRAP_CONFIG_PATH"
+}
+
+# t_account NAME CONTENT: an account file in accounts.d.
+t_account() {
+  printf '%s\n' "$2" >"$T_CONF_DIR/accounts.d/$1.toml"
+  chown root:root "$T_CONF_DIR/accounts.d/$1.toml"
+  chmod 0644 "$T_CONF_DIR/accounts.d/$1.toml"
+}
+
+# ---- running suwrap as the caller --------------------------------------------------------
+
+# t_request [NAME=VALUE]...: runs the set-uid suwrap as www-data with exactly this CGI
+# environment (plus GATEWAY_INTERFACE and REQUEST_METHOD unless given). Standard input
+# is $T_STDIN (a file) or /dev/null. Sets T_RC, T_OUT, T_ERR, T_STATUS (the CGI status,
+# 200 when the response has no Status header).
+T_STDIN=/dev/null
+T_AS=""  # run as this user instead of the caller
+t_request() {
+  local as=${T_AS:-$T_CALLER}
+  local base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost)
+  set +e
+  T_OUT=$(env -i "${base[@]}" "$@" /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" --init-groups \
+    "$T_SUWRAP" <"$T_STDIN" 2>"$T_ROOT/stderr"; echo "~$?")
+  set -e
+  T_RC=${T_OUT##*~}
+  T_OUT=${T_OUT%~*}
+  T_ERR=$(cat "$T_ROOT/stderr")
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | grep -i '^Status:' | head -n 1 | awk '{print $2}')
+  T_STATUS=${T_STATUS:-200}
+}
+
+# t_script PATH [NAME=VALUE]...: a request for the script PATH.
+t_script() {
+  local path=$1
+  shift
+  t_request SCRIPT_FILENAME="$path" "$@"
+}
+
+# The body of the last response (after the header block).
+t_body() { printf '%s' "$T_OUT" | sed '1,/^\r\{0,1\}$/d'; }
+
+# Field F of the last log line of event E ("decision" or "exit").
+t_log_field() {
+  local event=$1 field=$2
+  python3 - "$T_LOG" "$event" "$field" <<'PY'
+import json, sys
+path, event, field = sys.argv[1:4]
+last = None
+try:
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec.get("event") == event:
+                last = rec
+except FileNotFoundError:
+    pass
+if last is None:
+    print("<no %s line>" % event)
+else:
+    v = last.get(field, "<missing>")
+    print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))
+PY
+}
+
+# ---- assertions ---------------------------------------------------------------------------
+
+t_case() { T_CASE=$1; }
+
+t_pass() { T_PASSED=$((T_PASSED + 1)); echo "ok   $T_CASE${1:+: $1}"; }
+t_fail() {
+  T_FAILED=$((T_FAILED + 1))
+  echo "FAIL $T_CASE: $1"
+  echo "     exit=$T_RC status=$T_STATUS"
+  echo "     stdout: $(printf '%s' "${T_OUT:-}" | head -c 600)"
+  echo "     stderr: $(printf '%s' "${T_ERR:-}" | head -c 300)"
+  [ -f "${T_LOG:-}" ] && echo "     log: $(tail -n 2 "$T_LOG")"
+  return 0
+}
+
+t_expect() {  # t_expect DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then t_pass "$what"; else t_fail "$what"; fi
+}
+
+# t_refused RC STATUS CHECK: the last request was refused with this exit code, CGI status
+# and log check name.
+t_refused() {
+  local rc=$1 status=$2 check=$3 logged
+  logged=$(t_log_field decision check)
+  if [ "$T_RC" = "$rc" ] && [ "$T_STATUS" = "$status" ] && [ "$logged" = "$check" ]; then
+    t_pass "exit $rc, $status, check $check"
+  else
+    t_fail "expected exit $rc, status $status, check $check; got exit $T_RC, status $T_STATUS, check $logged"
+  fi
+}
+
+# t_allowed: the last request ran (exit 0, allow logged).
+t_allowed() {
+  local decision
+  decision=$(t_log_field decision decision)
+  if [ "$T_RC" = 0 ] && [ "$decision" = allow ]; then t_pass "allowed"; else t_fail "expected an allowed run, got decision $decision"; fi
+}
+
+t_contains() {  # t_contains HAYSTACK NEEDLE
+  case "$1" in *"$2"*) return 0 ;; esac
+  return 1
+}
+
+# Ends the suite with the plain summary line CTest and CI read.
+t_done() {
+  echo "$T_PASSED passed, $T_FAILED failed"
+  [ "$T_FAILED" = 0 ]
+}
