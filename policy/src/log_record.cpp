@@ -1,1 +1,273 @@
-// placeholder
+// The JSON Lines log of CONTRACT.md §6 and the CGI refusal response of §5.
+// Everything a request controls (script names, reasons quoting them) passes through
+// json_escape, whose output never holds a raw control character or invalid UTF-8: one
+// record is always exactly one line, and a file name cannot forge another.
+#include "suwrap/policy/log_record.hpp"
+
+#include <time.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+namespace suwrap::policy {
+namespace {
+
+using namespace std::string_view_literals;
+
+void append_unicode_escape(std::string& out, unsigned code_point) {
+  std::array<char, 7> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "\\u%04x", code_point);
+  out += buffer.data();
+}
+
+bool is_continuation(unsigned char byte) { return (byte & 0xc0U) == 0x80U; }
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 if there is none there.
+// `code_point` gets its value.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i, unsigned& code_point) {
+  const auto lead = static_cast<unsigned char>(s[i]);
+  std::size_t length = 0;
+  unsigned minimum = 0;
+  if (lead >= 0xc2U && lead <= 0xdfU) {
+    length = 2;
+    minimum = 0x80U;
+    code_point = lead & 0x1fU;
+  } else if (lead >= 0xe0U && lead <= 0xefU) {
+    length = 3;
+    minimum = 0x800U;
+    code_point = lead & 0x0fU;
+  } else if (lead >= 0xf0U && lead <= 0xf4U) {
+    length = 4;
+    minimum = 0x10000U;
+    code_point = lead & 0x07U;
+  } else {
+    return 0;  // ASCII is handled by the caller; 0x80-0xc1 and 0xf5-0xff never lead
+  }
+  if (s.size() - i < length) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto byte = static_cast<unsigned char>(s[i + k]);
+    if (!is_continuation(byte)) return 0;
+    code_point = (code_point << 6U) | (byte & 0x3fU);
+  }
+  if (code_point < minimum || code_point > 0x10ffffU) return 0;
+  if (code_point >= 0xd800U && code_point <= 0xdfffU) return 0;
+  return length;
+}
+
+// Code points that are valid in a JSON string but that some line-oriented readers take as
+// a line break (Python's str.splitlines, JavaScript source): C1 controls, among them NEL,
+// and the Unicode line and paragraph separators. Escaped, a line stays one line for all.
+bool breaks_lines_somewhere(unsigned code_point) {
+  return (code_point >= 0x80U && code_point <= 0x9fU) || code_point == 0x2028U ||
+         code_point == 0x2029U;
+}
+
+void append_number_or_null(std::string& out, const auto& value) {
+  if (value) {
+    out += std::to_string(*value);
+  } else {
+    out += "null";
+  }
+}
+
+// Empty strings stand for "not known yet" (a refusal before the handler or the target user
+// was found); null says so plainly, where "" would look like a name.
+void append_string_or_null(std::string& out, std::string_view value) {
+  if (value.empty()) {
+    out += "null";
+  } else {
+    out += json_string(value);
+  }
+}
+
+std::string_view reason_phrase(int http_status) {
+  switch (http_status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+  }
+}
+
+// The reason on one line for a text/plain body: control characters (CR and LF among them)
+// become spaces so the body cannot be read as more than the one sentence it is.
+std::string one_line(std::string_view text) {
+  std::string line(text);
+  for (char& c : line) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20U || byte == 0x7fU) c = ' ';
+  }
+  return line;
+}
+
+}  // namespace
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x80U) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (byte < 0x20U || byte == 0x7fU) {
+            append_unicode_escape(out, byte);
+          } else {
+            out += c;
+          }
+      }
+      ++i;
+      continue;
+    }
+
+    unsigned code_point = 0;
+    const std::size_t length = utf8_sequence_length(s, i, code_point);
+    if (length == 0) {
+      // Not UTF-8: the byte's value, so the log stays valid JSON and still shows what was
+      // there. The next byte starts afresh.
+      append_unicode_escape(out, byte);
+      ++i;
+    } else if (breaks_lines_somewhere(code_point)) {
+      append_unicode_escape(out, code_point);
+      i += length;
+    } else {
+      out.append(s.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  out += json_escape(s);
+  out += '"';
+  return out;
+}
+
+std::string rfc3339_now() {
+  timespec now{};
+  tm utc{};
+  if (clock_gettime(CLOCK_REALTIME, &now) != 0 || gmtime_r(&now.tv_sec, &utc) == nullptr) {
+    // Neither fails on Linux for the real clock; should it, the epoch is still a valid
+    // timestamp and the line is still written.
+    return "1970-01-01T00:00:00.000Z";
+  }
+  std::array<char, 96> buffer{};  // room for any int fields: -Wformat-truncation proves it
+  std::snprintf(buffer.data(), buffer.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                utc.tm_sec, static_cast<int>(now.tv_nsec / 1'000'000));
+  return buffer.data();
+}
+
+// caller, script and reason are always strings (a refusal still has a script as asked and a
+// reason); handler, user, uid and gid are null until the checks have established them.
+std::string decision_line(const DecisionRecord& r) {
+  std::string line = "{\"ts\":";
+  line += json_string(rfc3339_now());
+  line += ",\"event\":\"decision\",\"pid\":";
+  line += std::to_string(r.pid);
+  line += ",\"caller\":";
+  line += json_string(r.caller);
+  line += ",\"script\":";
+  line += json_string(r.script);
+  line += ",\"handler\":";
+  append_string_or_null(line, r.handler);
+  line += ",\"user\":";
+  append_string_or_null(line, r.user);
+  line += ",\"uid\":";
+  append_number_or_null(line, r.uid);
+  line += ",\"gid\":";
+  append_number_or_null(line, r.gid);
+  line += ",\"decision\":";
+  line += json_string(verdict_name(r.verdict));
+  line += ",\"check\":";
+  if (r.check) {
+    line += json_string(check_name(*r.check));
+  } else {
+    line += "null";
+  }
+  line += ",\"reason\":";
+  line += json_string(r.reason);
+  line += "}\n";
+  return line;
+}
+
+std::string exit_line(const ExitRecord& r) {
+  std::string line = "{\"ts\":";
+  line += json_string(rfc3339_now());
+  line += ",\"event\":\"exit\",\"pid\":";
+  line += std::to_string(r.pid);
+  line += ",\"status\":";
+  append_number_or_null(line, r.status);
+  line += ",\"signal\":";
+  append_number_or_null(line, r.signal);
+  line += ",\"wall_ms\":";
+  line += std::to_string(r.wall_ms);
+  line += ",\"cpu_ms\":";
+  line += std::to_string(r.cpu_ms);
+  line += ",\"maxrss_kb\":";
+  line += std::to_string(r.maxrss_kb);
+  line += ",\"timed_out\":";
+  line += r.timed_out ? "true" : "false";
+  line += "}\n";
+  return line;
+}
+
+DecisionRecord record_of(const Decision& d, pid_t pid, std::string caller) {
+  DecisionRecord r;
+  r.pid = pid;
+  r.caller = std::move(caller);
+  r.script = d.script;
+  r.handler = d.handler_name;
+  if (d.target) {
+    r.user = d.target->user.name;
+    r.uid = d.target->user.uid;
+    r.gid = d.target->group.gid;
+  }
+  r.verdict = d.verdict;
+  r.check = d.failed;
+  r.reason = d.reason;
+  return r;
+}
+
+std::string cgi_refusal(int http_status, bool errors_to_browser, std::optional<Check> check,
+                        std::string_view reason) {
+  // A Status header must be three digits; anything else from a caller's bug is answered
+  // as the internal error it is rather than as a malformed response.
+  if (http_status < 100 || http_status > 599) http_status = 500;
+  const std::string status = std::to_string(http_status) + " " + std::string(reason_phrase(http_status));
+
+  std::string response = "Status: " + status + "\r\nContent-Type: text/plain\r\n\r\n" + status;
+  if (errors_to_browser) {
+    if (check) {
+      response += ": refused by check `";
+      response += check_name(*check);
+      response += '`';
+    }
+    const std::string why = one_line(reason);
+    if (!why.empty()) {
+      response += ": ";
+      response += why;
+    }
+  }
+  response += '\n';
+  return response;
+}
+
+}  // namespace suwrap::policy
