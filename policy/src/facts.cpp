@@ -53,14 +53,20 @@ UserInfo user_from(const passwd& pw) {
                   pw.pw_dir != nullptr ? pw.pw_dir : ""};
 }
 
-GroupInfo group_from(const group& gr) { return GroupInfo{gr.gr_name != nullptr ? gr.gr_name : "", gr.gr_gid}; }
+GroupInfo group_from(const group& gr) {
+  return GroupInfo{gr.gr_name != nullptr ? gr.gr_name : "", gr.gr_gid};
+}
 
 // A name with a NUL would be looked up truncated, as someone else.
-bool usable_name(std::string_view name) { return !name.empty() && name.find('\0') == std::string_view::npos; }
+bool usable_name(std::string_view name) {
+  return !name.empty() && name.find('\0') == std::string_view::npos;
+}
 
 }  // namespace
 
-Expected<Walk, WalkError> SystemFacts::walk(std::string_view absolute_path) { return walk_path(absolute_path); }
+Expected<Walk, WalkError> SystemFacts::walk(std::string_view absolute_path) {
+  return walk_path(absolute_path);
+}
 
 std::optional<FileFacts> SystemFacts::stat_path(std::string_view path) {
   try {

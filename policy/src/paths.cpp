@@ -10,7 +10,9 @@ namespace {
 
 constexpr std::string_view wildcard_component = "*";
 
-bool is_dot_component(std::string_view component) { return component == "." || component == ".."; }
+bool is_dot_component(std::string_view component) {
+  return component == "." || component == "..";
+}
 
 }  // namespace
 

@@ -11,9 +11,9 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <new>
 #include <optional>
+#include <system_error>
 #include <utility>
 #include <variant>
 
@@ -47,23 +47,19 @@ std::string_view basename_of(std::string_view path) {
 
 std::string WalkError::to_string() const {
   switch (kind) {
-    case WalkErrorKind::missing:
-      return path + " does not exist";
+    case WalkErrorKind::missing: return path + " does not exist";
     case WalkErrorKind::not_directory: {
       // `path` runs to the component that was asked of the non-directory.
       const std::string_view holder = directory_of(path);
       return path + ": " + std::string(basename_of(holder)) + " is not a directory";
     }
-    case WalkErrorKind::too_many_links:
-      return path + ": too many levels of symbolic links";
-    case WalkErrorKind::too_long:
-      return path + ": the path is too long or too deep";
-    case WalkErrorKind::denied:
-      return path + ": permission denied on the way";
-    case WalkErrorKind::io:
-      break;
+    case WalkErrorKind::too_many_links: return path + ": too many levels of symbolic links";
+    case WalkErrorKind::too_long: return path + ": the path is too long or too deep";
+    case WalkErrorKind::denied: return path + ": permission denied on the way";
+    case WalkErrorKind::io: break;
   }
-  return path + ": " + std::strerror(err);
+  // error_code rather than strerror: the daemon and the gate may walk from several threads.
+  return path + ": " + std::error_code(err, std::generic_category()).message();
 }
 
 namespace {
@@ -87,18 +83,12 @@ WalkError make_error(WalkErrorKind kind, std::string path, int err) {
 
 WalkErrorKind kind_of_errno(int err) {
   switch (err) {
-    case ENOENT:
-      return WalkErrorKind::missing;
-    case ENOTDIR:
-      return WalkErrorKind::not_directory;
-    case EACCES:
-      return WalkErrorKind::denied;
-    case ELOOP:
-      return WalkErrorKind::too_many_links;
-    case ENAMETOOLONG:
-      return WalkErrorKind::too_long;
-    default:
-      return WalkErrorKind::io;
+    case ENOENT: return WalkErrorKind::missing;
+    case ENOTDIR: return WalkErrorKind::not_directory;
+    case EACCES: return WalkErrorKind::denied;
+    case ELOOP: return WalkErrorKind::too_many_links;
+    case ENAMETOOLONG: return WalkErrorKind::too_long;
+    default: return WalkErrorKind::io;
   }
 }
 
@@ -155,7 +145,8 @@ class Walker {
   void queue_components(std::string_view path) {
     const auto components = split_components(path);
     if (!components.empty() && path.back() == '/') pending_.emplace_back(std::string("."));
-    for (auto it = components.rbegin(); it != components.rend(); ++it) pending_.emplace_back(std::string(*it));
+    for (auto it = components.rbegin(); it != components.rend(); ++it)
+      pending_.emplace_back(std::string(*it));
   }
 
   [[nodiscard]] const OpenObject& current() const { return leaf_ ? *leaf_ : dirs_.back(); }
@@ -248,10 +239,10 @@ class Walker {
   }
 
   WalkOptions options_;
-  std::vector<OpenObject> dirs_;     // the physical chain, "/" first; each held open
-  std::optional<OpenObject> leaf_;   // a non-directory reached; nothing may follow it
+  std::vector<OpenObject> dirs_;    // the physical chain, "/" first; each held open
+  std::optional<OpenObject> leaf_;  // a non-directory reached; nothing may follow it
   std::vector<SymlinkFact> links_;
-  std::vector<Step> pending_;        // components still to walk; the next is at the back
+  std::vector<Step> pending_;  // components still to walk; the next is at the back
 };
 
 }  // namespace

@@ -123,7 +123,7 @@ TEST(PathInside, ComparesComponentByComponent) {
   const std::vector<InsideCase> cases = {
       {"/var/www/x.php", "/var/www", true},
       {"/var/www/a/b/c/x.php", "/var/www", true},
-      {"/var/www", "/var/www", true},   // the docroot itself
+      {"/var/www", "/var/www", true},  // the docroot itself
       {"/var/www/", "/var/www", true},
       {"/var/www/x.php", "/var/www/", true},
       // Prefix confusion: a string prefix, not a component prefix.
@@ -160,7 +160,7 @@ TEST(PathInside, StarMatchesExactlyOneComponent) {
       {"/home/alice/private/x", "/home/*/public_html", false},
       {"/home/alice", "/home/*/public_html", false},
       {"/home//public_html/x", "/home/*/public_html", false},  // an empty name is no component
-      {"/home/*/public_html/x", "/home/*/public_html", true},   // a literal "*" is one component
+      {"/home/*/public_html/x", "/home/*/public_html", true},  // a literal "*" is one component
       {"/home/../public_html/x", "/home/*/public_html", false},
       {"/home/./public_html/x", "/home/*/public_html", false},
       {"/srv/a/b/x", "/srv/*/*", true},
@@ -203,11 +203,11 @@ TEST(ExtensionOf, IsTheLastDotOfTheLastComponent) {
       {"/a/b.PHP", ".PHP"},  // case is kept: the handler table decides
       {"/a/b.php.jpg", ".jpg"},
       {"/a/b", ""},
-      {"/a.d/b", ""},          // a dot in a directory is not the file's
-      {"/a/.htaccess", ""},    // a dot-file has no extension
+      {"/a.d/b", ""},        // a dot in a directory is not the file's
+      {"/a/.htaccess", ""},  // a dot-file has no extension
       {"/a/.x.php", ".php"},
       {"/a/..php", ".php"},
-      {"/a/b.", ""},           // a trailing dot is no extension
+      {"/a/b.", ""},  // a trailing dot is no extension
       {"/a/b/", ""},
       {"b.cgi", ".cgi"},
       {"", ""},

@@ -191,8 +191,9 @@ TEST(WalkPath, FileUsedAsDirectoryIsNotDirectory) {
   EXPECT_EQ(walk.error().to_string(), base + "/site/x.php/y: x.php is not a directory");
 
   // Neither "." nor ".." nor a trailing '/' can be asked of a file, as with the kernel.
-  for (const std::string suffix : {"/.", "/..", "/"}) {
-    const auto dotted = walk_path(base + "/site/x.php" + suffix);
+  const std::string file = base + "/site/x.php";
+  for (const char* suffix : {"/.", "/..", "/"}) {
+    const auto dotted = walk_path(file + suffix);
     ASSERT_FALSE(dotted) << suffix;
     EXPECT_EQ(dotted.error().kind, WalkErrorKind::not_directory) << suffix;
   }
@@ -272,7 +273,8 @@ TEST(WalkPath, AbsoluteSymlinkMakesTheChainTheTargets) {
   ASSERT_TRUE(walk) << walk.error().to_string();
   EXPECT_EQ(walk->object.path, base + "/real/site/index.php");
   EXPECT_EQ(dir_paths(*walk), chain_of(base + "/real/site"));
-  for (const auto& dir : walk->dirs) EXPECT_NE(dir.path, base + "/www") << "the link's directory is not on the chain";
+  for (const auto& dir : walk->dirs)
+    EXPECT_NE(dir.path, base + "/www") << "the link's directory is not on the chain";
 
   ASSERT_EQ(walk->links.size(), 1U);
   EXPECT_EQ(walk->links[0].path, base + "/www/site");
@@ -338,7 +340,8 @@ TEST(WalkPath, ChainedLinksAllResolveToTheFinalObject) {
   EXPECT_EQ(walk->links[1].path, base + "/site/second.php");
   EXPECT_EQ(walk->links[0].resolved_path, base + "/site/x.php");
   EXPECT_EQ(walk->links[1].resolved_path, base + "/site/x.php");
-  EXPECT_TRUE(walk->links[0].resolved.is_regular()) << "a chained link resolves to the final object, not a link";
+  EXPECT_TRUE(walk->links[0].resolved.is_regular())
+      << "a chained link resolves to the final object, not a link";
 }
 
 TEST(WalkPath, LinkInsideALinksTargetResolvesToItsOwnEnd) {
@@ -366,8 +369,9 @@ TEST(WalkPath, LinkLoopIsTooManyLinks) {
   tree.symlink("self", "site/self");
   const std::string base = physical(tree);
 
-  for (const std::string name : {"loop1", "self"}) {
-    const auto walk = walk_path(base + "/site/" + name);
+  const std::string site = base + "/site/";
+  for (const char* name : {"loop1", "self"}) {
+    const auto walk = walk_path(site + name);
     ASSERT_FALSE(walk) << name;
     EXPECT_EQ(walk.error().kind, WalkErrorKind::too_many_links) << name;
     EXPECT_EQ(walk.error().err, ELOOP) << name;
@@ -442,8 +446,9 @@ TEST(WalkPath, DirectoryWithoutSearchPermissionIsDenied) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: setresuid failed, 11: walk passed, 12: wrong kind, 13: wrong errno, "
-                                       "14: wrong path";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: setresuid failed, 11: walk passed, 12: wrong kind, 13: wrong errno, "
+         "14: wrong path";
 }
 
 TEST(WalkPath, InputMustBeAbsoluteAndWhole) {
@@ -501,7 +506,8 @@ TEST(WalkPath, DotDotInTheInputIsPhysical) {
 
 TEST(WalkErrorToString, EveryKindIsASentence) {
   using suwrap::policy::WalkError;
-  EXPECT_EQ((WalkError{WalkErrorKind::missing, "/var/www/x.php", ENOENT}).to_string(), "/var/www/x.php does not exist");
+  EXPECT_EQ((WalkError{WalkErrorKind::missing, "/var/www/x.php", ENOENT}).to_string(),
+            "/var/www/x.php does not exist");
   EXPECT_EQ((WalkError{WalkErrorKind::not_directory, "/var/www/x.php/y", ENOTDIR}).to_string(),
             "/var/www/x.php/y: x.php is not a directory");
   EXPECT_EQ((WalkError{WalkErrorKind::too_many_links, "/var/www/l", ELOOP}).to_string(),
