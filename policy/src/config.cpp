@@ -78,7 +78,9 @@ bool is_control(char c) {
   return byte < 0x20 || byte == 0x7f;
 }
 
-bool has_control(std::string_view text) { return std::any_of(text.begin(), text.end(), is_control); }
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), is_control);
+}
 
 // A value in double quotes, with quotes, backslashes and control characters escaped, so a
 // crafted value cannot forge a line in a log or a terminal.
@@ -135,8 +137,12 @@ std::string dotted(std::string_view prefix, std::string_view key) {
   return std::string(prefix) + "." + key_text(key);
 }
 
-int line_of(const toml::source_region& source) { return static_cast<int>(source.begin.line); }
-int line_of(const toml::node& node) { return line_of(node.source()); }
+int line_of(const toml::source_region& source) {
+  return static_cast<int>(source.begin.line);
+}
+int line_of(const toml::node& node) {
+  return line_of(node.source());
+}
 
 std::string_view type_name(const toml::node& node) {
   if (node.is_string()) return "a string";
@@ -240,7 +246,8 @@ std::optional<std::string> safe_path_problem(std::string_view value) {
 }
 
 std::optional<std::string> umask_problem(std::string_view value) {
-  const bool octal_digits = std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; });
+  const bool octal_digits =
+      std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; });
   if (value.size() < 3 || value.size() > 4 || !octal_digits)
     return "an octal string of 3 or 4 digits like \"022\"";
   if (value.size() == 4 && value.front() != '0') return "an octal umask of at most \"0777\"";
@@ -253,7 +260,9 @@ mode_t octal_value(std::string_view digits) {
   return value;
 }
 
-bool is_name_char(char c) { return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-'; }
+bool is_name_char(char c) {
+  return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-';
+}
 
 bool is_name(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_name_char);
@@ -302,10 +311,10 @@ std::optional<std::string> domain_problem(std::string_view domain) {
     const std::size_t dot = name.find('.', start);
     const std::size_t end = dot == std::string::npos ? name.size() : dot;
     const std::string_view label = std::string_view(name).substr(start, end - start);
-    const bool label_ok = !label.empty() && label.size() <= 63 &&
-                          std::all_of(label.begin(), label.end(), [](char c) {
-                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-                          });
+    const bool label_ok =
+        !label.empty() && label.size() <= 63 && std::all_of(label.begin(), label.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        });
     if (!label_ok) return std::string(expectation);
     if (dot == std::string::npos) return std::nullopt;
     start = dot + 1;
@@ -417,7 +426,8 @@ class TableReader {
   }
 
   template <class E, std::size_t N>
-  [[nodiscard]] std::optional<E> choice_at(std::string_view key, const std::array<Spelling<E>, N>& spellings) const {
+  [[nodiscard]] std::optional<E> choice_at(std::string_view key,
+                                           const std::array<Spelling<E>, N>& spellings) const {
     const toml::node* node = table_.get(key);
     if (node == nullptr) return std::nullopt;
     if (const auto* text = node->as_string()) {
@@ -442,7 +452,8 @@ class TableReader {
   // A problem with a key that is present, found by name for its line.
   void fail(std::string_view key, std::string message) const {
     const toml::node* node = table_.get(key);
-    problems_.report(node != nullptr ? line_of(*node) : line_of(table_), dotted(prefix_, key), std::move(message));
+    problems_.report(node != nullptr ? line_of(*node) : line_of(table_), dotted(prefix_, key),
+                     std::move(message));
   }
 
  private:
@@ -561,7 +572,8 @@ void read_global(const TableReader& global, Config& config) {
 }
 
 Handler read_handler(const TableReader& reader, std::string_view name) {
-  reader.allow_only({"kind", "path", "args", "ini_dir", "workers", "max_requests", "idle_seconds", "extensions"});
+  reader.allow_only(
+      {"kind", "path", "args", "ini_dir", "workers", "max_requests", "idle_seconds", "extensions"});
   Handler handler;
   handler.name = name;
   const auto kind = reader.choice_at("kind", kind_spellings);
@@ -613,7 +625,8 @@ void check_extensions_unique(const toml::table& handlers, Problems& problems) {
       if (inserted) continue;
       const std::string key = dotted(dotted("handlers", name.str()), "extensions");
       if (earlier->second == name.str())
-        problems.report(line_of(element), key, quoted(extension) + " is listed twice; expected each extension once");
+        problems.report(line_of(element), key,
+                        quoted(extension) + " is listed twice; expected each extension once");
       else
         problems.report(line_of(element), key,
                         quoted(extension) + " is already claimed by handler " + quoted(earlier->second) +
@@ -655,9 +668,11 @@ Expected<Config, ConfigError> parse_config_document(const toml::table& document,
 
   const TableReader top(document, "", problems);
   top.allow_only({"global", "handlers", "limits"});
-  if (const toml::table* global = top.table_at("global")) read_global(TableReader(*global, "global", problems), config);
+  if (const toml::table* global = top.table_at("global"))
+    read_global(TableReader(*global, "global", problems), config);
   if (const toml::table* handlers = top.table_at("handlers")) read_handlers(*handlers, problems, config);
-  if (const toml::table* limits = top.table_at("limits")) read_limits(TableReader(*limits, "limits", problems), config.limits);
+  if (const toml::table* limits = top.table_at("limits"))
+    read_limits(TableReader(*limits, "limits", problems), config.limits);
 
   if (problems.any()) return unexpected(problems.first());
   return config;
@@ -674,8 +689,8 @@ Expected<Account, ConfigError> parse_account_document(const toml::table& documen
   account.file = file;
 
   const TableReader reader(document, "", problems);
-  reader.allow_only({"user", "group", "docroots", "domains", "php_handler", "handlers", "php_ini_dir", "disabled",
-                     "limits"});
+  reader.allow_only({"user", "group", "docroots", "domains", "php_handler", "handlers", "php_ini_dir",
+                     "disabled", "limits"});
   reader.require("user", "the account's user name, like \"alice\"");
   reader.require("docroots", "an array of the account's docroots, like [\"/home/alice/public_html\"]");
 
@@ -769,10 +784,10 @@ std::optional<ConfigError> overlapping_docroots(std::span<const Account> account
       for (const auto& mine : b.docroots) {
         for (const auto& theirs : a.docroots) {
           if (!same_or_inside(mine, theirs) && !same_or_inside(theirs, mine)) continue;
-          return account_error(b, "docroots",
-                               quoted(mine) + " overlaps " + quoted(theirs) + " of account " + quoted(a.name) +
-                                   " (" + a.file + "); expected docroots that are neither equal to nor inside " +
-                                   "another account's");
+          return account_error(
+              b, "docroots",
+              quoted(mine) + " overlaps " + quoted(theirs) + " of account " + quoted(a.name) + " (" + a.file +
+                  "); expected docroots that are neither equal to nor inside " + "another account's");
         }
       }
     }
@@ -785,7 +800,9 @@ std::optional<ConfigError> overlapping_docroots(std::span<const Account> account
 
 constexpr std::size_t max_file_bytes = std::size_t{1} << 20;
 
-std::string errno_text(int error) { return std::generic_category().message(error); }
+std::string errno_text(int error) {
+  return std::generic_category().message(error);
+}
 
 ConfigError file_error(std::string path, std::string message) {
   return ConfigError{std::move(path), 0, "", std::move(message)};
@@ -804,9 +821,11 @@ std::optional<ConfigError> trust_problem(const std::string& path, const struct s
   if (st.st_uid != 0)
     return file_error(path, "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root");
   if ((st.st_mode & S_IWOTH) != 0)
-    return file_error(path, "is writable by others (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
+    return file_error(path,
+                      "is writable by others (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
   if ((st.st_mode & S_IWGRP) != 0)
-    return file_error(path, "is writable by its group (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
+    return file_error(
+        path, "is writable by its group (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
   return std::nullopt;
 }
 
@@ -828,14 +847,16 @@ OpenFailure open_failure(int dir, const std::string& name, const std::string& pa
   struct stat st {};
   if ((error == ELOOP || error == ENOTDIR) && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISLNK(st.st_mode))
-      return {file_error(path, "is a symbolic link; configuration paths are read without following links"), false};
+      return {file_error(path, "is a symbolic link; configuration paths are read without following links"),
+              false};
     if (error == ENOTDIR) return {file_error(path, "is not a directory"), false};
   }
   return {file_error(path, "cannot open: " + errno_text(error)), false};
 }
 
 std::optional<ConfigError> fstat_into(Opened& opened, const std::string& path, bool require_trusted) {
-  if (::fstat(opened.fd.get(), &opened.st) != 0) return file_error(path, "cannot fstat: " + errno_text(errno));
+  if (::fstat(opened.fd.get(), &opened.st) != 0)
+    return file_error(path, "cannot fstat: " + errno_text(errno));
   if (require_trusted) return trust_problem(path, opened.st);
   return std::nullopt;
 }
@@ -851,8 +872,7 @@ struct SplitPath {
 };
 
 Expected<SplitPath, ConfigError> split_for_walk(const std::string& path) {
-  if (path.empty() || path.front() != '/')
-    return unexpected(file_error(path, "expected an absolute path"));
+  if (path.empty() || path.front() != '/') return unexpected(file_error(path, "expected an absolute path"));
   SplitPath split;
   for (const auto part : components(path)) {
     if (part == "." || part == "..")
@@ -888,7 +908,9 @@ Expected<Opened, OpenFailure> open_directory(std::span<const std::string> direct
 }
 
 Expected<std::string, ConfigError> read_capped(const Fd& fd, const std::string& path, off_t size) {
-  const auto too_large = [&] { return file_error(path, "is larger than 1 MiB; expected a smaller configuration file"); };
+  const auto too_large = [&] {
+    return file_error(path, "is larger than 1 MiB; expected a smaller configuration file");
+  };
   if (size > static_cast<off_t>(max_file_bytes)) return unexpected(too_large());
   std::string text;
   std::array<char, 65536> buffer{};
@@ -909,7 +931,8 @@ Expected<std::string, ConfigError> read_file_in(int dir, const std::string& name
   Opened file;
   file.fd = Fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!file.fd) return unexpected(open_failure(dir, name, path, errno).error);
-  if (::fstat(file.fd.get(), &file.st) != 0) return unexpected(file_error(path, "cannot fstat: " + errno_text(errno)));
+  if (::fstat(file.fd.get(), &file.st) != 0)
+    return unexpected(file_error(path, "cannot fstat: " + errno_text(errno)));
   if (!S_ISREG(file.st.st_mode)) return unexpected(file_error(path, "is not a regular file"));
   if (require_trusted) {
     if (auto problem = trust_problem(path, file.st)) return unexpected(*problem);
@@ -933,7 +956,8 @@ bool is_account_file_name(std::string_view name) {
 }
 
 // The *.toml names in a directory, sorted so that the load order never depends on readdir.
-Expected<std::vector<std::string>, ConfigError> account_file_names(const Opened& dir, const std::string& path) {
+Expected<std::vector<std::string>, ConfigError> account_file_names(const Opened& dir,
+                                                                   const std::string& path) {
   // fdopendir needs a descriptor open for reading; "." from the O_PATH one is the same directory.
   Fd listing(::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!listing) return unexpected(file_error(path, "cannot open: " + errno_text(errno)));
@@ -954,7 +978,8 @@ Expected<std::vector<std::string>, ConfigError> account_file_names(const Opened&
   return names;
 }
 
-Expected<std::vector<Account>, ConfigError> load_accounts(const std::string& accounts_dir, bool require_trusted) {
+Expected<std::vector<Account>, ConfigError> load_accounts(const std::string& accounts_dir,
+                                                          bool require_trusted) {
   auto split = split_for_walk(accounts_dir);
   if (!split) return unexpected(split.error());
   if (!split->name.empty()) split->directories.push_back(split->name);
@@ -984,9 +1009,15 @@ Expected<std::vector<Account>, ConfigError> load_accounts(const std::string& acc
 // ---------------------------------------------------------------------------------------
 // The interface of config.hpp.
 
-std::string_view to_string(Mode m) { return spelling_of(mode_spellings, m); }
-std::string_view to_string(SymlinkPolicy p) { return spelling_of(symlink_spellings, p); }
-std::string_view to_string(HandlerKind k) { return spelling_of(kind_spellings, k); }
+std::string_view to_string(Mode m) {
+  return spelling_of(mode_spellings, m);
+}
+std::string_view to_string(SymlinkPolicy p) {
+  return spelling_of(symlink_spellings, p);
+}
+std::string_view to_string(HandlerKind k) {
+  return spelling_of(kind_spellings, k);
+}
 
 Limits LimitOverrides::applied_to(Limits base) const {
   for (const auto& key : limit_keys) {
@@ -1005,13 +1036,15 @@ const Handler* Config::handler(std::string_view name) const {
 }
 
 const Account* Config::account_named(std::string_view name) const {
-  const auto found = std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.name == name; });
+  const auto found =
+      std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.name == name; });
   return found == accounts.end() ? nullptr : &*found;
 }
 
 // Several accounts may share a user; the first by file name answers.
 const Account* Config::account_for_user(std::string_view user) const {
-  const auto found = std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.user == user; });
+  const auto found =
+      std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.user == user; });
   return found == accounts.end() ? nullptr : &*found;
 }
 
@@ -1031,7 +1064,8 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
   });
 }
 
-Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file, std::string_view name) {
+Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file,
+                                             std::string_view name) {
   return without_exceptions<Account>(file, [&]() -> Expected<Account, ConfigError> {
     if (auto expectation = account_name_problem(name))
       return unexpected(ConfigError{std::string(file), 0, "",
@@ -1081,7 +1115,8 @@ std::optional<ConfigError> check_trusted_path(const std::string& path) {
     Opened object;
     object.fd = Fd(::openat(dir->fd.get(), split->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!object.fd) return open_failure(dir->fd.get(), split->name, path, errno).error;
-    if (::fstat(object.fd.get(), &object.st) != 0) return file_error(path, "cannot fstat: " + errno_text(errno));
+    if (::fstat(object.fd.get(), &object.st) != 0)
+      return file_error(path, "cannot fstat: " + errno_text(errno));
     if (S_ISLNK(object.st.st_mode))
       return file_error(path, "is a symbolic link; configuration paths are read without following links");
     return trust_problem(path, object.st);

@@ -325,8 +325,9 @@ min_gid = 1000
 docroots = ["/var/www"]
 umask = "999"
 )toml");
-  EXPECT_EQ(error.to_string(),
-            R"(/etc/suwrap/suwrap.toml:7: global.umask: expected an octal string of 3 or 4 digits like "022", got "999")");
+  EXPECT_EQ(
+      error.to_string(),
+      R"(/etc/suwrap/suwrap.toml:7: global.umask: expected an octal string of 3 or 4 digits like "022", got "999")");
 }
 
 TEST(ParseConfig, RefusesAnUnknownKeyInGlobal) {
@@ -367,20 +368,25 @@ TEST(ParseConfig, RefusesAWrongType) {
 }
 
 TEST(ParseConfig, RefusesWrongTypesOfOtherKeys) {
-  expect_error(config_error("[global]\nerrors_to_browser = \"yes\"\n"), 2, "global.errors_to_browser", "true or false");
-  expect_error(config_error("[global]\ndocroots = \"/var/www\"\n"), 2, "global.docroots", "an array of strings");
-  expect_error(config_error("[global]\ndocroots = [\"/var/www\", 7]\n"), 2, "global.docroots", "expected a string");
+  expect_error(config_error("[global]\nerrors_to_browser = \"yes\"\n"), 2, "global.errors_to_browser",
+               "true or false");
+  expect_error(config_error("[global]\ndocroots = \"/var/www\"\n"), 2, "global.docroots",
+               "an array of strings");
+  expect_error(config_error("[global]\ndocroots = [\"/var/www\", 7]\n"), 2, "global.docroots",
+               "expected a string");
   expect_error(config_error("[global]\ncaller = 33\n"), 2, "global.caller", "expected a string");
   expect_error(config_error("global = 1\n"), 1, "global", "expected a table");
   expect_error(config_error("[limits]\nnproc = 1.5\n"), 2, "limits.nproc", "expected an integer");
 }
 
 TEST(ParseConfig, RefusesUmaskThatIsNotOctal) {
-  expect_error(config_error("[global]\numask = \"999\"\n"), 2, "global.umask", R"(octal string of 3 or 4 digits like "022", got "999")");
+  expect_error(config_error("[global]\numask = \"999\"\n"), 2, "global.umask",
+               R"(octal string of 3 or 4 digits like "022", got "999")");
 }
 
 TEST(ParseConfig, RefusesUmaskTooShort) {
-  expect_error(config_error("[global]\numask = \"8\"\n"), 2, "global.umask", R"(octal string of 3 or 4 digits like "022", got "8")");
+  expect_error(config_error("[global]\numask = \"8\"\n"), 2, "global.umask",
+               R"(octal string of 3 or 4 digits like "022", got "8")");
   expect_error(config_error("[global]\numask = \"22\"\n"), 2, "global.umask", "octal string");
 }
 
@@ -402,11 +408,13 @@ TEST(ParseConfig, RefusesARelativeDocroot) {
 TEST(ParseConfig, RefusesADocrootWithDotDot) {
   expect_error(config_error("[global]\ndocroots = [\"/var/www/../etc\"]\n"), 2, "global.docroots",
                R"(without "." or ".." components, got "/var/www/../etc")");
-  expect_error(config_error("[global]\ndocroots = [\"/var/./www\"]\n"), 2, "global.docroots", "\"..\" components");
+  expect_error(config_error("[global]\ndocroots = [\"/var/./www\"]\n"), 2, "global.docroots",
+               "\"..\" components");
 }
 
 TEST(ParseConfig, RefusesDocrootsThatAreNotNormalised) {
-  expect_error(config_error("[global]\ndocroots = [\"/var//www\"]\n"), 2, "global.docroots", "empty components");
+  expect_error(config_error("[global]\ndocroots = [\"/var//www\"]\n"), 2, "global.docroots",
+               "empty components");
   expect_error(config_error("[global]\ndocroots = [\"/var/www/\"]\n"), 2, "global.docroots", "trailing");
 }
 
@@ -416,8 +424,10 @@ TEST(ParseConfig, RefusesTheRootDirectoryAsDocroot) {
 }
 
 TEST(ParseConfig, AllowsStarOnlyAsAWholeComponent) {
-  expect_error(config_error("[global]\ndocroots = [\"/home/user*/www\"]\n"), 2, "global.docroots", "whole path component");
-  EXPECT_TRUE(parse_config("[global]\ndocroots = [\"/home/*/www\", \"/srv/*/*/htdocs\"]\n", main_file).has_value());
+  expect_error(config_error("[global]\ndocroots = [\"/home/user*/www\"]\n"), 2, "global.docroots",
+               "whole path component");
+  EXPECT_TRUE(
+      parse_config("[global]\ndocroots = [\"/home/*/www\", \"/srv/*/*/htdocs\"]\n", main_file).has_value());
 }
 
 TEST(ParseConfig, RefusesMinUidZero) {
@@ -433,7 +443,8 @@ TEST(ParseConfig, RefusesIdsBeyondUidRange) {
 }
 
 TEST(ParseConfig, RefusesABadMode) {
-  expect_error(config_error("[global]\nmode = \"group\"\n"), 2, "global.mode", R"(expected "owner" or "account", got "group")");
+  expect_error(config_error("[global]\nmode = \"group\"\n"), 2, "global.mode",
+               R"(expected "owner" or "account", got "group")");
 }
 
 TEST(ParseConfig, RefusesABadSymlinksValue) {
@@ -447,18 +458,23 @@ TEST(ParseConfig, RefusesABadCaller) {
 }
 
 TEST(ParseConfig, RefusesABadLogTarget) {
-  expect_error(config_error("[global]\nlog = \"suwrap.log\"\n"), 2, "global.log", R"(absolute file path or "syslog")");
+  expect_error(config_error("[global]\nlog = \"suwrap.log\"\n"), 2, "global.log",
+               R"(absolute file path or "syslog")");
 }
 
 TEST(ParseConfig, RefusesASafePathWithARelativeOrEmptyEntry) {
   // An empty PATH entry means the working directory: the script's own directory.
-  expect_error(config_error("[global]\nsafe_path = \"/usr/bin::/bin\"\n"), 2, "global.safe_path", "colon-separated absolute");
-  expect_error(config_error("[global]\nsafe_path = \"/usr/bin:bin\"\n"), 2, "global.safe_path", "colon-separated absolute");
-  expect_error(config_error("[global]\nsafe_path = \"/usr/bin:\"\n"), 2, "global.safe_path", "colon-separated absolute");
+  expect_error(config_error("[global]\nsafe_path = \"/usr/bin::/bin\"\n"), 2, "global.safe_path",
+               "colon-separated absolute");
+  expect_error(config_error("[global]\nsafe_path = \"/usr/bin:bin\"\n"), 2, "global.safe_path",
+               "colon-separated absolute");
+  expect_error(config_error("[global]\nsafe_path = \"/usr/bin:\"\n"), 2, "global.safe_path",
+               "colon-separated absolute");
 }
 
 TEST(ParseConfig, RefusesARelativeAccountsDir) {
-  expect_error(config_error("[global]\naccounts_dir = \"accounts.d\"\n"), 2, "global.accounts_dir", "absolute path");
+  expect_error(config_error("[global]\naccounts_dir = \"accounts.d\"\n"), 2, "global.accounts_dir",
+               "absolute path");
 }
 
 TEST(ParseConfig, RefusesAStringWithANul) {
@@ -479,31 +495,34 @@ TEST(ParseConfig, RefusesAPhpHandlerWithoutPath) {
   const auto error = config_error("[handlers.php]\nkind = \"php\"\nini_dir = \"/etc/php/8.2/cgi\"\n");
   expect_error(error, 1, "handlers.php.path", "missing");
   EXPECT_TRUE(Contains(error.message, "php-cgi"));
-  expect_error(config_error("[handlers.warm]\nkind = \"php-fcgi\"\nini_dir = \"/etc/php\"\n"), 1, "handlers.warm.path",
-               "missing");
+  expect_error(config_error("[handlers.warm]\nkind = \"php-fcgi\"\nini_dir = \"/etc/php\"\n"), 1,
+               "handlers.warm.path", "missing");
 }
 
 TEST(ParseConfig, RefusesAPhpHandlerWithoutIniDir) {
-  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\n"), 1, "handlers.php.ini_dir",
-               "missing; expected the absolute directory holding php.ini");
+  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\n"), 1,
+               "handlers.php.ini_dir", "missing; expected the absolute directory holding php.ini");
 }
 
 TEST(ParseConfig, RefusesACgiHandlerWithPath) {
   const auto error = config_error("[handlers.cgi]\nkind = \"cgi\"\npath = \"/usr/bin/perl\"\n");
   expect_error(error, 3, "handlers.cgi.path", "not allowed for kind \"cgi\"");
-  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nini_dir = \"/etc/php\"\n"), 3, "handlers.cgi.ini_dir",
+  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nini_dir = \"/etc/php\"\n"), 3,
+               "handlers.cgi.ini_dir", "not allowed");
+  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nargs = []\n"), 3, "handlers.cgi.args",
                "not allowed");
-  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nargs = []\n"), 3, "handlers.cgi.args", "not allowed");
 }
 
 TEST(ParseConfig, RefusesPoolSettingsOutsidePhpFcgi) {
-  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n"
-                            "workers = 4\n"),
-               5, "handlers.php.workers", "only a \"php-fcgi\" handler");
+  expect_error(
+      config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n"
+                   "workers = 4\n"),
+      5, "handlers.php.workers", "only a \"php-fcgi\" handler");
 }
 
 TEST(ParseConfig, RefusesPoolSettingsOutOfRange) {
-  const std::string warm = "[handlers.warm]\nkind = \"php-fcgi\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n";
+  const std::string warm =
+      "[handlers.warm]\nkind = \"php-fcgi\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n";
   expect_error(config_error(warm + "workers = 0\n"), 5, "handlers.warm.workers", "from 1 to 256, got 0");
   expect_error(config_error(warm + "workers = 257\n"), 5, "handlers.warm.workers", "from 1 to 256, got 257");
   expect_error(config_error(warm + "max_requests = -1\n"), 5, "handlers.warm.max_requests", "from 1");
@@ -511,8 +530,8 @@ TEST(ParseConfig, RefusesPoolSettingsOutOfRange) {
 }
 
 TEST(ParseConfig, RefusesARelativeHandlerPath) {
-  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"php-cgi\"\nini_dir = \"/etc/php\"\n"), 3,
-               "handlers.php.path", "absolute path");
+  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"php-cgi\"\nini_dir = \"/etc/php\"\n"),
+               3, "handlers.php.path", "absolute path");
 }
 
 TEST(ParseConfig, RefusesABadHandlerName) {
@@ -526,9 +545,10 @@ TEST(ParseConfig, RefusesAnExtensionWithoutDot) {
 }
 
 TEST(ParseConfig, RefusesExtensionsThatCouldNeverMatch) {
-  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nextensions = [\".\"]\n"), 3, "handlers.cgi.extensions", "got \".\"");
-  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nextensions = [\".a/b\"]\n"), 3, "handlers.cgi.extensions",
-               "without \"/\"");
+  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nextensions = [\".\"]\n"), 3,
+               "handlers.cgi.extensions", "got \".\"");
+  expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nextensions = [\".a/b\"]\n"), 3,
+               "handlers.cgi.extensions", "without \"/\"");
   expect_error(config_error("[handlers.cgi]\nkind = \"cgi\"\nextensions = [\".tar.gz\"]\n"), 3,
                "handlers.cgi.extensions", "one \".\"");
 }
@@ -626,8 +646,9 @@ TEST(ParseAccount, LeavesOptionalKeysUnset) {
 }
 
 TEST(ParseAccount, StoresDomainsLowercased) {
-  auto parsed = parse_account("user = \"bob\"\ndocroots = [\"/srv/bob\"]\ndomains = [\"Bob.Example\", \"WWW.BOB.EXAMPLE\"]\n",
-                              "/x/bob.toml", "bob");
+  auto parsed = parse_account(
+      "user = \"bob\"\ndocroots = [\"/srv/bob\"]\ndomains = [\"Bob.Example\", \"WWW.BOB.EXAMPLE\"]\n",
+      "/x/bob.toml", "bob");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
   EXPECT_EQ(parsed->domains, (std::vector<std::string>{"bob.example", "www.bob.example"}));
 }
@@ -635,22 +656,26 @@ TEST(ParseAccount, StoresDomainsLowercased) {
 TEST(ParseAccount, RefusesAMissingUser) {
   const auto error = account_error("docroots = [\"/home/alice/public_html\"]\n");
   expect_error(error, 0, "user", "missing", alice_file);
-  EXPECT_EQ(error.to_string(), std::string(alice_file) + ": user: missing; expected the account's user name, like \"alice\"");
+  EXPECT_EQ(error.to_string(),
+            std::string(alice_file) + ": user: missing; expected the account's user name, like \"alice\"");
 }
 
 TEST(ParseAccount, RefusesMissingOrEmptyDocroots) {
   expect_error(account_error("user = \"alice\"\n"), 0, "docroots", "missing", alice_file);
-  expect_error(account_error("user = \"alice\"\ndocroots = []\n"), 2, "docroots", "at least one docroot", alice_file);
+  expect_error(account_error("user = \"alice\"\ndocroots = []\n"), 2, "docroots", "at least one docroot",
+               alice_file);
 }
 
 TEST(ParseAccount, RefusesARelativeDocroot) {
-  expect_error(account_error("user = \"alice\"\ndocroots = [\"home/alice\"]\n"), 2, "docroots", "absolute path", alice_file);
-  expect_error(account_error("user = \"alice\"\ndocroots = [\"/home/alice/../bob\"]\n"), 2, "docroots", "\"..\"", alice_file);
+  expect_error(account_error("user = \"alice\"\ndocroots = [\"home/alice\"]\n"), 2, "docroots",
+               "absolute path", alice_file);
+  expect_error(account_error("user = \"alice\"\ndocroots = [\"/home/alice/../bob\"]\n"), 2, "docroots",
+               "\"..\"", alice_file);
 }
 
 TEST(ParseAccount, RefusesAPatternDocroot) {
-  expect_error(account_error("user = \"alice\"\ndocroots = [\"/home/*/public_html\"]\n"), 2, "docroots", "literal directory",
-               alice_file);
+  expect_error(account_error("user = \"alice\"\ndocroots = [\"/home/*/public_html\"]\n"), 2, "docroots",
+               "literal directory", alice_file);
 }
 
 TEST(ParseAccount, RefusesAnUnknownKey) {
@@ -667,10 +692,14 @@ TEST(ParseAccount, RefusesAnUnknownKeyInLimits) {
 TEST(ParseAccount, RefusesBadValues) {
   const std::string base = "user = \"alice\"\ndocroots = [\"/home/alice\"]\n";
   expect_error(account_error(base + "disabled = \"no\"\n"), 3, "disabled", "true or false", alice_file);
-  expect_error(account_error(base + "domains = [\"alice example\"]\n"), 3, "domains", "host name", alice_file);
-  expect_error(account_error(base + "php_ini_dir = \"etc/php\"\n"), 3, "php_ini_dir", "absolute path", alice_file);
-  expect_error(account_error(base + "handlers = \"php\"\n"), 3, "handlers", "an array of strings", alice_file);
-  expect_error(account_error(base + "[limits]\nnofile = -1\n"), 4, "limits.nofile", "non-negative", alice_file);
+  expect_error(account_error(base + "domains = [\"alice example\"]\n"), 3, "domains", "host name",
+               alice_file);
+  expect_error(account_error(base + "php_ini_dir = \"etc/php\"\n"), 3, "php_ini_dir", "absolute path",
+               alice_file);
+  expect_error(account_error(base + "handlers = \"php\"\n"), 3, "handlers", "an array of strings",
+               alice_file);
+  expect_error(account_error(base + "[limits]\nnofile = -1\n"), 4, "limits.nofile", "non-negative",
+               alice_file);
   expect_error(account_error(base + "group = \"\"\n"), 3, "group", "user or group name", alice_file);
 }
 
@@ -757,7 +786,8 @@ TEST(ValidateAccounts, RefusesADocrootInsideAnotherAccounts) {
   ASSERT_TRUE(problem.has_value());
   EXPECT_EQ(problem->file, "/etc/suwrap/accounts.d/shop.toml");
   EXPECT_EQ(problem->key, "docroots");
-  EXPECT_TRUE(Contains(problem->message, "\"/home/alice/public_html/shop\" overlaps \"/home/alice/public_html\""));
+  EXPECT_TRUE(
+      Contains(problem->message, "\"/home/alice/public_html/shop\" overlaps \"/home/alice/public_html\""));
   EXPECT_TRUE(Contains(problem->message, alice_file));
 }
 
@@ -801,7 +831,8 @@ TEST(ConfigErrorToString, OmitsLineZeroAndEmptyKey) {
   EXPECT_EQ((ConfigError{"/f.toml", 0, "user", "missing"}).to_string(), "/f.toml: user: missing");
   EXPECT_EQ((ConfigError{"/etc/suwrap", 0, "", "owned by uid 1000, must be owned by root"}).to_string(),
             "/etc/suwrap: owned by uid 1000, must be owned by root");
-  EXPECT_EQ((ConfigError{"/f.toml", 3, "", "TOML syntax error: x"}).to_string(), "/f.toml:3: TOML syntax error: x");
+  EXPECT_EQ((ConfigError{"/f.toml", 3, "", "TOML syntax error: x"}).to_string(),
+            "/f.toml:3: TOML syntax error: x");
 }
 
 TEST(LimitOverridesAppliedTo, ReplacesOnlyTheKeysSet) {
@@ -888,11 +919,13 @@ class ConfigFiles {
   void add_accounts_dir() const { tree.mkdir("etc/suwrap/accounts.d", 0755, 0, 0); }
   void add_account(std::string_view name, std::string_view user, std::string_view docroot) const {
     tree.write("etc/suwrap/accounts.d/" + std::string(name) + ".toml",
-               "user = \"" + std::string(user) + "\"\ndocroots = [\"" + std::string(docroot) + "\"]\n", 0644, 0, 0);
+               "user = \"" + std::string(user) + "\"\ndocroots = [\"" + std::string(docroot) + "\"]\n", 0644,
+               0, 0);
   }
   [[nodiscard]] std::string main_path() const { return tree.path("etc/suwrap/suwrap.toml"); }
   [[nodiscard]] std::string accounts_path(std::string_view rel = "") const {
-    return rel.empty() ? tree.path("etc/suwrap/accounts.d") : tree.path("etc/suwrap/accounts.d/" + std::string(rel));
+    return rel.empty() ? tree.path("etc/suwrap/accounts.d")
+                       : tree.path("etc/suwrap/accounts.d/" + std::string(rel));
   }
   // The error of a load that must fail.
   [[nodiscard]] ConfigError load_error(const LoadOptions& options = {}) const {
@@ -935,7 +968,8 @@ TEST(LoadConfig, ReadsAccountsFromTheConfiguredAccountsDir) {
   ConfigFiles files;
   files.tree.mkdir("accounts", 0755, 0, 0);
   files.tree.write("accounts/alice.toml", "user = \"alice\"\ndocroots = [\"/srv/alice\"]\n", 0644, 0, 0);
-  files.tree.write("etc/suwrap/suwrap.toml", "[global]\naccounts_dir = \"" + files.tree.path("accounts") + "\"\n", 0644, 0, 0);
+  files.tree.write("etc/suwrap/suwrap.toml",
+                   "[global]\naccounts_dir = \"" + files.tree.path("accounts") + "\"\n", 0644, 0, 0);
   auto config = load_config(files.main_path());
   ASSERT_TRUE(config.has_value()) << config.error().to_string();
   ASSERT_EQ(config->accounts.size(), 1U);
@@ -955,8 +989,9 @@ TEST(LoadConfig, RefusesAFileWritableByOthers) {
   ConfigFiles files;
   files.tree.chmod("etc/suwrap/suwrap.toml", 0666);
   const auto error = files.load_error();
-  EXPECT_EQ(error.to_string(), files.main_path() +
-                                   ": is writable by others (mode 0666); it must be owned by root and writable only by root");
+  EXPECT_EQ(error.to_string(),
+            files.main_path() +
+                ": is writable by others (mode 0666); it must be owned by root and writable only by root");
 }
 
 TEST(LoadConfig, RefusesAFileWritableByItsGroup) {
@@ -1064,7 +1099,8 @@ TEST(LoadConfig, ReportsAnInvalidAccountFileByItsPath) {
   SUWRAP_REQUIRE_ROOT();
   ConfigFiles files;
   files.add_accounts_dir();
-  files.tree.write("etc/suwrap/accounts.d/alice.toml", "user = \"alice\"\ndocroots = [\"public_html\"]\n", 0644, 0, 0);
+  files.tree.write("etc/suwrap/accounts.d/alice.toml", "user = \"alice\"\ndocroots = [\"public_html\"]\n",
+                   0644, 0, 0);
   const auto error = files.load_error();
   EXPECT_EQ(error.file, files.accounts_path("alice.toml"));
   EXPECT_EQ(error.line, 2);
