@@ -1,0 +1,617 @@
+#include "server.hpp"
+
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <variant>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "spawn.hpp"
+#include "suwrap/fastcgi/encoder.hpp"
+
+namespace suwrap::cgid {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using clock = std::chrono::steady_clock;
+using stream = asio::local::stream_protocol;
+namespace fcgi = suwrap::fastcgi;
+
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t status_sniff_limit = 8 * 1024;
+// After SIGTERM, suwrap's supervisor kills its group within its own grace; if suwrap
+// itself is still there this long after, it gets SIGKILL.
+constexpr std::chrono::seconds kill_grace{10};
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+  }
+}
+
+// The CGI status of a response from its header block: "Status: NNN", else 200 (or 302
+// for a Location header, as CGI servers do).
+std::optional<int> sniff_status(std::string_view head) {
+  size_t end = head.find("\r\n\r\n");
+  if (end == std::string_view::npos) end = head.find("\n\n");
+  if (end == std::string_view::npos) return std::nullopt;
+  head = head.substr(0, end);
+  int status = 200;
+  bool location = false;
+  while (!head.empty()) {
+    const size_t nl = head.find('\n');
+    std::string_view line = head.substr(0, nl);
+    head = nl == std::string_view::npos ? std::string_view{} : head.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (name == "status" && value.size() >= 3) {
+      int code = 0;
+      for (size_t i = 0; i < 3 && std::isdigit(static_cast<unsigned char>(value[i])) != 0; ++i)
+        code = code * 10 + (value[i] - '0');
+      if (code >= 100 && code <= 999) return code;
+    }
+    if (name == "location") location = true;
+  }
+  return location ? 302 : status;
+}
+
+std::string_view param(const fcgi::NameValuePairs& params, std::string_view name) {
+  for (const auto& [n, v] : params) {
+    if (n == name) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+// One FastCGI connection. The reading coroutine (Server::serve) owns the order of
+// events; writes come from it and from the request's pumps, so they are serialised here.
+class Connection {
+ public:
+  Connection(stream::socket socket, const fcgi::SessionConfig& config)
+      : socket_(std::move(socket)), session_(config) {}
+
+  stream::socket& socket() { return socket_; }
+  fcgi::Session& session() { return session_; }
+
+  // Writes all of `bytes`, after any write already under way. False once the peer is gone.
+  awaitable<bool> send(std::string bytes) {
+    while (writing_ && !closed_) co_await write_turn_.wait(socket_.get_executor(), clock::time_point::max());
+    if (closed_) co_return false;
+    writing_ = true;
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), asio::experimental::as_tuple(use_awaitable));
+    writing_ = false;
+    write_turn_.notify_one();
+    if (ec) {
+      close();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    std::error_code ignored;
+    socket_.shutdown(stream::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    write_turn_.notify_all();
+  }
+
+  [[nodiscard]] bool closed() const { return closed_; }
+  bool draining = false;  // shutting down: close after the running request
+  std::shared_ptr<Request> current;
+
+ private:
+  stream::socket socket_;
+  fcgi::Session session_;
+  bool writing_ = false;
+  bool closed_ = false;
+  Waiters write_turn_;
+};
+
+// One request on a connection, from BEGIN_REQUEST to END_REQUEST.
+struct Request {
+  enum class Stage { waiting, running, finished };
+
+  Request(asio::any_io_executor ex, std::uint16_t request_id, bool keep)
+      : id(request_id), keep_conn(keep), executor(std::move(ex)) {}
+
+  std::uint16_t id;
+  bool keep_conn;
+  asio::any_io_executor executor;
+  fcgi::NameValuePairs params;
+  Stage stage = Stage::waiting;
+  Waiters started;  // the stdin feeder waits here until the child runs (or never will)
+
+  pid_t pid = -1;
+  std::unique_ptr<asio::posix::stream_descriptor> stdin_pipe;
+  std::unique_ptr<asio::posix::stream_descriptor> stdout_pipe;
+  std::unique_ptr<asio::posix::stream_descriptor> stderr_pipe;
+  std::unique_ptr<asio::posix::stream_descriptor> pidfd;
+  bool stdin_end = false;
+
+  bool gone = false;       // the client went away or aborted: nothing more is sent
+  bool timed_out = false;
+  bool output_sent = false;   // a byte of the response went out (504 is then too late)
+  bool suppress_output = false;
+  std::string head;  // the start of stdout, to read the CGI status from
+  int status = 200;
+  bool status_known = false;
+
+  void terminate(int sig = SIGTERM) const {
+    if (pid > 0) ::kill(pid, sig);
+  }
+  void close_stdin() {
+    stdin_end = true;
+    if (stdin_pipe) {
+      std::error_code ignored;
+      stdin_pipe->close(ignored);
+    }
+  }
+  // The client gave up (abort or disconnect): end the child the way --timeout does.
+  void give_up() {
+    gone = true;
+    terminate();
+    started.notify_all();
+  }
+};
+
+Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      acceptor_(io),
+      slots_(options_.max_children) {
+  session_config_.max_conns = static_cast<std::uint32_t>(std::max<std::size_t>(options_.max_children, 1));
+  session_config_.max_reqs = session_config_.max_conns;
+  session_config_.max_requests_per_connection = 1;
+  // Large enough that suwrap, not the daemon, judges an oversized environment (check
+  // `request`: 512 variables, 256 KiB), and answers it with a proper refusal.
+  session_config_.max_params_bytes = 512 * 1024;
+  session_config_.max_params_count = 2000;
+}
+
+Server::~Server() {
+  if (socket_owned_) ::unlink(options_.listen.c_str());
+}
+
+bool Server::open_socket(std::string& error) {
+  const int inherited = ::sd_listen_fds(1);
+  if (inherited < 0) {
+    error = std::string("sd_listen_fds: ") + std::strerror(-inherited);
+    return false;
+  }
+  if (inherited > 0) {
+    const int fd = SD_LISTEN_FDS_START;
+    if (inherited != 1 || ::sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) <= 0) {
+      error = "socket activation: expected exactly one listening unix stream socket";
+      return false;
+    }
+    std::error_code ec;
+    acceptor_.assign(stream(), fd, ec);
+    if (ec) {
+      error = "socket activation: " + ec.message();
+      return false;
+    }
+    log_->info("listening on the socket passed by systemd (fd {})", fd);
+    return true;
+  }
+
+  if (options_.listen.empty()) {
+    error = "--listen is required without socket activation";
+    return false;
+  }
+  // Replace a stale socket from an earlier run, never anything else.
+  struct stat st {};
+  if (::lstat(options_.listen.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      error = options_.listen + " exists and is not a socket; not removing it";
+      return false;
+    }
+    ::unlink(options_.listen.c_str());
+  }
+  // Created with no permission for anyone but us, then opened to the configured mode:
+  // there is no moment when a wider mode than asked applies.
+  const mode_t old_umask = ::umask(0177);
+  std::error_code ec;
+  acceptor_.open(stream(), ec);
+  if (!ec) acceptor_.bind(stream::endpoint(options_.listen), ec);
+  ::umask(old_umask);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + options_.listen + ": " + ec.message();
+    return false;
+  }
+  socket_owned_ = true;
+  if (!options_.socket_group.empty()) {
+    const group* g = ::getgrnam(options_.socket_group.c_str());  // NOLINT(concurrency-mt-unsafe)
+    if (g == nullptr || ::chown(options_.listen.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+      error = "cannot give " + options_.listen + " to group " + options_.socket_group;
+      return false;
+    }
+  }
+  if (::chmod(options_.listen.c_str(), options_.socket_mode) != 0) {
+    error = "cannot chmod " + options_.listen + ": " + std::strerror(errno);
+    return false;
+  }
+  log_->info("listening on {} (mode {:04o})", options_.listen, static_cast<unsigned>(options_.socket_mode));
+  return true;
+}
+
+void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+
+void Server::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  log_->info("stopping: no new connections; {} open, waiting for running requests", connections_.size());
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  if (socket_owned_) {
+    ::unlink(options_.listen.c_str());
+    socket_owned_ = false;
+  }
+  // Idle connections close now; busy ones after their request.
+  for (const auto& conn : connections_) {
+    conn->draining = true;
+    if (!conn->current) conn->close();
+  }
+  asio::co_spawn(
+      io_,
+      [this]() -> awaitable<void> {
+        const auto deadline = clock::now() + options_.shutdown_grace;
+        asio::steady_timer tick(io_);
+        while (!connections_.empty() && clock::now() < deadline) {
+          tick.expires_after(std::chrono::milliseconds(50));
+          co_await tick.async_wait(asio::experimental::as_tuple(use_awaitable));
+        }
+        if (!connections_.empty()) log_->warn("{} connection(s) still open after the grace; closing", connections_.size());
+        io_.stop();
+      },
+      asio::detached);
+}
+
+bool Server::peer_allowed(int fd, std::string& who) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    who = std::string("unknown peer (SO_PEERCRED: ") + std::strerror(errno) + ")";
+    return false;
+  }
+  who = "uid " + std::to_string(cred.uid) + " pid " + std::to_string(cred.pid);
+  if (cred.uid == ::geteuid() || cred.uid == 0) return true;
+  return std::find(options_.allow_uids.begin(), options_.allow_uids.end(), cred.uid) != options_.allow_uids.end();
+}
+
+awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::experimental::as_tuple(use_awaitable));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      log_->warn("accept: {}", ec.message());
+      // Out of descriptors and the like: do not spin.
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::experimental::as_tuple(use_awaitable));
+      continue;
+    }
+    // Another local user who reaches the socket could forge REMOTE_ADDR, REMOTE_USER or
+    // HTTPS for someone else's site: such a peer is closed before a byte is read.
+    std::string who;
+    if (!peer_allowed(socket.native_handle(), who)) {
+      ++metrics_.peers_rejected;
+      log_->warn("closed a connection from {}: not our uid, root, or an --allow-uid", who);
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Server::serve(stream::socket socket) {
+  auto conn = std::make_shared<Connection>(std::move(socket), session_config_);
+  connections_.insert(conn);
+  ++metrics_.connections_open;
+  auto executor = conn->socket().get_executor();
+
+  std::string buffer(read_chunk, '\0');
+  std::vector<fcgi::Event> events;
+  std::string reply;
+  bool open = true;
+  while (open && !conn->closed()) {
+    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer), asio::experimental::as_tuple(use_awaitable));
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+        log_->debug("connection read: {}", ec.message());
+      break;
+    }
+    events.clear();
+    reply.clear();
+    conn->session().feed(std::string_view(buffer.data(), n), events, reply);
+    if (!reply.empty() && !co_await conn->send(std::move(reply))) break;
+
+    for (auto& event : events) {
+      if (auto* begin = std::get_if<fcgi::BeginRequest>(&event)) {
+        conn->current = std::make_shared<Request>(executor, begin->request_id, begin->keep_conn);
+      } else if (auto* params = std::get_if<fcgi::Params>(&event)) {
+        if (conn->current && conn->current->id == params->request_id) {
+          conn->current->params = std::move(params->params);
+          asio::co_spawn(executor, run_request(conn, conn->current), asio::detached);
+        }
+      } else if (auto* refused = std::get_if<fcgi::ParamsRefused>(&event)) {
+        if (conn->current && conn->current->id == refused->request_id) {
+          log_->warn("request refused whole: {}", refused->reason);
+          auto req = conn->current;
+          req->stage = Request::Stage::finished;
+          asio::co_spawn(executor, respond(conn, req, 400, "text/plain", "400 Bad Request\n"), asio::detached);
+        }
+      } else if (auto* in = std::get_if<fcgi::Stdin>(&event)) {
+        if (conn->current && conn->current->id == in->request_id)
+          co_await feed_stdin(conn->current, std::move(in->bytes));
+      } else if (auto* end = std::get_if<fcgi::StdinEnd>(&event)) {
+        if (conn->current && conn->current->id == end->request_id) conn->current->close_stdin();
+      } else if (auto* abort = std::get_if<fcgi::Abort>(&event)) {
+        if (conn->current && conn->current->id == abort->request_id) {
+          log_->info("request {} aborted by the web server", abort->request_id);
+          conn->current->give_up();
+        }
+      } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
+        ++metrics_.protocol_errors;
+        log_->warn("closing a connection: malformed FastCGI stream: {}", error->reason);
+        open = false;
+        break;
+      }
+      // DATA belongs to the FILTER role, which this responder does not accept.
+    }
+  }
+  // The connection is over: a request still running has lost its client.
+  if (conn->current && conn->current->stage != Request::Stage::finished) conn->current->give_up();
+  conn->close();
+  connections_.erase(conn);
+  --metrics_.connections_open;
+}
+
+awaitable<void> Server::feed_stdin(std::shared_ptr<Request> req, std::string bytes) {
+  // The body may arrive before the child is running (it waits for a slot): hold the
+  // reading of the socket until it runs — that is the backpressure — or never will.
+  while (req->stage == Request::Stage::waiting && !req->gone)
+    co_await req->started.wait(req->executor, clock::time_point::max());
+  if (req->stage != Request::Stage::running || !req->stdin_pipe || !req->stdin_pipe->is_open()) co_return;
+  auto [ec, n] = co_await asio::async_write(*req->stdin_pipe, asio::buffer(bytes), asio::experimental::as_tuple(use_awaitable));
+  if (ec) {
+    // The program does not read its input (or has ended): the rest is dropped.
+    std::error_code ignored;
+    req->stdin_pipe->close(ignored);
+  }
+}
+
+awaitable<void> Server::respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,
+                                std::string_view content_type, std::string_view body) {
+  std::string head = "Status: " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
+                     "\r\nContent-Type: " + std::string(content_type) + "\r\n\r\n";
+  std::string out;
+  fcgi::append_stdout(out, req->id, head);
+  fcgi::append_stdout(out, req->id, body);
+  req->output_sent = true;
+  req->status = status;
+  (void)co_await conn->send(std::move(out));
+  co_await end_request(conn, req, 0);
+}
+
+awaitable<void> Server::end_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                    std::uint32_t app_status) {
+  req->stage = Request::Stage::finished;
+  req->started.notify_all();
+  ++metrics_.requests_by_status[req->status];
+  std::string out;
+  fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, req->id);
+  const bool ended = conn->session().end_request(req->id, app_status, out);
+  if (ended && !req->gone) (void)co_await conn->send(std::move(out));
+  if (conn->current == req) conn->current.reset();
+  if (!req->keep_conn || conn->draining) conn->close();
+}
+
+awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto received = clock::now();
+  auto executor = req->executor;
+
+  if (!options_.status_path.empty() && param(req->params, "SCRIPT_NAME") == options_.status_path) {
+    co_await respond(conn, req, 200, "text/plain; version=0.0.4", metrics_.render());
+    co_return;
+  }
+
+  // The params become suwrap's environment as they are; suwrap filters. A name that
+  // cannot be one (empty, or holding '=') cannot be passed without changing its meaning.
+  std::vector<std::string> environment;
+  environment.reserve(req->params.size());
+  for (const auto& [name, value] : req->params) {
+    if (name.empty() || name.find('=') != std::string::npos) {
+      log_->warn("request {} refused: a param name is empty or holds '='", req->id);
+      co_await respond(conn, req, 400, "text/plain", "400 Bad Request\n");
+      co_return;
+    }
+    environment.push_back(name + "=" + value);
+  }
+
+  ++metrics_.requests_queued;
+  const bool got_slot = co_await slots_.acquire(executor, received + options_.queue_timeout);
+  --metrics_.requests_queued;
+  if (!got_slot) {
+    ++metrics_.queue_timeouts;
+    log_->warn("request for {} waited {}s for a free child (--max-children {}): 503",
+               param(req->params, "SCRIPT_FILENAME"), options_.queue_timeout.count(), options_.max_children);
+    co_await respond(conn, req, 503, "text/plain", "503 Service Unavailable\n");
+    co_return;
+  }
+  struct SlotRelease {
+    ChildSlots& slots;
+    Metrics& metrics;
+    ~SlotRelease() {
+      slots.release();
+      --metrics.children_active;
+    }
+  } slot_release{slots_, metrics_};
+  ++metrics_.children_active;
+
+  if (req->gone) {
+    co_await end_request(conn, req, 0);
+    co_return;
+  }
+
+  const auto spawn_start = clock::now();
+  SpawnedChild child;
+  std::string spawn_error;
+  if (!spawn_wrapper(options_.wrapper, environment, child, spawn_error)) {
+    ++metrics_.spawn_failures;
+    log_->error("cannot start suwrap: {}", spawn_error);
+    co_await respond(conn, req, 500, "text/plain", "500 Internal Server Error\n");
+    co_return;
+  }
+  metrics_.spawn_seconds.observe(std::chrono::duration<double>(clock::now() - spawn_start).count());
+  req->pid = child.pid;
+  req->stdin_pipe = std::make_unique<asio::posix::stream_descriptor>(executor, child.stdin_fd.release());
+  req->stdout_pipe = std::make_unique<asio::posix::stream_descriptor>(executor, child.stdout_fd.release());
+  req->stderr_pipe = std::make_unique<asio::posix::stream_descriptor>(executor, child.stderr_fd.release());
+  req->pidfd = std::make_unique<asio::posix::stream_descriptor>(executor, child.pidfd.release());
+  req->stage = Request::Stage::running;
+  if (req->stdin_end) req->close_stdin();
+  req->started.notify_all();
+
+  // --timeout: SIGTERM to suwrap (its supervisor ends the whole group), 504 if nothing
+  // of the response went out yet.
+  auto deadline = std::make_shared<asio::steady_timer>(executor, options_.timeout);
+  asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
+
+  co_await (pump_output(conn, req, true) && pump_output(conn, req, false));
+
+  // Both pipes are at their end: suwrap is exiting. Reap it through its pidfd.
+  (void)co_await req->pidfd->async_wait(asio::posix::stream_descriptor::wait_read, asio::experimental::as_tuple(use_awaitable));
+  siginfo_t info{};
+  std::uint32_t app_status = 0;
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(req->pidfd->native_handle()), &info, WEXITED) == 0) {
+    if (info.si_code == CLD_EXITED) {
+      app_status = static_cast<std::uint32_t>(info.si_status);
+      if (info.si_status >= 1 && info.si_status <= 3) ++metrics_.wrapper_exits[info.si_status];
+    } else {
+      app_status = 128 + static_cast<std::uint32_t>(info.si_status);
+    }
+  }
+  deadline->cancel();
+  {
+    std::error_code ignored;
+    req->stdin_pipe->close(ignored);
+    req->pidfd->close(ignored);
+  }
+  req->stage = Request::Stage::finished;
+  if (!req->output_sent && !req->gone) {
+    // suwrap wrote nothing at all: it died before it could answer.
+    std::string out;
+    req->status = 502;
+    fcgi::append_stdout(out, req->id, "Status: 502 Bad Gateway\r\nContent-Type: text/plain\r\n\r\n502 Bad Gateway\n");
+    (void)co_await conn->send(std::move(out));
+  }
+  metrics_.response_seconds.observe(std::chrono::duration<double>(clock::now() - received).count());
+  log_->debug("request {} for {} ended: status {}, suwrap exit {}", req->id, param(req->params, "SCRIPT_FILENAME"),
+              req->status, app_status);
+  co_await end_request(conn, req, app_status);
+}
+
+awaitable<void> Server::pump_output(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, bool is_stdout) {
+  auto& pipe = is_stdout ? *req->stdout_pipe : *req->stderr_pipe;
+  std::string chunk(read_chunk, '\0');
+  for (;;) {
+    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(chunk), asio::experimental::as_tuple(use_awaitable));
+    if (ec) break;  // end of the stream (or an error, which ends it too)
+    const std::string_view data(chunk.data(), n);
+    if (req->gone || (is_stdout && req->suppress_output)) continue;  // drain, so the child can finish
+    if (is_stdout && !req->status_known) {
+      if (req->head.size() < status_sniff_limit) req->head.append(data.substr(0, status_sniff_limit - req->head.size()));
+      if (auto status = sniff_status(req->head)) {
+        req->status = *status;
+        req->status_known = true;
+        req->head.clear();
+      } else if (req->head.size() >= status_sniff_limit) {
+        req->status_known = true;
+      }
+    }
+    std::string out;
+    if (is_stdout) {
+      req->output_sent = true;
+      fcgi::append_stdout(out, req->id, data);
+    } else {
+      fcgi::append_stderr(out, req->id, data);
+    }
+    // Awaiting the write before reading more is the backpressure: a slow client slows
+    // the program down instead of filling our memory.
+    if (!co_await conn->send(std::move(out))) req->give_up();
+  }
+  std::error_code ignored;
+  pipe.close(ignored);
+}
+
+// --timeout: SIGTERM to suwrap (its supervisor ends the whole group), 504 if nothing of
+// the response went out yet; SIGKILL if suwrap itself is still there after the grace.
+awaitable<void> Server::watchdog(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                 std::shared_ptr<asio::steady_timer> deadline) {
+  auto [ec] = co_await deadline->async_wait(asio::experimental::as_tuple(use_awaitable));
+  if (ec || req->stage != Request::Stage::running) co_return;
+  req->timed_out = true;
+  ++metrics_.request_timeouts;
+  log_->warn("request for {} ran past --timeout {}s: ending it", param(req->params, "SCRIPT_FILENAME"),
+             options_.timeout.count());
+  req->terminate(SIGTERM);
+  if (!req->output_sent && !req->gone) {
+    req->output_sent = true;
+    req->suppress_output = true;
+    req->status = 504;
+    std::string out;
+    fcgi::append_stdout(out, req->id,
+                        "Status: 504 Gateway Timeout\r\nContent-Type: text/plain\r\n\r\n504 Gateway Timeout\n");
+    (void)co_await conn->send(std::move(out));
+  }
+  if (req->stage != Request::Stage::running) co_return;
+  deadline->expires_after(kill_grace);
+  auto [ec2] = co_await deadline->async_wait(asio::experimental::as_tuple(use_awaitable));
+  if (!ec2 && req->stage == Request::Stage::running) req->terminate(SIGKILL);
+}
+
+
+}  // namespace suwrap::cgid

@@ -1,0 +1,86 @@
+// suwrap-cgid's server: the unix socket, one coroutine per connection, one suwrap per
+// request. It makes no security decision; suwrap decides. It only refuses what it cannot
+// carry (peers it does not serve, malformed record streams, params it cannot pass).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
+#include <spdlog/logger.h>
+
+#include "metrics.hpp"
+#include "suwrap/fastcgi/session.hpp"
+#include "waiters.hpp"
+
+namespace suwrap::cgid {
+
+struct Options {
+  std::string listen;                 // socket path (ignored with socket activation)
+  std::string wrapper;                // the set-uid suwrap
+  mode_t socket_mode = 0660;
+  std::string socket_group;           // empty: leave the group as created
+  std::size_t max_children = 64;
+  std::chrono::seconds queue_timeout{5};
+  std::chrono::seconds timeout{60};
+  std::string status_path;            // SCRIPT_NAME that answers with metrics; empty: none
+  std::vector<uid_t> allow_uids;      // besides our own uid and root
+  std::chrono::seconds shutdown_grace{30};
+};
+
+class Connection;
+struct Request;
+
+class Server {
+ public:
+  Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::logger> log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds --listen, or takes the socket systemd passed (LISTEN_FDS). False with the reason.
+  bool open_socket(std::string& error);
+  // Starts accepting. The io_context runs it.
+  void start();
+  // SIGTERM: stop accepting, let running requests finish (at most shutdown_grace), then
+  // stop the io_context.
+  void shutdown();
+
+  [[nodiscard]] const Metrics& metrics() const { return metrics_; }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket);
+  asio::awaitable<void> run_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
+  asio::awaitable<void> pump_output(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, bool is_stdout);
+  asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                 std::shared_ptr<asio::steady_timer> deadline);
+  asio::awaitable<void> feed_stdin(std::shared_ptr<Request> req, std::string bytes);
+  asio::awaitable<void> respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,
+                                std::string_view content_type, std::string_view body);
+  asio::awaitable<void> end_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                    std::uint32_t app_status);
+  bool peer_allowed(int fd, std::string& who);
+
+  asio::io_context& io_;
+  Options options_;
+  std::shared_ptr<spdlog::logger> log_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  fastcgi::SessionConfig session_config_;
+  ChildSlots slots_;
+  Metrics metrics_;
+  std::set<std::shared_ptr<Connection>> connections_;
+  bool stopping_ = false;
+  bool socket_owned_ = false;  // we bound the path, so we remove it
+};
+
+}  // namespace suwrap::cgid
