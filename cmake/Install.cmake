@@ -1,0 +1,70 @@
+# What `cmake --install` lays down besides the programs (CONTRACT.md §1): the example
+# configuration (never over an existing one), accounts.d, the log directories, the
+# systemd units and the logrotate snippet. Paths under /etc and /var follow the
+# compiled-in SUWRAP_CONFIG, not the install prefix, since suwrap reads only that path.
+
+get_filename_component(SUWRAP_CONFIG_DIR "${SUWRAP_CONFIG}" DIRECTORY)
+set(SUWRAP_SYSTEMD_DIR "lib/systemd/system" CACHE STRING "Where the systemd units go, under the prefix")
+option(SUWRAP_INSTALL_SYSTEM_FILES "Install /var/log/suwrap* and /etc/logrotate.d/suwrap" ON)
+
+install(FILES install/systemd/suwrap-cgid.socket install/systemd/suwrap-cgid.service
+        DESTINATION "${SUWRAP_SYSTEMD_DIR}")
+install(FILES README.md docs/SECURITY.md docs/ARCHITECTURE.md
+        DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap" OPTIONAL)
+install(FILES install/suwrap.toml.example DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap")
+
+if(SUWRAP_INSTALL_SYSTEM_FILES)
+  set(_suwrap_system_files 1)
+else()
+  set(_suwrap_system_files 0)
+endif()
+
+install(CODE "
+  set(_dest \"\$ENV{DESTDIR}\")
+  set(_config \"\${_dest}${SUWRAP_CONFIG}\")
+  set(_config_dir \"\${_dest}${SUWRAP_CONFIG_DIR}\")
+  file(MAKE_DIRECTORY \"\${_config_dir}/accounts.d\")
+  if(EXISTS \"\${_config}\")
+    message(STATUS \"Keeping the existing \${_config}\")
+  else()
+    file(COPY_FILE \"${PROJECT_SOURCE_DIR}/install/suwrap.toml.example\" \"\${_config}\")
+    file(CHMOD \"\${_config}\" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+    message(STATUS \"Installing: \${_config}\")
+  endif()
+  file(CHMOD \"\${_config_dir}\" \"\${_config_dir}/accounts.d\" PERMISSIONS
+       OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  execute_process(COMMAND id -u OUTPUT_VARIABLE _uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(_uid STREQUAL \"0\")
+    execute_process(COMMAND chown -R root:root \"\${_config_dir}\")
+  endif()
+  if(${_suwrap_system_files} EQUAL 1)
+  file(MAKE_DIRECTORY \"\${_dest}/var/log/suwrap\" \"\${_dest}/var/log/suwrap-cgid\")
+  file(MAKE_DIRECTORY \"\${_dest}/etc/logrotate.d\")
+  file(COPY_FILE \"${PROJECT_SOURCE_DIR}/install/logrotate.suwrap\" \"\${_dest}/etc/logrotate.d/suwrap\")
+  if(_uid STREQUAL \"0\")
+    # The decision log is root's; the daemon's log directory is the web server user's.
+    execute_process(COMMAND chown root:adm \"\${_dest}/var/log/suwrap\")
+    execute_process(COMMAND chmod 0750 \"\${_dest}/var/log/suwrap\")
+    execute_process(COMMAND chown ${SUWRAP_CALLER_GROUP}:adm \"\${_dest}/var/log/suwrap-cgid\")
+    execute_process(COMMAND chmod 0750 \"\${_dest}/var/log/suwrap-cgid\")
+  endif()
+  endif()
+")
+
+# cpack -G DEB: a package for Debian 12. Build it with install/build-deb.sh, which
+# configures the prefix /usr that the compiled-in paths must match.
+set(CPACK_PACKAGE_NAME "suwrap")
+set(CPACK_PACKAGE_VENDOR "suwrap")
+set(CPACK_PACKAGE_CONTACT "suwrap maintainers <root@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Run each hosting account's PHP and CGI programs under its own uid, behind any web server")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_DEBIAN_PACKAGE_SECTION "httpd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.36), libstdc++6, libspdlog1.10, libfmt9, libsystemd0, passwd, adduser")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "php-cgi")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    "${PROJECT_SOURCE_DIR}/install/debian/postinst;${PROJECT_SOURCE_DIR}/install/debian/prerm;${PROJECT_SOURCE_DIR}/install/debian/postrm;${PROJECT_SOURCE_DIR}/install/debian/conffiles")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# Stage through DESTDIR, so that the absolute /etc and /var paths above land in the package.
+set(CPACK_SET_DESTDIR ON)
+include(CPack)
