@@ -443,7 +443,9 @@ awaitable<void> Server::end_request(std::shared_ptr<Connection> conn, std::share
   std::string out;
   fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, req->id);
   const bool ended = conn->session().end_request(req->id, app_status, out);
-  if (ended && !req->gone) (void)co_await conn->send(std::move(out));
+  // An aborted request is answered too (the web server waits for END_REQUEST before it
+  // reuses a kept connection); for a connection that is gone, send() does nothing.
+  if (ended) (void)co_await conn->send(std::move(out));
   if (conn->current == req) conn->current.reset();
   if (!req->keep_conn || conn->draining) conn->close();
 }
