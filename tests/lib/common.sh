@@ -263,3 +263,187 @@ t_done() {
   echo "$T_PASSED passed, $T_FAILED failed"
   [ "$T_FAILED" = 0 ]
 }
+
+# ==== Helpers for the security suites (tests/security/*) ====================================
+# An attack is judged by what must NOT happen as much as by the refusal: these add markers
+# that a script leaves when it runs, a look at the log lines one request wrote (so a stale
+# line from an earlier request can never satisfy an assertion), and requests made by a
+# hostile caller process (a wrapper such as prlimit or timeout, arguments to suwrap).
+
+T_MARKS=""      # a 1777 directory where scripts that must not run leave a file when they do
+T_LOG_MARK=0    # the log's line count before the last t_attack / t_request_via
+T_SUWRAP_ARGS=()  # arguments given to suwrap by t_request_via (a web server may pass query words)
+# The system's python, not a shim earlier on root's PATH: it must also run as a test user,
+# and a shell-script shim costs a few hundred milliseconds per call.
+T_PYTHON=/usr/bin/python3
+[ -x "$T_PYTHON" ] || T_PYTHON=$(command -v python3)
+# A control run (not a request) may fail before any request was made: t_fail prints these.
+T_RC=${T_RC-} T_STATUS=${T_STATUS-} T_OUT=${T_OUT-} T_ERR=${T_ERR-}
+
+# t_markers_dir: makes $T_MARKS (mode 1777, so any test user can leave a marker in it).
+t_markers_dir() {
+  T_MARKS="$T_ROOT/markers"
+  mkdir -p "$T_MARKS"
+  chmod 1777 "$T_MARKS"
+}
+
+# t_markers: the names of the markers left so far, sorted, space-separated.
+t_markers() { (cd "$T_MARKS" && LC_ALL=C ls -A | tr '\n' ' ' | sed 's/ $//'); }
+
+# t_no_marker NAME-GLOB...: true when no marker matches any of the globs.
+t_no_marker() {
+  local g f
+  for g in "$@"; do
+    for f in "$T_MARKS"/$g; do [ -e "$f" ] && return 1; done
+  done
+  return 0
+}
+
+t_log_count() { if [ -f "$T_LOG" ]; then wc -l <"$T_LOG"; else echo 0; fi; }
+t_log_mark() { T_LOG_MARK=$(t_log_count); }
+
+# t_log_new: one summary line per log record written since the mark:
+#   decision <allow|deny|error> <check|null> <user|null> <caller> <reason>
+#   exit <status|null> <signal|null> <timed_out> <wall_ms>
+#   INVALID <what>   (a line that is not one JSON object, or a last line without '\n')
+t_log_new() {
+  [ -f "$T_LOG" ] || return 0
+  "$T_PYTHON" -I -S - "$T_LOG" "$T_LOG_MARK" <<'PY'
+import json, sys
+path, mark = sys.argv[1], int(sys.argv[2])
+data = open(path, "rb").read()
+lines = data.split(b"\n")
+if lines and lines[-1] == b"":
+    lines.pop()
+elif data:
+    print("INVALID the log does not end with a newline")
+def s(v):
+    return "null" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
+for raw in lines[mark:]:
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+        if not isinstance(rec, dict):
+            raise ValueError("not an object")
+    except Exception as e:
+        print("INVALID", repr(raw[:120]), e)
+        continue
+    if rec.get("event") == "decision":
+        print("decision", s(rec.get("decision")), s(rec.get("check")), s(rec.get("user")),
+              s(rec.get("caller")), s(rec.get("reason")).replace("\n", "\\n"))
+    elif rec.get("event") == "exit":
+        print("exit", s(rec.get("status")), s(rec.get("signal")), s(rec.get("timed_out")), s(rec.get("wall_ms")))
+    else:
+        print("other", s(rec.get("event")))
+PY
+}
+
+# t_log_valid: every line of the whole log is one JSON object and the log ends with '\n'.
+t_log_valid() {
+  local saved=$T_LOG_MARK out
+  T_LOG_MARK=0
+  out=$(t_log_new)
+  T_LOG_MARK=$saved
+  ! printf '%s\n' "$out" | grep -q '^INVALID'
+}
+
+# t_attack [NAME=VALUE]...: t_request, with the log marked first.
+t_attack() { t_log_mark; t_request "$@"; }
+t_attack_script() { local path=$1; shift; t_attack SCRIPT_FILENAME="$path" "$@"; }
+
+# t_request_via WRAPPER... -- [NAME=VALUE]...: like t_attack, with WRAPPER (run as root with
+# the request's environment, e.g. `prlimit --nofile=8:8` or `timeout 30`) before setpriv, and
+# T_SUWRAP_ARGS given to suwrap as its arguments.
+t_request_via() {
+  local wrap=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do wrap+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  local as=${T_AS:-$T_CALLER}
+  local base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost)
+  t_log_mark
+  set +e
+  T_OUT=$(env -i "${base[@]}" "$@" "${wrap[@]}" /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" \
+    --init-groups "$T_SUWRAP" "${T_SUWRAP_ARGS[@]}" <"$T_STDIN" 2>"$T_ROOT/stderr"; echo "~$?")
+  set -e
+  T_RC=${T_OUT##*~}
+  T_OUT=${T_OUT%~*}
+  T_ERR=$(cat "$T_ROOT/stderr")
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=${T_STATUS:-200}
+}
+
+# t_refused_only RC STATUS CHECK: the last t_attack was refused with this exit code, CGI
+# status and check, and the request wrote exactly one log line, that refusal: no allow line
+# and no exit line, so nothing was run.
+t_refused_only() {
+  local rc=$1 status=$2 check=$3 new
+  new=$(t_log_new)
+  if [ "$T_RC" = "$rc" ] && [ "$T_STATUS" = "$status" ] && [ "$(printf '%s\n' "$new" | wc -l)" = 1 ] &&
+    [[ "$new" =~ ^decision\ (deny|error)\ $check\  ]]; then
+    t_pass "exit $rc, $status, check $check, nothing ran"
+  else
+    t_fail "expected exit $rc, status $status, one refusal line with check $check; got exit $T_RC, status $T_STATUS, new log lines: $new"
+  fi
+}
+
+# t_ran_only: the last t_attack was allowed and ran: an allow line, then an exit line.
+t_ran_only() {
+  local new
+  new=$(t_log_new)
+  if [ "$T_RC" = 0 ] && [[ "$new" =~ ^decision\ allow\ null\ .*$'\n'exit\  ]] && [ "$(printf '%s\n' "$new" | wc -l)" = 2 ]; then
+    t_pass "allowed and ran"
+  else
+    t_fail "expected an allow line then an exit line; got exit $T_RC, new log lines: $new"
+  fi
+}
+
+# t_system_user VAR USERADD-OPTION...: like t_user, with the given useradd options (e.g.
+# -r, or -u 999) and no user group unless the options ask for one.
+t_system_user() {
+  local var=$1 name
+  shift
+  name="sw${var,,}$(( $$ % 10000 ))$RANDOM"
+  name=${name:0:31}
+  local home="$T_ROOT/home/$name"
+  for _ in $(seq 1 50); do
+    useradd --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$@" "$name" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  id "$name" >/dev/null 2>&1 || { echo "FAIL: useradd $* $name" >&2; exit 1; }
+  T_USERS+=("$name")
+  mkdir -p "$home/public_html"
+  chown "$name:$(id -g "$name")" "$home" "$home/public_html"
+  chmod 0755 "$home" "$home/public_html"
+  printf -v "$var" '%s' "$name"
+  printf -v "${var}_UID" '%s' "$(id -u "$name")"
+  printf -v "${var}_GID" '%s' "$(id -g "$name")"
+  printf -v "${var}_HOME" '%s' "$home"
+  printf -v "${var}_DOCROOT" '%s' "$home/public_html"
+}
+
+# t_cc OUTPUT SOURCE-TEXT [GCC-OPTION...]: compiles C source text into OUTPUT.
+t_cc() {
+  local out=$1 src=$2
+  shift 2
+  printf '%s\n' "$src" >"$T_ROOT/cc-$$.c"
+  gcc -O1 -Wall -o "$out" "$T_ROOT/cc-$$.c" "$@"
+  rm -f "$T_ROOT/cc-$$.c"
+}
+
+# t_php_tables [EXTRA-TOML]: the default handler tables followed by EXTRA-TOML (e.g. a
+# [limits] table), for T_CONFIG_TABLES.
+t_php_tables() {
+  cat <<EOF2
+[handlers.php]
+kind = "php"
+path = "$T_PHP_CGI"
+ini_dir = "$T_PHP_INI_DIR"
+extensions = [".php"]
+
+[handlers.cgi]
+kind = "cgi"
+extensions = [".cgi"]
+
+${1-}
+EOF2
+}
+# ==== end of the security suites' helpers ===================================================
