@@ -1,43 +1,72 @@
 #include "log_sink.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace suwrap {
 
 bool LogSink::open(const std::string& destination, std::string& error) {
-  if (destination == "syslog") {
-    open_syslog();
-    return true;
-  }
+  if (destination == "syslog") return open_syslog(error);
   // O_NOFOLLOW: a link planted in place of the log cannot redirect root's appends.
-  const int fd = ::open(destination.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                        0640);
+  // O_NONBLOCK: a FIFO planted there cannot hang every request; it is refused below.
+  const int fd = ::open(destination.c_str(),
+                        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
   if (fd < 0) {
     error = "cannot open the log " + destination + ": " + std::strerror(errno);
     return false;
   }
   fd_.reset(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1 ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    fd_.reset();
+    error = "the log " + destination + " must be a regular file owned by root, writable only by root, with one link";
+    return false;
+  }
   return true;
 }
 
-void LogSink::open_syslog() {
-  ::openlog("suwrap", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+bool LogSink::open_syslog(std::string& error) {
   syslog_ = true;
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("cannot create a socket for syslog: ") + std::strerror(errno);
+    return false;
+  }
+  fd_.reset(fd);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, "/dev/log", sizeof(addr.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    error = std::string("cannot reach syslog at /dev/log: ") + std::strerror(errno);
+    fd_.reset();
+    return false;
+  }
+  return true;
 }
 
 bool LogSink::write(std::string_view line) const {
-  if (syslog_) {
-    // syslog adds its own line structure; the record goes without its newline.
-    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    ::syslog(LOG_NOTICE, "%.*s", static_cast<int>(line.size()), line.data());
-    return true;
-  }
   if (!fd_) return false;
+  if (syslog_) {
+    // One datagram per record, in the classic format: <priority>tag[pid]: message.
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    std::string datagram = "<" + std::to_string(LOG_AUTHPRIV | LOG_NOTICE) + ">suwrap[" +
+                           std::to_string(::getpid()) + "]: ";
+    datagram.append(line);
+    ssize_t n = -1;
+    do {
+      n = ::send(fd_.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n == static_cast<ssize_t>(datagram.size());
+  }
   ssize_t n = -1;
   do {
     n = ::write(fd_.get(), line.data(), line.size());

@@ -1,5 +1,6 @@
 // Where suwrap's log lines go: the configured file (opened before any privilege is
-// dropped, O_APPEND, one write(2) per line) or syslog.
+// dropped, O_APPEND, one write(2) per line) or syslog (one datagram per line on a socket
+// connected to /dev/log, whose sending is checked).
 #pragma once
 
 #include <string>
@@ -12,13 +13,18 @@ namespace suwrap {
 class LogSink {
  public:
   // Opens `destination`: an absolute path or "syslog". Returns false (with the reason in
-  // `error`) if the file cannot be opened; suwrap then refuses rather than run unlogged.
+  // `error`) if it cannot be opened; suwrap then refuses rather than run unlogged.
   bool open(const std::string& destination, std::string& error);
-  // Falls back to syslog: used when there is no valid configuration to name a log.
-  void open_syslog();
+  // Connects to the system logger at /dev/log. False if there is none to reach.
+  bool open_syslog(std::string& error);
 
-  // Writes one complete line with a single write(2). Returns false if it was not written whole.
+  // Writes one complete line with a single write(2) or send(2). Returns false if it was
+  // not written whole.
   bool write(std::string_view line) const;
+
+  // The child closes the log before it drops privileges: the account user must never
+  // hold root's log descriptor, not even before the exec.
+  void close() { fd_.reset(); }
 
  private:
   policy::Fd fd_;

@@ -34,9 +34,11 @@ constexpr int exit_internal = 3;
 // decision's status (1 deny, 2 configuration, 3 internal).
 [[noreturn]] void refuse(const Decision& decision, const LoadedConfig& config, const LogSink& log,
                          const std::string& caller) {
+  // The log line first: a caller that kills suwrap as soon as the answer arrives must
+  // not be able to keep the refusal out of the log.
+  log.write(decision_line(record_of(decision, ::getpid(), caller)));
   const bool errors_to_browser = config.has_value() && config->errors_to_browser;
   write_refusal(decision.http_status, errors_to_browser, decision.failed, decision.reason);
-  log.write(decision_line(record_of(decision, ::getpid(), caller)));
   std::exit(decision.exit_code());
 }
 
@@ -49,9 +51,9 @@ constexpr int exit_internal = 3;
   decision.failed = check;
   decision.reason = reason;
   decision.http_status = 500;
+  log.write(decision_line(record_of(decision, ::getpid(), caller)));
   const bool errors_to_browser = config.has_value() && config->errors_to_browser;
   write_refusal(decision.http_status, errors_to_browser, check, reason);
-  log.write(decision_line(record_of(decision, ::getpid(), caller)));
   std::exit(exit_code);
 }
 
@@ -131,9 +133,10 @@ int main(int argc, char** argv, char** envp) {
   LogSink log;
   std::string log_error;
   if (!config.has_value()) {
-    log.open_syslog();
+    log.open_syslog(log_error);  // best effort: no trusted destination is known
   } else if (!log.open(config->log, log_error)) {
-    log.open_syslog();
+    std::string ignored;
+    log.open_syslog(ignored);
     refuse_internal(log_error + "; refusing to run unlogged", config, log, caller, Check::config,
                     exit_configuration);
   }

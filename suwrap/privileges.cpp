@@ -46,8 +46,9 @@ std::optional<std::string> drop_privileges(const std::string& user, uid_t uid, g
   if (uid == 0 || gid == 0) return "refusing to drop to root";
   if (::initgroups(user.c_str(), gid) != 0) return failed("initgroups");
   if (::setresgid(gid, gid, gid) != 0) return failed("setresgid");
-  // On Linux setresuid no longer fails for RLIMIT_NPROC (the check moved to execve), so
-  // the account's nproc limit is set after this and enforced when the handler is executed.
+  // On Linux setresuid no longer fails for RLIMIT_NPROC: it marks the process when the
+  // user is over the limit in force now (the account's, set by the caller of this), and
+  // the next execve fails with EAGAIN.
   if (::setresuid(uid, uid, uid) != 0) return failed("setresuid");
   return prove_dropped(uid, gid);
 }

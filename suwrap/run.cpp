@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -56,6 +57,9 @@ rlim_t limit_value(std::uint64_t value, std::uint64_t unit) {
   return static_cast<rlim_t>(value * unit);
 }
 
+// Descriptors cannot be unlimited: the kernel's ceiling is fs.nr_open (1048576 by default).
+constexpr rlim_t unlimited_descriptors = 1024 * 1024;
+
 bool set_limit(int resource, rlim_t soft, rlim_t hard) {
   const rlimit lim{soft, hard};
   return ::setrlimit(resource, &lim) == 0;
@@ -69,7 +73,8 @@ bool apply_limits(const policy::Limits& l) {
   return set_limit(RLIMIT_CPU, cpu, cpu == RLIM_INFINITY ? RLIM_INFINITY : cpu + 1) &&
          set_limit(RLIMIT_AS, limit_value(l.memory_mb, mib), limit_value(l.memory_mb, mib)) &&
          set_limit(RLIMIT_NPROC, limit_value(l.nproc, 1), limit_value(l.nproc, 1)) &&
-         set_limit(RLIMIT_NOFILE, limit_value(l.nofile, 1), limit_value(l.nofile, 1)) &&
+         set_limit(RLIMIT_NOFILE, l.nofile == 0 ? unlimited_descriptors : limit_value(l.nofile, 1),
+                   l.nofile == 0 ? unlimited_descriptors : limit_value(l.nofile, 1)) &&
          set_limit(RLIMIT_FSIZE, limit_value(l.fsize_mb, mib), limit_value(l.fsize_mb, mib)) &&
          set_limit(RLIMIT_CORE, 0, 0);
 }
@@ -96,6 +101,16 @@ bool apply_limits(const policy::Limits& l) {
   // can signal as a whole.
   if (::setsid() < 0) child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500, "setsid failed");
 
+  // The account's limits are set while still root, before the drop: raising a hard limit
+  // needs root, and the kernel judges RLIMIT_NPROC when setresuid() changes the user (it
+  // marks the process, and the exec then fails with EAGAIN), so the account's nproc must
+  // already be in force then, not the caller's.
+  if (!apply_limits(d.limits))
+    child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500,
+                 std::string("setting the account's limits failed: ") + std::strerror(errno));
+  // Root's log descriptor never reaches the account user, not even before the exec.
+  ctx.log.close();
+
   // 13. drop: groups, gid, uid; proved by failing to regain root.
   if (auto why = drop_privileges(target.user.name, target.user.uid, target.group.gid))
     child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500, *why);
@@ -118,7 +133,16 @@ bool apply_limits(const policy::Limits& l) {
                    d.physical_path + " changed after it was checked (device/inode differ)");
   }
 
-  // 15. exec: environment from nothing, umask, limits, working directory, then the handler.
+  // The php.ini that PHPRC names must be readable by the account: php-cgi would otherwise
+  // fall back, silently, to a php.ini in the script's own directory.
+  if (handler.is_php()) {
+    policy::Fd ini(::open(d.phprc.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!ini)
+      child_refuse(report_fd, ctx, Check::handler, Verdict::deny, 403,
+                   d.phprc + " cannot be read by " + target.user.name + ": " + std::strerror(errno));
+  }
+
+  // 15. exec: environment from nothing, umask, working directory, then the handler.
   policy::HandlerEnvironment own;
   own.safe_path = ctx.config.safe_path;
   own.script_filename = d.physical_path;
@@ -151,9 +175,6 @@ bool apply_limits(const policy::Limits& l) {
   if (::chdir(d.script_dir.c_str()) != 0)
     child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
                  "cannot enter " + d.script_dir + ": " + std::strerror(errno));
-  if (!apply_limits(d.limits))
-    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
-                 std::string("setting the account's limits failed: ") + std::strerror(errno));
 
   // Signals at their defaults, none blocked: what the supervisor blocked stays its own.
   ::signal(SIGPIPE, SIG_DFL);
@@ -162,7 +183,7 @@ bool apply_limits(const policy::Limits& l) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   ::execve(program.c_str(), argv.data(), envp.data());
-  // With RLIMIT_NPROC set, execve fails with EAGAIN when the user has too many processes.
+  // Over the account's RLIMIT_NPROC, execve fails with EAGAIN.
   child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
                "cannot execute " + program + ": " + std::strerror(errno));
 }
@@ -178,8 +199,7 @@ void signal_group(pid_t leader, int sig) {
 // The supervisor is a child subreaper: whatever the handler left behind (a background
 // child, a double fork out of its session) is re-parented here. Kill and reap all of it,
 // so nothing of the request outlives it.
-void end_descendants(pid_t leader) {
-  ::kill(-leader, SIGKILL);
+void end_descendants() {
   const std::string children_file =
       "/proc/self/task/" + std::to_string(::getpid()) + "/children";
   for (int round = 0; round < 500; ++round) {
@@ -239,7 +259,10 @@ int run_and_supervise(const RunContext& ctx) {
   int status = 0;
   rusage usage{};
   const std::uint64_t wall = d.limits.wall_seconds;
-  std::int64_t deadline = wall == 0 ? -1 : started + static_cast<std::int64_t>(wall) * 1000;
+  // At most ten years: a larger value is "unlimited" for any request, and cannot overflow.
+  constexpr std::uint64_t max_wall_seconds = 10ULL * 365 * 24 * 3600;
+  std::int64_t deadline =
+      wall == 0 ? -1 : started + static_cast<std::int64_t>(std::min(wall, max_wall_seconds)) * 1000;
 
   auto read_report = [&] {
     ChildFailure report;
@@ -259,7 +282,8 @@ int run_and_supervise(const RunContext& ctx) {
     fds[0] = {signals.get(), POLLIN, 0};
     fds[1] = {report_read ? report_read.get() : -1, POLLIN, 0};
     int timeout = -1;
-    if (deadline >= 0) timeout = static_cast<int>(std::max<std::int64_t>(0, deadline - now_ms()));
+    if (deadline >= 0)
+      timeout = static_cast<int>(std::clamp<std::int64_t>(deadline - now_ms(), 0, 60 * 60 * 1000));
     const int ready = ::poll(fds.data(), fds.size(), signals ? timeout : 100);
     if (ready < 0 && errno != EINTR) {
       signal_group(child, SIGKILL);
@@ -285,16 +309,22 @@ int run_and_supervise(const RunContext& ctx) {
         if (sig != SIGCHLD) signal_group(child, sig);  // relay SIGTERM, SIGINT, SIGHUP
       }
     }
-    // Reap the handler whenever it is done; SIGCHLD also comes for re-parented orphans.
-    const pid_t r = ::wait4(child, &status, WNOHANG, &usage);
-    if (r == child) reaped = true;
+    // When the handler is done, its group is killed while its zombie still holds the pid —
+    // so the group id cannot have been reused by anyone — and only then is it reaped.
+    // SIGCHLD also comes for re-parented orphans, which end_descendants() reaps.
+    siginfo_t exited{};
+    if (::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        exited.si_pid == child) {
+      ::kill(-child, SIGKILL);
+      if (::wait4(child, &status, 0, &usage) == child) reaped = true;
+    }
     if (!signals && !reaped) {
       ::wait4(child, &status, 0, &usage);
       reaped = true;
     }
   }
   if (report_read) read_report();
-  end_descendants(child);
+  end_descendants();
 
   policy::ExitRecord exit_record;
   exit_record.pid = supervisor;

@@ -17,7 +17,7 @@ struct RunContext {
   const policy::Decision& decision;  // an `allow` with its target and handler
   const policy::Config& config;
   const std::vector<std::string>& request_environment;  // validated by check `request`
-  const LogSink& log;
+  LogSink& log;
   std::string caller;  // user name of the real uid, for the log
 };
 

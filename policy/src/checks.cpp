@@ -223,7 +223,15 @@ class Pipeline {
       if (!user) return deny(Check::target, "no user has uid " + std::to_string(owner) + ", the owner of " +
                                                 walk_->physical_path());
       user_ = *user;
-      account_ = config().account_for_user(user_.name);
+      // Two account files for one user would make which `disabled` applies a matter of
+      // file names: refuse rather than guess.
+      for (const auto& account : config().accounts) {
+        if (account.user != user_.name) continue;
+        if (account_ != nullptr)
+          return deny(Check::target, "user " + user_.name + " is named by two account files (" + account_->name +
+                                         ", " + account.name + ")");
+        account_ = &account;
+      }
     } else {
       const Account* best = nullptr;
       size_t best_depth = 0;
@@ -324,25 +332,34 @@ class Pipeline {
 
   // 11. handler: chosen, existing, allowed for the account, and usable.
   bool check_handler() {
-    const Handler* handler = nullptr;
+    // The extension decides whether the script runs at all, and as what family (PHP or
+    // CGI): a .jpg or .txt never runs, whatever the request names.
+    const std::string_view ext = extension_of(*request_.script);
+    const Handler* by_extension = nullptr;
+    for (const auto& [name, h] : config().handlers) {
+      if (std::find(h.extensions.begin(), h.extensions.end(), ext) != h.extensions.end()) by_extension = &h;
+    }
+    if (by_extension == nullptr)
+      return deny(Check::handler, ext.empty() ? "the script has no extension that a handler runs"
+                                              : "no handler runs " + std::string(ext) + " files");
+    const Handler* handler = by_extension;
+    if (handler->is_php() && account_ != nullptr && account_->php_handler) {
+      handler = config().handler(*account_->php_handler);
+      if (handler == nullptr)
+        return error(Check::handler, "php_handler " + *account_->php_handler + " of account " +
+                                         account_->name + " is not a configured handler");
+    }
+    // SUWRAP_HANDLER chooses within that family (a PHP version, warm or not); it cannot
+    // make a PHP file run as a program of its own, nor a CGI program through PHP.
     if (request_.handler) {
-      handler = config().handler(*request_.handler);
-      if (handler == nullptr)
+      const Handler* named = config().handler(*request_.handler);
+      if (named == nullptr)
         return deny(Check::handler, "SUWRAP_HANDLER names " + *request_.handler + ", which is not a configured handler");
-    } else {
-      const std::string_view ext = extension_of(*request_.script);
-      for (const auto& [name, h] : config().handlers) {
-        if (std::find(h.extensions.begin(), h.extensions.end(), ext) != h.extensions.end()) handler = &h;
-      }
-      if (handler == nullptr)
-        return deny(Check::handler, ext.empty() ? "the script has no extension and no handler was named"
-                                                : "no handler runs " + std::string(ext) + " files");
-      if (handler->is_php() && account_ != nullptr && account_->php_handler) {
-        handler = config().handler(*account_->php_handler);
-        if (handler == nullptr)
-          return error(Check::handler, "php_handler " + *account_->php_handler + " of account " +
-                                           account_->name + " is not a configured handler");
-      }
+      if (named->is_php() != by_extension->is_php())
+        return deny(Check::handler, "SUWRAP_HANDLER names " + named->name + ", a " + std::string(to_string(named->kind)) +
+                                        " handler, but " + std::string(ext) + " files are run by " +
+                                        std::string(to_string(by_extension->kind)) + " handlers");
+      handler = named;
     }
     if (account_ != nullptr && !account_->may_use(handler->name))
       return deny(Check::handler, "handler " + handler->name + " is not allowed for account " + account_->name);
@@ -385,15 +402,16 @@ class Pipeline {
     auto dir_facts = facts_.stat_path(dir);
     if (!dir_facts || !dir_facts->is_dir())
       return deny(Check::handler, "php ini directory " + dir + " does not exist");
-    if (!allowed_owner(dir_facts->uid) || (dir_facts->mode & S_IWOTH) != 0)
+    // Whoever can write the ini runs code in every account that uses it: only its owner.
+    if (!allowed_owner(dir_facts->uid) || (dir_facts->mode & (S_IWGRP | S_IWOTH)) != 0)
       return deny(Check::handler, "php ini directory " + dir + " must be owned by " + who +
-                                      " and not writable by others");
+                                      " and writable only by its owner");
     const std::string ini = dir + "/php.ini";
     auto ini_facts = facts_.stat_path(ini);
     if (!ini_facts || !ini_facts->is_regular())
       return deny(Check::handler, ini + " does not exist; PHPRC must name a php.ini file");
-    if (!allowed_owner(ini_facts->uid) || (ini_facts->mode & S_IWOTH) != 0)
-      return deny(Check::handler, ini + " must be owned by " + who + " and not writable by others");
+    if (!allowed_owner(ini_facts->uid) || (ini_facts->mode & (S_IWGRP | S_IWOTH)) != 0)
+      return deny(Check::handler, ini + " must be owned by " + who + " and writable only by its owner");
     decision_.phprc = ini;
     return true;
   }

@@ -202,6 +202,10 @@ std::vector<std::string> build_environment(std::span<const std::string> environm
     // validate_environment refused these already; skipping them again costs nothing and
     // keeps a caller that forgot to validate from passing a truncated string to execve.
     if (!split || split->name.empty() || holds_line_break_or_nul(entry)) continue;
+    // PHP: php-cgi runs PATH_TRANSLATED instead of SCRIPT_FILENAME when the two differ
+    // and REDIRECT_URL is set (Apache's Action compatibility), or with cgi.fix_pathinfo=0.
+    // For a PHP handler the only well-formed PATH_TRANSLATED is the checked script, set below.
+    if (set.php && split->name == "PATH_TRANSLATED") continue;
     if (is_passed_through(split->name) && is_well_formed(split->name, split->value)) {
       built.push_back(entry);
     }
@@ -212,6 +216,7 @@ std::vector<std::string> build_environment(std::span<const std::string> environm
   built.push_back("PATH=" + set.safe_path);
   built.push_back("SCRIPT_FILENAME=" + set.script_filename);
   if (set.php) {
+    built.push_back("PATH_TRANSLATED=" + set.script_filename);
     // php-cgi refuses to run without it (cgi.force_redirect); HTTP_REDIRECT_STATUS is
     // never passed, so this is the only source.
     built.push_back("REDIRECT_STATUS=200");

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -272,6 +274,7 @@ TEST(BuildEnvironment, PhpHandlerGetsExactlyTheAllowedVariablesThenSuwrapsOwn) {
       "CONTENT_LENGTH=5",
       "PATH=/usr/local/bin:/usr/bin:/bin",
       "SCRIPT_FILENAME=/home/alice/public_html/index.php",
+      "PATH_TRANSLATED=/home/alice/public_html/index.php",
       "REDIRECT_STATUS=200",
       "PHPRC=/etc/php/8.2/cgi/php.ini",
       "HOME=/home/alice",
@@ -279,6 +282,26 @@ TEST(BuildEnvironment, PhpHandlerGetsExactlyTheAllowedVariablesThenSuwrapsOwn) {
       "LOGNAME=alice",
   };
   EXPECT_EQ(build_environment(request_environment, set), expected);
+}
+
+// php-cgi runs PATH_TRANSLATED instead of SCRIPT_FILENAME when they differ and
+// REDIRECT_URL is set: a caller could otherwise have any file run as the account.
+TEST(BuildEnvironment, PhpHandlerGetsTheCheckedScriptAsPathTranslated) {
+  HandlerEnvironment set;
+  set.safe_path = "/usr/bin";
+  set.script_filename = "/home/alice/public_html/index.php";
+  set.php = true;
+  set.phprc = "/etc/php/8.2/cgi/php.ini";
+  set.home = "/home/alice";
+  set.user = "alice";
+  const Env request = {"PATH_TRANSLATED=/tmp/evil.php", "REDIRECT_URL=/x"};
+  const Env built = build_environment(request, set);
+  EXPECT_EQ(std::count(built.begin(), built.end(), "PATH_TRANSLATED=/home/alice/public_html/index.php"), 1);
+  for (const auto& e : built) EXPECT_NE(e, "PATH_TRANSLATED=/tmp/evil.php");
+
+  set.php = false;  // a CGI program gets PATH_TRANSLATED as the request gave it
+  const Env cgi = build_environment(request, set);
+  EXPECT_EQ(std::count(cgi.begin(), cgi.end(), "PATH_TRANSLATED=/tmp/evil.php"), 1);
 }
 
 TEST(BuildEnvironment, CgiHandlerGetsNoPhpVariables) {
