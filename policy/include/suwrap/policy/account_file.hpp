@@ -1,0 +1,25 @@
+// Writing account files (CONTRACT.md §2): the text that parse_account reads back as the
+// same account. Used by `suwrap-policy account add|set`, which write accounts_dir for panels.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "suwrap/policy/config.hpp"
+
+namespace suwrap::policy {
+
+// Why `name` cannot name an account (the file <name>.toml), if it cannot: an account name is
+// letters, digits, '_', '.' and '-', and does not start with '.' (the loader skips hidden files).
+std::optional<std::string> account_name_error(std::string_view name);
+
+// A TOML basic string, quotes included, with '"', '\\' and every control character escaped,
+// so that no value can end the string early or start a new key.
+std::string toml_string(std::string_view text);
+
+// The account file's text: the keys the account sets, in the order of CONTRACT.md §2, then its
+// [limits] overrides. `disabled` is always written, so that a panel reading the file sees it.
+std::string account_to_toml(const Account& account);
+
+}  // namespace suwrap::policy
