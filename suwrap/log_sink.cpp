@@ -58,9 +58,10 @@ bool LogSink::write(std::string_view line) const {
   if (syslog_) {
     // One datagram per record, in the classic format: <priority>tag[pid]: message.
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    std::string datagram = "<" + std::to_string(LOG_AUTHPRIV | LOG_NOTICE) + ">suwrap[" +
-                           std::to_string(::getpid()) + "]: ";
-    datagram.append(line);
+    std::string datagram;
+    datagram.reserve(line.size() + 40);
+    datagram.append("<").append(std::to_string(LOG_AUTHPRIV | LOG_NOTICE)).append(">suwrap[");
+    datagram.append(std::to_string(::getpid())).append("]: ").append(line);
     ssize_t n = -1;
     do {
       n = ::send(fd_.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL);

@@ -283,6 +283,8 @@ class Pipeline {
     if (group_.gid < config().min_gid)
       return deny(Check::user, "group " + group_.name + " has gid " + std::to_string(group_.gid) +
                                    ", below min_gid " + std::to_string(config().min_gid));
+    // Known from here on: a later refusal's log line names whom it would have run as.
+    decision_.target = Target{user_, group_, account_};
     return pass(Check::user, user_.name + " (uid " + std::to_string(user_.uid) + "), group " +
                                  group_.name + " (gid " + std::to_string(group_.gid) + ")");
   }
