@@ -104,6 +104,24 @@ std::string quoted(std::string_view text) {
   return out;
 }
 
+// toml++'s messages quote the offending input as it is, a line break included ("saw 'n
+// <newline>'"): their control characters are escaped as quoted() does, the rest kept.
+std::string with_controls_escaped(std::string_view text) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    if (!is_control(c)) {
+      out += c;
+      continue;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    out += "\\x";
+    out += hex[byte >> 4U];
+    out += hex[byte & 0xfU];
+  }
+  return out;
+}
+
 std::string joined(std::span<const std::string_view> words, std::string_view separator) {
   std::string out;
   for (const auto word : words) {
@@ -494,7 +512,7 @@ Expected<toml::table, ConfigError> parse_document(std::string_view text, std::st
     return toml::parse(text, file);
   } catch (const toml::parse_error& error) {
     return unexpected(ConfigError{std::string(file), line_of(error.source()), "",
-                                  "TOML syntax error: " + std::string(error.description())});
+                                  "TOML syntax error: " + with_controls_escaped(error.description())});
   }
 }
 
