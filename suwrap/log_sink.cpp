@@ -1,6 +1,7 @@
 #include "log_sink.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -67,6 +68,18 @@ bool LogSink::write(std::string_view line) const {
       n = ::send(fd_.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     return n == static_cast<ssize_t>(datagram.size());
+  }
+  // A file-size limit the caller set (and suwrap could not raise) would cut the line
+  // short: then none of it is written, never a partial line.
+  rlimit fsize{};
+  struct stat st {};
+  if (::getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY) {
+    if (::fstat(fd_.get(), &st) != 0 || static_cast<rlim_t>(st.st_size) + line.size() > fsize.rlim_cur) {
+      LogSink fallback;
+      std::string ignored;
+      if (fallback.open_syslog(ignored)) (void)fallback.write(line);
+      return false;
+    }
   }
   ssize_t n = -1;
   do {

@@ -38,6 +38,8 @@ void reset_signals() {
     ::signal(sig, SIG_DFL);
   }
   ::signal(SIGPIPE, SIG_IGN);
+  // A caller's file-size limit must make a log write fail, not kill suwrap unlogged.
+  ::signal(SIGXFSZ, SIG_IGN);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

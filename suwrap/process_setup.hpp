@@ -20,8 +20,9 @@ bool close_inherited_fds();
 // nothing later (NSS modules, syslog, the dynamic loader of the handler) reads it.
 std::vector<std::string> take_environment(char** envp);
 
-// Default dispositions for every signal, SIGPIPE ignored (a refusal written to a closed
-// pipe must fail with EPIPE, not kill suwrap before it logs), and an empty signal mask.
+// Default dispositions for every signal, SIGPIPE and SIGXFSZ ignored (a refusal written
+// to a closed pipe, or a log line past a file-size limit, must fail, not kill suwrap
+// before it logs), and an empty signal mask.
 void reset_signals();
 
 // Limits for suwrap itself, whatever the caller set: no core dumps, room for descriptors,

@@ -177,7 +177,9 @@ bool apply_limits(const policy::Limits& l) {
                  "cannot enter " + d.script_dir + ": " + std::strerror(errno));
 
   // Signals at their defaults, none blocked: what the supervisor blocked stays its own.
+  // (Ignored dispositions survive execve; the two suwrap ignores for itself are reset.)
   ::signal(SIGPIPE, SIG_DFL);
+  ::signal(SIGXFSZ, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
