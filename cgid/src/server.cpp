@@ -42,9 +42,9 @@ namespace {
 
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t status_sniff_limit = 8 * 1024;
-// After SIGTERM, suwrap's supervisor kills its group within its own grace; if suwrap
-// itself is still there this long after, it gets SIGKILL.
-constexpr std::chrono::seconds kill_grace{10};
+// A request still running this long after its SIGTERM is logged: its program ignores
+// the signal, and only suwrap's wall_seconds will end it.
+constexpr std::chrono::seconds term_grace{10};
 
 std::string_view reason_phrase(int status) {
   switch (status) {
@@ -589,8 +589,10 @@ awaitable<void> Server::pump_output(std::shared_ptr<Connection> conn, std::share
   pipe.close(ignored);
 }
 
-// --timeout: SIGTERM to suwrap (its supervisor ends the whole group), 504 if nothing of
-// the response went out yet; SIGKILL if suwrap itself is still there after the grace.
+// --timeout: SIGTERM to suwrap, which relays it to the program's whole group; 504 if
+// nothing of the response went out yet. Never SIGKILL to suwrap: the kernel would end
+// only the group's leader with it (PR_SET_PDEATHSIG), and the rest of the group would run
+// on as the account user with no supervisor left to enforce wall_seconds or to reap it.
 awaitable<void> Server::watchdog(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
                                  std::shared_ptr<asio::steady_timer> deadline) {
   auto [ec] = co_await deadline->async_wait(asio::experimental::as_tuple(use_awaitable));
@@ -610,9 +612,11 @@ awaitable<void> Server::watchdog(std::shared_ptr<Connection> conn, std::shared_p
     (void)co_await conn->send(std::move(out));
   }
   if (req->stage != Request::Stage::running) co_return;
-  deadline->expires_after(kill_grace);
+  deadline->expires_after(term_grace);
   auto [ec2] = co_await deadline->async_wait(asio::experimental::as_tuple(use_awaitable));
-  if (!ec2 && req->stage == Request::Stage::running) req->terminate(SIGKILL);
+  if (!ec2 && req->stage == Request::Stage::running)
+    log_->warn("request for {} still runs {}s after SIGTERM: its program ignores it; suwrap ends it at wall_seconds",
+               param(req->params, "SCRIPT_FILENAME"), term_grace.count());
 }
 
 

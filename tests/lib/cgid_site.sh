@@ -9,6 +9,8 @@
 #   stream.php?mb=N   N MiB of 'x' in 64 KiB chunks, flushed one by one
 #   drip.php?s=N      a dot every 100 ms for N seconds, flushed, then "done"
 #   nap.php?s=N       sleeps N seconds with no output, then "slept N"
+#   late-sha.cgi      sleeps 2 s before it reads its body, then "<sha256 of the body>"
+#   stubborn.cgi      ignores SIGTERM, SIGHUP and SIGINT, starts its answer, sleeps 30 s
 
 t_cgid_site() {
   t_user ALICE
@@ -27,7 +29,11 @@ display_errors = stderr
 kind = \"php\"
 path = \"$T_PHP_CGI\"
 ini_dir = \"$T_ROOT/etc/php\"
-extensions = [\".php\"]"
+extensions = [\".php\"]
+
+[handlers.cgi]
+kind = \"cgi\"
+extensions = [\".cgi\"]"
   t_config
   local user docroot
   for user in "$ALICE" "$BOB"; do
@@ -44,6 +50,19 @@ extensions = [\".php\"]"
       '<?php header("Content-Type: text/plain"); $n = 10 * (int)($_GET["s"] ?? 1); for ($i = 0; $i < $n; $i++) { echo "."; flush(); usleep(100000); } echo "done";'
     t_file "$user" 0644 "$docroot/nap.php" \
       '<?php sleep((int)($_GET["s"] ?? 1)); header("Content-Type: text/plain"); echo "slept ", (int)($_GET["s"] ?? 1);'
+    # php-cgi reads a POST body whole before the script starts; a CGI program reads it
+    # when it wants to.
+    t_file "$user" 0755 "$docroot/late-sha.cgi" '#!/bin/sh
+sleep 2
+printf "Content-Type: text/plain\r\n\r\n"
+sha256sum | cut -d" " -f1
+'
+    t_file "$user" 0755 "$docroot/stubborn.cgi" '#!/bin/sh
+trap "" TERM HUP INT
+printf "Content-Type: text/plain\r\n\r\nstarted\n"
+sleep 30
+echo finished
+'
   done
 }
 

@@ -10,6 +10,7 @@ as any test user (setpriv) without a virtualenv. Every mode prints one result wo
   fcgi_client.py SOCK garbage                      bytes that are no record stream
   fcgi_client.py SOCK probe NAME=VALUE...          a whole request; was it served or closed?
   fcgi_client.py SOCK getvalues                    FCGI_GET_VALUES
+  fcgi_client.py SOCK slowread SECONDS NAME=VALUE... a request whose answer is read only after SECONDS
   fcgi_client.py SOCK abort SECONDS NAME=VALUE...  a request, then FCGI_ABORT_REQUEST after SECONDS
   fcgi_client.py SOCK nul NAME=VALUE...            a request with a NUL inside one param value
 """
@@ -53,13 +54,13 @@ def request_bytes(request_id, pairs, body=b"", keep=False):
 
 
 def read_exact(sock, n):
-    data = b""
+    data = bytearray()
     while len(data) < n:
         chunk = sock.recv(n - len(data))
         if not chunk:
             raise EOFError("closed after %d of %d bytes" % (len(data), n))
         data += chunk
-    return data
+    return bytes(data)
 
 
 def read_record(sock):
@@ -71,7 +72,7 @@ def read_record(sock):
 
 def read_response(sock, request_id):
     """Records of one request up to its END_REQUEST: (stdout, stderr, app_status)."""
-    out, err = b"", b""
+    out, err = bytearray(), bytearray()
     while True:
         rtype, rid, content = read_record(sock)
         if rid != request_id:
@@ -82,7 +83,7 @@ def read_response(sock, request_id):
             err += content
         elif rtype == END_REQUEST:
             app_status, protocol_status = struct.unpack(">IB3x", content)
-            return out, err, app_status
+            return bytes(out), bytes(err), app_status
         else:
             raise ValueError("unexpected record type %d" % rtype)
 
@@ -164,6 +165,17 @@ def main():
             return
         time.sleep(0.2)
         print("closed" if closed_without_reply(s) else "served")
+    elif mode == "slowread":
+        # Asks for an answer, reads nothing for SECONDS, then reads it all: what a slow
+        # client does to the daemon (backpressure, not buffering).
+        delay, pairs = float(args[0]), pairs_from(args[1:])
+        s = connect(path)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(request_bytes(1, pairs))
+        time.sleep(delay)
+        out, err, status = read_response(s, 1)
+        body = out.split(b"\r\n\r\n", 1)[-1]
+        print("body_bytes=%d app_status=%d" % (len(body), status))
     elif mode == "getvalues":
         s = connect(path)
         s.sendall(record(GET_VALUES, 0, name_values([(b"FCGI_MAX_CONNS", b""), (b"FCGI_MAX_REQS", b""),
