@@ -1,0 +1,929 @@
+#!/usr/bin/env bash
+# suwrap measured against its peers, on the same machine, in one run. Not a test: timings
+# never decide a test; this prints a markdown report (docs/BENCHMARKS.md shows one).
+#
+# Stacks, each serving the same two payloads owned by one test user (hello.php and a tiny
+# compiled C CGI that prints its uid), driven by wrk on 127.0.0.1:
+#   ours      nginx -> suwrap-cgid -> suwrap (set-uid) -> handler
+#   fcgiwrap  nginx -> fcgiwrap, run as the payload owner (it switches no uid)
+#   apache    Apache 2.4 mpm_event + mod_cgid + suEXEC (apache2-suexec-custom)
+#   fpm       nginx -> php-fpm, a private master whose pool runs as the payload owner (PHP only)
+# and the floor: one bare fork+exec of the handler, and the same through suwrap alone
+# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed.
+#
+# Everything it starts lives under /run/suwrap-bench and is stopped and removed when it
+# exits (the user, the set-uid copy of suwrap, /etc/suwrap-bench, the daemons); the one
+# system file it changes, suEXEC's /etc/apache2/suexec/www-data, is restored.
+set -euo pipefail
+
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=$SOURCE_DIR/build/bench
+BENCH_CONF_DIR=/etc/suwrap-bench
+BENCH_CONF=$BENCH_CONF_DIR/suwrap.toml
+RUN_BASE=/run/suwrap-bench
+SUEXEC_CONF=/etc/apache2/suexec/www-data
+SUEXEC_SAVED=/etc/apache2/suexec/.www-data.saved-by-suwrap-bench
+SUEXEC_LOG=/var/log/apache2/suexec.log   # compiled into Debian's suexec (suexec -V)
+CALLER=www-data
+PHP_CGI=/usr/bin/php-cgi
+PACKAGES=(wrk hyperfine fcgiwrap apache2 apache2-suexec-custom php-fpm nginx php-cgi gcc curl python3)
+
+duration=10
+concurrencies="1 8 32"
+stacks="ours fcgiwrap apache fpm"
+payloads="php cgi"
+warmup=2
+floor_runs=300
+fpm_children=5
+fcgiwrap_children=$(nproc)
+output=""
+do_install=1
+do_build=1
+
+usage() {
+  cat <<EOF
+Usage: sudo bench/run.sh [OPTIONS]
+
+Measures suwrap against fcgiwrap, Apache+suEXEC and php-fpm on this machine (Debian 12, as
+root) and prints a markdown report on standard output (progress goes to standard error).
+
+  -d, --duration SECONDS   wrk duration of each cell (default $duration)
+  -c, --concurrency LIST   wrk connections, space- or comma-separated (default "$concurrencies")
+      --stacks LIST        any of: ours fcgiwrap apache fpm (default all)
+      --payloads LIST      any of: php cgi (default both)
+      --warmup SECONDS     load before the first cell of each stack and payload (default $warmup)
+      --floor-runs N       hyperfine runs of each floor command (default $floor_runs)
+      --fpm-children N     php-fpm pool size, pm = static (default $fpm_children, Debian's pm.max_children)
+      --fcgiwrap-children N  fcgiwrap -c (default: nproc = $fcgiwrap_children)
+  -o, --output FILE        also write the report to FILE
+      --no-install         do not apt-get install the packages it needs
+      --no-build           use the existing $BUILD_DIR as it is
+  -h, --help               this text
+
+What it does: installs (apt-get) ${PACKAGES[*]}; builds suwrap
+in $BUILD_DIR (Release, -DSUWRAP_CONFIG=$BENCH_CONF); makes one test user owning
+the payloads, a set-uid copy of suwrap, $BENCH_CONF and private nginx, Apache,
+php-fpm, fcgiwrap and suwrap-cgid instances under $RUN_BASE (own configuration, pid files,
+ports on 127.0.0.1); points suEXEC's docroot ($SUEXEC_CONF) at the payloads and restores it
+afterwards. Each cell first checks with curl that the response shows the owner's uid (else
+the cell is FAILED), then runs wrk -t min(2,c) -c c -d duration --latency; a response whose
+body is not exactly the expected one counts as an error. Everything it made is removed at
+the end, also on Ctrl-C.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    -d | --duration) duration=$2; shift 2 ;;
+    -c | --concurrency) concurrencies=${2//,/ }; shift 2 ;;
+    --stacks) stacks=${2//,/ }; shift 2 ;;
+    --payloads) payloads=${2//,/ }; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --floor-runs) floor_runs=$2; shift 2 ;;
+    --fpm-children) fpm_children=$2; shift 2 ;;
+    --fcgiwrap-children) fcgiwrap_children=$2; shift 2 ;;
+    -o | --output) output=$2; shift 2 ;;
+    --no-install) do_install=0; shift ;;
+    --no-build) do_build=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for n in "$duration" "$warmup" "$floor_runs" "$fpm_children" "$fcgiwrap_children" $concurrencies; do
+  [[ $n =~ ^[0-9]+$ ]] || { echo "bench/run.sh: not a whole number: $n" >&2; exit 2; }
+done
+for s in $stacks; do case $s in ours | fcgiwrap | apache | fpm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac; done
+for p in $payloads; do case $p in php | cgi) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
+
+if [ "$(id -u)" != 0 ]; then
+  echo "bench/run.sh: needs root (it makes a user, a set-uid binary and starts web servers)" >&2
+  exit 77
+fi
+
+say() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+has() { [[ " $1 " == *" $2 "* ]]; }
+
+# ---- packages and build ---------------------------------------------------------------------
+
+install_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} = 0 ] && return 0
+  say "installing ${missing[*]}"
+  # The packages would start their system services (php8.2-fpm, fcgiwrap.socket, apache2):
+  # the benchmark runs private instances and leaves the system's alone, so service starts
+  # are denied while apt runs, unless the machine already has a policy of its own.
+  local own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  local rc=0
+  apt-get update -qq >&2 || rc=$?
+  [ "$rc" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 || rc=$?; }
+  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || die "apt-get failed ($rc)"
+}
+
+build_suwrap() {
+  say "building suwrap (Release) in $BUILD_DIR"
+  cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSUWRAP_CONFIG="$BENCH_CONF" \
+    -DSUWRAP_BUILD_TESTS=OFF >"$BUILD_DIR.cmake.log" 2>&1 || { tail -n 20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed"; }
+  make -C "$BUILD_DIR" -j"$(nproc)" suwrap suwrap-cgid >"$BUILD_DIR.make.log" 2>&1 ||
+    { tail -n 30 "$BUILD_DIR.make.log" >&2; die "build failed"; }
+}
+
+# ---- scratch, processes and clean-up ----------------------------------------------------------
+
+S=""          # this run's scratch directory
+USER_NAME=""  # the payload owner
+PIDS=()       # daemons started, stopped in reverse order
+
+# Remembers a daemon (pid and executable) in memory and in $S/pids, so that a later run can
+# end it if this one was killed before its trap ran.
+track() {
+  PIDS+=("$1")
+  printf '%s %s\n' "$1" "$(readlink "/proc/$1/exe" 2>/dev/null || echo '?')" >>"$S/pids"
+}
+
+alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# stop_pid PID: SIGTERM, up to 10 s, then SIGKILL; reaps it if it is our child.
+stop_pid() {
+  local pid=$1 i
+  alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
+  alive "$pid" && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+}
+
+# The processes left to the payload owner (CGI children of a stopped daemon), by pid.
+kill_user_processes() {
+  local user=$1 pid _
+  for _ in 1 2 3; do
+    for pid in $(ps -o pid= -u "$user" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    sleep 0.1
+  done
+}
+
+restore_suexec_conf() {
+  [ -e "$SUEXEC_SAVED" ] || return 0
+  if [ -e "$SUEXEC_SAVED.absent" ]; then
+    rm -f "$SUEXEC_CONF" "$SUEXEC_SAVED" "$SUEXEC_SAVED.absent"
+  else
+    mv -f "$SUEXEC_SAVED" "$SUEXEC_CONF"
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM HUP
+  [ -n "$S" ] && say "cleaning up"
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+  if [ -n "$USER_NAME" ]; then
+    kill_user_processes "$USER_NAME"
+    for _ in $(seq 1 20); do userdel "$USER_NAME" >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+  restore_suexec_conf
+  [ -n "${suexec_log_created:-}" ] && rm -f "$SUEXEC_LOG"
+  [ -n "$S" ] && rm -rf "$S"
+  rmdir "$RUN_BASE" 2>/dev/null
+  [ -e "$BENCH_CONF_DIR/.made-by-suwrap-bench" ] && rm -rf "$BENCH_CONF_DIR"
+  exit "$rc"
+}
+
+# A run that was killed (SIGKILL, a lost machine) left its scratch directory: end what it
+# started (by pid, only while the pid still runs the same program), remove its user, and
+# restore suEXEC's configuration before this run begins.
+clean_stale_runs() {
+  local dir pid exe user
+  for dir in "$RUN_BASE"/run.*; do
+    [ -d "$dir" ] || continue
+    say "removing what an interrupted run left: $dir"
+    if [ -f "$dir/pids" ]; then
+      while read -r pid exe; do
+        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && kill -KILL "$pid" 2>/dev/null
+      done <"$dir/pids"
+    fi
+    if [ -f "$dir/user" ]; then
+      user=$(cat "$dir/user")
+      if id "$user" >/dev/null 2>&1; then kill_user_processes "$user"; userdel "$user" >/dev/null 2>&1 || true; fi
+    fi
+    rm -rf "$dir"
+  done
+  restore_suexec_conf
+  return 0
+}
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_port() {  # PORT PID
+  local _
+  for _ in $(seq 1 200); do
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$1" \
+      2>/dev/null && return 0
+    alive "$2" || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+wait_socket() {  # PATH PID
+  local _
+  for _ in $(seq 1 200); do
+    [ -S "$1" ] && return 0
+    alive "$2" || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+as_user() {  # USER COMMAND...: runs COMMAND as USER with its groups
+  local u=$1
+  shift
+  /usr/bin/setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"
+}
+
+# ---- the set-up -----------------------------------------------------------------------------
+
+setup_scratch() {
+  mkdir -p "$RUN_BASE"
+  chown root:root "$RUN_BASE"
+  chmod 0755 "$RUN_BASE"
+  clean_stale_runs
+  S=$(mktemp -d "$RUN_BASE/run.XXXXXX")
+  chmod 0755 "$S"
+  mkdir -p "$S/bin" "$S/log" "$S/home" "$S/src" "$S/results" "$S/run"
+  chmod 0755 "$S/bin" "$S/log" "$S/home" "$S/src" "$S/results" "$S/run"
+  : >"$S/pids"
+}
+
+setup_user() {
+  USER_NAME="swbench$(( $$ % 100000 ))"
+  local home=$S/home/$USER_NAME
+  useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$USER_NAME" ||
+    die "useradd $USER_NAME failed"
+  echo "$USER_NAME" >"$S/user"
+  USER_UID=$(id -u "$USER_NAME")
+  DOCROOT=$home/public_html
+  mkdir -p "$DOCROOT/cgi-bin"
+  chown "$USER_NAME:$USER_NAME" "$home" "$DOCROOT" "$DOCROOT/cgi-bin"
+  chmod 0755 "$home" "$DOCROOT" "$DOCROOT/cgi-bin"
+
+  printf '%s' '<?php echo "hello ", posix_getuid();' >"$DOCROOT/hello.php"
+  cat >"$S/src/uid.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+
+int main(void) {
+  printf("Content-Type: text/plain\r\n\r\nuid %u", (unsigned)getuid());
+  return 0;
+}
+EOF
+  gcc -O2 -o "$DOCROOT/uid.cgi" "$S/src/uid.c" || die "gcc failed"
+  # The classic suEXEC way to PHP: a wrapper inside suEXEC's docroot, run through Action.
+  printf '#!/bin/sh\nexec %s\n' "$PHP_CGI" >"$DOCROOT/cgi-bin/php-cgi-wrapper"
+  chown "$USER_NAME:$USER_NAME" "$DOCROOT/hello.php" "$DOCROOT/uid.cgi" "$DOCROOT/cgi-bin/php-cgi-wrapper"
+  chmod 0644 "$DOCROOT/hello.php"
+  chmod 0755 "$DOCROOT/uid.cgi" "$DOCROOT/cgi-bin/php-cgi-wrapper"
+  EXPECT_php="hello $USER_UID"
+  EXPECT_cgi="uid $USER_UID"
+}
+
+setup_suwrap() {
+  local ini_dir
+  ini_dir=$(ls -d /etc/php/*/cgi 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$ini_dir" ] || die "no /etc/php/*/cgi (php-cgi's ini directory)"
+  PHP_INI_DIR=$ini_dir
+  if [ -e "$BENCH_CONF_DIR" ] && [ ! -e "$BENCH_CONF_DIR/.made-by-suwrap-bench" ]; then
+    die "$BENCH_CONF_DIR exists and was not made by bench/run.sh; not touching it"
+  fi
+  mkdir -p "$BENCH_CONF_DIR/accounts.d"
+  touch "$BENCH_CONF_DIR/.made-by-suwrap-bench"
+  chown -R root:root "$BENCH_CONF_DIR"
+  chmod 0755 "$BENCH_CONF_DIR" "$BENCH_CONF_DIR/accounts.d"
+  cat >"$BENCH_CONF" <<EOF
+[global]
+caller = "$CALLER"
+mode = "owner"
+docroots = ["$S/home/*/public_html"]
+log = "$S/log/suwrap.log"
+safe_path = "/usr/local/bin:/usr/bin:/bin"
+
+[handlers.php]
+kind = "php"
+path = "$PHP_CGI"
+ini_dir = "$PHP_INI_DIR"
+extensions = [".php"]
+
+[handlers.cgi]
+kind = "cgi"
+extensions = [".cgi"]
+EOF
+  chmod 0644 "$BENCH_CONF"
+  SUWRAP=$S/bin/suwrap
+  cp "$BUILD_DIR/suwrap/suwrap" "$SUWRAP"
+  chown root:"$CALLER" "$SUWRAP"
+  chmod 4750 "$SUWRAP"
+  CGID_BIN=$BUILD_DIR/cgid/suwrap-cgid
+  [ -x "$CGID_BIN" ] || die "no $CGID_BIN"
+}
+
+# suEXEC's docroot (and no userdir) for this run; the file is put back by the trap.
+setup_suexec() {
+  [ -x /usr/lib/apache2/suexec ] || die "no /usr/lib/apache2/suexec (apache2-suexec-custom)"
+  if /usr/lib/apache2/suexec -V 2>&1 | grep -q SUEXEC_CONFIG_DIR; then :; else
+    die "/usr/lib/apache2/suexec is not suexec-custom (its docroot is compiled in); install apache2-suexec-custom"
+  fi
+  if [ -e "$SUEXEC_CONF" ]; then cp -p "$SUEXEC_CONF" "$SUEXEC_SAVED"; else : >"$SUEXEC_SAVED"; : >"$SUEXEC_SAVED.absent"; fi
+  printf '%s\n# userdir requests refused while bench/run.sh runs\n# (saved original: %s)\n' "$DOCROOT" "$SUEXEC_SAVED" \
+    >"$SUEXEC_CONF"
+  chown root:root "$SUEXEC_CONF"
+  chmod 0644 "$SUEXEC_CONF"
+  [ -e "$SUEXEC_LOG" ] || suexec_log_created=1
+}
+
+# ---- the servers ----------------------------------------------------------------------------
+
+start_cgid() {
+  say "starting suwrap-cgid"
+  mkdir -p "$S/cgid"
+  chown "$CALLER:$CALLER" "$S/cgid"
+  CGID_SOCK=$S/cgid/cgid.sock
+  env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" --init-groups \
+    "$CGID_BIN" --listen "$CGID_SOCK" --wrapper "$SUWRAP" --log-file "$S/cgid/cgid.log" \
+    </dev/null >>"$S/cgid/stderr" 2>&1 &
+  CGID_PID=$!
+  track "$CGID_PID"
+  wait_socket "$CGID_SOCK" "$CGID_PID" || die "suwrap-cgid did not start: $(tail -n 5 "$S/cgid/"*)"
+}
+
+start_fcgiwrap() {
+  say "starting fcgiwrap -c $fcgiwrap_children as $USER_NAME"
+  mkdir -p "$S/fcgiwrap"
+  chown "$USER_NAME:$USER_NAME" "$S/fcgiwrap"
+  FCGIWRAP_SOCK=$S/fcgiwrap/fcgiwrap.sock
+  (cd "$S/fcgiwrap" && exec env -i PATH=/usr/local/bin:/usr/bin:/bin /usr/bin/setpriv --reuid="$USER_NAME" \
+    --regid="$(id -g "$USER_NAME")" --init-groups /usr/sbin/fcgiwrap -c "$fcgiwrap_children" -s "unix:$FCGIWRAP_SOCK" \
+    </dev/null >>"$S/fcgiwrap/stderr" 2>&1) &
+  FCGIWRAP_PID=$!
+  track "$FCGIWRAP_PID"
+  wait_socket "$FCGIWRAP_SOCK" "$FCGIWRAP_PID" || die "fcgiwrap did not start: $(tail -n 5 "$S/fcgiwrap/stderr")"
+  # nginx's workers (www-data) connect; nobody else may.
+  chgrp "$CALLER" "$FCGIWRAP_SOCK"
+  chmod 0660 "$FCGIWRAP_SOCK"
+}
+
+start_fpm() {
+  local fpm
+  fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$fpm" ] || die "no php-fpm binary in /usr/sbin"
+  say "starting a private $(basename "$fpm") master, pool of $fpm_children as $USER_NAME"
+  mkdir -p "$S/fpm"
+  FPM_SOCK=$S/fpm/fpm.sock
+  cat >"$S/fpm/php-fpm.conf" <<EOF
+[global]
+pid = $S/fpm/php-fpm.pid
+error_log = $S/fpm/error.log
+daemonize = no
+
+[bench]
+user = $USER_NAME
+group = $USER_NAME
+listen = $FPM_SOCK
+listen.owner = $CALLER
+listen.group = $CALLER
+listen.mode = 0660
+pm = static
+pm.max_children = $fpm_children
+clear_env = yes
+EOF
+  "$fpm" -t -y "$S/fpm/php-fpm.conf" >"$S/fpm/check.log" 2>&1 || die "php-fpm rejects its configuration: $(cat "$S/fpm/check.log")"
+  "$fpm" -F -y "$S/fpm/php-fpm.conf" </dev/null >>"$S/fpm/stderr" 2>&1 &
+  FPM_PID=$!
+  track "$FPM_PID"
+  wait_socket "$FPM_SOCK" "$FPM_PID" || die "php-fpm did not start: $(tail -n 5 "$S/fpm/error.log" "$S/fpm/stderr")"
+}
+
+# One private nginx with a server block per FastCGI back end that runs in this run.
+start_nginx() {
+  local dir=$S/nginx
+  mkdir -p "$dir/tmp"
+  chown "$CALLER" "$dir/tmp"
+  PORT_ours=$(free_port)
+  PORT_fcgiwrap=$(free_port)
+  PORT_fpm=$(free_port)
+  {
+    echo "user $CALLER $(id -gn "$CALLER");"
+    echo "worker_processes auto;"
+    echo "daemon off;"
+    echo "pid $dir/nginx.pid;"
+    echo "error_log $dir/error.log warn;"
+    echo "events { worker_connections 1024; }"
+    echo "http {"
+    echo "    access_log off;"
+    echo "    keepalive_requests 1000;"
+    echo "    client_body_temp_path $dir/tmp/client_body;"
+    echo "    fastcgi_temp_path $dir/tmp/fastcgi;"
+    echo "    proxy_temp_path $dir/tmp/proxy;"
+    echo "    scgi_temp_path $dir/tmp/scgi;"
+    echo "    uwsgi_temp_path $dir/tmp/uwsgi;"
+    echo "    default_type text/plain;"
+    if has "$stacks" ours; then
+      cat <<EOF
+    server {   # ours: both payloads to suwrap-cgid, which runs suwrap, which picks the handler
+        listen 127.0.0.1:$PORT_ours;
+        root $DOCROOT;
+        location ~ \.(php|cgi)\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$CGID_SOCK;
+        }
+    }
+EOF
+    fi
+    if has "$stacks" fcgiwrap; then
+      cat <<EOF
+    server {   # fcgiwrap: runs the CGI itself; PHP the fastest way fcgiwrap can, php-cgi with
+               # PATH_TRANSLATED (as Apache's Action does), no wrapper script in between
+        listen 127.0.0.1:$PORT_fcgiwrap;
+        root $DOCROOT;
+        location ~ \.cgi\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$FCGIWRAP_SOCK;
+        }
+        location ~ \.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $PHP_CGI;
+            fastcgi_param PATH_TRANSLATED \$document_root\$fastcgi_script_name;
+            fastcgi_param REDIRECT_URL \$uri;
+            fastcgi_pass unix:$FCGIWRAP_SOCK;
+        }
+    }
+EOF
+    fi
+    if has "$stacks" fpm; then
+      cat <<EOF
+    server {   # php-fpm: a warm pool running as the owner
+        listen 127.0.0.1:$PORT_fpm;
+        root $DOCROOT;
+        location ~ \.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$FPM_SOCK;
+        }
+    }
+EOF
+    fi
+    echo "}"
+  } >"$dir/nginx.conf"
+  nginx -t -q -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" >"$dir/check.log" 2>&1 ||
+    die "nginx rejects its configuration: $(cat "$dir/check.log")"
+  say "starting a private nginx"
+  nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" </dev/null >>"$dir/stderr" 2>&1 &
+  NGINX_PID=$!
+  track "$NGINX_PID"
+  local s
+  for s in ours fcgiwrap fpm; do
+    has "$stacks" "$s" || continue
+    local port_var=PORT_$s
+    wait_port "${!port_var}" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  done
+}
+
+# A private Apache 2.4: event MPM with Debian's stock mpm_event settings, mod_cgid, suEXEC.
+start_apache() {
+  local dir=$S/apache m
+  mkdir -p "$dir/run"
+  PORT_apache=$(free_port)
+  {
+    echo "ServerRoot $dir"
+    echo "DefaultRuntimeDir $dir/run"
+    echo "PidFile $dir/apache.pid"
+    echo "Mutex file:$dir/run default"
+    echo "ErrorLog $dir/error.log"
+    echo "LogLevel warn"
+    echo "Listen 127.0.0.1:$PORT_apache"
+    echo "ServerName 127.0.0.1"
+    echo "User $CALLER"
+    echo "Group $(id -gn "$CALLER")"
+    for m in mpm_event authz_core mime dir alias actions cgid suexec; do
+      echo "LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"
+    done
+    cat <<EOF
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 1000
+ScriptSock $dir/run/cgid.sock
+TypesConfig /etc/mime.types
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+DocumentRoot $DOCROOT
+SuexecUserGroup $USER_NAME $USER_NAME
+<Directory $DOCROOT>
+    Options +ExecCGI
+    Require all granted
+    AddHandler cgi-script .cgi
+    AddHandler php-script .php
+    Action php-script /cgi-bin/php-cgi-wrapper
+</Directory>
+<Directory $DOCROOT/cgi-bin>
+    SetHandler cgi-script
+</Directory>
+EOF
+  } >"$dir/apache2.conf"
+  apache2 -t -f "$dir/apache2.conf" >"$dir/check.log" 2>&1 || die "Apache rejects its configuration: $(cat "$dir/check.log")"
+  say "starting a private Apache (event, mod_cgid, suEXEC)"
+  apache2 -f "$dir/apache2.conf" -DFOREGROUND </dev/null >>"$dir/stderr" 2>&1 &
+  APACHE_PID=$!
+  track "$APACHE_PID"
+  wait_port "$PORT_apache" "$APACHE_PID" || die "Apache did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  grep -q 'suEXEC mechanism enabled' "$dir/error.log" || die "Apache did not enable suEXEC: $(tail -n 5 "$dir/error.log")"
+}
+
+# ---- measuring ------------------------------------------------------------------------------
+
+# wrk's script: every response's body must be exactly the expected one; the summary is one
+# machine-readable line.
+write_wrk_script() {
+  cat >"$S/check.lua" <<'EOF'
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  expected = args[1]
+  bad = 0
+end
+
+function response(status, headers, body)
+  if body ~= expected then
+    bad = bad + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local bad_bodies = 0
+  for _, thread in ipairs(threads) do
+    bad_bodies = bad_bodies + thread:get("bad")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d connect=%d read=%d write=%d status=%d timeout=%d bad=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout, bad_bodies))
+end
+EOF
+}
+
+url_of() {  # STACK PAYLOAD
+  local port_var=PORT_$1 file
+  [ "$2" = php ] && file=hello.php || file=uid.cgi
+  echo "http://127.0.0.1:${!port_var}/$file"
+}
+
+# The daemon processes whose memory is reported: suwrap-cgid itself (its children are the
+# short-lived suwrap processes of the requests), fcgiwrap's parent and its workers, php-fpm's
+# master and its workers (which are the PHP interpreters).
+rss_kb() {  # STACK
+  local pids=() p total=0 kb
+  case $1 in
+    ours) pids=("$CGID_PID") ;;
+    fcgiwrap) pids=("$FCGIWRAP_PID" $(ps -o pid= --ppid "$FCGIWRAP_PID" 2>/dev/null)) ;;
+    fpm) pids=("$FPM_PID" $(ps -o pid= --ppid "$FPM_PID" 2>/dev/null)) ;;
+    *) echo 0; return ;;
+  esac
+  for p in "${pids[@]}"; do
+    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+
+# Samples rss_kb STACK every 0.2 s into FILE (its maximum so far) until killed.
+rss_sampler() {  # STACK FILE
+  local max=0 now
+  while :; do
+    now=$(rss_kb "$1")
+    [ "$now" -gt "$max" ] && { max=$now; echo "$max" >"$2"; }
+    sleep 0.2
+  done
+}
+
+# check_cell STACK PAYLOAD: curl shows the owner's uid, or the reason why not.
+check_cell() {
+  local url expect_var=EXPECT_$2 body
+  url=$(url_of "$1" "$2")
+  body=$(curl -s --max-time 30 "$url" 2>&1 || true)
+  if [ "$body" = "${!expect_var}" ]; then return 0; fi
+  CHECK_REASON="GET $url answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)', expected '${!expect_var}'"
+  return 1
+}
+
+# run_cell STACK PAYLOAD C: one wrk run; appends a line to $S/results/cells.tsv:
+# stack payload c status rps p50_us p99_us errors detail
+run_cell() {
+  local stack=$1 payload=$2 c=$3 url expect_var=EXPECT_$2 threads out line sampler="" rss_file
+  url=$(url_of "$stack" "$payload")
+  if ! check_cell "$stack" "$payload"; then
+    say "  $stack $payload c=$c: FAILED: $CHECK_REASON"
+    printf '%s\t%s\t%s\tFAILED\t\t\t\t\t%s\n' "$stack" "$payload" "$c" "$CHECK_REASON" >>"$S/results/cells.tsv"
+    return 0
+  fi
+  threads=$((c < 2 ? c : 2))
+  rss_file=$S/results/rss-$stack-$payload-c$c
+  if [ "$c" = 32 ] && [ "$stack" != apache ]; then
+    echo 0 >"$rss_file"
+    rss_sampler "$stack" "$rss_file" &
+    sampler=$!
+  fi
+  out=$(wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s --latency -s "$S/check.lua" "$url" -- "${!expect_var}" 2>&1 || true)
+  [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
+  printf '%s\n' "$out" >"$S/results/wrk-$stack-$payload-c$c.txt"
+  line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    say "  $stack $payload c=$c: FAILED: wrk printed no result: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
+    printf '%s\t%s\t%s\tFAILED\t\t\t\t\twrk printed no result\n' "$stack" "$payload" "$c" >>"$S/results/cells.tsv"
+    return 0
+  fi
+  local requests duration_us p50 p99 errors kv
+  local r_requests=0 r_duration_us=0 r_p50_us=0 r_p99_us=0 r_connect=0 r_read=0 r_write=0 r_status=0 r_timeout=0 r_bad=0
+  for kv in ${line#RESULT }; do
+    [[ $kv =~ ^([a-z0-9_]+)=([0-9]+)$ ]] && printf -v "r_${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
+  done
+  requests=$r_requests duration_us=$r_duration_us p50=$r_p50_us p99=$r_p99_us
+  errors=$((r_connect + r_read + r_write + r_status + r_timeout + r_bad))
+  local rps
+  rps=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.1f", (d > 0 ? n / (d / 1e6) : 0) }')
+  local detail="connect $r_connect, read $r_read, write $r_write, non-2xx $r_status, timeout $r_timeout, wrong body $r_bad"
+  say "  $stack $payload c=$c: $rps req/s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, errors $errors"
+  printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\n' "$stack" "$payload" "$c" "$rps" "$p50" "$p99" "$errors" "$detail" \
+    >>"$S/results/cells.tsv"
+}
+
+measure_stack() {  # STACK
+  local stack=$1 payload c url expect_var
+  for payload in $payloads; do
+    [ "$stack" = fpm ] && [ "$payload" = cgi ] && continue
+    if [ "$warmup" -gt 0 ] && check_cell "$stack" "$payload"; then
+      url=$(url_of "$stack" "$payload")
+      expect_var=EXPECT_$payload
+      wrk -t2 -c8 -d"${warmup}s" --timeout 10s -s "$S/check.lua" "$url" -- "${!expect_var}" >/dev/null 2>&1 || true
+    fi
+    for c in $concurrencies; do run_cell "$stack" "$payload" "$c"; done
+  done
+}
+
+# The floor: one process that fork+execs the handler, as hyperfine does for each run, with
+# the CGI environment that suwrap would give it; then suwrap itself run the same way as
+# the caller (www-data), which adds suwrap's checks, its fork and the supervision.
+measure_floor() {
+  local payload script bare_cmd envs hf_shell=(-N) dir
+  hyperfine --help 2>&1 | grep -q -- '--shell=none' || hf_shell=()
+  [ ${#hf_shell[@]} = 0 ] && say "hyperfine has no -N: measuring through a shell (hyperfine subtracts its cost)"
+  mkdir -p "$S/floor/owner" "$S/floor/caller"
+  chown "$USER_NAME:$USER_NAME" "$S/floor/owner"
+  chown "$CALLER:$CALLER" "$S/floor/caller"
+  for payload in $payloads; do
+    if [ "$payload" = php ]; then script=$DOCROOT/hello.php; bare_cmd=$PHP_CGI
+    else script=$DOCROOT/uid.cgi; bare_cmd=$script; fi
+    envs=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost
+      SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 REMOTE_PORT=40000 QUERY_STRING= DOCUMENT_ROOT="$DOCROOT"
+      SCRIPT_NAME="/$(basename "$script")" REQUEST_URI="/$(basename "$script")" SCRIPT_FILENAME="$script")
+    say "floor $payload: bare exec as $USER_NAME, then through suwrap as $CALLER ($floor_runs runs each)"
+    # Bare: what suwrap's child gets, as the owner, from the script's directory.
+    local bare_env=("${envs[@]}" PATH=/usr/local/bin:/usr/bin:/bin HOME="$S/home/$USER_NAME" USER="$USER_NAME"
+      LOGNAME="$USER_NAME")
+    [ "$payload" = php ] && bare_env+=(REDIRECT_STATUS=200 PHPRC="$PHP_INI_DIR/php.ini")
+    if ! (cd "$DOCROOT" && env -i "${bare_env[@]}" /usr/bin/setpriv --reuid="$USER_NAME" --regid="$(id -g "$USER_NAME")" \
+      --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 20 --runs "$floor_runs" \
+      --export-json "$S/floor/owner/$payload.json" "$bare_cmd" >"$S/floor/owner-$payload.log" 2>&1); then
+      say "  bare $payload: FAILED: $(tail -n 3 "$S/floor/owner-$payload.log" | tr '\n' ' ')"
+    fi
+    if ! (cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
+      --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 20 --runs "$floor_runs" \
+      --export-json "$S/floor/caller/$payload.json" "$SUWRAP" >"$S/floor/caller-$payload.log" 2>&1); then
+      say "  suwrap $payload: FAILED: $(tail -n 3 "$S/floor/caller-$payload.log" | tr '\n' ' ')"
+    fi
+    # The runs above discard the output: check once that suwrap really ran the payload.
+    local body
+    body=$(cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
+      --init-groups "$SUWRAP" 2>/dev/null | sed '1,/^\r\{0,1\}$/d' || true)
+    local expect_var=EXPECT_$payload
+    if [ "$body" != "${!expect_var}" ]; then
+      say "  suwrap $payload: FAILED: the response body was '$body'"
+      rm -f "$S/floor/caller/$payload.json"
+    fi
+  done
+}
+
+# ---- the report -----------------------------------------------------------------------------
+
+machine_facts() {
+  local p v
+  echo "- nproc: $(nproc); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "- kernel: $(uname -r); Debian $(cat /etc/debian_version)"
+  printf -- '- versions:'
+  for p in nginx apache2 apache2-suexec-custom fcgiwrap php8.2-fpm php8.2-cgi wrk hyperfine; do
+    v=$(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || true)
+    [ -n "$v" ] && printf ' %s %s;' "$p" "$v"
+  done
+  echo
+  echo "- suwrap: $(git -C "$SOURCE_DIR" describe --always --dirty 2>/dev/null || echo '?') (Release build, $BUILD_DIR)"
+  echo "- wrk: ${duration} s per cell, -t min(2,c), keep-alive; warm-up ${warmup} s at c=8 per stack and payload;" \
+    "php-fpm pm = static, $fpm_children children; fcgiwrap -c $fcgiwrap_children; suwrap-cgid defaults (--max-children 64)"
+  echo "- load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+report() {
+  python3 - "$S/results" "$S/floor" "$concurrencies" <<'PY'
+import json, os, sys
+
+results, floor_dir, concurrencies = sys.argv[1], sys.argv[2], [int(c) for c in sys.argv[3].split()]
+names = {
+    "ours": "nginx → suwrap-cgid → suwrap",
+    "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
+    "apache": "Apache event + mod_cgid + suEXEC",
+    "fpm": "nginx → php-fpm pool (warm)",
+}
+payload_names = {"php": "hello.php", "cgi": "C CGI"}
+cells = {}
+try:
+    with open(os.path.join(results, "cells.tsv")) as f:
+        for line in f:
+            stack, payload, c, status, rps, p50, p99, errors, detail = line.rstrip("\n").split("\t")
+            cells[(stack, payload, int(c))] = dict(status=status, rps=float(rps or 0), p50=int(p50 or 0),
+                                                   p99=int(p99 or 0), errors=int(errors or 0), detail=detail)
+except FileNotFoundError:
+    pass
+
+def ms(us):
+    return "%.1f" % (us / 1000.0) if us >= 10000 else "%.2f" % (us / 1000.0)
+
+print("### Requests per second and latency\n")
+print("| stack | payload | c | req/s | p50 ms | p99 ms | errors |")
+print("|---|---|--:|--:|--:|--:|--:|")
+for payload in ("cgi", "php"):
+    for stack in ("ours", "fcgiwrap", "apache", "fpm"):
+        for c in concurrencies:
+            cell = cells.get((stack, payload, c))
+            if cell is None:
+                continue
+            if cell["status"] != "ok":
+                print("| %s | %s | %d | FAILED | | | %s |" % (names[stack], payload_names[payload], c, cell["detail"]))
+                continue
+            err = str(cell["errors"]) if cell["errors"] == 0 else "%d (%s)" % (cell["errors"], cell["detail"])
+            print("| %s | %s | %d | %.0f | %s | %s | %s |" % (names[stack], payload_names[payload], c, cell["rps"],
+                                                             ms(cell["p50"]), ms(cell["p99"]), err))
+
+def ratio(payload, c, peer):
+    a, b = cells.get(("ours", payload, c)), cells.get((peer, payload, c))
+    if not a or not b or a["status"] != "ok" or b["status"] != "ok" or b["rps"] == 0:
+        return None
+    return a["rps"] / b["rps"]
+
+def fmt(r):
+    return "–" if r is None else "%.2f×" % r
+
+print("\n### Ours / peer (req/s)\n")
+print("| payload | c | / fcgiwrap | / Apache+suEXEC | / php-fpm |")
+print("|---|--:|--:|--:|--:|")
+for payload in ("cgi", "php"):
+    for c in concurrencies:
+        if ("ours", payload, c) not in cells:
+            continue
+        print("| %s | %d | %s | %s | %s |" % (payload_names[payload], c, fmt(ratio(payload, c, "fcgiwrap")),
+                                              fmt(ratio(payload, c, "apache")),
+                                              fmt(ratio(payload, c, "fpm")) if payload == "php" else "–"))
+
+def median(path):
+    try:
+        with open(path) as f:
+            return json.load(f)["results"][0]["median"] * 1000.0
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+floor = {}
+for payload in ("cgi", "php"):
+    floor[payload] = (median(os.path.join(floor_dir, "owner", payload + ".json")),
+                      median(os.path.join(floor_dir, "caller", payload + ".json")))
+
+print("\n### The floor: one fork+exec, bare and through suwrap (hyperfine medians)\n")
+print("| payload | bare exec ms | through suwrap ms | suwrap adds ms |")
+print("|---|--:|--:|--:|")
+for payload in ("cgi", "php"):
+    bare, wrapped = floor[payload]
+    if bare is None and wrapped is None:
+        continue
+    adds = "%.2f" % (wrapped - bare) if bare is not None and wrapped is not None else "–"
+    print("| %s | %s | %s | %s |" % (payload_names[payload], "FAILED" if bare is None else "%.2f" % bare,
+                                     "FAILED" if wrapped is None else "%.2f" % wrapped, adds))
+
+def target(label, value, goal, fmt_value):
+    if value is None:
+        return "| %s | not measured | – |" % label
+    met = value >= goal if goal >= 0 else value <= -goal
+    return "| %s | %s | %s |" % (label, fmt_value(value), "met" if met else "**missed**")
+
+print("\n### Targets\n")
+print("| target | measured | |")
+print("|---|--:|---|")
+x = lambda v: "%.2f×" % v
+print(target("C CGI, c=8: ours ≥ 0.8× fcgiwrap", ratio("cgi", 8, "fcgiwrap"), 0.8, x))
+print(target("C CGI, c=8: ours ≥ 1.5× Apache+suEXEC", ratio("cgi", 8, "apache"), 1.5, x))
+print(target("hello.php, c=8: ours ≥ 1.0× Apache+suEXEC", ratio("php", 8, "apache"), 1.0, x))
+print(target("hello.php, c=8: ours ≥ 0.9× fcgiwrap", ratio("php", 8, "fcgiwrap"), 0.9, x))
+bare, wrapped = floor["cgi"]
+adds = wrapped - bare if bare is not None and wrapped is not None else None
+print(target("suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median)", adds, -0.5, lambda v: "%.2f ms" % v))
+
+def rss(stack, name):
+    try:
+        with open(os.path.join(results, name)) as f:
+            v = int(f.read().strip() or 0)
+            return "%.1f MiB" % (v / 1024.0) if v else "–"
+    except OSError:
+        return "–"
+
+print("\n### Memory of the daemons (VmRSS, summed over the daemon's processes)\n")
+print("| daemon | idle | peak at c=32, C CGI | peak at c=32, hello.php |")
+print("|---|--:|--:|--:|")
+for stack, label in (("ours", "suwrap-cgid (1 process)"), ("fcgiwrap", "fcgiwrap (parent + workers)"),
+                     ("fpm", "php-fpm (master + workers)")):
+    if not os.path.exists(os.path.join(results, "rss-%s-idle" % stack)):
+        continue
+    print("| %s | %s | %s | %s |" % (label, rss(stack, "rss-%s-idle" % stack), rss(stack, "rss-%s-cgi-c32" % stack),
+                                     rss(stack, "rss-%s-php-c32" % stack)))
+PY
+}
+
+# ---- main -----------------------------------------------------------------------------------
+
+exec 9>/run/suwrap-bench.lock
+flock -n 9 || die "another bench/run.sh is running (/run/suwrap-bench.lock)"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+[ "$do_install" = 1 ] && install_packages
+for tool in wrk hyperfine curl python3 gcc nginx; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+if [ "$do_build" = 1 ]; then build_suwrap; fi
+[ -x "$BUILD_DIR/suwrap/suwrap" ] || die "no $BUILD_DIR/suwrap/suwrap (run without --no-build)"
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+setup_scratch
+setup_user
+setup_suwrap
+has "$stacks" apache && setup_suexec
+write_wrk_script
+
+has "$stacks" ours && start_cgid
+has "$stacks" fcgiwrap && start_fcgiwrap
+has "$stacks" fpm && has "$payloads" php && start_fpm
+if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm; then start_nginx; fi
+has "$stacks" apache && start_apache
+sleep 1
+for s in ours fcgiwrap fpm; do
+  has "$stacks" "$s" || continue
+  [ "$s" = fpm ] && ! has "$payloads" php && continue
+  rss_kb "$s" >"$S/results/rss-$s-idle"
+done
+
+for s in ours fcgiwrap apache fpm; do
+  has "$stacks" "$s" || continue
+  say "measuring $s"
+  measure_stack "$s"
+done
+measure_floor
+
+{
+  echo "## suwrap beside its peers — bench/run.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  machine_facts
+  echo
+  report
+} >"$S/report.md"
+cat "$S/report.md"
+if [ -n "$output" ]; then cp "$S/report.md" "$output"; say "report written to $output"; fi
