@@ -116,6 +116,17 @@ t_expect "disabled: true, the rest unchanged" t_json_is '[j["disabled"], j["php_
 alice_request
 t_refused 1 403 target
 t_expect "the reason says so" t_contains "$(t_log_field decision reason)" "account alice is disabled"
+t_policy check --json --server-name alice.example "$ALICE_DOCROOT/info.php"
+t_expect "check --json says the same: deny, check target (exit $T_RC)" t_json_is '[j["decision"], j["check"], j["reason"]]' \
+  "['deny', 'target', 'account alice is disabled']"
+# The log filter of docs/hosting-panels.md: every refusal, one line each.
+refusals=$("$T_PYTHON" -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["event"] == "decision" and r["decision"] != "allow":
+        print(r["ts"], r["decision"], r["check"], r["script"], "-", r["reason"])' "$T_LOG")
+t_expect "the panel's log filter shows the suspension last" eval \
+  'printf "%s\n" "$refusals" | tail -n 1 | grep -Eq "^[0-9T:.-]+Z deny target $ALICE_DOCROOT/info.php - account alice is disabled$"'
 
 t_case "account set --disabled false resumes her"
 t_policy account set alice --disabled false "${C[@]}"
