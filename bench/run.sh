@@ -698,11 +698,16 @@ measure_stack() {  # STACK
 
 # The floor: one process that fork+execs the handler, as hyperfine does for each run, with
 # the CGI environment that suwrap would give it; then suwrap itself run the same way as
-# the caller (www-data), which adds suwrap's checks, its fork and the supervision.
+# the caller (www-data), which adds suwrap's checks, its fork and the supervision. The two
+# alternate in $FLOOR_ROUNDS rounds, so that a busy moment of a shared machine falls on both;
+# the report pools each side's samples (median wall time) and its CPU time (user + system
+# of the command and the children it waited for), which a busy machine inflates less.
+FLOOR_ROUNDS=5
 measure_floor() {
-  local payload script bare_cmd envs hf_shell=(-N) dir
+  local payload script bare_cmd envs hf_shell=(-N) round runs
   hyperfine --help 2>&1 | grep -q -- '--shell=none' || hf_shell=()
   [ ${#hf_shell[@]} = 0 ] && say "hyperfine has no -N: measuring through a shell (hyperfine subtracts its cost)"
+  runs=$(( (floor_runs + FLOOR_ROUNDS - 1) / FLOOR_ROUNDS ))
   mkdir -p "$S/floor/owner" "$S/floor/caller"
   chown "$USER_NAME:$USER_NAME" "$S/floor/owner"
   chown "$CALLER:$CALLER" "$S/floor/caller"
@@ -712,30 +717,29 @@ measure_floor() {
     envs=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost
       SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 REMOTE_PORT=40000 QUERY_STRING= DOCUMENT_ROOT="$DOCROOT"
       SCRIPT_NAME="/$(basename "$script")" REQUEST_URI="/$(basename "$script")" SCRIPT_FILENAME="$script")
-    say "floor $payload: bare exec as $USER_NAME, then through suwrap as $CALLER ($floor_runs runs each)"
     # Bare: what suwrap's child gets, as the owner, from the script's directory.
     local bare_env=("${envs[@]}" PATH=/usr/local/bin:/usr/bin:/bin HOME="$S/home/$USER_NAME" USER="$USER_NAME"
       LOGNAME="$USER_NAME")
     [ "$payload" = php ] && bare_env+=(REDIRECT_STATUS=200 PHPRC="$PHP_INI_DIR/php.ini")
-    if ! (cd "$DOCROOT" && env -i "${bare_env[@]}" /usr/bin/setpriv --reuid="$USER_NAME" --regid="$(id -g "$USER_NAME")" \
-      --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 20 --runs "$floor_runs" \
-      --export-json "$S/floor/owner/$payload.json" "$bare_cmd" >"$S/floor/owner-$payload.log" 2>&1); then
-      say "  bare $payload: FAILED: $(tail -n 3 "$S/floor/owner-$payload.log" | tr '\n' ' ')"
-    fi
-    if ! (cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
-      --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 20 --runs "$floor_runs" \
-      --export-json "$S/floor/caller/$payload.json" "$SUWRAP" >"$S/floor/caller-$payload.log" 2>&1); then
-      say "  suwrap $payload: FAILED: $(tail -n 3 "$S/floor/caller-$payload.log" | tr '\n' ' ')"
-    fi
-    # The runs above discard the output: check once that suwrap really ran the payload.
-    local body
+    # The runs below discard the output: check once that suwrap really runs the payload.
+    local body expect_var=EXPECT_$payload
     body=$(cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
       --init-groups "$SUWRAP" 2>/dev/null | sed '1,/^\r\{0,1\}$/d' || true)
-    local expect_var=EXPECT_$payload
     if [ "$body" != "${!expect_var}" ]; then
-      say "  suwrap $payload: FAILED: the response body was '$body'"
-      rm -f "$S/floor/caller/$payload.json"
+      say "  floor $payload: FAILED: suwrap answered '$body', expected '${!expect_var}'"
+      continue
     fi
+    say "floor $payload: bare exec as $USER_NAME and through suwrap as $CALLER, $FLOOR_ROUNDS alternating rounds of $runs runs"
+    for ((round = 1; round <= FLOOR_ROUNDS; round++)); do
+      (cd "$DOCROOT" && env -i "${bare_env[@]}" /usr/bin/setpriv --reuid="$USER_NAME" --regid="$(id -g "$USER_NAME")" \
+        --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 10 --runs "$runs" \
+        --export-json "$S/floor/owner/$payload.$round.json" "$bare_cmd" >"$S/floor/owner-$payload.log" 2>&1) ||
+        { say "  bare $payload: FAILED: $(tail -n 3 "$S/floor/owner-$payload.log" | tr '\n' ' ')"; break; }
+      (cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
+        --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 10 --runs "$runs" \
+        --export-json "$S/floor/caller/$payload.$round.json" "$SUWRAP" >"$S/floor/caller-$payload.log" 2>&1) ||
+        { say "  suwrap $payload: FAILED: $(tail -n 3 "$S/floor/caller-$payload.log" | tr '\n' ' ')"; break; }
+    done
   done
 }
 
@@ -758,10 +762,11 @@ machine_facts() {
 }
 
 report() {
-  python3 - "$S/results" "$S/floor" "$concurrencies" <<'PY'
-import json, os, sys
+  python3 - "$S/results" "$S/floor" "$concurrencies" "$(( (floor_runs + FLOOR_ROUNDS - 1) / FLOOR_ROUNDS * FLOOR_ROUNDS ))" <<'PY'
+import glob, json, os, statistics, sys
 
 results, floor_dir, concurrencies = sys.argv[1], sys.argv[2], [int(c) for c in sys.argv[3].split()]
+expected_floor_runs = int(sys.argv[4])
 names = {
     "ours": "nginx → suwrap-cgid → suwrap",
     "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
@@ -818,28 +823,35 @@ for payload in ("cgi", "php"):
                                               fmt(ratio(payload, c, "apache")),
                                               fmt(ratio(payload, c, "fpm")) if payload == "php" else "–"))
 
-def median(path):
-    try:
-        with open(path) as f:
-            return json.load(f)["results"][0]["median"] * 1000.0
-    except (OSError, ValueError, KeyError, IndexError):
+def pooled(side, payload):
+    """Median wall time and mean CPU time (ms) over every round of one side, or None."""
+    times, cpu, n = [], 0.0, 0
+    for path in sorted(glob.glob(os.path.join(floor_dir, side, payload + ".*.json"))):
+        try:
+            with open(path) as f:
+                r = json.load(f)["results"][0]
+        except (OSError, ValueError, KeyError, IndexError):
+            return None
+        times += r["times"]
+        cpu += (r["user"] + r["system"]) * len(r["times"])
+        n += len(r["times"])
+    if n == 0 or n < expected_floor_runs:
         return None
+    return statistics.median(times) * 1000.0, cpu / n * 1000.0
 
-floor = {}
-for payload in ("cgi", "php"):
-    floor[payload] = (median(os.path.join(floor_dir, "owner", payload + ".json")),
-                      median(os.path.join(floor_dir, "caller", payload + ".json")))
+floor = {payload: (pooled("owner", payload), pooled("caller", payload)) for payload in ("cgi", "php")}
 
-print("\n### The floor: one fork+exec, bare and through suwrap (hyperfine medians)\n")
-print("| payload | bare exec ms | through suwrap ms | suwrap adds ms |")
+print("\n### The floor: one fork+exec, bare and through suwrap (hyperfine, alternating rounds)\n")
+print("| payload | bare exec: median ms (CPU ms) | through suwrap: median ms (CPU ms) | suwrap adds: median ms (CPU ms) |")
 print("|---|--:|--:|--:|")
+def cell(v):
+    return "FAILED" if v is None else "%.2f (%.2f)" % v
 for payload in ("cgi", "php"):
     bare, wrapped = floor[payload]
-    if bare is None and wrapped is None:
+    if not glob.glob(os.path.join(floor_dir, "*", payload + ".*.json")) and bare is None and wrapped is None:
         continue
-    adds = "%.2f" % (wrapped - bare) if bare is not None and wrapped is not None else "–"
-    print("| %s | %s | %s | %s |" % (payload_names[payload], "FAILED" if bare is None else "%.2f" % bare,
-                                     "FAILED" if wrapped is None else "%.2f" % wrapped, adds))
+    adds = "%.2f (%.2f)" % (wrapped[0] - bare[0], wrapped[1] - bare[1]) if bare and wrapped else "–"
+    print("| %s | %s | %s | %s |" % (payload_names[payload], cell(bare), cell(wrapped), adds))
 
 def target(label, value, goal, fmt_value):
     if value is None:
@@ -856,7 +868,7 @@ print(target("C CGI, c=8: ours ≥ 1.5× Apache+suEXEC", ratio("cgi", 8, "apache
 print(target("hello.php, c=8: ours ≥ 1.0× Apache+suEXEC", ratio("php", 8, "apache"), 1.0, x))
 print(target("hello.php, c=8: ours ≥ 0.9× fcgiwrap", ratio("php", 8, "fcgiwrap"), 0.9, x))
 bare, wrapped = floor["cgi"]
-adds = wrapped - bare if bare is not None and wrapped is not None else None
+adds = wrapped[0] - bare[0] if bare and wrapped else None
 print(target("suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median)", adds, -0.5, lambda v: "%.2f ms" % v))
 
 def rss(stack, name):
