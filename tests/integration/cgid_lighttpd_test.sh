@@ -9,9 +9,8 @@ t_setup
 t_cgid_site
 t_start_cgid
 T_PORT=$(t_free_port)
-t_fill_template "$T_WEBSERVERS_DIR/lighttpd-suwrap.conf" "$T_ROOT/lighttpd-site.conf" \
-  DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
-t_start_lighttpd "$T_ROOT/lighttpd-site.conf"
+t_fill_template "$T_WEBSERVERS_DIR/lighttpd-suwrap.conf" "$T_ROOT/lighttpd-site.conf" SOCKET="$T_CGID_SOCK"
+t_start_lighttpd "$T_ROOT/lighttpd-site.conf" "$T_ROOT/home"
 
 t_case "lighttpd: SCRIPT_FILENAME is the file, PATH_INFO follows it"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'

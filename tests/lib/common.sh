@@ -464,10 +464,12 @@ T_CGID_LOG=""
 T_CGID_FDS=""   # the daemon's descriptor count after warm-up (t_cgid_baseline)
 T_WEB_PID=""
 T_PORT=""
+T_CGID_ARGS=()  # given to every t_start_cgid after its own arguments
 
 # t_start_cgid [ARGS...]: starts suwrap-cgid as www-data on $T_ROOT/run/cgid.sock (or
 # $T_CGID_SOCK if set) with the set-uid test copy of suwrap and --log-file
-# $T_ROOT/run/cgid.log, plus ARGS; returns once it listens. Sets T_CGID_PID.
+# $T_ROOT/run/cgid.log, plus ARGS and T_CGID_ARGS; returns once it listens. Sets
+# T_CGID_PID.
 t_start_cgid() {
   : "${SUWRAP_CGID_BIN:?SUWRAP_CGID_BIN must name the built suwrap-cgid}"
   mkdir -p "$T_ROOT/run"
@@ -479,7 +481,7 @@ t_start_cgid() {
   local before=0 _
   [ -f "$T_CGID_LOG" ] && before=$(wc -l <"$T_CGID_LOG")
   env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$T_CALLER" --regid="$(id -g "$T_CALLER")" --init-groups \
-    "$SUWRAP_CGID_BIN" --listen "$T_CGID_SOCK" --wrapper "$T_SUWRAP" --log-file "$T_CGID_LOG" "$@" \
+    "$SUWRAP_CGID_BIN" --listen "$T_CGID_SOCK" --wrapper "$T_SUWRAP" --log-file "$T_CGID_LOG" "$@" "${T_CGID_ARGS[@]}" \
     </dev/null >>"$T_ROOT/run/cgid.stderr" 2>&1 &
   T_CGID_PID=$!
   t_on_cleanup "t_kill_pid $T_CGID_PID"
@@ -545,13 +547,14 @@ t_cgid_baseline() { T_CGID_FDS=$(t_cgid_fd_count); }
 # either), the users to have no process, and the daemon's descriptor count to be back at
 # its baseline (if one was taken); then asserts each.
 t_nothing_left() {
-  local children="" procs="" fds="" _ u
-  for _ in $(seq 1 100); do
+  local children="" procs="" fds="" u deadline=$((${EPOCHREALTIME//[!0-9]/} + 10000000))
+  while :; do
     children=$(ps -o pid=,stat=,args= --ppid "$T_CGID_PID" 2>/dev/null || true)
     procs=""
     for u in "$@"; do procs+=$(ps -o pid=,stat=,args= -u "$u" 2>/dev/null || true); done
     fds=$(t_cgid_fd_count)
     if [ -z "$children" ] && [ -z "$procs" ] && { [ -z "$T_CGID_FDS" ] || [ "$fds" = "$T_CGID_FDS" ]; }; then break; fi
+    ((${EPOCHREALTIME//[!0-9]/} < deadline)) || break
     sleep 0.1
   done
   t_expect "the daemon has no child and no zombie${children:+ (has: $children)}" test -z "$children"
@@ -722,15 +725,16 @@ t_start_apache() {
   fi
 }
 
-# t_start_lighttpd SITE_CONF: a private lighttpd (started as root, running as www-data)
-# in the foreground of a background job on 127.0.0.1:$T_PORT, including SITE_CONF. Its
-# files are under $T_ROOT/lighttpd.
+# t_start_lighttpd SITE_CONF DOCROOT: a private lighttpd (started as root, running as
+# www-data) in the foreground of a background job on 127.0.0.1:$T_PORT, serving DOCROOT
+# and including SITE_CONF. Its files are under $T_ROOT/lighttpd.
 t_start_lighttpd() {
   local dir=$T_ROOT/lighttpd
   mkdir -p "$dir/tmp"
   # lighttpd opens its logs after it has become www-data.
   chown "$T_CALLER" "$dir" "$dir/tmp"
   printf '%s\n' \
+    "server.document-root = \"$2\"" \
     "server.bind = \"127.0.0.1\"" \
     "server.port = $T_PORT" \
     "server.username = \"$T_CALLER\"" \
@@ -750,6 +754,40 @@ t_start_lighttpd() {
   t_on_cleanup "t_kill_pid $T_WEB_PID"
   if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
     echo "FAIL $T_NAME: lighttpd did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")" >&2
+    exit 1
+  fi
+}
+
+# t_start_caddy SITE_CONF: a private Caddy run as the caddy user (as Debian's
+# caddy.service does), in the foreground of a background job, with no admin endpoint
+# and no automatic HTTPS, importing SITE_CONF (whose site address is 127.0.0.1:$T_PORT).
+# Its files are under $T_ROOT/caddy.
+t_start_caddy() {
+  local dir=$T_ROOT/caddy
+  mkdir -p "$dir/data" "$dir/config"
+  chown -R caddy:caddy "$dir"
+  printf '%s\n' \
+    "{" \
+    "	admin off" \
+    "	auto_https off" \
+    "	storage file_system $dir/data" \
+    "	log {" \
+    "		output file $dir/error.log" \
+    "	}" \
+    "}" \
+    "import $1" >"$dir/Caddyfile"
+  local env=(HOME="$dir" XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" PATH=/usr/bin:/bin)
+  if ! env -i "${env[@]}" /usr/bin/setpriv --reuid=caddy --regid=caddy --init-groups \
+    caddy validate --adapter caddyfile --config "$dir/Caddyfile" >"$dir/check.err" 2>&1; then
+    echo "FAIL $T_NAME: Caddy rejects its configuration: $(tail -n 5 "$dir/check.err")" >&2
+    exit 1
+  fi
+  env -i "${env[@]}" /usr/bin/setpriv --reuid=caddy --regid=caddy --init-groups \
+    caddy run --adapter caddyfile --config "$dir/Caddyfile" </dev/null >>"$dir/stderr" 2>&1 &
+  T_WEB_PID=$!
+  t_on_cleanup "t_kill_pid $T_WEB_PID"
+  if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
+    echo "FAIL $T_NAME: Caddy did not start: $(tail -n 5 "$dir/stderr")" >&2
     exit 1
   fi
 }
