@@ -33,12 +33,14 @@ concurrencies="1 8 32"
 stacks="ours fcgiwrap apache fpm"
 payloads="php cgi"
 warmup=2
+repeat=1
 floor_runs=300
 fpm_children=5
 fcgiwrap_children=$(nproc)
 output=""
 do_install=1
 do_build=1
+use_cgroup=1
 
 usage() {
   cat <<EOF
@@ -51,13 +53,15 @@ root) and prints a markdown report on standard output (progress goes to standard
   -c, --concurrency LIST   wrk connections, space- or comma-separated (default "$concurrencies")
       --stacks LIST        any of: ours fcgiwrap apache fpm (default all)
       --payloads LIST      any of: php cgi (default both)
-      --warmup SECONDS     load before the first cell of each stack and payload (default $warmup)
+      --warmup SECONDS     load on each stack before the cells of each payload (default $warmup)
+      --repeat N           measure every cell N times (medians are reported; default $repeat)
       --floor-runs N       hyperfine runs of each floor command (default $floor_runs)
       --fpm-children N     php-fpm pool size, pm = static (default $fpm_children, Debian's pm.max_children)
       --fcgiwrap-children N  fcgiwrap -c (default: nproc = $fcgiwrap_children)
   -o, --output FILE        also write the report to FILE
       --no-install         do not apt-get install the packages it needs
       --no-build           use the existing $BUILD_DIR as it is
+      --no-cgroup          leave the benchmark's processes in the root cpu cgroup (see below)
   -h, --help               this text
 
 What it does: installs (apt-get) ${PACKAGES[*]}; builds suwrap
@@ -69,6 +73,16 @@ afterwards. Each cell first checks with curl that the response shows the owner's
 the cell is FAILED), then runs wrk -t min(2,c) -c c -d duration --latency; a response whose
 body is not exactly the expected one counts as an error. Everything it made is removed at
 the end, also on Ctrl-C.
+
+Scheduling: suwrap starts every handler in a new session (setsid), and with the kernel's
+autogroup on (kernel.sched_autogroup_enabled, Debian's default) every session in the root
+cpu cgroup gets as much CPU as any other session. On a machine busy with other work that
+hands each of suwrap's concurrent requests a full share while the peers' children share
+one. So the benchmark starts the servers in a cpu cgroup of their own (cgroup v1 or v2,
+removed at the end), where autogroup does not apply and all stacks are scheduled alike,
+and reads from it each cell's CPU time per request: all the servers' processes, the
+handlers included, wrk not. That figure suffers far less from other work on the machine
+than req/s does. --no-cgroup measures as the host schedules, without that column.
 EOF
 }
 
@@ -79,18 +93,23 @@ while [ $# -gt 0 ]; do
     --stacks) stacks=${2//,/ }; shift 2 ;;
     --payloads) payloads=${2//,/ }; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
     --floor-runs) floor_runs=$2; shift 2 ;;
     --fpm-children) fpm_children=$2; shift 2 ;;
     --fcgiwrap-children) fcgiwrap_children=$2; shift 2 ;;
     -o | --output) output=$2; shift 2 ;;
     --no-install) do_install=0; shift ;;
     --no-build) do_build=0; shift ;;
+    --no-cgroup) use_cgroup=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in "$duration" "$warmup" "$floor_runs" "$fpm_children" "$fcgiwrap_children" $concurrencies; do
+for n in "$duration" "$warmup" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" $concurrencies; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "bench/run.sh: not a whole number: $n" >&2; exit 2; }
+done
+for n in "$duration" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" $concurrencies; do
+  [ "$n" -gt 0 ] || { echo "bench/run.sh: must be at least 1: $n" >&2; exit 2; }
 done
 for s in $stacks; do case $s in ours | fcgiwrap | apache | fpm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac; done
 for p in $payloads; do case $p in php | cgi) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
@@ -195,6 +214,7 @@ cleanup() {
     kill_user_processes "$USER_NAME"
     for _ in $(seq 1 20); do userdel "$USER_NAME" >/dev/null 2>&1 && break; sleep 0.2; done
   fi
+  leave_cgroups
   restore_suexec_conf
   [ -n "${suexec_log_created:-}" ] && rm -f "$SUEXEC_LOG"
   [ -n "$S" ] && rm -rf "$S"
@@ -220,6 +240,7 @@ clean_stale_runs() {
       user=$(cat "$dir/user")
       if id "$user" >/dev/null 2>&1; then kill_user_processes "$user"; userdel "$user" >/dev/null 2>&1 || true; fi
     fi
+    [ -f "$dir/cgroups" ] && leave_cgroups $(cat "$dir/cgroups")
     rm -rf "$dir"
   done
   restore_suexec_conf
@@ -253,6 +274,66 @@ as_user() {  # USER COMMAND...: runs COMMAND as USER with its groups
   local u=$1
   shift
   /usr/bin/setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"
+}
+
+# ---- a cpu cgroup of our own ----------------------------------------------------------------
+
+CGROUP_DIRS=()     # the cgroups made (cpu for scheduling, cpuacct for accounting on v1)
+CPU_USAGE_FILE=""  # cpuacct.usage (ns) or cpu.stat (usage_usec) of the servers' cgroup
+SCHEDULING="root cpu cgroup"
+
+# Makes the cgroups and moves this shell in: what it starts from now on is in them.
+enter_cgroup() {
+  local dir
+  if [ -f /sys/fs/cgroup/cpu/cpu.shares ] && [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+    for dir in /sys/fs/cgroup/cpu/suwrap-bench.$$ /sys/fs/cgroup/cpuacct/suwrap-bench.$$; do
+      mkdir "$dir" 2>/dev/null || { say "cannot make $dir: measuring in the root cgroup"; leave_cgroups; return 0; }
+      CGROUP_DIRS+=("$dir")
+      echo "$dir" >>"$S/cgroups"
+    done
+    CPU_USAGE_FILE=/sys/fs/cgroup/cpuacct/suwrap-bench.$$/cpuacct.usage
+  elif [ -f /sys/fs/cgroup/cgroup.subtree_control ] && grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control; then
+    dir=/sys/fs/cgroup/suwrap-bench.$$
+    mkdir "$dir" 2>/dev/null || { say "cannot make $dir: measuring in the root cgroup"; return 0; }
+    CGROUP_DIRS+=("$dir")
+    echo "$dir" >>"$S/cgroups"
+    CPU_USAGE_FILE=$dir/cpu.stat
+  else
+    say "no usable cpu cgroup hierarchy: measuring in the root cgroup"
+    return 0
+  fi
+  cgroup_in
+  SCHEDULING="the servers and everything they start in one cpu cgroup of their own (${CGROUP_DIRS[0]}): autogroup does not apply"
+}
+
+cgroup_in() { local dir; for dir in "${CGROUP_DIRS[@]}"; do echo $$ >"$dir/cgroup.procs"; done; }
+cgroup_out() { local dir; for dir in "${CGROUP_DIRS[@]}"; do echo $$ >"$(dirname "$dir")/cgroup.procs"; done; }
+
+# CPU time (ns) used so far by the processes in the servers' cgroup, or empty.
+cpu_usage_ns() {
+  case $CPU_USAGE_FILE in
+    "") ;;
+    */cpu.stat) awk '/^usage_usec/ {printf "%d\n", $2 * 1000}' "$CPU_USAGE_FILE" ;;
+    *) cat "$CPU_USAGE_FILE" ;;
+  esac
+}
+
+# leave_cgroups [DIR...]: moves this shell back and removes the cgroups once empty (by
+# default this run's; a stale run's are named).
+leave_cgroups() {
+  local dirs=("$@") dir pid _
+  [ $# = 0 ] && dirs=("${CGROUP_DIRS[@]}")
+  for dir in "${dirs[@]}"; do
+    [ -d "$dir" ] || continue
+    echo $$ >"$(dirname "$dir")/cgroup.procs" 2>/dev/null
+    for _ in $(seq 1 50); do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
+    [ -d "$dir" ] || continue
+    # Whatever is left in it was started by this run (or by the interrupted one that made it).
+    for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    sleep 0.2
+    rmdir "$dir" 2>/dev/null || say "could not remove $dir"
+  done
+  CGROUP_DIRS=()
 }
 
 # ---- the set-up -----------------------------------------------------------------------------
@@ -623,8 +704,9 @@ rss_kb() {  # STACK
 }
 
 # Samples rss_kb STACK every 0.2 s into FILE (its maximum so far) until killed.
-rss_sampler() {  # STACK FILE
-  local max=0 now
+rss_sampler() {  # STACK FILE (which holds the maximum of earlier samples)
+  local max now
+  max=$(cat "$2" 2>/dev/null || echo 0)
   while :; do
     now=$(rss_kb "$1")
     [ "$now" -gt "$max" ] && { max=$now; echo "$max" >"$2"; }
@@ -649,23 +731,26 @@ run_cell() {
   url=$(url_of "$stack" "$payload")
   if ! check_cell "$stack" "$payload"; then
     say "  $stack $payload c=$c: FAILED: $CHECK_REASON"
-    printf '%s\t%s\t%s\tFAILED\t\t\t\t\t%s\n' "$stack" "$payload" "$c" "$CHECK_REASON" >>"$S/results/cells.tsv"
+    printf '%s\t%s\t%s\tFAILED\t\t\t\t\t%s\t\n' "$stack" "$payload" "$c" "$CHECK_REASON" >>"$S/results/cells.tsv"
     return 0
   fi
   threads=$((c < 2 ? c : 2))
   rss_file=$S/results/rss-$stack-$payload-c$c
   if [ "$c" = 32 ] && [ "$stack" != apache ]; then
-    echo 0 >"$rss_file"
+    [ -f "$rss_file" ] || echo 0 >"$rss_file"
     rss_sampler "$stack" "$rss_file" &
     sampler=$!
   fi
+  local cpu_before cpu_after
+  cpu_before=$(cpu_usage_ns)
   out=$(wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s --latency -s "$S/check.lua" "$url" -- "${!expect_var}" 2>&1 || true)
+  cpu_after=$(cpu_usage_ns)
   [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
   printf '%s\n' "$out" >"$S/results/wrk-$stack-$payload-c$c.txt"
   line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1 || true)
   if [ -z "$line" ]; then
     say "  $stack $payload c=$c: FAILED: wrk printed no result: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
-    printf '%s\t%s\t%s\tFAILED\t\t\t\t\twrk printed no result\n' "$stack" "$payload" "$c" >>"$S/results/cells.tsv"
+    printf '%s\t%s\t%s\tFAILED\t\t\t\t\twrk printed no result\t\n' "$stack" "$payload" "$c" >>"$S/results/cells.tsv"
     return 0
   fi
   local requests duration_us p50 p99 errors kv
@@ -675,24 +760,63 @@ run_cell() {
   done
   requests=$r_requests duration_us=$r_duration_us p50=$r_p50_us p99=$r_p99_us
   errors=$((r_connect + r_read + r_write + r_status + r_timeout + r_bad))
-  local rps
+  local rps cpu_ms=""
   rps=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.1f", (d > 0 ? n / (d / 1e6) : 0) }')
+  # The servers' CPU per request (all their processes, the handlers included). The cell
+  # ends with wrk's last requests still finishing: a few more requests' worth, at most c.
+  if [ -n "$cpu_before" ] && [ -n "$cpu_after" ] && [ "$requests" -gt 0 ]; then
+    cpu_ms=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" 'BEGIN { printf "%.3f", (b - a) / 1e6 / n }')
+  fi
   local detail="connect $r_connect, read $r_read, write $r_write, non-2xx $r_status, timeout $r_timeout, wrong body $r_bad"
-  say "  $stack $payload c=$c: $rps req/s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, errors $errors"
-  printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\n' "$stack" "$payload" "$c" "$rps" "$p50" "$p99" "$errors" "$detail" \
-    >>"$S/results/cells.tsv"
+  say "  $stack $payload c=$c: $rps req/s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, errors $errors${cpu_ms:+, CPU $cpu_ms ms/request}"
+  printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stack" "$payload" "$c" "$rps" "$p50" "$p99" "$errors" "$detail" \
+    "$cpu_ms" >>"$S/results/cells.tsv"
 }
 
-measure_stack() {  # STACK
-  local stack=$1 payload c url expect_var
-  for payload in $payloads; do
-    [ "$stack" = fpm ] && [ "$payload" = cgi ] && continue
-    if [ "$warmup" -gt 0 ] && check_cell "$stack" "$payload"; then
-      url=$(url_of "$stack" "$payload")
-      expect_var=EXPECT_$payload
-      wrk -t2 -c8 -d"${warmup}s" --timeout 10s -s "$S/check.lua" "$url" -- "${!expect_var}" >/dev/null 2>&1 || true
-    fi
-    for c in $concurrencies; do run_cell "$stack" "$payload" "$c"; done
+# The stacks that serve PAYLOAD.
+stacks_for() {
+  local st out=()
+  for st in ours fcgiwrap apache fpm; do
+    has "$stacks" "$st" || continue
+    [ "$st" = fpm ] && [ "$1" = cgi ] && continue
+    out+=("$st")
+  done
+  echo "${out[@]}"
+}
+
+warm_up() {  # PAYLOAD
+  local st url expect_var=EXPECT_$1
+  [ "$warmup" -gt 0 ] || return 0
+  for st in $(stacks_for "$1"); do
+    check_cell "$st" "$1" || continue
+    url=$(url_of "$st" "$1")
+    wrk -t2 -c8 -d"${warmup}s" --timeout 10s -s "$S/check.lua" "$url" -- "${!expect_var}" >/dev/null 2>&1 || true
+  done
+}
+
+# Every cell of one payload and concurrency is measured for all stacks back to back, the
+# stacks' order reversed from one cell to the next (and from one repetition to the next):
+# the load that other work puts on a shared machine drifts over minutes, and a ratio of
+# two cells measured half a minute apart, in both orders, suffers least from it.
+measure_all() {
+  local rep payload c order=0 list st reversed
+  for ((rep = 1; rep <= repeat; rep++)); do
+    for payload in $payloads; do
+      warm_up "$payload"
+      for c in $concurrencies; do
+        list=$(stacks_for "$payload")
+        if ((order % 2 == 1)); then
+          reversed=""
+          for st in $list; do reversed="$st${reversed:+ $reversed}"; done
+          list=$reversed
+        fi
+        order=$((order + 1))
+        local round_note=""
+        [ "$repeat" -gt 1 ] && round_note=" (round $rep of $repeat)"
+        say "$payload c=$c$round_note: $list"
+        for st in $list; do run_cell "$st" "$payload" "$c"; done
+      done
+    done
   done
 }
 
@@ -702,7 +826,7 @@ measure_stack() {  # STACK
 # alternate in $FLOOR_ROUNDS rounds, so that a busy moment of a shared machine falls on both;
 # the report pools each side's samples (median wall time) and its CPU time (user + system
 # of the command and the children it waited for), which a busy machine inflates less.
-FLOOR_ROUNDS=5
+FLOOR_ROUNDS=20
 measure_floor() {
   local payload script bare_cmd envs hf_shell=(-N) round runs
   hyperfine --help 2>&1 | grep -q -- '--shell=none' || hf_shell=()
@@ -732,11 +856,11 @@ measure_floor() {
     say "floor $payload: bare exec as $USER_NAME and through suwrap as $CALLER, $FLOOR_ROUNDS alternating rounds of $runs runs"
     for ((round = 1; round <= FLOOR_ROUNDS; round++)); do
       (cd "$DOCROOT" && env -i "${bare_env[@]}" /usr/bin/setpriv --reuid="$USER_NAME" --regid="$(id -g "$USER_NAME")" \
-        --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 10 --runs "$runs" \
+        --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 3 --runs "$runs" \
         --export-json "$S/floor/owner/$payload.$round.json" "$bare_cmd" >"$S/floor/owner-$payload.log" 2>&1) ||
         { say "  bare $payload: FAILED: $(tail -n 3 "$S/floor/owner-$payload.log" | tr '\n' ' ')"; break; }
       (cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
-        --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 10 --runs "$runs" \
+        --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 3 --runs "$runs" \
         --export-json "$S/floor/caller/$payload.$round.json" "$SUWRAP" >"$S/floor/caller-$payload.log" 2>&1) ||
         { say "  suwrap $payload: FAILED: $(tail -n 3 "$S/floor/caller-$payload.log" | tr '\n' ' ')"; break; }
     done
@@ -759,6 +883,7 @@ machine_facts() {
   echo "- wrk: ${duration} s per cell, -t min(2,c), keep-alive; warm-up ${warmup} s at c=8 per stack and payload;" \
     "php-fpm pm = static, $fpm_children children; fcgiwrap -c $fcgiwrap_children; suwrap-cgid defaults (--max-children 64)"
   echo "- load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- scheduling: $SCHEDULING; kernel.sched_autogroup_enabled = $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')"
 }
 
 report() {
@@ -774,22 +899,37 @@ names = {
     "fpm": "nginx → php-fpm pool (warm)",
 }
 payload_names = {"php": "hello.php", "cgi": "C CGI"}
-cells = {}
+runs = {}
 try:
     with open(os.path.join(results, "cells.tsv")) as f:
         for line in f:
-            stack, payload, c, status, rps, p50, p99, errors, detail = line.rstrip("\n").split("\t")
-            cells[(stack, payload, int(c))] = dict(status=status, rps=float(rps or 0), p50=int(p50 or 0),
-                                                   p99=int(p99 or 0), errors=int(errors or 0), detail=detail)
+            stack, payload, c, status, rps, p50, p99, errors, detail, cpu = line.rstrip("\n").split("\t")
+            runs.setdefault((stack, payload, int(c)), []).append(
+                dict(status=status, rps=float(rps or 0), p50=int(p50 or 0), p99=int(p99 or 0), errors=int(errors or 0),
+                     detail=detail, cpu=float(cpu) if cpu else None))
 except FileNotFoundError:
     pass
+# A cell measured more than once (--repeat): the median of each figure, the errors of all
+# runs; one failed run fails the cell.
+cells = {}
+for key, rs in runs.items():
+    failed = [r for r in rs if r["status"] != "ok"]
+    if failed:
+        cells[key] = dict(status="FAILED", rps=0, p50=0, p99=0, errors=0, detail=failed[0]["detail"], cpu=None)
+        continue
+    errs = [r for r in rs if r["errors"]]
+    cpus = [r["cpu"] for r in rs if r["cpu"] is not None]
+    cells[key] = dict(status="ok", rps=statistics.median(r["rps"] for r in rs),
+                      cpu=statistics.median(cpus) if cpus else None,
+                      p50=statistics.median(r["p50"] for r in rs), p99=statistics.median(r["p99"] for r in rs),
+                      errors=sum(r["errors"] for r in rs), detail="; ".join(r["detail"] for r in errs))
 
 def ms(us):
     return "%.1f" % (us / 1000.0) if us >= 10000 else "%.2f" % (us / 1000.0)
 
 print("### Requests per second and latency\n")
-print("| stack | payload | c | req/s | p50 ms | p99 ms | errors |")
-print("|---|---|--:|--:|--:|--:|--:|")
+print("| stack | payload | c | req/s | p50 ms | p99 ms | errors | CPU ms/request |")
+print("|---|---|--:|--:|--:|--:|--:|--:|")
 for payload in ("cgi", "php"):
     for stack in ("ours", "fcgiwrap", "apache", "fpm"):
         for c in concurrencies:
@@ -797,11 +937,12 @@ for payload in ("cgi", "php"):
             if cell is None:
                 continue
             if cell["status"] != "ok":
-                print("| %s | %s | %d | FAILED | | | %s |" % (names[stack], payload_names[payload], c, cell["detail"]))
+                print("| %s | %s | %d | FAILED | | | %s | |" % (names[stack], payload_names[payload], c, cell["detail"]))
                 continue
             err = str(cell["errors"]) if cell["errors"] == 0 else "%d (%s)" % (cell["errors"], cell["detail"])
-            print("| %s | %s | %d | %.0f | %s | %s | %s |" % (names[stack], payload_names[payload], c, cell["rps"],
-                                                             ms(cell["p50"]), ms(cell["p99"]), err))
+            cpu = "–" if cell["cpu"] is None else "%.2f" % cell["cpu"]
+            print("| %s | %s | %d | %.0f | %s | %s | %s | %s |" % (names[stack], payload_names[payload], c, cell["rps"],
+                                                                  ms(cell["p50"]), ms(cell["p99"]), err, cpu))
 
 def ratio(payload, c, peer):
     a, b = cells.get(("ours", payload, c)), cells.get((peer, payload, c))
@@ -809,19 +950,30 @@ def ratio(payload, c, peer):
         return None
     return a["rps"] / b["rps"]
 
+def cpu_ratio(payload, c, peer):
+    """Peer's CPU per request over ours: what our req/s over the peer's would be if the
+    servers had the CPU to themselves (above 1: ours costs less)."""
+    a, b = cells.get(("ours", payload, c)), cells.get((peer, payload, c))
+    if not a or not b or a["status"] != "ok" or b["status"] != "ok" or not a["cpu"] or not b["cpu"]:
+        return None
+    return b["cpu"] / a["cpu"]
+
 def fmt(r):
     return "–" if r is None else "%.2f×" % r
 
-print("\n### Ours / peer (req/s)\n")
+print("\n### Ours / peer: measured req/s, and (in brackets) the peer's CPU per request over ours\n")
 print("| payload | c | / fcgiwrap | / Apache+suEXEC | / php-fpm |")
 print("|---|--:|--:|--:|--:|")
+def both(payload, c, peer):
+    r, q = ratio(payload, c, peer), cpu_ratio(payload, c, peer)
+    return fmt(r) + ("" if q is None else " (%s)" % fmt(q))
 for payload in ("cgi", "php"):
     for c in concurrencies:
         if ("ours", payload, c) not in cells:
             continue
-        print("| %s | %d | %s | %s | %s |" % (payload_names[payload], c, fmt(ratio(payload, c, "fcgiwrap")),
-                                              fmt(ratio(payload, c, "apache")),
-                                              fmt(ratio(payload, c, "fpm")) if payload == "php" else "–"))
+        print("| %s | %d | %s | %s | %s |" % (payload_names[payload], c, both(payload, c, "fcgiwrap"),
+                                              both(payload, c, "apache"),
+                                              both(payload, c, "fpm") if payload == "php" else "–"))
 
 def pooled(side, payload):
     """Median wall time and mean CPU time (ms) over every round of one side, or None."""
@@ -853,23 +1005,31 @@ for payload in ("cgi", "php"):
     adds = "%.2f (%.2f)" % (wrapped[0] - bare[0], wrapped[1] - bare[1]) if bare and wrapped else "–"
     print("| %s | %s | %s | %s |" % (payload_names[payload], cell(bare), cell(wrapped), adds))
 
-def target(label, value, goal, fmt_value):
+def verdict(value, goal):
     if value is None:
-        return "| %s | not measured | – |" % label
-    met = value >= goal if goal >= 0 else value <= -goal
-    return "| %s | %s | %s |" % (label, fmt_value(value), "met" if met else "**missed**")
+        return "–"
+    return "met" if (value >= goal if goal >= 0 else value <= -goal) else "**missed**"
+
+def target(label, value, goal, cpu_value=None):
+    if value is None:
+        return "| %s | not measured | – | | |" % label
+    return "| %s | %.2f× | %s | %s | %s |" % (label, value, verdict(value, goal), fmt(cpu_value), verdict(cpu_value, goal))
 
 print("\n### Targets\n")
-print("| target | measured | |")
-print("|---|--:|---|")
-x = lambda v: "%.2f×" % v
-print(target("C CGI, c=8: ours ≥ 0.8× fcgiwrap", ratio("cgi", 8, "fcgiwrap"), 0.8, x))
-print(target("C CGI, c=8: ours ≥ 1.5× Apache+suEXEC", ratio("cgi", 8, "apache"), 1.5, x))
-print(target("hello.php, c=8: ours ≥ 1.0× Apache+suEXEC", ratio("php", 8, "apache"), 1.0, x))
-print(target("hello.php, c=8: ours ≥ 0.9× fcgiwrap", ratio("php", 8, "fcgiwrap"), 0.9, x))
+print("| target | req/s ratio | | CPU-per-request ratio | |")
+print("|---|--:|---|--:|---|")
+for label, payload, peer, goal in (("C CGI, c=8: ours ≥ 0.8× fcgiwrap", "cgi", "fcgiwrap", 0.8),
+                                   ("C CGI, c=8: ours ≥ 1.5× Apache+suEXEC", "cgi", "apache", 1.5),
+                                   ("hello.php, c=8: ours ≥ 1.0× Apache+suEXEC", "php", "apache", 1.0),
+                                   ("hello.php, c=8: ours ≥ 0.9× fcgiwrap", "php", "fcgiwrap", 0.9)):
+    print(target(label, ratio(payload, 8, peer), goal, cpu_ratio(payload, 8, peer)))
 bare, wrapped = floor["cgi"]
-adds = wrapped[0] - bare[0] if bare and wrapped else None
-print(target("suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median)", adds, -0.5, lambda v: "%.2f ms" % v))
+if bare and wrapped:
+    print("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | %.2f ms | %s | %.2f ms CPU | %s |"
+          % (wrapped[0] - bare[0], verdict(wrapped[0] - bare[0], -0.5), wrapped[1] - bare[1],
+             verdict(wrapped[1] - bare[1], -0.5)))
+else:
+    print("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | not measured | – | | |")
 
 def rss(stack, name):
     try:
@@ -910,12 +1070,15 @@ setup_user
 setup_suwrap
 has "$stacks" apache && setup_suexec
 write_wrk_script
+[ "$use_cgroup" = 1 ] && enter_cgroup
 
 has "$stacks" ours && start_cgid
 has "$stacks" fcgiwrap && start_fcgiwrap
 has "$stacks" fpm && has "$payloads" php && start_fpm
 if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm; then start_nginx; fi
 has "$stacks" apache && start_apache
+# The load generator stays out of the servers' cgroup: their CPU per request is then theirs.
+cgroup_out
 sleep 1
 for s in ours fcgiwrap fpm; do
   has "$stacks" "$s" || continue
@@ -923,11 +1086,9 @@ for s in ours fcgiwrap fpm; do
   rss_kb "$s" >"$S/results/rss-$s-idle"
 done
 
-for s in ours fcgiwrap apache fpm; do
-  has "$stacks" "$s" || continue
-  say "measuring $s"
-  measure_stack "$s"
-done
+measure_all
+# The floor runs inside it, like the servers: suwrap's handler starts a session of its own.
+cgroup_in
 measure_floor
 
 {
