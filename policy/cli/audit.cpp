@@ -334,6 +334,13 @@ class Auditor {
     const std::string owner_spec = user->name + ":" + (account != nullptr ? account->group.value_or("") : "");
     const std::string& physical = walk.physical_path();
     std::vector<std::string> commands;
+    // chown -h: a link is changed itself, never what it points to. --from: only an object
+    // still owned as audited is changed, so a path redirected since (a directory of the
+    // user's swapped for a link to someone else's) cannot hand that someone's file over.
+    const auto chown = [&](const std::string& to, const FileFacts& was, const std::string& what) {
+      commands.push_back("chown -h --from=" + std::to_string(was.uid) + ":" + std::to_string(was.gid) + " " +
+                         to + " " + shell_quote(what));
+    };
     if (link_owners) {
       // Links and what they lead to may change hands only where all of it lies in the site:
       // a link out of it (to /etc/passwd, say) is refused for that, and no chown is offered.
@@ -341,19 +348,17 @@ class Auditor {
       if (!in_site(physical)) return no_fix();
       for (const auto& link : walk.links) {
         if (!in_site(link.path) || !in_site(link.resolved_path)) return no_fix();
-        if (link.link.uid != user->uid)
-          commands.push_back("chown -h " + owner_spec + " " + shell_quote(link.path));
+        if (link.link.uid != user->uid) chown(owner_spec, link.link, link.path);
         if (link.resolved.uid != user->uid && link.resolved_path != physical)
-          commands.push_back("chown " + owner_spec + " " + shell_quote(link.resolved_path));
+          chown(owner_spec, link.resolved, link.resolved_path);
       }
       if (commands.empty()) return no_fix();
     }
-    if (file.uid != user->uid) commands.push_back("chown " + owner_spec + " " + shell_quote(physical));
+    if (file.uid != user->uid) chown(owner_spec, file, physical);
     for (const auto& dir : walk.dirs) {
       const bool in_site = site && path_inside(dir.path, *site);
       if (dir.facts.uid != 0 && dir.facts.uid != user->uid)
-        commands.push_back("chown " + (in_site ? owner_spec : std::string("root:")) + " " +
-                           shell_quote(dir.path));
+        chown(in_site ? owner_spec : std::string("root:"), dir.facts, dir.path);
       std::string who;
       if ((dir.facts.mode & S_IWGRP) != 0 && !config_.allow_dir_group_writable) who += 'g';
       if ((dir.facts.mode & S_IWOTH) != 0) who += 'o';
@@ -480,6 +485,13 @@ void print_json(const Auditor& auditor, bool fix, double seconds) {
 }
 
 void print_text(const Auditor& auditor, bool fix, double seconds) {
+  if (fix && !auditor.refused().empty()) {
+    std::printf(
+        "# Commands that make each refused script pass; read them before running them as root.\n"
+        "# Run them while the account cannot change its files (suspended, its processes ended):\n"
+        "# a directory swapped for a link since the audit would redirect a path, and only the\n"
+        "# chown --from guard (the owner the audit saw) stands in the way.\n");
+  }
   for (const Refused& r : auditor.refused()) {
     const std::string check(check_name(r.check));
     if (fix) {

@@ -46,7 +46,7 @@ bool older_version(const std::string& a, const std::string& b) {
 // The newest Debian php-cgi ini directory (/etc/php/<version>/cgi holding php.ini), which a
 // PHP handler without a [phprc_paths] entry gets as ini_dir.
 std::string installed_php_ini_dir() {
-  const std::string fallback = SuphpImportOptions{}.default_ini_dir;
+  std::string fallback = SuphpImportOptions{}.default_ini_dir;
   const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/etc/php"), ::closedir);
   if (!dir) return fallback;
   std::vector<std::string> versions;

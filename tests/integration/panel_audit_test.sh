@@ -134,14 +134,17 @@ t_policy audit --fix "${C[@]}" "$A"
 t_policy_exit 1
 fix=$T_OUT
 for want in "chmod g-w '$p/groupw.php'" "chmod go-w '$p/otherw.php'" "chmod ug-s '$p/suid.php'" \
-  "chown $ALICE: '$p/root.php'" "chown $ALICE: '$p/bobs.php'" "chmod go-w '$p/upload'" \
-  "chmod u+x '$p/tool.cgi'" "chown -h $ALICE: '$p/alias.php'" "chmod g-w '$p/it'\\''s a file.php'"; do
+  "chown -h --from=0:0 $ALICE: '$p/root.php'" "chown -h --from=$BOB_UID:$BOB_GID $ALICE: '$p/bobs.php'" \
+  "chmod go-w '$p/upload'" "chmod u+x '$p/tool.cgi'" "chown -h --from=0:0 $ALICE: '$p/alias.php'" \
+  "chmod g-w '$p/it'\\''s a file.php'"; do
   t_expect "prints: $want" eval 'printf "%s\n" "$fix" | grep -qxF "$want"'
 done
 t_expect "nothing for the link out of the docroot but a comment" \
   eval '! printf "%s\n" "$fix" | grep -v "^#" | grep -q "passwd"'
 t_expect "every line is a command or a comment; a name cannot start a line of its own" \
   eval '! printf "%s\n" "$fix" | grep -Evq "^(#|chmod |chown )"'
+t_expect "it starts with the warning to run them while the account cannot change its files" \
+  eval 'printf "%s\n" "$fix" | head -n 2 | grep -q "while the account cannot change its files"'
 t_expect "nothing was changed by printing" test "$(stat -c %a "$p/groupw.php") $(stat -c %U "$p/root.php")" = "664 root"
 
 t_case "--json --fix: each file carries its commands"
@@ -166,6 +169,16 @@ rm -f "$p/gone.php" "$p/linked2.php" "$p/passwd.php" "$p/new
 line.php" "$p/pipe.php"
 t_policy audit "${C[@]}" "$A"
 t_expect "with those removed, the tree is clean: exit 0 (got $T_RC: $(printf '%s' "$T_OUT" | tail -n 3))" test "$T_RC" = 0
+
+t_case "a printed chown does nothing to a file whose owner changed since the audit"
+t_file root 0644 "$p/late.php" "<?php"
+t_policy audit --fix "${C[@]}" "$p"
+late_fix=$(printf '%s\n' "$T_OUT" | grep -F "'$p/late.php'")
+t_expect "it was: $late_fix" test "$late_fix" = "chown -h --from=0:0 $ALICE: '$p/late.php'"
+chown "$BOB:$BOB" "$p/late.php"   # as if the path now led to someone else's file
+printf '%s\n' "$late_fix" | sh -e
+t_expect "the file is still bob's" test "$(stat -c %U "$p/late.php")" = "$BOB"
+rm -f "$p/late.php"
 
 # ---- who may run it, and errors ---------------------------------------------------------------
 t_case "the caller may audit too, and gets the same answer"
@@ -212,7 +225,8 @@ t_policy audit --json --fix "${C[@]}" "$A"
 t_policy_exit 1
 t_expect "only bob's file, check owner (not vhost)" t_json_is '[(f["path"], f["check"]) for f in j["files"]]' \
   "[('$p/bobs.php', 'owner')]"
-t_expect "the fix gives it to the account's user" t_json_is 'j["files"][0]["fix"]' "[\"chown $ALICE: '$p/bobs.php'\"]"
+t_expect "the fix gives it to the account's user" t_json_is 'j["files"][0]["fix"]' \
+  "[\"chown -h --from=$BOB_UID:$BOB_GID $ALICE: '$p/bobs.php'\"]"
 t_account alice "user = \"$ALICE\"
 docroots = [\"$A\"]"
 t_policy audit --json "${C[@]}" "$A/site"
