@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -176,8 +177,11 @@ struct Request {
   int status = 200;
   bool status_known = false;
 
+  // Through the pidfd, never by pid: once suwrap is reaped its pid may belong to another
+  // process, but its pidfd stays its own.
   void terminate(int sig = SIGTERM) const {
-    if (pid > 0) ::kill(pid, sig);
+    if (stage != Stage::running || !pidfd || !pidfd->is_open()) return;
+    ::syscall(SYS_pidfd_send_signal, pidfd->native_handle(), sig, nullptr, 0);
   }
   void close_stdin() {
     stdin_end = true;
