@@ -524,6 +524,8 @@ int run_edit(const EditOptions& opt, bool is_add) {
   // Loaded again under the lock: the state this edit is validated against is the one it changes.
   LoadedConfig config = load_config(opt.config);
   if (!config) return fail(config.error().to_string());
+  if (config->accounts_dir != first->accounts_dir)
+    return fail("accounts_dir changed while this edit waited for its lock; run it again");
 
   const Account* existing = config->account_named(opt.name);
   Account account;
