@@ -86,10 +86,8 @@ t_url() { echo "http://127.0.0.1:$T_PORT/$1/public_html/$2"; }
 t_curl() {
   local url=$1
   shift
-  set +e
-  T_OUT=$(curl -sS -o "$T_ROOT/curl.body" -w '%{http_code}' "$@" "$url" 2>"$T_ROOT/stderr")
-  T_RC=$?
-  set -e
+  T_RC=0
+  T_OUT=$(curl -sS -o "$T_ROOT/curl.body" -w '%{http_code}' "$@" "$url" 2>"$T_ROOT/stderr") || T_RC=$?
   T_STATUS=$T_OUT
   T_OUT=$(tr -d '\000' <"$T_ROOT/curl.body" 2>/dev/null || true)
   T_ERR=$(cat "$T_ROOT/stderr")

@@ -511,10 +511,9 @@ t_wait_exit() {
     sleep 0.1
   done
   if t_alive "$pid"; then T_EXIT=running; return 0; fi
-  set +e
-  wait "$pid" 2>/dev/null
-  T_EXIT=$?
-  set -e
+  # Not set +e/-e: this runs in t_cleanup too, which must go on past failing commands.
+  T_EXIT=0
+  wait "$pid" 2>/dev/null || T_EXIT=$?
 }
 
 # Clean-up of a process this suite started: SIGTERM, then SIGKILL if it stays.
@@ -594,11 +593,9 @@ t_fcgi() {
 t_fcgi_client() {
   local as=root
   if [ "$1" = --as ]; then as=$2; shift 2; fi
-  set +e
+  T_RC=0
   T_OUT=$(env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" --init-groups \
-    "$T_PYTHON" "$T_FCGI_CLIENT" "$T_CGID_SOCK" "$@" 2>"$T_ROOT/stderr" </dev/null)
-  T_RC=$?
-  set -e
+    "$T_PYTHON" "$T_FCGI_CLIENT" "$T_CGID_SOCK" "$@" 2>"$T_ROOT/stderr" </dev/null) || T_RC=$?
   T_ERR=$(cat "$T_ROOT/stderr")
   T_STATUS=""
 }
