@@ -12,6 +12,10 @@ install(FILES install/systemd/suwrap-cgid.socket install/systemd/suwrap-cgid.ser
 install(FILES README.md docs/SECURITY.md docs/ARCHITECTURE.md
         DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap" OPTIONAL)
 install(FILES install/suwrap.toml.example DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap")
+# The web server snippets the deployment pages show and the tests use.
+install(DIRECTORY install/webservers/ DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap/webservers")
+install(FILES docs/deploy-nginx.md docs/deploy-apache.md docs/deploy-lighttpd.md docs/deploy-caddy.md
+        docs/hosting-panels.md DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap" OPTIONAL)
 
 if(SUWRAP_INSTALL_SYSTEM_FILES)
   set(_suwrap_system_files 1)

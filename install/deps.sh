@@ -15,7 +15,7 @@ build_pkgs=(
   clang libclang-rt-14-dev clang-format clang-tidy
 )
 run_pkgs=(
-  php-cgi nginx apache2 lighttpd curl libfcgi-bin
+  php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
   procps util-linux passwd findutils acl python3
 )
 

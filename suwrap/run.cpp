@@ -256,6 +256,7 @@ int run_and_supervise(const RunContext& ctx) {
 
   std::optional<ChildFailure> failure;
   bool timed_out = false;
+  bool terminating = false;  // a SIGTERM was relayed
   bool killed = false;
   bool reaped = false;
   int status = 0;
@@ -293,7 +294,7 @@ int run_and_supervise(const RunContext& ctx) {
     }
     if (ready == 0 && deadline >= 0 && now_ms() >= deadline) {
       // Past wall_seconds: SIGTERM to the whole group, then SIGKILL after the grace.
-      if (!timed_out) {
+      if (!timed_out && !terminating) {
         timed_out = true;
         signal_group(child, SIGTERM);
         deadline = now_ms() + kill_grace_ms;
@@ -309,6 +310,13 @@ int run_and_supervise(const RunContext& ctx) {
       while (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
         const int sig = static_cast<int>(info.ssi_signo);
         if (sig != SIGCHLD) signal_group(child, sig);  // relay SIGTERM, SIGINT, SIGHUP
+        // SIGTERM ends the request (the daemon's --timeout, a client that went away): a
+        // group that ignores it is killed after the same grace as at wall_seconds.
+        if (sig == SIGTERM && !terminating && !timed_out) {
+          terminating = true;
+          const std::int64_t by = now_ms() + kill_grace_ms;
+          if (deadline < 0 || by < deadline) deadline = by;
+        }
       }
     }
     // When the handler is done, its group is killed while its zombie still holds the pid —
