@@ -162,10 +162,12 @@ S=""          # this run's scratch directory
 USER_NAME=""  # the payload owner
 PIDS=()       # daemons started, stopped in reverse order
 
-# Remembers a daemon (pid and executable) in memory and in $S/pids, so that a later run can
-# end it if this one was killed before its trap ran.
-track() {
-  PIDS+=("$1")
+# Remembers a daemon started in the background, to stop it at the end.
+track() { PIDS+=("$1"); }
+
+# Once the daemon is ready (it has exec'd its program), writes its pid and executable to
+# $S/pids, so that a later run can end it if this one was killed before its trap ran.
+track_ready() {
   printf '%s %s\n' "$1" "$(readlink "/proc/$1/exe" 2>/dev/null || echo '?')" >>"$S/pids"
 }
 
@@ -240,7 +242,11 @@ clean_stale_runs() {
       user=$(cat "$dir/user")
       if id "$user" >/dev/null 2>&1; then kill_user_processes "$user"; userdel "$user" >/dev/null 2>&1 || true; fi
     fi
-    [ -f "$dir/cgroups" ] && leave_cgroups $(cat "$dir/cgroups")
+    if [ -f "$dir/cgroups" ]; then
+      local stale_cgroups=()
+      mapfile -t stale_cgroups <"$dir/cgroups"
+      leave_cgroups "${stale_cgroups[@]}"
+    fi
     rm -rf "$dir"
   done
   restore_suexec_conf
@@ -444,10 +450,11 @@ start_cgid() {
   CGID_SOCK=$S/cgid/cgid.sock
   env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" --init-groups \
     "$CGID_BIN" --listen "$CGID_SOCK" --wrapper "$SUWRAP" --log-file "$S/cgid/cgid.log" \
-    </dev/null >>"$S/cgid/stderr" 2>&1 &
+    </dev/null >>"$S/cgid/stderr" 2>&1 9>&- &
   CGID_PID=$!
   track "$CGID_PID"
   wait_socket "$CGID_SOCK" "$CGID_PID" || die "suwrap-cgid did not start: $(tail -n 5 "$S/cgid/"*)"
+  track_ready "$CGID_PID"
 }
 
 start_fcgiwrap() {
@@ -457,10 +464,11 @@ start_fcgiwrap() {
   FCGIWRAP_SOCK=$S/fcgiwrap/fcgiwrap.sock
   (cd "$S/fcgiwrap" && exec env -i PATH=/usr/local/bin:/usr/bin:/bin /usr/bin/setpriv --reuid="$USER_NAME" \
     --regid="$(id -g "$USER_NAME")" --init-groups /usr/sbin/fcgiwrap -c "$fcgiwrap_children" -s "unix:$FCGIWRAP_SOCK" \
-    </dev/null >>"$S/fcgiwrap/stderr" 2>&1) &
+    </dev/null >>"$S/fcgiwrap/stderr" 2>&1) 9>&- &
   FCGIWRAP_PID=$!
   track "$FCGIWRAP_PID"
   wait_socket "$FCGIWRAP_SOCK" "$FCGIWRAP_PID" || die "fcgiwrap did not start: $(tail -n 5 "$S/fcgiwrap/stderr")"
+  track_ready "$FCGIWRAP_PID"
   # nginx's workers (www-data) connect; nobody else may.
   chgrp "$CALLER" "$FCGIWRAP_SOCK"
   chmod 0660 "$FCGIWRAP_SOCK"
@@ -491,10 +499,11 @@ pm.max_children = $fpm_children
 clear_env = yes
 EOF
   "$fpm" -t -y "$S/fpm/php-fpm.conf" >"$S/fpm/check.log" 2>&1 || die "php-fpm rejects its configuration: $(cat "$S/fpm/check.log")"
-  "$fpm" -F -y "$S/fpm/php-fpm.conf" </dev/null >>"$S/fpm/stderr" 2>&1 &
+  "$fpm" -F -y "$S/fpm/php-fpm.conf" </dev/null >>"$S/fpm/stderr" 2>&1 9>&- &
   FPM_PID=$!
   track "$FPM_PID"
   wait_socket "$FPM_SOCK" "$FPM_PID" || die "php-fpm did not start: $(tail -n 5 "$S/fpm/error.log" "$S/fpm/stderr")"
+  track_ready "$FPM_PID"
 }
 
 # One private nginx with a server block per FastCGI back end that runs in this run.
@@ -573,7 +582,7 @@ EOF
   nginx -t -q -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" >"$dir/check.log" 2>&1 ||
     die "nginx rejects its configuration: $(cat "$dir/check.log")"
   say "starting a private nginx"
-  nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" </dev/null >>"$dir/stderr" 2>&1 &
+  nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" </dev/null >>"$dir/stderr" 2>&1 9>&- &
   NGINX_PID=$!
   track "$NGINX_PID"
   local s
@@ -582,6 +591,7 @@ EOF
     local port_var=PORT_$s
     wait_port "${!port_var}" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   done
+  track_ready "$NGINX_PID"
 }
 
 # A private Apache 2.4: event MPM with Debian's stock mpm_event settings, mod_cgid, suEXEC.
@@ -635,10 +645,11 @@ EOF
   } >"$dir/apache2.conf"
   apache2 -t -f "$dir/apache2.conf" >"$dir/check.log" 2>&1 || die "Apache rejects its configuration: $(cat "$dir/check.log")"
   say "starting a private Apache (event, mod_cgid, suEXEC)"
-  apache2 -f "$dir/apache2.conf" -DFOREGROUND </dev/null >>"$dir/stderr" 2>&1 &
+  apache2 -f "$dir/apache2.conf" -DFOREGROUND </dev/null >>"$dir/stderr" 2>&1 9>&- &
   APACHE_PID=$!
   track "$APACHE_PID"
   wait_port "$PORT_apache" "$APACHE_PID" || die "Apache did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  track_ready "$APACHE_PID"
   grep -q 'suEXEC mechanism enabled' "$dir/error.log" || die "Apache did not enable suEXEC: $(tail -n 5 "$dir/error.log")"
 }
 
@@ -705,9 +716,11 @@ rss_kb() {  # STACK
 
 # Samples rss_kb STACK every 0.2 s into FILE (its maximum so far) until killed.
 rss_sampler() {  # STACK FILE (which holds the maximum of earlier samples)
-  local max now
+  local max now i
   max=$(cat "$2" 2>/dev/null || echo 0)
-  while :; do
+  # Bounded, and only while this run lives: it must not outlive a run that was killed.
+  for ((i = 0; i < duration * 5 + 100; i++)); do
+    kill -0 $$ 2>/dev/null || break
     now=$(rss_kb "$1")
     [ "$now" -gt "$max" ] && { max=$now; echo "$max" >"$2"; }
     sleep 0.2
@@ -738,7 +751,7 @@ run_cell() {
   rss_file=$S/results/rss-$stack-$payload-c$c
   if [ "$c" = 32 ] && [ "$stack" != apache ]; then
     [ -f "$rss_file" ] || echo 0 >"$rss_file"
-    rss_sampler "$stack" "$rss_file" &
+    rss_sampler "$stack" "$rss_file" 9>&- &
     sampler=$!
   fi
   local cpu_before cpu_after
