@@ -5,6 +5,12 @@
 # The test build compiles in its own configuration path (/etc/suwrap-test/suwrap.toml),
 # so the tests never touch a real /etc/suwrap. Set-uid copies of suwrap exist only in the
 # tests' scratch directories while a test runs.
+#
+# Before CTest's run, a sanitizer pass (tests/sanitizers/run.sh): the unit tests and
+# suwrap-cgid built with ASan+UBSan in build/asan, the unit tests run there and the
+# suwrap-cgid suites run against that daemon. CTest's run includes the fuzz targets
+# (label fuzz, tests/fuzz/run.sh). SUWRAP_SANITIZERS=0 leaves the sanitizer pass out.
+# CTest's summary stays the last line; the exit status covers both.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,5 +30,16 @@ cmake -S "$here" -B "$build" \
   -DSUWRAP_CONFIG=/etc/suwrap-test/suwrap.toml
 cmake --build "$build" -j "$jobs"
 
+sanitizers=0
+if [ "${SUWRAP_SANITIZERS:-1}" != 0 ]; then
+  SUWRAP_JOBS=$jobs "$here/tests/sanitizers/run.sh" "$build" || sanitizers=$?
+  if [ "$sanitizers" -ne 0 ]; then
+    echo "install/test.sh: the sanitizer pass FAILED (above); CTest's run follows" >&2
+  fi
+fi
+
 cd "$build"
-ctest --output-on-failure --timeout 900 -j "$jobs" "$@"
+status=0
+ctest --output-on-failure --timeout 900 -j "$jobs" "$@" || status=$?
+if [ "$status" -eq 0 ] && [ "$sanitizers" -ne 0 ]; then status=1; fi
+exit "$status"
