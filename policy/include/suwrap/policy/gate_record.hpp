@@ -1,0 +1,46 @@
+// What the warm-mode gate tells the pool's supervisor about a refusal.
+//
+// The gate runs as the account user, so it cannot open the root-owned log. It writes one
+// line per refusal to its stderr, a pipe whose read end the supervisor (`suwrap --pool`,
+// still root) holds. The supervisor parses the line and writes the §6 decision line
+// itself, filling pid, caller, handler and user/uid/gid from what it decided when it
+// started the pool — never from the line. A gate (or a PHP script of the same account)
+// that writes forged lines can therefore only claim refusals in its own account's name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "suwrap/policy/checks.hpp"
+
+namespace suwrap::policy {
+
+struct GateRefusal {
+  Verdict verdict = Verdict::deny;  // deny or error; never allow
+  Check check = Check::request;
+  int http_status = 403;            // 403, 404, 500, 502 or 504
+  std::string script;
+  std::string reason;
+};
+
+// A line longer than this (newline included) is not a record; the supervisor drops it.
+inline constexpr std::size_t max_gate_record_bytes = 8192;
+
+// The gate answers a refused request with END_REQUEST appStatus = base + check number, so
+// suwrap-cgid can count refusals by check without reading the log.
+inline constexpr std::uint32_t gate_refusal_app_status_base = 1000;
+
+// "suwrap-gate\t<verdict>\t<check>\t<status>\t<script>\t<reason>\n". Script and reason are
+// percent-encoded (%, tab, control bytes and DEL), and cut so the line fits
+// max_gate_record_bytes.
+std::string encode_gate_refusal(const GateRefusal& refusal);
+
+// The line without its '\n'. nullopt for anything that is not exactly such a record: a
+// wrong tag or field count, an allow verdict, an unknown check name, a status other than
+// those above, a bad escape, a raw control byte, or a line over the limit.
+std::optional<GateRefusal> parse_gate_refusal(std::string_view line);
+
+}  // namespace suwrap::policy
