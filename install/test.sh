@@ -27,7 +27,8 @@ fi
 cmake -S "$here" -B "$build" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSUWRAP_DEVELOPER=ON \
-  -DSUWRAP_CONFIG=/etc/suwrap-test/suwrap.toml
+  -DSUWRAP_CONFIG=/etc/suwrap-test/suwrap.toml \
+  -DSUWRAP_GATE_PATH=/run/suwrap-tests/suwrap-gate
 cmake --build "$build" -j "$jobs"
 
 sanitizers=0

@@ -1,6 +1,7 @@
 // suwrap: the set-uid wrapper. Read top to bottom, it is the checklist of CONTRACT.md §3:
 // a defensive start, checks 1-12 by the policy library, then checks 13-15 in the child
 // that run.cpp forks. Every refusal is one call to refuse(), which does not return.
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,25 @@ Request request_from_environment(const std::vector<std::string>& environment, ui
   return request;
 }
 
+// `suwrap --pool` is given the pool's socket as fd 0 by suwrap-cgid: a listening unix
+// stream socket. Nothing else is accepted, so a web server that passes query words as
+// arguments (RFC 3875 §4.4) can never start a pool with a request's own stdin.
+std::optional<std::string> pool_socket_problem() {
+  int domain = 0;
+  int type = 0;
+  int listening = 0;
+  socklen_t size = sizeof(int);
+  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0)
+    return "--pool: fd 0 is not a socket";
+  size = sizeof(int);
+  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || domain != AF_UNIX || type != SOCK_STREAM)
+    return "--pool: fd 0 is not a unix stream socket";
+  size = sizeof(int);
+  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening != 1)
+    return "--pool: fd 0 is not a listening socket";
+  return std::nullopt;
+}
+
 // `suwrap -V`: the version and compiled-in paths, only for root and the caller.
 int print_version(const LoadedConfig& config, SystemFacts& facts) {
   const uid_t uid = ::getuid();
@@ -94,8 +114,8 @@ int print_version(const LoadedConfig& config, SystemFacts& facts) {
     std::fputs("suwrap: -V is answered only to root and the configured caller\n", stderr);
     return 1;
   }
-  std::printf("suwrap %s\nconfig: %s\ncaller group: %s\n", suwrap::build::version, suwrap::build::config_path,
-              suwrap::build::caller_group);
+  std::printf("suwrap %s\nconfig: %s\ncaller group: %s\ngate: %s\n", suwrap::build::version,
+              suwrap::build::config_path, suwrap::build::caller_group, suwrap::build::gate_path);
   return 0;
 }
 
@@ -120,11 +140,17 @@ int main(int argc, char** argv, char** envp) {
 
   // Options exist only outside CGI: a web server may pass query words as arguments, and
   // nothing from a request ever becomes one.
+  // The one option a request may come with is --pool, and only with a listening socket
+  // as fd 0 (checked below): warm mode, started by suwrap-cgid.
   const bool cgi = find_variable(environment, "GATEWAY_INTERFACE").has_value();
-  if (!cgi && argc > 1) {
+  const bool pool = argc == 2 && std::string_view(argv[1]) == "--pool";
+  if (!pool && !cgi && argc > 1) {
     if (std::string_view(argv[1]) == "-V" && argc == 2) return print_version(config, facts);
-    std::fputs("usage: suwrap -V\nsuwrap is run by a web server or suwrap-cgid, with the request in its "
-               "environment (CONTRACT.md §3).\n",
+    std::fputs("usage: suwrap -V\n"
+               "suwrap is run by a web server or suwrap-cgid, with the request in its environment "
+               "(CONTRACT.md §3).\n"
+               "suwrap --pool is run by suwrap-cgid for warm mode: checks 1-13 for the request's script, "
+               "then the account's gate serves the listening socket given as fd 0.\n",
                stderr);
     return exit_configuration;
   }
@@ -148,6 +174,17 @@ int main(int argc, char** argv, char** envp) {
   const Request request = request_from_environment(environment, real_uid);
   const Decision decision = decide(request, config, facts);
   if (decision.verdict != Verdict::allow) refuse(decision, config, log, caller);
+  if (pool) {
+    // Warm mode: only a php-fcgi handler has a pool, and only a listening socket is served.
+    if (decision.handler == nullptr || decision.handler->kind != HandlerKind::php_fcgi) {
+      Decision refused = decision;
+      record_check(refused, Check::handler, Outcome::fail,
+                   "handler " + decision.handler_name + " is not of kind php-fcgi; only a php-fcgi handler has a pool",
+                   Verdict::deny, 403);
+      refuse(refused, config, log, caller);
+    }
+    if (auto why = pool_socket_problem()) refuse_internal(*why, config, log, caller, Check::request);
+  }
 
   // Allowed, and logged before anything runs: a run that cannot be logged does not happen.
   if (!log.write(decision_line(record_of(decision, ::getpid(), caller))))
@@ -155,7 +192,7 @@ int main(int argc, char** argv, char** envp) {
                     caller);
 
   // Checks 13-15 in the child (drop, identity, exec); the parent supervises.
-  const int status = run_and_supervise({decision, *config, environment, log, caller});
+  const int status = run_and_supervise({decision, *config, environment, log, caller, pool});
   if (status < 0) refuse_internal("cannot start the supervised child", config, log, caller);
   return status;
 }

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,8 +24,10 @@
 
 #include "privileges.hpp"
 #include "response.hpp"
+#include "suwrap/build_config.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/fd.hpp"
+#include "suwrap/policy/gate_record.hpp"
 #include "suwrap/policy/log_record.hpp"
 
 namespace suwrap {
@@ -92,7 +95,81 @@ bool apply_limits(const policy::Limits& l) {
   ::_exit(127);
 }
 
-[[noreturn]] void child_main(const RunContext& ctx, int report_fd, pid_t supervisor) {
+// Signals at their defaults, none blocked: what the supervisor blocked stays its own.
+// (Ignored dispositions survive execve; the two suwrap ignores for itself are reset.)
+void default_signals() {
+  ::signal(SIGPIPE, SIG_DFL);
+  ::signal(SIGXFSZ, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Opens the compiled-in gate the way the walk opens a script: from "/", one component at a
+// time, never following a link. Every directory on the way and the file itself must be
+// root's and writable by nobody else, or an account could replace the program that the
+// pool runs for another account.
+std::optional<std::string> open_gate(policy::Fd& out) {
+  const std::string path = build::gate_path;
+  if (path.empty() || path.front() != '/') return "the compiled-in gate path is not absolute: " + path;
+  policy::Fd at(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::size_t start = 1;
+  std::string walked;
+  for (;;) {
+    struct stat st {};
+    if (!at || ::fstat(at.get(), &st) != 0)
+      return "cannot open " + (walked.empty() ? std::string("/") : walked) + ": " + std::strerror(errno);
+    const bool last = start > path.size();
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+      return (walked.empty() ? std::string("/") : walked) + " must be owned by root and writable only by root";
+    if (last) {
+      if (!S_ISREG(st.st_mode) || (st.st_mode & S_IXOTH) == 0 || (st.st_mode & (S_ISUID | S_ISGID)) != 0)
+        return path + " must be a regular file that others may execute, without set-uid or set-gid";
+      out = std::move(at);
+      return std::nullopt;
+    }
+    if (!S_ISDIR(st.st_mode)) return walked + " is not a directory";
+    const std::size_t slash = path.find('/', start);
+    const std::size_t end = slash == std::string::npos ? path.size() : slash;
+    const std::string component = path.substr(start, end - start);
+    if (component.empty() || component == "." || component == "..")
+      return "the compiled-in gate path is not canonical: " + path;
+    walked += "/" + component;
+    at = policy::Fd(::openat(at.get(), component.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    start = end + 1;
+  }
+}
+
+// Warm mode's step 15: the gate runs as the account user with fd 0 the pool's listening
+// socket (inherited from the caller, checked in main), fd 1 the start channel and fd 2 the
+// pipe its refusal lines go to. Its arguments and environment come from the configuration
+// and the decision alone.
+[[noreturn]] void exec_gate(const RunContext& ctx, int report_fd, const policy::Fd& gate, int gate_log_fd) {
+  const policy::Decision& d = ctx.decision;
+  const policy::Target& target = *d.target;
+  std::vector<std::string> args{build::gate_path, "--handler", d.handler_name, "--phprc", d.phprc};
+  std::vector<std::string> environment{"PATH=" + ctx.config.safe_path, "HOME=" + target.user.home,
+                                       "USER=" + target.user.name, "LOGNAME=" + target.user.name};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  ::umask(ctx.config.umask);
+  if (::chdir("/") != 0)
+    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500, std::string("cannot enter /: ") + std::strerror(errno));
+  if (::dup2(gate_log_fd, STDERR_FILENO) != STDERR_FILENO)
+    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500, "cannot give the gate its log pipe");
+  ::close(gate_log_fd);
+  default_signals();
+  ::syscall(SYS_execveat, gate.get(), "", argv.data(), envp.data(), AT_EMPTY_PATH);
+  child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+               std::string("cannot execute ") + build::gate_path + ": " + std::strerror(errno));
+}
+
+[[noreturn]] void child_main(const RunContext& ctx, int report_fd, int gate_log_fd, pid_t supervisor) {
   const policy::Decision& d = ctx.decision;
   const policy::Target& target = *d.target;
   const policy::Handler& handler = *d.handler;
@@ -105,9 +182,23 @@ bool apply_limits(const policy::Limits& l) {
   // needs root, and the kernel judges RLIMIT_NPROC when setresuid() changes the user (it
   // marks the process, and the exec then fails with EAGAIN), so the account's nproc must
   // already be in force then, not the caller's.
-  if (!apply_limits(d.limits))
+  //
+  // A pool's processes live for many requests, so RLIMIT_CPU (a lifetime total per
+  // process) would kill a busy worker after cpu_seconds summed over all its requests. The
+  // gate bounds each request by wall_seconds instead, and php-cgi recycles its workers.
+  policy::Limits limits = d.limits;
+  if (ctx.pool) limits.cpu_seconds = 0;
+  if (!apply_limits(limits))
     child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500,
                  std::string("setting the account's limits failed: ") + std::strerror(errno));
+
+  // The gate is opened as root and checked before the drop, and executed through that
+  // descriptor: what runs is the root-owned file that was checked.
+  policy::Fd gate;
+  if (ctx.pool) {
+    if (auto why = open_gate(gate))
+      child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500, *why);
+  }
   // Root's log descriptor never reaches the account user, not even before the exec.
   ctx.log.close();
 
@@ -141,6 +232,8 @@ bool apply_limits(const policy::Limits& l) {
       child_refuse(report_fd, ctx, Check::handler, Verdict::deny, 403,
                    d.phprc + " cannot be read by " + target.user.name + ": " + std::strerror(errno));
   }
+
+  if (ctx.pool) exec_gate(ctx, report_fd, gate, gate_log_fd);
 
   // 15. exec: environment from nothing, umask, working directory, then the handler.
   policy::HandlerEnvironment own;
@@ -176,14 +269,7 @@ bool apply_limits(const policy::Limits& l) {
     child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
                  "cannot enter " + d.script_dir + ": " + std::strerror(errno));
 
-  // Signals at their defaults, none blocked: what the supervisor blocked stays its own.
-  // (Ignored dispositions survive execve; the two suwrap ignores for itself are reset.)
-  ::signal(SIGPIPE, SIG_DFL);
-  ::signal(SIGXFSZ, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
+  default_signals();
   ::execve(program.c_str(), argv.data(), envp.data());
   // Over the account's RLIMIT_NPROC, execve fails with EAGAIN.
   child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
@@ -218,6 +304,62 @@ void end_descendants() {
   }
 }
 
+// The gate's refusal lines, read by the supervisor: each complete line that is a record
+// becomes a §6 decision line whose identity fields come from the pool's own decision. A
+// line over the limit is dropped whole, up to its newline.
+class GateLogReader {
+ public:
+  explicit GateLogReader(const RunContext& ctx) : ctx_(ctx) {}
+
+  // Reads what is there; false once the pipe is at its end (or broken).
+  bool read_from(int fd) {
+    std::array<char, 16384> chunk{};
+    for (;;) {
+      const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return true;
+      if (n <= 0) return false;
+      take(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+    }
+  }
+
+ private:
+  void take(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const std::size_t newline = bytes.find('\n');
+      const std::string_view part = bytes.substr(0, newline);
+      if (!discarding_) {
+        if (line_.size() + part.size() + 1 > policy::max_gate_record_bytes) {
+          discarding_ = true;
+          line_.clear();
+        } else {
+          line_.append(part);
+        }
+      }
+      if (newline == std::string_view::npos) return;
+      if (!discarding_) write_record(line_);
+      line_.clear();
+      discarding_ = false;
+      bytes.remove_prefix(newline + 1);
+    }
+  }
+
+  void write_record(const std::string& line) const {
+    const auto refusal = policy::parse_gate_refusal(line);
+    if (!refusal) return;  // not a record (a stray write of the account's own code): not logged
+    policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller);
+    record.script = refusal->script;
+    record.verdict = refusal->verdict;
+    record.check = refusal->check;
+    record.reason = refusal->reason;
+    ctx_.log.write(policy::decision_line(record));
+  }
+
+  const RunContext& ctx_;
+  std::string line_;
+  bool discarding_ = false;
+};
+
 }  // namespace
 
 int run_and_supervise(const RunContext& ctx) {
@@ -229,6 +371,16 @@ int run_and_supervise(const RunContext& ctx) {
   if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) return -1;
   policy::Fd report_read(pipe_fds[0]);
   policy::Fd report_write(pipe_fds[1]);
+  // A pool's gate reports its refusals on a pipe of their own (its stderr).
+  policy::Fd gate_log_read;
+  policy::Fd gate_log_write;
+  if (ctx.pool) {
+    if (::pipe2(pipe_fds.data(), O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    gate_log_read = policy::Fd(pipe_fds[0]);
+    gate_log_write = policy::Fd(pipe_fds[1]);
+    // The gate writes blocking; only the supervisor's end is non-blocking.
+    if (::fcntl(gate_log_write.get(), F_SETFL, 0) != 0) return -1;
+  }
 
   // Block the signals the supervisor reads through a signalfd; the child unblocks them.
   sigset_t watched;
@@ -242,9 +394,12 @@ int run_and_supervise(const RunContext& ctx) {
   if (child < 0) return -1;
   if (child == 0) {
     report_read.reset();
-    child_main(ctx, report_write.get(), supervisor);
+    gate_log_read.reset();
+    child_main(ctx, report_write.get(), gate_log_write.get(), supervisor);
   }
   report_write.reset();
+  gate_log_write.reset();
+  GateLogReader gate_log(ctx);
 
   // The supervisor keeps no descriptor of the request: the client talks to the handler.
   const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -264,8 +419,14 @@ int run_and_supervise(const RunContext& ctx) {
   const std::uint64_t wall = d.limits.wall_seconds;
   // At most ten years: a larger value is "unlimited" for any request, and cannot overflow.
   constexpr std::uint64_t max_wall_seconds = 10ULL * 365 * 24 * 3600;
-  std::int64_t deadline =
-      wall == 0 ? -1 : started + static_cast<std::int64_t>(std::min(wall, max_wall_seconds)) * 1000;
+  // A pool has no wall limit of its own (the gate applies it to each request), and a
+  // SIGTERM lets its running requests finish: their wall limit, at most five minutes.
+  std::int64_t deadline = wall == 0 || ctx.pool
+                              ? -1
+                              : started + static_cast<std::int64_t>(std::min(wall, max_wall_seconds)) * 1000;
+  const std::int64_t term_grace_ms =
+      ctx.pool ? static_cast<std::int64_t>(std::min<std::uint64_t>(wall == 0 ? 300 : wall, 300)) * 1000 + kill_grace_ms
+               : kill_grace_ms;
 
   auto read_report = [&] {
     ChildFailure report;
@@ -281,9 +442,10 @@ int run_and_supervise(const RunContext& ctx) {
   };
 
   while (!reaped) {
-    std::array<pollfd, 2> fds{};
+    std::array<pollfd, 3> fds{};
     fds[0] = {signals.get(), POLLIN, 0};
     fds[1] = {report_read ? report_read.get() : -1, POLLIN, 0};
+    fds[2] = {gate_log_read ? gate_log_read.get() : -1, POLLIN, 0};
     int timeout = -1;
     if (deadline >= 0)
       timeout = static_cast<int>(std::clamp<std::int64_t>(deadline - now_ms(), 0, 60 * 60 * 1000));
@@ -305,6 +467,8 @@ int run_and_supervise(const RunContext& ctx) {
       }
     }
     if ((fds[1].revents & (POLLIN | POLLHUP)) != 0) read_report();
+    if ((fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !gate_log.read_from(gate_log_read.get()))
+      gate_log_read.reset();
     if ((fds[0].revents & POLLIN) != 0) {
       signalfd_siginfo info{};
       while (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
@@ -314,7 +478,7 @@ int run_and_supervise(const RunContext& ctx) {
         // group that ignores it is killed after the same grace as at wall_seconds.
         if (sig == SIGTERM && !terminating && !timed_out) {
           terminating = true;
-          const std::int64_t by = now_ms() + kill_grace_ms;
+          const std::int64_t by = now_ms() + term_grace_ms;
           if (deadline < 0 || by < deadline) deadline = by;
         }
       }
@@ -335,6 +499,9 @@ int run_and_supervise(const RunContext& ctx) {
   }
   if (report_read) read_report();
   end_descendants();
+  // What the gate wrote last. Read without blocking: a copy of the pipe passed to a
+  // process outside the tree must not keep the supervisor from ending.
+  if (gate_log_read) gate_log.read_from(gate_log_read.get());
 
   policy::ExitRecord exit_record;
   exit_record.pid = supervisor;

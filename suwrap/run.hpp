@@ -19,9 +19,13 @@ struct RunContext {
   const std::vector<std::string>& request_environment;  // validated by check `request`
   LogSink& log;
   std::string caller;  // user name of the real uid, for the log
+  // `suwrap --pool` (warm mode): the child execs the account's gate instead of the handler,
+  // with fd 0 the pool's listening socket and fd 1 the start channel; the supervisor has
+  // no wall limit and writes the gate's refusal lines to the log.
+  bool pool = false;
 };
 
-// Runs the handler and supervises it. Returns suwrap's exit status: 0 after a run,
+// Runs the handler (or, for a pool, the gate) and supervises it. Returns suwrap's exit status: 0 after a run,
 // 1 or 3 when check 13-15 refused it in the child (it has answered the client).
 int run_and_supervise(const RunContext& context);
 

@@ -39,6 +39,7 @@ t_setup() {
   T_LOG="$T_ROOT/log/suwrap.log"
   T_SUWRAP="$T_ROOT/bin/suwrap"
   t_install_suwrap "$T_SUWRAP"
+  t_install_gate
 
   # The compiled-in configuration directory belongs to the tests while they run; one
   # that the tests did not make is never touched.
@@ -50,6 +51,20 @@ t_setup() {
   chown root:root "$T_CONF_DIR" "$T_CONF_DIR/accounts.d"
   chmod 0755 "$T_CONF_DIR" "$T_CONF_DIR/accounts.d"
   touch "$T_CONF_DIR/.made-by-suwrap-tests"
+}
+
+# Warm mode: suwrap --pool runs the gate from its compiled-in path. The test build puts that
+# path in the scratch tree (install/test.sh: SUWRAP_GATE_PATH=/run/suwrap-tests/suwrap-gate);
+# the built gate is copied there, root's and mode 0755, while a suite runs. A compiled-in
+# path outside /run/suwrap-tests is never written to.
+t_install_gate() {
+  if [ -z "${SUWRAP_GATE_BIN:-}" ] || [ ! -x "$SUWRAP_GATE_BIN" ]; then return 0; fi
+  case "${SUWRAP_GATE_PATH:-}" in
+    /run/suwrap-tests/*) ;;
+    *) return 0 ;;
+  esac
+  install -o root -g root -m 0755 "$SUWRAP_GATE_BIN" "$SUWRAP_GATE_PATH"
+  t_on_cleanup "rm -f '$SUWRAP_GATE_PATH'"
 }
 
 # A set-uid root copy of suwrap, group www-data, mode 4750 (CONTRACT.md §1).
