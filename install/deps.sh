@@ -17,6 +17,7 @@ build_pkgs=(
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
   procps util-linux passwd findutils acl python3
+  wrk
 )
 
 missing=()
