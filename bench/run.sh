@@ -13,7 +13,8 @@
 #
 # Everything it starts lives under /run/suwrap-bench and is stopped and removed when it
 # exits (the user, the set-uid copy of suwrap, /etc/suwrap-bench, the daemons); the one
-# system file it changes, suEXEC's /etc/apache2/suexec/www-data, is restored.
+# system file it changes, suEXEC's /etc/apache2/suexec/www-data, is restored; and
+# apache2-suexec-custom (a set-uid suexec) is purged again if this run installed it.
 set -euo pipefail
 
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -64,7 +65,9 @@ root) and prints a markdown report on standard output (progress goes to standard
       --no-cgroup          leave the benchmark's processes in the root cpu cgroup (see below)
   -h, --help               this text
 
-What it does: installs (apt-get) ${PACKAGES[*]}; builds suwrap
+What it does: installs (apt-get) the missing ones of ${PACKAGES[*]}
+(apache2-suexec-custom, which ships a set-uid suexec, is purged again at the end when this
+run installed it; the others stay); builds suwrap
 in $BUILD_DIR (Release, -DSUWRAP_CONFIG=$BENCH_CONF); makes one test user owning
 the payloads, a set-uid copy of suwrap, $BENCH_CONF and private nginx, Apache,
 php-fpm, fcgiwrap and suwrap-cgid instances under $RUN_BASE (own configuration, pid files,
@@ -125,27 +128,72 @@ has() { [[ " $1 " == *" $2 "* ]]; }
 
 # ---- packages and build ---------------------------------------------------------------------
 
-install_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} = 0 ] && return 0
-  say "installing ${missing[*]}"
-  # The packages would start their system services (php8.2-fpm, fcgiwrap.socket, apache2):
-  # the benchmark runs private instances and leaves the system's alone, so service starts
-  # are denied while apt runs, unless the machine already has a policy of its own.
-  local own_policy=0
+# Packages that ship a set-uid program (apache2-suexec-custom: /usr/lib/apache2/suexec, mode
+# 4754). One that a run installs is purged again when the run ends, so that the benchmark
+# leaves nothing privileged behind that was not on the machine before. The list of them is
+# written before apt-get runs and lives outside /run: a run killed before its trap ran
+# (or a reboot in between) leaves it, and the next run adopts it and purges at its own end.
+PURGE_AFTER_RUN=(apache2-suexec-custom)
+PURGE_LIST=/var/lib/suwrap-bench.purge-on-exit
+
+installed() { dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# with_services_denied COMMAND...: the packages' maintainer scripts would start or reload
+# their system services (php8.2-fpm, fcgiwrap.socket, apache2): the benchmark runs private
+# instances and leaves the system's alone, so service starts are denied while COMMAND runs,
+# unless the machine already has a policy of its own.
+with_services_denied() {
+  local own_policy=0 rc=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 0755 /usr/sbin/policy-rc.d
     own_policy=1
   fi
+  DEBIAN_FRONTEND=noninteractive "$@" || rc=$?
+  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  return "$rc"
+}
+
+install_packages() {
+  local missing=() p q
+  for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+  [ ${#missing[@]} = 0 ] && return 0
+  for p in "${missing[@]}"; do
+    for q in "${PURGE_AFTER_RUN[@]}"; do
+      if [ "$p" = "$q" ] && ! grep -qx "$p" "$PURGE_LIST" 2>/dev/null; then echo "$p" >>"$PURGE_LIST"; fi
+    done
+  done
+  say "installing ${missing[*]}"
   local rc=0
   apt-get update -qq >&2 || rc=$?
-  [ "$rc" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 || rc=$?; }
-  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] && { with_services_denied apt-get install -y -q "${missing[@]}" >&2 || rc=$?; }
   [ "$rc" = 0 ] || die "apt-get failed ($rc)"
+}
+
+# Purges what PURGE_LIST names (this run's installs, or a killed run's) and removes the list.
+# dpkg --purge removes that package alone, never what depends on it or what it pulled in.
+purge_installed_packages() {
+  [ -f "$PURGE_LIST" ] || return 0
+  local p failed=0
+  while read -r p; do
+    [ -n "$p" ] || continue
+    installed "$p" || continue
+    say "purging $p (installed by the benchmark; it ships a set-uid program)"
+    # Another apt or dpkg may hold dpkg's lock for a while: wait for it, up to a minute.
+    local tries=0
+    until with_services_denied dpkg --purge "$p" >"$PURGE_LIST.log" 2>&1; do
+      tries=$((tries + 1))
+      if [ "$tries" -ge 30 ]; then
+        say "could not purge $p: $(tail -n 2 "$PURGE_LIST.log" | tr '\n' ' ')(the next run tries again)"
+        failed=1
+        break
+      fi
+      sleep 2
+    done
+    rm -f "$PURGE_LIST.log"
+  done <"$PURGE_LIST"
+  [ "$failed" = 0 ] && rm -f "$PURGE_LIST"
+  return 0
 }
 
 build_suwrap() {
@@ -219,6 +267,7 @@ cleanup() {
   leave_cgroups
   restore_suexec_conf
   [ -n "${suexec_log_created:-}" ] && rm -f "$SUEXEC_LOG"
+  purge_installed_packages
   [ -n "$S" ] && rm -rf "$S"
   rmdir "$RUN_BASE" 2>/dev/null
   [ -e "$BENCH_CONF_DIR/.made-by-suwrap-bench" ] && rm -rf "$BENCH_CONF_DIR"
