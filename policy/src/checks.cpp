@@ -334,37 +334,12 @@ class Pipeline {
 
   // 11. handler: chosen, existing, allowed for the account, and usable.
   bool check_handler() {
-    // The extension decides whether the script runs at all, and as what family (PHP or
-    // CGI): a .jpg or .txt never runs, whatever the request names.
-    const std::string_view ext = extension_of(*request_.script);
-    const Handler* by_extension = nullptr;
-    for (const auto& [name, h] : config().handlers) {
-      if (std::find(h.extensions.begin(), h.extensions.end(), ext) != h.extensions.end()) by_extension = &h;
+    auto chosen = select_handler(config(), *request_.script, account_, request_.handler);
+    if (!chosen) {
+      if (chosen.error().verdict == Verdict::error) return error(Check::handler, chosen.error().reason);
+      return deny(Check::handler, chosen.error().reason);
     }
-    if (by_extension == nullptr)
-      return deny(Check::handler, ext.empty() ? "the script has no extension that a handler runs"
-                                              : "no handler runs " + std::string(ext) + " files");
-    const Handler* handler = by_extension;
-    if (handler->is_php() && account_ != nullptr && account_->php_handler) {
-      handler = config().handler(*account_->php_handler);
-      if (handler == nullptr)
-        return error(Check::handler, "php_handler " + *account_->php_handler + " of account " +
-                                         account_->name + " is not a configured handler");
-    }
-    // SUWRAP_HANDLER chooses within that family (a PHP version, warm or not); it cannot
-    // make a PHP file run as a program of its own, nor a CGI program through PHP.
-    if (request_.handler) {
-      const Handler* named = config().handler(*request_.handler);
-      if (named == nullptr)
-        return deny(Check::handler, "SUWRAP_HANDLER names " + *request_.handler + ", which is not a configured handler");
-      if (named->is_php() != by_extension->is_php())
-        return deny(Check::handler, "SUWRAP_HANDLER names " + named->name + ", a " + std::string(to_string(named->kind)) +
-                                        " handler, but " + std::string(ext) + " files are run by " +
-                                        std::string(to_string(by_extension->kind)) + " handlers");
-      handler = named;
-    }
-    if (account_ != nullptr && !account_->may_use(handler->name))
-      return deny(Check::handler, "handler " + handler->name + " is not allowed for account " + account_->name);
+    const Handler* handler = *chosen;
     decision_.handler = handler;
     decision_.handler_name = handler->name;
 
@@ -487,6 +462,47 @@ int Decision::exit_code() const {
     case Verdict::error: return failed == Check::config ? 2 : 3;
   }
   return 3;
+}
+
+Expected<const Handler*, HandlerRefusal> select_handler(const Config& config, std::string_view script,
+                                                        const Account* account,
+                                                        const std::optional<std::string>& requested) {
+  const auto refuse = [](Verdict verdict, std::string reason) {
+    return unexpected(HandlerRefusal{verdict, std::move(reason)});
+  };
+  // The extension decides whether the script runs at all, and as what family (PHP or
+  // CGI): a .jpg or .txt never runs, whatever the request names.
+  const std::string_view ext = extension_of(script);
+  const Handler* by_extension = nullptr;
+  for (const auto& [name, h] : config.handlers) {
+    if (std::find(h.extensions.begin(), h.extensions.end(), ext) != h.extensions.end()) by_extension = &h;
+  }
+  if (by_extension == nullptr)
+    return refuse(Verdict::deny, ext.empty() ? "the script has no extension that a handler runs"
+                                             : "no handler runs " + std::string(ext) + " files");
+  const Handler* handler = by_extension;
+  if (handler->is_php() && account != nullptr && account->php_handler) {
+    handler = config.handler(*account->php_handler);
+    if (handler == nullptr)
+      return refuse(Verdict::error, "php_handler " + *account->php_handler + " of account " + account->name +
+                                        " is not a configured handler");
+  }
+  // SUWRAP_HANDLER chooses within that family (a PHP version, warm or not); it cannot
+  // make a PHP file run as a program of its own, nor a CGI program through PHP.
+  if (requested) {
+    const Handler* named = config.handler(*requested);
+    if (named == nullptr)
+      return refuse(Verdict::deny, "SUWRAP_HANDLER names " + *requested + ", which is not a configured handler");
+    if (named->is_php() != by_extension->is_php())
+      return refuse(Verdict::deny, "SUWRAP_HANDLER names " + named->name + ", a " +
+                                       std::string(to_string(named->kind)) + " handler, but " + std::string(ext) +
+                                       " files are run by " + std::string(to_string(by_extension->kind)) +
+                                       " handlers");
+    handler = named;
+  }
+  if (account != nullptr && !account->may_use(handler->name))
+    return refuse(Verdict::deny, "handler " + handler->name + " is not allowed for account " + account->name);
+  return handler;
 }
 
 Decision decide(const Request& request, const LoadedConfig& config, FactSource& facts) {

@@ -91,6 +91,21 @@ struct Decision {
 // The configuration as loaded, or why it could not be (check `config`).
 using LoadedConfig = Expected<Config, ConfigError>;
 
+// Which handler a script runs with, as check `handler` chooses it (CONTRACT.md §3): the
+// handler whose extensions hold the script's extension (none: a .jpg never runs); for a PHP
+// one, the account's php_handler instead; SUWRAP_HANDLER (`requested`), when given, chooses
+// within that family (PHP or CGI); and the account, if any, must be allowed to use it.
+// Pure: no file is looked at, so whether the handler is usable (its program, its php.ini, a
+// cgi script's mode) is not judged here. suwrap-cgid routes warm requests by it, so that it
+// picks the handler decide() will, without running any check.
+struct HandlerRefusal {
+  Verdict verdict = Verdict::deny;  // error: the configuration names a handler it lacks
+  std::string reason;
+};
+Expected<const Handler*, HandlerRefusal> select_handler(const Config& config, std::string_view script,
+                                                        const Account* account,
+                                                        const std::optional<std::string>& requested);
+
 // Runs checks 1..12. `config` is consulted only after `caller` passes; a load error fails
 // `config`. Checks report in order; all after the failing one are `skip`.
 Decision decide(const Request& request, const LoadedConfig& config, FactSource& facts);
