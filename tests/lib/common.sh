@@ -880,4 +880,25 @@ t_nginx_site_with_cgi() {
 }
 EOF
 }
+
+# t_cgid_settled_baseline: t_cgid_baseline once the daemon is idle. A client has its
+# answer a moment before the daemon closes that connection's socket (the close follows
+# the send of FCGI_END_REQUEST), so a count taken right after a request may hold one
+# descriptor too many. Waits (up to 5 s) for no child and the same count three times
+# 0.1 s apart, then takes that count.
+t_cgid_settled_baseline() {
+  local last="" same=0 now _
+  for _ in $(seq 1 50); do
+    now=$(t_cgid_fd_count)
+    if [ -z "$(ps -o pid= --ppid "$T_CGID_PID" 2>/dev/null || true)" ] && [ "$now" = "$last" ]; then
+      same=$((same + 1))
+      [ "$same" -ge 2 ] && break
+    else
+      same=0
+    fi
+    last=$now
+    sleep 0.1
+  done
+  T_CGID_FDS=$(t_cgid_fd_count)
+}
 # ---- end of the soak and fault suites' helpers ----------------------------------------------
