@@ -151,7 +151,7 @@ LUA
 
 t_case "wrk -t2 -c64 for ${soak_seconds} s: PHP, CGI, POST and refused requests"
 # The daemon's descriptors now, with no connection open: t_nothing_left compares with it.
-t_cgid_baseline
+t_cgid_settled_baseline
 set +e
 wrk -t2 -c64 -d"${soak_seconds}s" --timeout 60s -s "$T_ROOT/mix.lua" "http://127.0.0.1:$T_PORT" -- \
   "$ALICE" "$BOB" "$ALICE_UID" "$BOB_UID" "$refusal_body" >"$T_ROOT/wrk.out" 2>&1
