@@ -555,7 +555,9 @@ t_cgid_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$T_CGID_PID/status"; }
 
 # t_cgid_baseline: remembers the daemon's descriptor count. Call it after a warm-up
 # request, with no connection open.
-t_cgid_baseline() { T_CGID_FDS=$(t_cgid_fd_count); }
+# Taken once the daemon is idle (t_cgid_settled_baseline, below): a count taken the moment
+# a client has its answer may still hold that connection's socket.
+t_cgid_baseline() { t_cgid_settled_baseline; }
 
 # t_nothing_left USER...: waits up to 10 s for the daemon to have no child (no zombie
 # either), the users to have no process, and the daemon's descriptor count to be back at
