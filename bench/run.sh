@@ -8,11 +8,14 @@
 #   fcgiwrap  nginx -> fcgiwrap, run as the payload owner (it switches no uid)
 #   apache    Apache 2.4 mpm_event + mod_cgid + suEXEC (apache2-suexec-custom)
 #   fpm       nginx -> php-fpm, a private master whose pool runs as the payload owner (PHP only)
+#   warm      nginx -> suwrap-cgid -> the account's pool: suwrap --pool -> suwrap-gate ->
+#             php-cgi FastCGI workers (warm mode, kind "php-fcgi"; PHP only)
 # and the floor: one bare fork+exec of the handler, and the same through suwrap alone
-# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed.
+# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; and the idle
+# memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand).
 #
 # Everything it starts lives under /run/suwrap-bench and is stopped and removed when it
-# exits (the user, the set-uid copy of suwrap, /etc/suwrap-bench, the daemons); the one
+# exits (the users, the set-uid copy of suwrap, the gate, /etc/suwrap-bench, the daemons); the one
 # system file it changes, suEXEC's /etc/apache2/suexec/www-data, is restored; and
 # apache2-suexec-custom (a set-uid suexec) is purged again if this run installed it.
 set -euo pipefail
@@ -27,11 +30,15 @@ SUEXEC_SAVED=/etc/apache2/suexec/.www-data.saved-by-suwrap-bench
 SUEXEC_LOG=/var/log/apache2/suexec.log   # compiled into Debian's suexec (suexec -V)
 CALLER=www-data
 PHP_CGI=/usr/bin/php-cgi
+# Where suwrap --pool runs the gate from: compiled into build/bench (SUWRAP_GATE_PATH). suwrap
+# runs only a gate whose file and every directory above it are root's and writable by no one
+# else; /run and $RUN_BASE are. The built gate is installed there while the run lasts.
+GATE_PATH=$RUN_BASE/suwrap-gate
 PACKAGES=(wrk hyperfine fcgiwrap apache2 apache2-suexec-custom php-fpm nginx php-cgi gcc curl python3)
 
 duration=10
 concurrencies="1 8 32"
-stacks="ours fcgiwrap apache fpm"
+stacks="ours fcgiwrap apache fpm warm"
 payloads="php cgi"
 warmup=2
 repeat=1
@@ -42,6 +49,11 @@ output=""
 do_install=1
 do_build=1
 use_cgroup=1
+only=""
+do_idle_memory=1
+idle_accounts=20
+idle_seconds=30
+warm_max_requests=1000000
 
 usage() {
   cat <<EOF
@@ -52,13 +64,18 @@ root) and prints a markdown report on standard output (progress goes to standard
 
   -d, --duration SECONDS   wrk duration of each cell (default $duration)
   -c, --concurrency LIST   wrk connections, space- or comma-separated (default "$concurrencies")
-      --stacks LIST        any of: ours fcgiwrap apache fpm (default all)
+      --stacks LIST        any of: ours fcgiwrap apache fpm warm (default all)
       --payloads LIST      any of: php cgi (default both)
       --warmup SECONDS     load on each stack before the cells of each payload (default $warmup)
       --repeat N           measure every cell N times (medians are reported; default $repeat)
       --floor-runs N       hyperfine runs of each floor command (default $floor_runs)
-      --fpm-children N     php-fpm pool size, pm = static (default $fpm_children, Debian's pm.max_children)
+      --fpm-children N     php-fpm pool size, pm = static (default $fpm_children, Debian's
+                           pm.max_children), and the warm pool's workers (the same, for fairness)
       --fcgiwrap-children N  fcgiwrap -c (default: nproc = $fcgiwrap_children)
+      --only idle-memory   measure only the idle memory of configured accounts (see below)
+      --no-idle-memory     skip that part
+      --idle-accounts N    accounts of that part (default $idle_accounts)
+      --idle-seconds N     idle_seconds of their warm handler (default $idle_seconds)
   -o, --output FILE        also write the report to FILE
       --no-install         do not apt-get install the packages it needs
       --no-build           use the existing $BUILD_DIR as it is
@@ -67,15 +84,35 @@ root) and prints a markdown report on standard output (progress goes to standard
 
 What it does: installs (apt-get) the missing ones of ${PACKAGES[*]}
 (apache2-suexec-custom, which ships a set-uid suexec, is purged again at the end when this
-run installed it; the others stay); builds suwrap
-in $BUILD_DIR (Release, -DSUWRAP_CONFIG=$BENCH_CONF); makes one test user owning
-the payloads, a set-uid copy of suwrap, $BENCH_CONF and private nginx, Apache,
-php-fpm, fcgiwrap and suwrap-cgid instances under $RUN_BASE (own configuration, pid files,
-ports on 127.0.0.1); points suEXEC's docroot ($SUEXEC_CONF) at the payloads and restores it
-afterwards. Each cell first checks with curl that the response shows the owner's uid (else
-the cell is FAILED), then runs wrk -t min(2,c) -c c -d duration --latency; a response whose
-body is not exactly the expected one counts as an error. Everything it made is removed at
-the end, also on Ctrl-C.
+run installed it; the others stay); builds suwrap, suwrap-cgid and suwrap-gate in
+$BUILD_DIR (Release, -DSUWRAP_CONFIG=$BENCH_CONF,
+-DSUWRAP_GATE_PATH=$GATE_PATH); makes one test user owning the payloads, a set-uid copy
+of suwrap, the gate at $GATE_PATH (root's, 0755), $BENCH_CONF and
+private nginx, Apache, php-fpm, fcgiwrap and suwrap-cgid instances under $RUN_BASE (own
+configuration, pid files, ports on 127.0.0.1); points suEXEC's docroot ($SUEXEC_CONF) at
+the payloads and restores it afterwards. Each cell first checks with curl that the response
+shows the owner's uid (else the cell is FAILED), then runs wrk -t min(2,c) -c c -d duration
+--latency; a response whose body is not exactly the expected one counts as an error.
+Everything it made is removed at the end, also on Ctrl-C.
+
+The stacks: ours (nginx -> suwrap-cgid -> one set-uid suwrap per request -> php-cgi or the
+CGI), fcgiwrap (run as the owner, no uid switch), apache (mod_cgid + suEXEC), fpm (a php-fpm
+pool running as the owner, PHP only) and warm (nginx -> a second suwrap-cgid, given
+--config $BENCH_CONF -> the owner's pool: suwrap --pool, then suwrap-gate as the owner
+and its php-cgi FastCGI workers; PHP only). In the configuration, .php goes to the handler
+"php-warm" (kind php-fcgi, workers = --fpm-children, max_requests = $warm_max_requests so
+that no worker is recycled during a run, as php-fpm's pm.max_requests = 0); ours asks for
+the per-request handler "php" with the FastCGI param SUWRAP_HANDLER. The warm stack needs
+a source tree with suwrap-gate (gate/) and suwrap-cgid's warm routing (--pool-dir); without
+them it is left out and the report says so.
+
+Idle memory: $idle_accounts more real users, each with hello.php and an account file whose
+php_handler is "php-idle" (kind php-fcgi, the same workers, idle_seconds = --idle-seconds).
+It counts the processes and sums the PSS (/proc/PID/smaps_rollup) of everything a fresh
+suwrap-cgid runs for them: configured but unused, after one request to each account, and
+after idle_seconds; then of a private php-fpm master with one pool per account, as the
+owner: pm = static (pm.max_children = --fpm-children), pm = dynamic (Debian's defaults:
+start 2, min spare 1, max spare 3) and pm = ondemand, each a few seconds after its start.
 
 Scheduling: suwrap starts every handler in a new session (setsid), and with the kernel's
 autogroup on (kernel.sched_autogroup_enabled, Debian's default) every session in the root
@@ -104,17 +141,34 @@ while [ $# -gt 0 ]; do
     --no-install) do_install=0; shift ;;
     --no-build) do_build=0; shift ;;
     --no-cgroup) use_cgroup=0; shift ;;
+    --only) only=$2; shift 2 ;;
+    --no-idle-memory) do_idle_memory=0; shift ;;
+    --idle-accounts) idle_accounts=$2; shift 2 ;;
+    --idle-seconds) idle_seconds=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in "$duration" "$warmup" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" $concurrencies; do
+for n in "$duration" "$warmup" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" "$idle_accounts" \
+  "$idle_seconds" $concurrencies; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "bench/run.sh: not a whole number: $n" >&2; exit 2; }
 done
-for n in "$duration" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" $concurrencies; do
+for n in "$duration" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" "$idle_accounts" "$idle_seconds" \
+  $concurrencies; do
   [ "$n" -gt 0 ] || { echo "bench/run.sh: must be at least 1: $n" >&2; exit 2; }
 done
-for s in $stacks; do case $s in ours | fcgiwrap | apache | fpm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac; done
+# The configuration's limits for a php-fcgi handler (CONTRACT.md §2), and a sane number of users.
+[ "$fpm_children" -le 256 ] || { echo "bench/run.sh: --fpm-children is at most 256 (a warm pool's workers)" >&2; exit 2; }
+[ "$idle_seconds" -le 3600 ] || { echo "bench/run.sh: --idle-seconds is at most 3600" >&2; exit 2; }
+[ "$idle_accounts" -le 200 ] || { echo "bench/run.sh: --idle-accounts is at most 200" >&2; exit 2; }
+case $only in
+  "") ;;
+  idle-memory) do_idle_memory=1 ;;
+  *) echo "bench/run.sh: --only takes idle-memory" >&2; exit 2 ;;
+esac
+for s in $stacks; do
+  case $s in ours | fcgiwrap | apache | fpm | warm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac
+done
 for p in $payloads; do case $p in php | cgi) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
 
 if [ "$(id -u)" != 0 ]; then
@@ -197,17 +251,37 @@ purge_installed_packages() {
 }
 
 build_suwrap() {
-  say "building suwrap (Release) in $BUILD_DIR"
+  local targets=(suwrap suwrap-cgid)
+  # A source tree without the gate (before warm mode) still builds and measures the rest.
+  [ -f "$SOURCE_DIR/gate/CMakeLists.txt" ] && targets+=(suwrap-gate)
+  say "building ${targets[*]} (Release) in $BUILD_DIR"
   cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSUWRAP_CONFIG="$BENCH_CONF" \
-    -DSUWRAP_BUILD_TESTS=OFF >"$BUILD_DIR.cmake.log" 2>&1 || { tail -n 20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed"; }
-  make -C "$BUILD_DIR" -j"$(nproc)" suwrap suwrap-cgid >"$BUILD_DIR.make.log" 2>&1 ||
+    -DSUWRAP_GATE_PATH="$GATE_PATH" -DSUWRAP_BUILD_TESTS=OFF >"$BUILD_DIR.cmake.log" 2>&1 ||
+    { tail -n 20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed"; }
+  make -C "$BUILD_DIR" -j"$(nproc)" "${targets[@]}" >"$BUILD_DIR.make.log" 2>&1 ||
     { tail -n 30 "$BUILD_DIR.make.log" >&2; die "build failed"; }
+}
+
+# Warm mode can be measured when the build has the gate, compiled to run it from
+# $GATE_PATH, and a suwrap-cgid that routes to pools. Sets WARM_MISSING to why not.
+WARM_MISSING=""
+check_warm_build() {
+  if [ ! -x "$BUILD_DIR/gate/suwrap-gate" ]; then
+    WARM_MISSING="this source tree has no suwrap-gate ($BUILD_DIR/gate/suwrap-gate)"
+  elif ! grep -qx "SUWRAP_GATE_PATH:STRING=$GATE_PATH" "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+    WARM_MISSING="$BUILD_DIR is not configured with -DSUWRAP_GATE_PATH=$GATE_PATH (run without --no-build)"
+  elif ! "$BUILD_DIR/cgid/suwrap-cgid" --help 2>&1 | grep -q -- '--pool-dir'; then
+    WARM_MISSING="this suwrap-cgid has no warm routing (no --pool-dir)"
+  fi
+  return 0
 }
 
 # ---- scratch, processes and clean-up ----------------------------------------------------------
 
 S=""          # this run's scratch directory
 USER_NAME=""  # the payload owner
+IDLE_USERS=() # the accounts of the idle-memory part
+GATE_INSTALLED=""
 PIDS=()       # daemons started, stopped in reverse order
 
 # Remembers a daemon started in the background, to stop it at the end.
@@ -244,6 +318,26 @@ kill_user_processes() {
   done
 }
 
+# The processes that run the program PATH (a pool's supervisor is root's suwrap --pool,
+# which no user's process list shows), by pid.
+kill_exe_processes() {
+  local path=$1 proc
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/exe" 2>/dev/null)" = "$path" ] && kill -KILL "${proc#/proc/}" 2>/dev/null
+  done
+  return 0
+}
+
+# remove_users USER...: ends their processes and deletes them.
+remove_users() {
+  local user _
+  for user in "$@"; do
+    id "$user" >/dev/null 2>&1 || continue
+    kill_user_processes "$user"
+    for _ in $(seq 1 20); do userdel "$user" >/dev/null 2>&1 && break; sleep 0.2; done
+  done
+}
+
 restore_suexec_conf() {
   [ -e "$SUEXEC_SAVED" ] || return 0
   if [ -e "$SUEXEC_SAVED.absent" ]; then
@@ -260,15 +354,15 @@ cleanup() {
   [ -n "$S" ] && say "cleaning up"
   local i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-  if [ -n "$USER_NAME" ]; then
-    kill_user_processes "$USER_NAME"
-    for _ in $(seq 1 20); do userdel "$USER_NAME" >/dev/null 2>&1 && break; sleep 0.2; done
-  fi
+  [ -n "$S" ] && kill_exe_processes "$S/bin/suwrap"
+  [ -n "$USER_NAME" ] && remove_users "$USER_NAME"
+  [ ${#IDLE_USERS[@]} -gt 0 ] && remove_users "${IDLE_USERS[@]}"
   leave_cgroups
   restore_suexec_conf
   [ -n "${suexec_log_created:-}" ] && rm -f "$SUEXEC_LOG"
   purge_installed_packages
   [ -n "$S" ] && rm -rf "$S"
+  [ -n "$GATE_INSTALLED" ] && rm -f "$GATE_PATH"
   rmdir "$RUN_BASE" 2>/dev/null
   [ -e "$BENCH_CONF_DIR/.made-by-suwrap-bench" ] && rm -rf "$BENCH_CONF_DIR"
   exit "$rc"
@@ -287,9 +381,10 @@ clean_stale_runs() {
         [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && kill -KILL "$pid" 2>/dev/null
       done <"$dir/pids"
     fi
+    kill_exe_processes "$dir/bin/suwrap"
     if [ -f "$dir/user" ]; then
-      user=$(cat "$dir/user")
-      if id "$user" >/dev/null 2>&1; then kill_user_processes "$user"; userdel "$user" >/dev/null 2>&1 || true; fi
+      # One user a line: the payload owner, then the idle-memory part's accounts.
+      while read -r user; do [ -n "$user" ] && remove_users "$user"; done <"$dir/user"
     fi
     if [ -f "$dir/cgroups" ]; then
       local stale_cgroups=()
@@ -298,6 +393,8 @@ clean_stale_runs() {
     fi
     rm -rf "$dir"
   done
+  # We hold the lock: a gate there was left by a run that was killed.
+  rm -f "$GATE_PATH"
   restore_suexec_conf
   return 0
 }
@@ -437,6 +534,13 @@ EOF
   EXPECT_cgi="uid $USER_UID"
 }
 
+# warm_handler NAME IDLE_SECONDS EXTENSIONS: a php-fcgi handler table, workers as php-fpm's.
+warm_handler() {
+  printf '\n[handlers.%s]\nkind = "php-fcgi"\npath = "%s"\nini_dir = "%s"\nworkers = %s\nmax_requests = %s\n' \
+    "$1" "$PHP_CGI" "$PHP_INI_DIR" "$fpm_children" "$warm_max_requests"
+  printf 'idle_seconds = %s\nextensions = %s\n' "$2" "$3"
+}
+
 setup_suwrap() {
   local ini_dir
   ini_dir=$(ls -d /etc/php/*/cgi 2>/dev/null | sort -V | tail -n 1)
@@ -449,6 +553,15 @@ setup_suwrap() {
   touch "$BENCH_CONF_DIR/.made-by-suwrap-bench"
   chown -R root:root "$BENCH_CONF_DIR"
   chmod 0755 "$BENCH_CONF_DIR" "$BENCH_CONF_DIR/accounts.d"
+  # With warm mode, .php goes to the php-fcgi handler, as on a site that uses it; the
+  # per-request stack (ours) asks for "php" by name (SUWRAP_HANDLER, set by nginx).
+  local php_extensions='[".php"]' warm_handlers=""
+  if [ -z "$WARM_MISSING" ]; then
+    php_extensions='[]'
+    # php-warm serves the cells (it must not end between them: fpm's pool never does);
+    # php-idle is the idle-memory part's accounts' php_handler.
+    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-idle "$idle_seconds" '[]')
+  fi
   cat >"$BENCH_CONF" <<EOF
 [global]
 caller = "$CALLER"
@@ -461,7 +574,8 @@ safe_path = "/usr/local/bin:/usr/bin:/bin"
 kind = "php"
 path = "$PHP_CGI"
 ini_dir = "$PHP_INI_DIR"
-extensions = [".php"]
+extensions = $php_extensions
+$warm_handlers
 
 [handlers.cgi]
 kind = "cgi"
@@ -474,6 +588,10 @@ EOF
   chmod 4750 "$SUWRAP"
   CGID_BIN=$BUILD_DIR/cgid/suwrap-cgid
   [ -x "$CGID_BIN" ] || die "no $CGID_BIN"
+  if [ -z "$WARM_MISSING" ]; then
+    install -o root -g root -m 0755 "$BUILD_DIR/gate/suwrap-gate" "$GATE_PATH"
+    GATE_INSTALLED=1
+  fi
 }
 
 # suEXEC's docroot (and no userdir) for this run; the file is put back by the trap.
@@ -492,18 +610,36 @@ setup_suexec() {
 
 # ---- the servers ----------------------------------------------------------------------------
 
-start_cgid() {
-  say "starting suwrap-cgid"
-  mkdir -p "$S/cgid"
-  chown "$CALLER:$CALLER" "$S/cgid"
-  CGID_SOCK=$S/cgid/cgid.sock
+# run_cgid DIR: a suwrap-cgid as the caller, its socket DIR/cgid.sock, its pools' sockets
+# in DIR/pools; sets CGID_STARTED to its pid. Every instance reads the bench configuration
+# to route (.php to a warm pool unless the request names another handler).
+run_cgid() {
+  local dir=$1 pool_args=()
+  mkdir -p "$dir"
+  chown "$CALLER:$CALLER" "$dir"
+  [ -z "$WARM_MISSING" ] && pool_args=(--config "$BENCH_CONF" --pool-dir "$dir/pools")
   env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" --init-groups \
-    "$CGID_BIN" --listen "$CGID_SOCK" --wrapper "$SUWRAP" --log-file "$S/cgid/cgid.log" \
-    </dev/null >>"$S/cgid/stderr" 2>&1 9>&- &
-  CGID_PID=$!
-  track "$CGID_PID"
-  wait_socket "$CGID_SOCK" "$CGID_PID" || die "suwrap-cgid did not start: $(tail -n 5 "$S/cgid/"*)"
-  track_ready "$CGID_PID"
+    "$CGID_BIN" --listen "$dir/cgid.sock" --wrapper "$SUWRAP" --log-file "$dir/cgid.log" "${pool_args[@]}" \
+    </dev/null >>"$dir/stderr" 2>&1 9>&- &
+  CGID_STARTED=$!
+  track "$CGID_STARTED"
+  wait_socket "$dir/cgid.sock" "$CGID_STARTED" || die "suwrap-cgid did not start: $(tail -n 5 "$dir/"*)"
+  track_ready "$CGID_STARTED"
+}
+
+start_cgid() {
+  say "starting suwrap-cgid (per request)"
+  run_cgid "$S/cgid"
+  CGID_PID=$CGID_STARTED
+  CGID_SOCK=$S/cgid/cgid.sock
+}
+
+# Warm mode: a suwrap-cgid of its own, so that its memory and its pools are its own.
+start_warm_cgid() {
+  say "starting suwrap-cgid (warm: the owner's pool of $fpm_children php-cgi workers)"
+  run_cgid "$S/warm"
+  WARM_PID=$CGID_STARTED
+  WARM_SOCK=$S/warm/cgid.sock
 }
 
 start_fcgiwrap() {
@@ -555,6 +691,21 @@ EOF
   track_ready "$FPM_PID"
 }
 
+# php_server COMMENT PORT ROOT SOCKET: an nginx server block that passes .php to SOCKET.
+php_server() {
+  cat <<EOF
+    server {   # $1
+        listen 127.0.0.1:$2;
+        root $3;
+        location ~ \.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$4;
+        }
+    }
+EOF
+}
+
 # One private nginx with a server block per FastCGI back end that runs in this run.
 start_nginx() {
   local dir=$S/nginx
@@ -563,6 +714,8 @@ start_nginx() {
   PORT_ours=$(free_port)
   PORT_fcgiwrap=$(free_port)
   PORT_fpm=$(free_port)
+  PORT_warm=$(free_port)
+  PORT_idle=$(free_port)
   {
     echo "user $CALLER $(id -gn "$CALLER");"
     echo "worker_processes auto;"
@@ -582,9 +735,16 @@ start_nginx() {
     if has "$stacks" ours; then
       cat <<EOF
     server {   # ours: both payloads to suwrap-cgid, which runs suwrap, which picks the handler
+               # (for PHP the per-request one by name: by extension .php goes to warm mode)
         listen 127.0.0.1:$PORT_ours;
         root $DOCROOT;
-        location ~ \.(php|cgi)\$ {
+        location ~ \.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_param SUWRAP_HANDLER php;
+            fastcgi_pass unix:$CGID_SOCK;
+        }
+        location ~ \.cgi\$ {
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
             fastcgi_pass unix:$CGID_SOCK;
@@ -614,17 +774,16 @@ EOF
 EOF
     fi
     if has "$stacks" fpm; then
-      cat <<EOF
-    server {   # php-fpm: a warm pool running as the owner
-        listen 127.0.0.1:$PORT_fpm;
-        root $DOCROOT;
-        location ~ \.php\$ {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_pass unix:$FPM_SOCK;
-        }
-    }
-EOF
+      php_server "php-fpm: a warm pool running as the owner" "$PORT_fpm" "$DOCROOT" "$FPM_SOCK"
+    fi
+    if has "$stacks" warm; then
+      php_server "warm: to the second suwrap-cgid, which routes .php to the owner's pool" "$PORT_warm" "$DOCROOT" \
+        "$WARM_SOCK"
+    fi
+    # The idle-memory part: /USER/public_html/hello.php of every account, to the suwrap-cgid
+    # that part starts (and stops) itself.
+    if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
+      php_server "idle memory: every account's hello.php" "$PORT_idle" "$S/home" "$IDLE_SOCK"
     fi
     echo "}"
   } >"$dir/nginx.conf"
@@ -635,11 +794,14 @@ EOF
   NGINX_PID=$!
   track "$NGINX_PID"
   local s
-  for s in ours fcgiwrap fpm; do
+  for s in ours fcgiwrap fpm warm; do
     has "$stacks" "$s" || continue
     local port_var=PORT_$s
     wait_port "${!port_var}" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   done
+  if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
+    wait_port "$PORT_idle" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  fi
   track_ready "$NGINX_PID"
 }
 
@@ -745,15 +907,30 @@ url_of() {  # STACK PAYLOAD
   echo "http://127.0.0.1:${!port_var}/$file"
 }
 
+# descendants PID: the pids of every process below PID (children, their children, ...).
+descendants() {
+  ps -e -o pid=,ppid= 2>/dev/null | awk -v root="$1" '
+    { parent[$1] = $2; pids[NR] = $1 }
+    END {
+      for (i = 1; i <= NR; i++) {
+        p = pids[i]
+        for (q = parent[p]; q != "" && q > 1; q = parent[q]) if (q == root) { print p; break }
+      }
+    }'
+}
+
 # The daemon processes whose memory is reported: suwrap-cgid itself (its children are the
 # short-lived suwrap processes of the requests), fcgiwrap's parent and its workers, php-fpm's
-# master and its workers (which are the PHP interpreters).
+# master and its workers (which are the PHP interpreters); in warm mode suwrap-cgid and
+# everything below it: the pool's supervisor (root's suwrap --pool), the gate, php-cgi's
+# parent and its workers.
 rss_kb() {  # STACK
   local pids=() p total=0 kb
   case $1 in
     ours) pids=("$CGID_PID") ;;
     fcgiwrap) pids=("$FCGIWRAP_PID" $(ps -o pid= --ppid "$FCGIWRAP_PID" 2>/dev/null)) ;;
     fpm) pids=("$FPM_PID" $(ps -o pid= --ppid "$FPM_PID" 2>/dev/null)) ;;
+    warm) pids=("$WARM_PID" $(descendants "$WARM_PID")) ;;
     *) echo 0; return ;;
   esac
   for p in "${pids[@]}"; do
@@ -774,6 +951,43 @@ rss_sampler() {  # STACK FILE (which holds the maximum of earlier samples)
     [ "$now" -gt "$max" ] && { max=$now; echo "$max" >"$2"; }
     sleep 0.2
   done
+}
+
+# Where a request's CPU goes, program by program (stacks ours, fpm and warm): a snapshot of
+# the CPU time of every process of the stack (nginx and its workers, the daemon in front and
+# everything below it) as "pid role own_ticks reaped_ticks"; own is the process's own user +
+# system time, reaped what the children it has waited for used (a per-request suwrap and its
+# handler, once reaped, count there). The difference of two snapshots is the cell's.
+cpu_snapshot() {  # STACK
+  local front pid exe role
+  case $1 in
+    ours) front=$CGID_PID ;;
+    fpm) front=$FPM_PID ;;
+    warm) front=$WARM_PID ;;
+    *) return 0 ;;
+  esac
+  for pid in "$NGINX_PID" $(descendants "$NGINX_PID") "$front" $(descendants "$front"); do
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+    case $exe in
+      */nginx) role=nginx ;;
+      "$SUWRAP") role=supervisor ;;
+      "$GATE_PATH") role=gate ;;
+      */php-cgi* | */php-fpm*) role=php ;;
+      *) role=other ;;
+    esac
+    [ "$pid" = "$front" ] && role=front
+    awk -v pid="$pid" -v role="$role" '{ sub(/^.*\) /, ""); print pid, role, $12 + $13, $14 + $15 }' \
+      "/proc/$pid/stat" 2>/dev/null || true
+  done
+}
+
+CELL_SEQ=0  # numbers the cells whose CPU by program is recorded (--repeat measures a cell again)
+
+# cpu_by_program BEFORE AFTER: "role own reaped" ticks per role (a pid absent before counts from 0).
+cpu_by_program() {
+  awk 'NR == FNR { own[$1] = $3; reaped[$1] = $4; next }
+       { o[$2] += $3 - own[$1]; r[$2] += $4 - reaped[$1] }
+       END { for (role in o) print role, o[role], r[role] }' "$1" "$2"
 }
 
 # check_cell STACK PAYLOAD: curl shows the owner's uid, or the reason why not.
@@ -803,10 +1017,12 @@ run_cell() {
     rss_sampler "$stack" "$rss_file" 9>&- &
     sampler=$!
   fi
-  local cpu_before cpu_after
+  local cpu_before cpu_after snapshot=$S/results/snapshot
+  cpu_snapshot "$stack" >"$snapshot.before"
   cpu_before=$(cpu_usage_ns)
   out=$(wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s --latency -s "$S/check.lua" "$url" -- "${!expect_var}" 2>&1 || true)
   cpu_after=$(cpu_usage_ns)
+  cpu_snapshot "$stack" >"$snapshot.after"
   [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
   printf '%s\n' "$out" >"$S/results/wrk-$stack-$payload-c$c.txt"
   line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1 || true)
@@ -833,14 +1049,20 @@ run_cell() {
   say "  $stack $payload c=$c: $rps req/s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, errors $errors${cpu_ms:+, CPU $cpu_ms ms/request}"
   printf '%s\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stack" "$payload" "$c" "$rps" "$p50" "$p99" "$errors" "$detail" \
     "$cpu_ms" >>"$S/results/cells.tsv"
+  if [ -s "$snapshot.after" ] && [ "$requests" -gt 0 ]; then
+    CELL_SEQ=$((CELL_SEQ + 1))
+    cpu_by_program "$snapshot.before" "$snapshot.after" |
+      awk -v st="$stack" -v pl="$payload" -v c="$c" -v n="$requests" -v seq="$CELL_SEQ" \
+        '{ printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st, pl, c, seq, n, $1, $2, $3 }' >>"$S/results/programs.tsv"
+  fi
 }
 
 # The stacks that serve PAYLOAD.
 stacks_for() {
   local st out=()
-  for st in ours fcgiwrap apache fpm; do
+  for st in ours fcgiwrap apache fpm warm; do
     has "$stacks" "$st" || continue
-    [ "$st" = fpm ] && [ "$1" = cgi ] && continue
+    [ "$1" = cgi ] && { [ "$st" = fpm ] || [ "$st" = warm ]; } && continue
     out+=("$st")
   done
   echo "${out[@]}"
@@ -907,9 +1129,12 @@ measure_floor() {
     local bare_env=("${envs[@]}" PATH=/usr/local/bin:/usr/bin:/bin HOME="$S/home/$USER_NAME" USER="$USER_NAME"
       LOGNAME="$USER_NAME")
     [ "$payload" = php ] && bare_env+=(REDIRECT_STATUS=200 PHPRC="$PHP_INI_DIR/php.ini")
+    # suwrap runs PHP per request with the handler "php" (.php itself goes to warm mode).
+    local wrapped_env=("${envs[@]}")
+    [ "$payload" = php ] && wrapped_env+=(SUWRAP_HANDLER=php)
     # The runs below discard the output: check once that suwrap really runs the payload.
     local body expect_var=EXPECT_$payload
-    body=$(cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
+    body=$(cd "$S/floor/caller" && env -i "${wrapped_env[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
       --init-groups "$SUWRAP" 2>/dev/null | sed '1,/^\r\{0,1\}$/d' || true)
     if [ "$body" != "${!expect_var}" ]; then
       say "  floor $payload: FAILED: suwrap answered '$body', expected '${!expect_var}'"
@@ -921,12 +1146,177 @@ measure_floor() {
         --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 3 --runs "$runs" \
         --export-json "$S/floor/owner/$payload.$round.json" "$bare_cmd" >"$S/floor/owner-$payload.log" 2>&1) ||
         { say "  bare $payload: FAILED: $(tail -n 3 "$S/floor/owner-$payload.log" | tr '\n' ' ')"; break; }
-      (cd "$S/floor/caller" && env -i "${envs[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
+      (cd "$S/floor/caller" && env -i "${wrapped_env[@]}" /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" \
         --init-groups hyperfine "${hf_shell[@]}" --style none --warmup 3 --runs "$runs" \
         --export-json "$S/floor/caller/$payload.$round.json" "$SUWRAP" >"$S/floor/caller-$payload.log" 2>&1) ||
         { say "  suwrap $payload: FAILED: $(tail -n 3 "$S/floor/caller-$payload.log" | tr '\n' ' ')"; break; }
     done
   done
+}
+
+# ---- idle memory of configured accounts ------------------------------------------------------
+
+# $idle_accounts more real users, each with hello.php in a docroot and (warm mode) an account
+# file whose php_handler is "php-idle": configured as a hosting panel would. They are made
+# before any daemon starts, so that no configuration changes under a running one.
+setup_idle_accounts() {
+  local i user home
+  say "making $idle_accounts accounts for the idle-memory part"
+  for ((i = 1; i <= idle_accounts; i++)); do
+    user="swidle$(( $$ % 100000 ))x$i"
+    home=$S/home/$user
+    useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
+      die "useradd $user failed"
+    IDLE_USERS+=("$user")
+    echo "$user" >>"$S/user"
+    mkdir -p "$home/public_html"
+    printf '%s' '<?php echo "hello ", posix_getuid();' >"$home/public_html/hello.php"
+    chown "$user:$user" "$home" "$home/public_html" "$home/public_html/hello.php"
+    chmod 0755 "$home" "$home/public_html"
+    chmod 0644 "$home/public_html/hello.php"
+    [ -n "$WARM_MISSING" ] && continue
+    cat >"$BENCH_CONF_DIR/accounts.d/$user.toml" <<EOF
+user = "$user"
+docroots = ["$home/public_html"]
+php_handler = "php-idle"
+EOF
+    chmod 0644 "$BENCH_CONF_DIR/accounts.d/$user.toml"
+  done
+}
+
+# mem_usage PID...: "processes PSS_kB RSS_kB" summed over those that still run. PSS (proportional
+# set size) counts a page shared by n processes as 1/n in each: summed over a set of
+# processes it is the memory they take, where summed RSS counts shared pages many times.
+mem_usage() {
+  local n=0 pss=0 rss=0 p f v
+  for p in "$@"; do
+    f=/proc/$p/smaps_rollup
+    [ -r "$f" ] || f=/proc/$p/smaps
+    v=$(awk '/^Pss:/ {pss += $2} /^Rss:/ {rss += $2} END {printf "%d %d\n", pss, rss}' "$f" 2>/dev/null) || continue
+    [ -n "$v" ] || continue
+    n=$((n + 1))
+    pss=$((pss + ${v% *}))
+    rss=$((rss + ${v#* }))
+  done
+  echo "$n $pss $rss"
+}
+
+# mem_by_program PID...: "program: N processes, PSS MiB" for each program among them, the
+# supervisor (the set-up's set-uid suwrap copy) and the gate by name.
+mem_by_program() {
+  local p exe name
+  for p in "$@"; do
+    exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+    case $exe in
+      "$SUWRAP") name="suwrap --pool" ;;
+      *) name=$(basename "$exe") ;;
+    esac
+    printf '%s\t%s\n' "$name" "$(mem_usage "$p" | cut -d' ' -f2)"
+  done | awk -F'\t' '{ n[$1]++; k[$1] += $2 }
+    END { for (p in n) printf "%s%s: %d, %.1f MiB", (sep++ ? "; " : ""), p, n[p], k[p] / 1024 }'
+}
+
+# idle_record SETUP STATE FRONT_PID NOTE: one row of the idle table: the processes below
+# FRONT_PID (the accounts' share), and FRONT_PID itself (the daemon in front of them).
+idle_record() {
+  local below front pids by_program
+  pids=$(descendants "$3")
+  below=$(mem_usage $pids)
+  front=$(mem_usage "$3")
+  by_program=$(mem_by_program $pids)
+  set -- "$1" "$2" "$3" "${4}${by_program:+; by program (processes, PSS): $by_program}"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${below// /$'\t'}" "${front// /$'\t'}" "$4" >>"$S/results/idle.tsv"
+  say "  $1, $2: below it $below (processes, PSS kB, RSS kB); itself $front${4:+; $4}"
+}
+
+# The processes of the idle accounts' users, wherever they run from.
+idle_users_processes() {
+  local user n=0
+  for user in "${IDLE_USERS[@]}"; do n=$((n + $(ps -o pid= -u "$user" 2>/dev/null | wc -l))); done
+  echo "$n"
+}
+
+measure_idle_warm() {
+  local user body failed=0 first_request last_request gone_after
+  say "idle memory, warm: a fresh suwrap-cgid for $idle_accounts configured accounts"
+  run_cgid "$S/idle"
+  local idle_pid=$CGID_STARTED
+  sleep 3
+  idle_record warm "configured, no request yet" "$idle_pid" "processes of the accounts' users: $(idle_users_processes)"
+  first_request=$SECONDS
+  for user in "${IDLE_USERS[@]}"; do
+    body=$(curl -s --max-time 30 "http://127.0.0.1:$PORT_idle/$user/public_html/hello.php" 2>&1 || true)
+    if [ "$body" != "hello $(id -u "$user")" ]; then
+      failed=$((failed + 1))
+      say "  $user answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)'"
+    fi
+  done
+  last_request=$(date +%s.%N)
+  sleep 2
+  # The first pools must not have reached idle_seconds yet: else fewer than all would run.
+  local note="$((idle_accounts - failed)) of $idle_accounts answered with their owner's uid"
+  [ $((SECONDS - first_request)) -ge "$idle_seconds" ] &&
+    note+="; the requests took $((SECONDS - first_request)) s, longer than idle_seconds: raise --idle-seconds"
+  idle_record warm "after one request to each account" "$idle_pid" \
+    "$note; processes of the accounts' users: $(idle_users_processes)"
+  # No request since: the pools end after idle_seconds (the gate's and suwrap-cgid's own
+  # count). Wait for the last of their processes to go, at most 60 s past idle_seconds.
+  while [ -n "$(descendants "$idle_pid")" ]; do
+    gone_after=$(awk -v a="$last_request" -v b="$(date +%s.%N)" 'BEGIN { printf "%d", b - a }')
+    [ "$gone_after" -gt $((idle_seconds + 60)) ] && break
+    sleep 0.2
+  done
+  gone_after=$(awk -v a="$last_request" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  note="sampled $gone_after s after the last request, once the pools were gone (or 60 s past idle_seconds)"
+  idle_record warm "after idle_seconds ($idle_seconds s) without a request" "$idle_pid" \
+    "$note; processes of the accounts' users: $(idle_users_processes)"
+  stop_pid "$idle_pid"
+}
+
+# measure_idle_fpm PM: a private php-fpm master with one pool per account, as the account.
+measure_idle_fpm() {
+  local pm=$1 fpm dir user spare_start spare_max
+  fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$fpm" ] || { say "no php-fpm binary in /usr/sbin"; return 0; }
+  dir=$S/idle-fpm-$pm
+  mkdir -p "$dir"
+  spare_start=$((fpm_children < 2 ? fpm_children : 2))
+  spare_max=$((fpm_children < 3 ? fpm_children : 3))
+  {
+    printf '[global]\npid = %s/php-fpm.pid\nerror_log = %s/error.log\ndaemonize = no\n' "$dir" "$dir"
+    for user in "${IDLE_USERS[@]}"; do
+      printf '\n[%s]\nuser = %s\ngroup = %s\nlisten = %s/%s.sock\n' "$user" "$user" "$user" "$dir" "$user"
+      printf 'listen.owner = %s\nlisten.group = %s\nlisten.mode = 0660\nclear_env = yes\n' "$CALLER" "$CALLER"
+      printf 'pm = %s\npm.max_children = %s\n' "$pm" "$fpm_children"
+      # Debian's www.conf: start 2, min spare 1, max spare 3 (ondemand: its 10 s idle timeout).
+      [ "$pm" = dynamic ] && printf 'pm.start_servers = %s\npm.min_spare_servers = 1\npm.max_spare_servers = %s\n' \
+        "$spare_start" "$spare_max"
+      [ "$pm" = ondemand ] && printf 'pm.process_idle_timeout = 10s\n'
+    done
+  } >"$dir/php-fpm.conf"
+  "$fpm" -t -y "$dir/php-fpm.conf" >"$dir/check.log" 2>&1 || { say "php-fpm rejects $dir/php-fpm.conf: $(tail -n 3 "$dir/check.log")"; return 0; }
+  say "idle memory, php-fpm pm = $pm: one master, $idle_accounts pools"
+  "$fpm" -F -y "$dir/php-fpm.conf" </dev/null >>"$dir/stderr" 2>&1 9>&- &
+  local fpm_pid=$!
+  track "$fpm_pid"
+  for user in "${IDLE_USERS[@]}"; do
+    wait_socket "$dir/$user.sock" "$fpm_pid" || { say "php-fpm did not start: $(tail -n 3 "$dir/error.log")"; return 0; }
+  done
+  track_ready "$fpm_pid"
+  sleep 3
+  local what="static, pm.max_children = $fpm_children"
+  [ "$pm" = dynamic ] && what="dynamic, start $spare_start, min spare 1, max spare $spare_max, max $fpm_children"
+  [ "$pm" = ondemand ] && what="ondemand, max $fpm_children"
+  idle_record "php-fpm ($what)" "started, no request yet" "$fpm_pid" \
+    "processes of the accounts' users: $(idle_users_processes)"
+  stop_pid "$fpm_pid"
+}
+
+measure_idle_memory() {
+  local pm
+  : >"$S/results/idle.tsv"
+  if [ -z "$WARM_MISSING" ]; then measure_idle_warm; else say "idle memory: no warm mode ($WARM_MISSING)"; fi
+  for pm in static dynamic ondemand; do measure_idle_fpm "$pm"; done
 }
 
 # ---- the report -----------------------------------------------------------------------------
@@ -942,23 +1332,37 @@ machine_facts() {
   done
   echo
   echo "- suwrap: $(git -C "$SOURCE_DIR" describe --always --dirty 2>/dev/null || echo '?') (Release build, $BUILD_DIR)"
-  echo "- wrk: ${duration} s per cell, -t min(2,c), keep-alive; warm-up ${warmup} s at c=8 per stack and payload;" \
-    "php-fpm pm = static, $fpm_children children; fcgiwrap -c $fcgiwrap_children; suwrap-cgid defaults (--max-children 64)"
+  if [ -z "$only" ]; then
+    echo "- wrk: ${duration} s per cell, -t min(2,c), keep-alive; warm-up ${warmup} s at c=8 per stack and payload;" \
+      "php-fpm pm = static, $fpm_children children; fcgiwrap -c $fcgiwrap_children; suwrap-cgid defaults (--max-children 64)"
+    if has "$stacks" warm; then
+      echo "- warm: handler \"php-warm\" (kind php-fcgi) for .php, workers = $fpm_children (as php-fpm's pool)," \
+        "max_requests = $warm_max_requests (no worker recycled during the run, as php-fpm's pm.max_requests = 0);" \
+        "a suwrap-cgid of its own (--config $BENCH_CONF --pool-dir); per-request PHP (ours) by SUWRAP_HANDLER=php"
+    fi
+  fi
+  if [ "$do_idle_memory" = 1 ]; then
+    echo "- idle memory: $idle_accounts accounts (real users), workers = $fpm_children per account; warm handler" \
+      "\"php-idle\" (php_handler of each account file), idle_seconds = $idle_seconds"
+  fi
   echo "- load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- scheduling: $SCHEDULING; kernel.sched_autogroup_enabled = $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')"
 }
 
 report() {
-  python3 - "$S/results" "$S/floor" "$concurrencies" "$(( (floor_runs + FLOOR_ROUNDS - 1) / FLOOR_ROUNDS * FLOOR_ROUNDS ))" <<'PY'
+  python3 - "$S/results" "$S/floor" "$concurrencies" "$(( (floor_runs + FLOOR_ROUNDS - 1) / FLOOR_ROUNDS * FLOOR_ROUNDS ))" \
+    "$(getconf CLK_TCK)" <<'PY'
 import glob, json, os, statistics, sys
 
 results, floor_dir, concurrencies = sys.argv[1], sys.argv[2], [int(c) for c in sys.argv[3].split()]
 expected_floor_runs = int(sys.argv[4])
+clock_ticks = int(sys.argv[5])
 names = {
     "ours": "nginx → suwrap-cgid → suwrap",
     "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
     "apache": "Apache event + mod_cgid + suEXEC",
     "fpm": "nginx → php-fpm pool (warm)",
+    "warm": "nginx → suwrap-cgid → pool: gate → php-cgi (warm)",
 }
 payload_names = {"php": "hello.php", "cgi": "C CGI"}
 runs = {}
@@ -993,7 +1397,7 @@ print("### Requests per second and latency\n")
 print("| stack | payload | c | req/s | p50 ms | p99 ms | errors | CPU ms/request |")
 print("|---|---|--:|--:|--:|--:|--:|--:|")
 for payload in ("cgi", "php"):
-    for stack in ("ours", "fcgiwrap", "apache", "fpm"):
+    for stack in ("ours", "fcgiwrap", "apache", "fpm", "warm"):
         for c in concurrencies:
             cell = cells.get((stack, payload, c))
             if cell is None:
@@ -1006,16 +1410,16 @@ for payload in ("cgi", "php"):
             print("| %s | %s | %d | %.0f | %s | %s | %s | %s |" % (names[stack], payload_names[payload], c, cell["rps"],
                                                                   ms(cell["p50"]), ms(cell["p99"]), err, cpu))
 
-def ratio(payload, c, peer):
-    a, b = cells.get(("ours", payload, c)), cells.get((peer, payload, c))
+def ratio(payload, c, peer, mine="ours"):
+    a, b = cells.get((mine, payload, c)), cells.get((peer, payload, c))
     if not a or not b or a["status"] != "ok" or b["status"] != "ok" or b["rps"] == 0:
         return None
     return a["rps"] / b["rps"]
 
-def cpu_ratio(payload, c, peer):
+def cpu_ratio(payload, c, peer, mine="ours"):
     """Peer's CPU per request over ours: what our req/s over the peer's would be if the
     servers had the CPU to themselves (above 1: ours costs less)."""
-    a, b = cells.get(("ours", payload, c)), cells.get((peer, payload, c))
+    a, b = cells.get((mine, payload, c)), cells.get((peer, payload, c))
     if not a or not b or a["status"] != "ok" or b["status"] != "ok" or not a["cpu"] or not b["cpu"]:
         return None
     return b["cpu"] / a["cpu"]
@@ -1026,8 +1430,8 @@ def fmt(r):
 print("\n### Ours / peer: measured req/s, and (in brackets) the peer's CPU per request over ours\n")
 print("| payload | c | / fcgiwrap | / Apache+suEXEC | / php-fpm |")
 print("|---|--:|--:|--:|--:|")
-def both(payload, c, peer):
-    r, q = ratio(payload, c, peer), cpu_ratio(payload, c, peer)
+def both(payload, c, peer, mine="ours"):
+    r, q = ratio(payload, c, peer, mine), cpu_ratio(payload, c, peer, mine)
     return fmt(r) + ("" if q is None else " (%s)" % fmt(q))
 for payload in ("cgi", "php"):
     for c in concurrencies:
@@ -1036,6 +1440,16 @@ for payload in ("cgi", "php"):
         print("| %s | %d | %s | %s | %s |" % (payload_names[payload], c, both(payload, c, "fcgiwrap"),
                                               both(payload, c, "apache"),
                                               both(payload, c, "fpm") if payload == "php" else "–"))
+
+if any(stack == "warm" for stack, _, _ in cells):
+    print("\n### Warm mode / peer (hello.php): measured req/s, and (in brackets) the peer's CPU per request over warm's\n")
+    print("| c | / php-fpm | / ours, per request | / fcgiwrap | / Apache+suEXEC |")
+    print("|--:|--:|--:|--:|--:|")
+    for c in concurrencies:
+        if ("warm", "php", c) not in cells:
+            continue
+        print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "warm"), both("php", c, "ours", "warm"),
+                                             both("php", c, "fcgiwrap", "warm"), both("php", c, "apache", "warm")))
 
 def pooled(side, payload):
     """Median wall time and mean CPU time (ms) over every round of one side, or None."""
@@ -1054,6 +1468,48 @@ def pooled(side, payload):
     return statistics.median(times) * 1000.0, cpu / n * 1000.0
 
 floor = {payload: (pooled("owner", payload), pooled("caller", payload)) for payload in ("cgi", "php")}
+
+# Where a request's CPU goes, by program: the cells' per-process CPU times (run_cell), summed
+# over repetitions and divided by the requests served.
+programs = {}
+try:
+    with open(os.path.join(results, "programs.tsv")) as f:
+        for line in f:
+            stack, payload, c, seq, requests, role, own, reaped = line.rstrip("\n").split("\t")
+            key = (stack, payload, int(c))
+            entry = programs.setdefault(key, {"requests": {}, "own": {}, "reaped": {}})
+            entry["requests"][seq] = int(requests)  # one value per measurement of the cell
+            entry["own"][role] = entry["own"].get(role, 0) + int(own)
+            entry["reaped"][role] = entry["reaped"].get(role, 0) + int(reaped)
+except FileNotFoundError:
+    pass
+if programs:
+    print("\n### Where a request's CPU goes, by program (ms per request)\n")
+    print("Own user + system time of each program's processes over the cell (`/proc/PID/stat`, %d ticks a second), "
+          "and what they reaped: the per-request `suwrap` and its handler once they ended (PHP workers that "
+          "ended and were replaced count with the PHP workers). The cgroup total also holds what ended unreaped "
+          "and the kernel's work for no process.\n" % clock_ticks)
+    print("| stack | payload | c | nginx | suwrap-cgid or php-fpm master | reaped (per-request suwrap + handler) |"
+          " pool supervisor | gate | PHP workers | sum | cgroup total |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for payload in ("cgi", "php"):
+        for stack in ("ours", "fpm", "warm"):
+            for c in concurrencies:
+                entry = programs.get((stack, payload, c))
+                if not entry:
+                    continue
+                n = sum(entry["requests"].values())
+                def per(ticks):
+                    return ticks * 1000.0 / clock_ticks / n
+                own, reaped = entry["own"], entry["reaped"]
+                cols = [own.get("nginx", 0), own.get("front", 0), sum(reaped.values()) - reaped.get("php", 0),
+                        own.get("supervisor", 0), own.get("gate", 0), own.get("php", 0) + reaped.get("php", 0)]
+                total = sum(cols) + own.get("other", 0)
+                cell = cells.get((stack, payload, c))
+                cg = "–" if not cell or cell["cpu"] is None else "%.2f" % cell["cpu"]
+                print("| %s | %s | %d | %s | %.2f | %s |" % (
+                    names[stack], payload_names[payload], c,
+                    " | ".join("%.2f" % per(v) for v in cols), per(total), cg))
 
 print("\n### The floor: one fork+exec, bare and through suwrap (hyperfine, alternating rounds)\n")
 print("| payload | bare exec: median ms (CPU ms) | through suwrap: median ms (CPU ms) | suwrap adds: median ms (CPU ms) |")
@@ -1085,6 +1541,8 @@ for label, payload, peer, goal in (("C CGI, c=8: ours ≥ 0.8× fcgiwrap", "cgi"
                                    ("hello.php, c=8: ours ≥ 1.0× Apache+suEXEC", "php", "apache", 1.0),
                                    ("hello.php, c=8: ours ≥ 0.9× fcgiwrap", "php", "fcgiwrap", 0.9)):
     print(target(label, ratio(payload, 8, peer), goal, cpu_ratio(payload, 8, peer)))
+print(target("hello.php, c=8: warm ≥ 0.8× php-fpm", ratio("php", 8, "fpm", "warm"), 0.8,
+             cpu_ratio("php", 8, "fpm", "warm")))
 bare, wrapped = floor["cgi"]
 if bare and wrapped:
     print("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | %.2f ms | %s | %.2f ms CPU | %s |"
@@ -1105,11 +1563,53 @@ print("\n### Memory of the daemons (VmRSS, summed over the daemon's processes)\n
 print("| daemon | idle | peak at c=32, C CGI | peak at c=32, hello.php |")
 print("|---|--:|--:|--:|")
 for stack, label in (("ours", "suwrap-cgid (1 process)"), ("fcgiwrap", "fcgiwrap (parent + workers)"),
-                     ("fpm", "php-fpm (master + workers)")):
+                     ("fpm", "php-fpm (master + workers)"),
+                     ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)")):
     if not os.path.exists(os.path.join(results, "rss-%s-idle" % stack)):
         continue
     print("| %s | %s | %s | %s |" % (label, rss(stack, "rss-%s-idle" % stack), rss(stack, "rss-%s-cgi-c32" % stack),
                                      rss(stack, "rss-%s-php-c32" % stack)))
+PY
+}
+
+# The idle-memory table, from $S/results/idle.tsv (idle_record's rows).
+report_idle() {
+  python3 - "$S/results/idle.tsv" "$idle_accounts" "$fpm_children" <<'PY'
+import sys
+path, accounts, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = []
+try:
+    with open(path) as f:
+        for line in f:
+            setup, state, n, pss, rss, fn, fpss, frss, note = line.rstrip("\n").split("\t")
+            rows.append((setup, state, int(n), int(pss), int(rss), int(fn), int(fpss), int(frss), note))
+except FileNotFoundError:
+    pass
+
+def mib(kb):
+    return "%.1f" % (kb / 1024.0)
+
+print("\n### Idle memory: %d configured accounts, %d workers each\n" % (accounts, workers))
+if not rows:
+    print("Not measured.")
+    sys.exit(0)
+print("PSS sums each process's proportional share of the pages it maps (a page shared by n processes counts 1/n "
+      "in each), so a sum over processes is the memory they take; summed RSS counts a shared page once per "
+      "process. The daemon in front is suwrap-cgid or the php-fpm master. Below it: in warm mode every pool "
+      "(root's supervisor `suwrap --pool`, the gate, php-cgi's parent and its workers), under php-fpm the "
+      "workers.\n")
+print("| set-up | state | processes below the daemon | their PSS MiB | their RSS MiB, summed | the daemon's PSS MiB |"
+      " in all: processes, PSS MiB |")
+print("|---|---|--:|--:|--:|--:|--:|")
+for setup, state, n, pss, rss, fn, fpss, frss, note in rows:
+    label = "warm mode (suwrap-cgid)" if setup == "warm" else setup
+    print("| %s | %s | %d | %s | %s | %s | %d, %s |" % (label, state, n, mib(pss), mib(rss), mib(fpss), n + fn,
+                                                       mib(pss + fpss)))
+notes = [(setup, state, note) for setup, state, *_, note in rows if note]
+if notes:
+    print()
+    for setup, state, note in notes:
+        print("- %s, %s: %s" % ("warm mode" if setup == "warm" else setup, state, note))
 PY
 }
 
@@ -1125,40 +1625,67 @@ trap 'exit 143' TERM HUP
 for tool in wrk hyperfine curl python3 gcc nginx; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
 if [ "$do_build" = 1 ]; then build_suwrap; fi
 [ -x "$BUILD_DIR/suwrap/suwrap" ] || die "no $BUILD_DIR/suwrap/suwrap (run without --no-build)"
+check_warm_build
+WARM_NOTE=""
+if has "$stacks" warm && [ -n "$WARM_MISSING" ]; then
+  WARM_NOTE="The warm stack was not measured: $WARM_MISSING."
+  say "leaving the warm stack out: $WARM_MISSING"
+fi
+if has "$stacks" warm && [ -z "$WARM_MISSING" ] && ! has "$payloads" php; then
+  WARM_NOTE="The warm stack serves PHP only: it was not measured (--payloads $payloads)."
+fi
+if [ -n "$WARM_NOTE" ] || [ -n "$only" ]; then
+  kept=""
+  for st in $stacks; do [ "$st" = warm ] || kept+="$st "; done
+  stacks=$kept
+fi
+# --only idle-memory: no cells, no floor.
+[ -n "$only" ] && stacks=""
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_scratch
+IDLE_SOCK=$S/idle/cgid.sock
 setup_user
 setup_suwrap
+[ "$do_idle_memory" = 1 ] && setup_idle_accounts
 has "$stacks" apache && setup_suexec
 write_wrk_script
-[ "$use_cgroup" = 1 ] && enter_cgroup
+[ "$use_cgroup" = 1 ] && [ -z "$only" ] && enter_cgroup
 
 has "$stacks" ours && start_cgid
 has "$stacks" fcgiwrap && start_fcgiwrap
 has "$stacks" fpm && has "$payloads" php && start_fpm
-if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm; then start_nginx; fi
+has "$stacks" warm && start_warm_cgid
+if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm || has "$stacks" warm ||
+  { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; }; then
+  start_nginx
+fi
 has "$stacks" apache && start_apache
 # The load generator stays out of the servers' cgroup: their CPU per request is then theirs.
 cgroup_out
 sleep 1
-for s in ours fcgiwrap fpm; do
+for s in ours fcgiwrap fpm warm; do
   has "$stacks" "$s" || continue
   [ "$s" = fpm ] && ! has "$payloads" php && continue
   rss_kb "$s" >"$S/results/rss-$s-idle"
 done
 
-measure_all
-# The floor runs inside it, like the servers: suwrap's handler starts a session of its own.
-cgroup_in
-measure_floor
+if [ -z "$only" ]; then
+  measure_all
+  # The floor runs inside it, like the servers: suwrap's handler starts a session of its own.
+  cgroup_in
+  measure_floor
+fi
+[ "$do_idle_memory" = 1 ] && measure_idle_memory
 
 {
   echo "## suwrap beside its peers — bench/run.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   machine_facts
   echo
-  report
+  if [ -n "$WARM_NOTE" ]; then echo "$WARM_NOTE"; echo; fi
+  if [ -z "$only" ]; then report; fi
+  if [ "$do_idle_memory" = 1 ]; then report_idle; fi
 } >"$S/report.md"
 cat "$S/report.md"
 if [ -n "$output" ]; then cp "$S/report.md" "$output"; say "report written to $output"; fi
