@@ -1,5 +1,6 @@
 // suwrap-cgid: the FastCGI daemon any web server talks to (CONTRACT.md §7). It runs as
-// the web server's user, holds no privilege, and starts one suwrap per request.
+// the web server's user, holds no privilege, and starts one suwrap per request — or, for a
+// php-fcgi handler, forwards the request to the account's warm pool (`suwrap --pool`).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   ensure_standard_fds();
   suwrap::cgid::Options options;
   options.wrapper = suwrap::build::wrapper_path;
+  options.config_path = suwrap::build::config_path;
   std::string socket_mode = "0660";
   int max_children = 64;
   int queue_timeout = 5;
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
   int shutdown_grace = 30;
   std::string log_level = "info";
   std::string log_file;
-  std::string config;
+  int max_pools = 64;
 
   CLI::App app{
       "suwrap-cgid: a FastCGI responder that runs each request through suwrap, the set-uid wrapper\n"
@@ -113,7 +115,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
   app.add_option("--log-file", log_file, "Log to this file (reopened on SIGHUP) instead of stderr");
-  app.add_option("--config", config, "suwrap's configuration (read by warm mode to route php-fcgi handlers)");
+  app.add_option("--config", options.config_path,
+                 "suwrap's configuration, read (again on SIGHUP) only to route requests whose handler is of "
+                 "kind php-fcgi to the account's warm pool; it decides nothing")
+      ->capture_default_str();
+  app.add_option("--pool-dir", options.pool_dir,
+                 "Directory of the warm pools' sockets, created mode 0700 (its parent must exist); when it "
+                 "cannot be used, every request runs its own suwrap")
+      ->capture_default_str();
+  app.add_option("--max-pools", max_pools,
+                 "Warm pools at once; at the limit the least recently used idle one is retired, and with "
+                 "none idle a new account's request gets 503")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -130,6 +144,7 @@ int main(int argc, char** argv) {
   options.queue_timeout = std::chrono::seconds(queue_timeout);
   options.timeout = std::chrono::seconds(timeout);
   options.shutdown_grace = std::chrono::seconds(shutdown_grace);
+  options.max_pools = static_cast<std::size_t>(max_pools);
 
   std::shared_ptr<ReopenableFileSink> file_sink;
   std::shared_ptr<spdlog::logger> log;
@@ -165,6 +180,7 @@ int main(int argc, char** argv) {
     log->critical("{}", error);
     return 2;
   }
+  server.prepare_warm_mode();
 
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int sig) {
@@ -172,6 +188,7 @@ int main(int argc, char** argv) {
     if (sig == SIGHUP) {
       if (file_sink) file_sink->reopen();
       log->info("SIGHUP: log reopened");
+      server.reload_routing();
       signals.async_wait(on_signal);
       return;
     }

@@ -59,6 +59,18 @@ std::string Metrics::render() const {
           peers_rejected);
   counter(out, "suwrap_cgid_protocol_errors_total", "Connections closed for a malformed record stream.",
           "counter", protocol_errors);
+  counter(out, "suwrap_cgid_pools_running", "Warm pools whose supervisor runs now (retiring ones included).",
+          "gauge", pools_running);
+  counter(out, "suwrap_cgid_pool_starts_total", "Warm pools started (suwrap --pool runs).", "counter", pool_starts);
+  counter(out, "suwrap_cgid_pool_full_total", "Warm requests answered 503 at --max-pools.", "counter", pools_full);
+  out += "# HELP suwrap_cgid_warm_requests_total Requests forwarded to a warm pool, by the script owner's uid.\n";
+  out += "# TYPE suwrap_cgid_warm_requests_total counter\n";
+  for (const auto& [uid, n] : warm_requests_by_uid)
+    out += "suwrap_cgid_warm_requests_total{uid=\"" + std::to_string(uid) + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP suwrap_cgid_warm_refusals_total Warm requests the gate refused, by check.\n";
+  out += "# TYPE suwrap_cgid_warm_refusals_total counter\n";
+  for (const auto& [check, n] : warm_refusals_by_check)
+    out += "suwrap_cgid_warm_refusals_total{check=\"" + check + "\"} " + std::to_string(n) + "\n";
   spawn_seconds.render(out, "suwrap_cgid_spawn_seconds", "Time to start suwrap.");
   response_seconds.render(out, "suwrap_cgid_response_seconds", "Time from params to the end of the response.");
   return out;

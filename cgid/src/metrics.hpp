@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include <sys/types.h>
+
 namespace suwrap::cgid {
 
 class Histogram {
@@ -33,6 +35,12 @@ struct Metrics {
   std::uint64_t peers_rejected = 0;
   std::uint64_t protocol_errors = 0;
   std::uint64_t connections_open = 0;
+  // Warm mode.
+  std::uint64_t pools_running = 0;  // supervisors alive, retiring ones included
+  std::uint64_t pool_starts = 0;
+  std::uint64_t pools_full = 0;     // requests answered 503 at --max-pools
+  std::map<uid_t, std::uint64_t> warm_requests_by_uid;
+  std::map<std::string, std::uint64_t> warm_refusals_by_check;  // from the gate's END_REQUEST
   Histogram spawn_seconds;
   Histogram response_seconds;
 

@@ -29,6 +29,7 @@
 #include <asio/write.hpp>
 
 #include "spawn.hpp"
+#include "suwrap/fastcgi/client_reader.hpp"
 #include "suwrap/fastcgi/encoder.hpp"
 
 namespace suwrap::cgid {
@@ -46,6 +47,8 @@ constexpr std::size_t status_sniff_limit = 8 * 1024;
 // A request still running this long after its SIGTERM is logged: its program ignores
 // the signal, and only suwrap's wall_seconds will end it.
 constexpr std::chrono::seconds term_grace{10};
+// Each warm request has a connection of its own to the pool, so its id there is always 1.
+constexpr std::uint16_t pool_request_id = 1;
 
 std::string_view reason_phrase(int status) {
   switch (status) {
@@ -168,6 +171,9 @@ struct Request {
   std::unique_ptr<asio::posix::stream_descriptor> stderr_pipe;
   std::unique_ptr<asio::posix::stream_descriptor> pidfd;
   bool stdin_end = false;
+  // Warm: the connection to the account's pool, instead of a child's pipes.
+  std::unique_ptr<stream::socket> gate;
+  bool stdin_end_sent = false;
 
   bool gone = false;       // the client went away or aborted: nothing more is sent
   bool timed_out = false;
@@ -178,16 +184,41 @@ struct Request {
   bool status_known = false;
 
   // Through the pidfd, never by pid: once suwrap is reaped its pid may belong to another
-  // process, but its pidfd stays its own.
-  void terminate(int sig = SIGTERM) const {
-    if (stage != Stage::running || !pidfd || !pidfd->is_open()) return;
+  // process, but its pidfd stays its own. A warm request is ended by closing its
+  // connection to the pool: the gate then ends the PHP worker that serves it.
+  void terminate(int sig = SIGTERM) {
+    if (stage != Stage::running) return;
+    if (gate) {
+      close_gate();
+      return;
+    }
+    if (!pidfd || !pidfd->is_open()) return;
     ::syscall(SYS_pidfd_send_signal, pidfd->native_handle(), sig, nullptr, 0);
+  }
+  void close_gate() {
+    if (!gate) return;
+    std::error_code ignored;
+    gate->shutdown(stream::socket::shutdown_both, ignored);
+    gate->close(ignored);
   }
   void close_stdin() {
     stdin_end = true;
     if (stdin_pipe) {
       std::error_code ignored;
       stdin_pipe->close(ignored);
+    }
+  }
+  // Reads the CGI status from the start of the response, as its bytes go by.
+  void note_stdout(std::string_view data) {
+    output_sent = true;
+    if (status_known) return;
+    if (head.size() < status_sniff_limit) head.append(data.substr(0, status_sniff_limit - head.size()));
+    if (auto sniffed = sniff_status(head)) {
+      status = *sniffed;
+      status_known = true;
+      head.clear();
+    } else if (head.size() >= status_sniff_limit) {
+      status_known = true;
     }
   }
   // The client gave up (abort or disconnect): end the child the way --timeout does.
@@ -203,7 +234,11 @@ Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::lo
       options_(std::move(options)),
       log_(std::move(log)),
       acceptor_(io),
-      slots_(options_.max_children) {
+      slots_(options_.max_children),
+      router_(options_.config_path),
+      pools_(io, PoolOptions{options_.wrapper, options_.pool_dir, options_.max_pools, options_.timeout,
+                             options_.queue_timeout},
+             log_, metrics_) {
   session_config_.max_conns = static_cast<std::uint32_t>(std::max<std::size_t>(options_.max_children, 1));
   session_config_.max_reqs = session_config_.max_conns;
   session_config_.max_requests_per_connection = 1;
@@ -280,6 +315,38 @@ bool Server::open_socket(std::string& error) {
   return true;
 }
 
+void Server::prepare_warm_mode() {
+  if (auto error = router_.reload()) {
+    log_->warn("warm routing is off: cannot load {}: {}", router_.config_path(), *error);
+    return;
+  }
+  if (!router_.has_warm_handlers()) {
+    log_->info("warm routing: {} has no php-fcgi handler; every request runs its own suwrap", router_.config_path());
+    return;
+  }
+  std::string error;
+  if (!pools_.prepare(error)) {
+    log_->warn("warm mode is off: {}", error);
+    return;
+  }
+  log_->info("warm routing: php-fcgi handlers go to per-account pools under {} (--max-pools {})",
+             options_.pool_dir, options_.max_pools);
+}
+
+void Server::reload_routing() {
+  if (auto error = router_.reload()) {
+    log_->error("SIGHUP: {} did not load, the routing in use stays: {}", router_.config_path(), *error);
+    return;
+  }
+  std::string error;
+  if (router_.has_warm_handlers() && !pools_.enabled() && !pools_.prepare(error)) {
+    log_->warn("SIGHUP: configuration reloaded; warm mode is off: {}", error);
+    return;
+  }
+  log_->info("SIGHUP: configuration reloaded for warm routing{}",
+             router_.has_warm_handlers() ? "" : " (no php-fcgi handler)");
+}
+
 void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
 
 void Server::shutdown() {
@@ -292,21 +359,24 @@ void Server::shutdown() {
     ::unlink(options_.listen.c_str());
     socket_owned_ = false;
   }
-  // Idle connections close now; busy ones after their request.
+  // Idle connections close now; busy ones after their request. Pools are retired as soon
+  // as no request uses them.
   for (const auto& conn : connections_) {
     conn->draining = true;
     if (!conn->current) conn->close();
   }
+  pools_.shutdown();
   asio::co_spawn(
       io_,
       [this]() -> awaitable<void> {
         const auto deadline = clock::now() + options_.shutdown_grace;
         asio::steady_timer tick(io_);
-        while (!connections_.empty() && clock::now() < deadline) {
+        while ((!connections_.empty() || pools_.alive() > 0) && clock::now() < deadline) {
           tick.expires_after(std::chrono::milliseconds(50));
           co_await tick.async_wait(asio::experimental::as_tuple(use_awaitable));
         }
         if (!connections_.empty()) log_->warn("{} connection(s) still open after the grace; closing", connections_.size());
+        if (pools_.alive() > 0) log_->warn("{} pool(s) still ending after the grace", pools_.alive());
         io_.stop();
       },
       asio::detached);
@@ -390,7 +460,7 @@ awaitable<void> Server::serve(stream::socket socket) {
         if (conn->current && conn->current->id == in->request_id)
           co_await feed_stdin(conn->current, std::move(in->bytes));
       } else if (auto* end = std::get_if<fcgi::StdinEnd>(&event)) {
-        if (conn->current && conn->current->id == end->request_id) conn->current->close_stdin();
+        if (conn->current && conn->current->id == end->request_id) co_await end_stdin(conn->current);
       } else if (auto* abort = std::get_if<fcgi::Abort>(&event)) {
         if (conn->current && conn->current->id == abort->request_id) {
           log_->info("request {} aborted by the web server", abort->request_id);
@@ -417,13 +487,36 @@ awaitable<void> Server::feed_stdin(std::shared_ptr<Request> req, std::string byt
   // reading of the socket until it runs — that is the backpressure — or never will.
   while (req->stage == Request::Stage::waiting && !req->gone)
     co_await req->started.wait(req->executor, clock::time_point::max());
-  if (req->stage != Request::Stage::running || !req->stdin_pipe || !req->stdin_pipe->is_open()) co_return;
+  if (req->stage != Request::Stage::running) co_return;
+  if (req->gate) {
+    if (!req->gate->is_open() || req->stdin_end_sent) co_return;
+    std::string out;
+    fcgi::append_stdin(out, pool_request_id, bytes);
+    // A failed write is not answered here: the relay sees the pool's end of it.
+    (void)co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
+    co_return;
+  }
+  if (!req->stdin_pipe || !req->stdin_pipe->is_open()) co_return;
   auto [ec, n] = co_await asio::async_write(*req->stdin_pipe, asio::buffer(bytes), asio::experimental::as_tuple(use_awaitable));
   if (ec) {
     // The program does not read its input (or has ended): the rest is dropped.
     std::error_code ignored;
     req->stdin_pipe->close(ignored);
   }
+}
+
+awaitable<void> Server::end_stdin(std::shared_ptr<Request> req) {
+  if (!req->gate) {
+    req->close_stdin();
+    co_return;
+  }
+  req->stdin_end = true;
+  // Before the request runs, run_warm sends the end with the params.
+  if (req->stage != Request::Stage::running || req->stdin_end_sent || !req->gate->is_open()) co_return;
+  req->stdin_end_sent = true;
+  std::string out;
+  fcgi::append_stdin_end(out, pool_request_id);
+  (void)co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
 }
 
 awaitable<void> Server::respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,
@@ -475,6 +568,11 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
       co_return;
     }
     environment.push_back(name + "=" + value);
+  }
+
+  // A php-fcgi handler: the account's warm pool, unless no pool can be made here.
+  if (auto route = router_.route(req->params); route && pools_.enabled()) {
+    if (co_await run_warm(conn, req, *route, environment, received)) co_return;
   }
 
   ++metrics_.requests_queued;
@@ -568,19 +666,9 @@ awaitable<void> Server::pump_output(std::shared_ptr<Connection> conn, std::share
     if (ec) break;  // end of the stream (or an error, which ends it too)
     const std::string_view data(chunk.data(), n);
     if (req->gone || (is_stdout && req->suppress_output)) continue;  // drain, so the child can finish
-    if (is_stdout && !req->status_known) {
-      if (req->head.size() < status_sniff_limit) req->head.append(data.substr(0, status_sniff_limit - req->head.size()));
-      if (auto status = sniff_status(req->head)) {
-        req->status = *status;
-        req->status_known = true;
-        req->head.clear();
-      } else if (req->head.size() >= status_sniff_limit) {
-        req->status_known = true;
-      }
-    }
     std::string out;
     if (is_stdout) {
-      req->output_sent = true;
+      req->note_stdout(data);
       fcgi::append_stdout(out, req->id, data);
     } else {
       fcgi::append_stderr(out, req->id, data);
@@ -623,5 +711,153 @@ awaitable<void> Server::watchdog(std::shared_ptr<Connection> conn, std::shared_p
                param(req->params, "SCRIPT_FILENAME"), term_grace.count());
 }
 
+// --- warm mode ------------------------------------------------------------------------
+
+awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                 const WarmRoute& route, const std::vector<std::string>& environment,
+                                 clock::time_point received) {
+  auto executor = req->executor;
+  std::shared_ptr<Pool> pool;
+  // Once more on a fresh pool when connecting to one fails: nothing of the request reached
+  // it, so nothing can have run twice.
+  for (int attempt = 0; attempt < 2 && !pool; ++attempt) {
+    auto acquired = co_await pools_.acquire(route, environment);
+    if (std::holds_alternative<PoolFallback>(acquired)) co_return false;
+    if (auto* unavailable = std::get_if<PoolUnavailable>(&acquired)) {
+      co_await respond(conn, req, unavailable->status, "text/plain",
+                       std::to_string(unavailable->status) + " " + std::string(reason_phrase(unavailable->status)) + "\n");
+      co_return true;
+    }
+    if (auto* refused = std::get_if<PoolRefused>(&acquired)) {
+      // suwrap's own CGI refusal (it has logged the check): relayed as it is.
+      std::string out;
+      req->note_stdout(refused->response);
+      fcgi::append_stdout(out, req->id, refused->response);
+      (void)co_await conn->send(std::move(out));
+      co_await end_request(conn, req, refused->app_status);
+      co_return true;
+    }
+    auto candidate = std::get<PoolReady>(acquired).pool;
+    if (req->gone) {
+      pools_.release(candidate);
+      co_await end_request(conn, req, 0);
+      co_return true;
+    }
+    if (co_await connect_to_pool(req, candidate)) {
+      pool = std::move(candidate);
+    } else {
+      pools_.release(candidate);
+    }
+  }
+  if (!pool) {
+    co_await respond(conn, req, 502, "text/plain", "502 Bad Gateway\n");
+    co_return true;
+  }
+
+  ++metrics_.warm_requests_by_uid[route.key.uid];
+  req->stage = Request::Stage::running;
+  // The body that came while the pool started may go now; its end, if it came, went with the params.
+  req->started.notify_all();
+
+  auto deadline = std::make_shared<asio::steady_timer>(executor, options_.timeout);
+  asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
+  co_await relay_from_pool(conn, req);
+  deadline->cancel();
+  req->close_gate();
+  pools_.release(pool);
+  metrics_.response_seconds.observe(std::chrono::duration<double>(clock::now() - received).count());
+  co_return true;
+}
+
+// Connects to the pool and sends BEGIN_REQUEST and the params as received (and the end of
+// the body, if it has come). False, with the pool retired, when that fails.
+awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool) {
+  auto gate = std::make_unique<stream::socket>(req->executor);
+  auto [connect_ec] = co_await gate->async_connect(stream::endpoint(pool->socket_path),
+                                                   asio::experimental::as_tuple(use_awaitable));
+  if (connect_ec) {
+    pools_.discard(pool, "connect: " + connect_ec.message());
+    co_return false;
+  }
+  std::string out;
+  fcgi::append_begin_request(out, pool_request_id, fcgi::Role::responder, false);
+  if (!fcgi::append_params(out, pool_request_id, req->params)) {
+    // Cannot happen: the session decoded these very pairs.
+    co_return false;
+  }
+  if (req->stdin_end) {
+    fcgi::append_stdin_end(out, pool_request_id);
+    req->stdin_end_sent = true;
+  }
+  req->gate = std::move(gate);
+  auto [write_ec, n] = co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
+  if (write_ec) {
+    req->close_gate();
+    req->gate.reset();
+    req->stdin_end_sent = false;
+    pools_.discard(pool, "write: " + write_ec.message());
+    co_return false;
+  }
+  // The body's end may have come while the params were being written.
+  if (req->stdin_end && !req->stdin_end_sent) {
+    req->stdin_end_sent = true;
+    std::string end;
+    fcgi::append_stdin_end(end, pool_request_id);
+    (void)co_await asio::async_write(*req->gate, asio::buffer(end), asio::experimental::as_tuple(use_awaitable));
+  }
+  co_return true;
+}
+
+// The gate's answer, relayed as a child's stdout is: STDOUT content to the web server
+// (status read on the way, backpressure by awaiting each write), STDERR likewise, and its
+// END_REQUEST's appStatus counted when it names a refusal.
+awaitable<void> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req) {
+  fcgi::ClientReader reader(pool_request_id);
+  std::vector<fcgi::ClientEvent> events;
+  std::string chunk(read_chunk, '\0');
+  std::optional<std::uint32_t> app_status;
+  bool broken = false;
+  while (!app_status && !broken) {
+    auto [ec, n] = co_await req->gate->async_read_some(asio::buffer(chunk), asio::experimental::as_tuple(use_awaitable));
+    if (ec) break;  // the pool closed the connection, or we did (timeout, client gone)
+    events.clear();
+    reader.feed(std::string_view(chunk.data(), n), events);
+    for (auto& event : events) {
+      if (auto* out = std::get_if<fcgi::Stdout>(&event)) {
+        if (req->gone || req->suppress_output) continue;
+        req->note_stdout(out->bytes);
+        std::string record;
+        fcgi::append_stdout(record, req->id, out->bytes);
+        if (!co_await conn->send(std::move(record))) req->give_up();
+      } else if (auto* err = std::get_if<fcgi::Stderr>(&event)) {
+        if (req->gone) continue;
+        std::string record;
+        fcgi::append_stderr(record, req->id, err->bytes);
+        if (!co_await conn->send(std::move(record))) req->give_up();
+      } else if (auto* end = std::get_if<fcgi::EndRequest>(&event)) {
+        app_status = end->app_status;
+      } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
+        ++metrics_.protocol_errors;
+        log_->warn("the pool for {} sent a malformed answer: {}", param(req->params, "SCRIPT_FILENAME"),
+                   error->reason);
+        broken = true;
+      }
+    }
+  }
+  req->stage = Request::Stage::finished;
+  if (app_status) {
+    if (auto check = gate_refusal_check(*app_status)) ++metrics_.warm_refusals_by_check[std::string(policy::check_name(*check))];
+  } else if (!req->output_sent && !req->gone) {
+    // The pool went away without an answer: its gate or supervisor died.
+    std::string out;
+    req->status = 502;
+    req->output_sent = true;
+    fcgi::append_stdout(out, req->id, "Status: 502 Bad Gateway\r\nContent-Type: text/plain\r\n\r\n502 Bad Gateway\n");
+    (void)co_await conn->send(std::move(out));
+  }
+  log_->debug("warm request {} for {} ended: status {}, app status {}", req->id, param(req->params, "SCRIPT_FILENAME"),
+              req->status, app_status.value_or(0));
+  co_await end_request(conn, req, app_status.value_or(0));
+}
 
 }  // namespace suwrap::cgid

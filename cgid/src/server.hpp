@@ -1,6 +1,8 @@
 // suwrap-cgid's server: the unix socket, one coroutine per connection, one suwrap per
-// request. It makes no security decision; suwrap decides. It only refuses what it cannot
-// carry (peers it does not serve, malformed record streams, params it cannot pass).
+// request — or, for a php-fcgi handler, the request forwarded to the account's warm pool.
+// It makes no security decision; suwrap (and in a pool, the gate) decides. It only refuses
+// what it cannot carry (peers it does not serve, malformed record streams, params it cannot
+// pass, more pools than --max-pools).
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +21,8 @@
 #include <spdlog/logger.h>
 
 #include "metrics.hpp"
+#include "pools.hpp"
+#include "router.hpp"
 #include "suwrap/fastcgi/session.hpp"
 #include "waiters.hpp"
 
@@ -35,6 +39,9 @@ struct Options {
   std::string status_path;            // SCRIPT_NAME that answers with metrics; empty: none
   std::vector<uid_t> allow_uids;      // besides our own uid and root
   std::chrono::seconds shutdown_grace{30};
+  std::string config_path;            // suwrap's configuration, read only to route warm requests
+  std::string pool_dir = "/run/suwrap/pools";
+  std::size_t max_pools = 64;
 };
 
 class Connection;
@@ -49,6 +56,11 @@ class Server {
 
   // Binds --listen, or takes the socket systemd passed (LISTEN_FDS). False with the reason.
   bool open_socket(std::string& error);
+  // Loads the configuration for warm routing and prepares the pool directory. Warm mode
+  // stays off (every request per request) when either fails; the reason is logged.
+  void prepare_warm_mode();
+  // SIGHUP: loads the configuration again; one that fails to load keeps the routing in use.
+  void reload_routing();
   // Starts accepting. The io_context runs it.
   void start();
   // SIGTERM: stop accepting, let running requests finish (at most shutdown_grace), then
@@ -64,7 +76,14 @@ class Server {
   asio::awaitable<void> pump_output(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, bool is_stdout);
   asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
                                  std::shared_ptr<asio::steady_timer> deadline);
+  // Warm: false when the request must go the per-request way after all.
+  asio::awaitable<bool> run_warm(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                 const WarmRoute& route, const std::vector<std::string>& environment,
+                                 std::chrono::steady_clock::time_point received);
+  asio::awaitable<bool> connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool);
+  asio::awaitable<void> relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
   asio::awaitable<void> feed_stdin(std::shared_ptr<Request> req, std::string bytes);
+  asio::awaitable<void> end_stdin(std::shared_ptr<Request> req);
   asio::awaitable<void> respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,
                                 std::string_view content_type, std::string_view body);
   asio::awaitable<void> end_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
@@ -78,6 +97,8 @@ class Server {
   fastcgi::SessionConfig session_config_;
   ChildSlots slots_;
   Metrics metrics_;
+  Router router_;
+  Pools pools_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;
   bool socket_owned_ = false;  // we bound the path, so we remove it

@@ -49,24 +49,12 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-}  // namespace
-
-bool spawn_wrapper(const std::string& wrapper, const std::vector<std::string>& environment,
-                   SpawnedChild& child, std::string& error) {
-  Pipe in, out, err;
-  if (!make_pipe(in) || !make_pipe(out) || !make_pipe(err)) {
-    error = std::string("pipe: ") + std::strerror(errno);
-    return false;
-  }
-
-  SpawnSetup setup;
-  // dup2 clears close-on-exec on the copies 0-2; everything else we hold is close-on-exec.
-  posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&setup.actions, out.write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&setup.actions, err.write.get(), STDERR_FILENO);
-
-  // The child starts with no signal blocked and SIGPIPE at its default, whatever the
-  // daemon's own settings.
+// The child starts with no signal blocked and SIGPIPE and the others we handle at their
+// defaults, whatever the daemon's own settings; `actions` are its descriptors. Returns the
+// pid and a pidfd for it, or false with the reason.
+bool spawn_with(const std::string& program, std::vector<std::string> argv_strings,
+                const std::vector<std::string>& environment, SpawnSetup& setup, pid_t& pid, policy::Fd& pidfd,
+                std::string& error) {
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
@@ -84,36 +72,91 @@ bool spawn_wrapper(const std::string& wrapper, const std::vector<std::string>& e
   envp.reserve(env_copy.size() + 1);
   for (auto& e : env_copy) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string program = wrapper;
-  std::array<char*, 2> argv{program.data(), nullptr};
+  std::vector<char*> argv;
+  argv.reserve(argv_strings.size() + 1);
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
 
-  pid_t pid = -1;
   const int rc = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
   if (rc != 0) {
-    error = "posix_spawn " + wrapper + ": " + std::strerror(rc);
+    error = "posix_spawn " + program + ": " + std::strerror(rc);
     return false;
   }
-
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
     // Without a pidfd the child cannot be awaited; end it now rather than lose it.
     error = std::string("pidfd_open: ") + std::strerror(errno);
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     return false;
   }
+  pidfd.reset(fd);
+  return true;
+}
+
+// A child that was started but cannot be used: ended and reaped through its pidfd.
+void end_child(const policy::Fd& pidfd) {
+  ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  siginfo_t info{};
+  ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &info, WEXITED);
+}
+
+}  // namespace
+
+bool spawn_wrapper(const std::string& wrapper, const std::vector<std::string>& environment,
+                   SpawnedChild& child, std::string& error) {
+  Pipe in, out, err;
+  if (!make_pipe(in) || !make_pipe(out) || !make_pipe(err)) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+
+  SpawnSetup setup;
+  // dup2 clears close-on-exec on the copies 0-2; everything else we hold is close-on-exec.
+  posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&setup.actions, out.write.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&setup.actions, err.write.get(), STDERR_FILENO);
+
+  pid_t pid = -1;
+  policy::Fd pidfd;
+  if (!spawn_with(wrapper, {wrapper}, environment, setup, pid, pidfd, error)) return false;
   if (!set_nonblocking(in.write.get()) || !set_nonblocking(out.read.get()) || !set_nonblocking(err.read.get())) {
     error = std::string("fcntl: ") + std::strerror(errno);
-    ::close(pidfd);
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    end_child(pidfd);
     return false;
   }
   child.pid = pid;
-  child.pidfd.reset(pidfd);
+  child.pidfd = std::move(pidfd);
   child.stdin_fd = std::move(in.write);
   child.stdout_fd = std::move(out.read);
   child.stderr_fd = std::move(err.read);
+  return true;
+}
+
+bool spawn_pool(const std::string& wrapper, const std::vector<std::string>& environment, int listening_socket,
+                SpawnedPool& pool, std::string& error) {
+  Pipe start;
+  if (!make_pipe(start)) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  SpawnSetup setup;
+  // fd 2 is left as it is: suwrap --pool writes nothing there that cgid would need to read,
+  // and what it does write belongs with the daemon's own diagnostics.
+  posix_spawn_file_actions_adddup2(&setup.actions, listening_socket, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&setup.actions, start.write.get(), STDOUT_FILENO);
+
+  pid_t pid = -1;
+  policy::Fd pidfd;
+  if (!spawn_with(wrapper, {wrapper, "--pool"}, environment, setup, pid, pidfd, error)) return false;
+  if (!set_nonblocking(start.read.get())) {
+    error = std::string("fcntl: ") + std::strerror(errno);
+    end_child(pidfd);
+    return false;
+  }
+  pool.pid = pid;
+  pool.pidfd = std::move(pidfd);
+  pool.start_channel = std::move(start.read);
   return true;
 }
 

@@ -1,5 +1,6 @@
-// Starting suwrap for one request: posix_spawn (vfork-style, cheap with many connections
-// open) with the params as its environment and three pipes as its stdin, stdout, stderr.
+// Starting suwrap: posix_spawn (vfork-style, cheap with many connections open) with the
+// params as its environment. For one request, three pipes are its stdin, stdout, stderr;
+// for a warm pool (`suwrap --pool`), the pool's listening socket and the start channel.
 #pragma once
 
 #include <sys/types.h>
@@ -24,5 +25,16 @@ struct SpawnedChild {
 // Returns false with errno-style text in `error`.
 bool spawn_wrapper(const std::string& wrapper, const std::vector<std::string>& environment,
                    SpawnedChild& child, std::string& error);
+
+struct SpawnedPool {
+  pid_t pid = -1;
+  policy::Fd pidfd;          // readable when the supervisor has exited
+  policy::Fd start_channel;  // read end: EOF with no byte = ready; bytes = suwrap's refusal
+};
+
+// Spawns `wrapper` with argv {wrapper, "--pool"} and exactly `environment`; fd 0 is
+// `listening_socket`, fd 1 the write end of the start channel, fd 2 our own stderr.
+bool spawn_pool(const std::string& wrapper, const std::vector<std::string>& environment, int listening_socket,
+                SpawnedPool& pool, std::string& error);
 
 }  // namespace suwrap::cgid
