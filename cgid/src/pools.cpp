@@ -320,8 +320,13 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_ch
     ::unlink(pool->socket_path.c_str());
   --alive_;
   metrics_.pools_running = alive_;
-  if (was_started)
+  if (was_started) {
     log_->info("the pool for {} ended (suwrap exit {})", describe(pool->key), pool->exit_status);
+  } else if (!pool->refusal.empty()) {
+    // suwrap has logged which check refused; this says where its answer went.
+    log_->info("suwrap --pool refused a pool for {} (exit {}); its answer goes to the {} request(s) waiting",
+               describe(pool->key), pool->exit_status, pool->waiting);
+  }
   pool->started.notify_all();
   exited_.notify_all();
 }
