@@ -5,17 +5,19 @@
 #
 #   wall and CPU time of programs that each add one part of what suwrap does, run in
 #   alternation (a busy moment of a shared machine falls on all of them alike):
-#     an empty C program (one exec), an empty C++ program linked as suwrap is (libstdc++,
-#     libtomlplusplus), the bare CGI, a minimal wrapper (fork, exec, wait), suwrap refused
-#     at check `handler` (everything before the fork), suwrap running the CGI; and, as
-#     experiments that change no code of the project: the same suwrap built with a static
-#     C++ runtime and header-only toml++, and both with nsswitch.conf limited to `files`
+#     an empty C program (one exec), an empty C++ program linked as suwrap is (libstdc++ and
+#     libgcc linked in), the same linked against the shared libstdc++ and libtomlplusplus
+#     (as suwrap was until it linked its C++ runtime statically), the bare CGI, a minimal
+#     wrapper (fork, exec, wait), suwrap refused at check `handler` (everything before the
+#     fork), suwrap running the CGI; and, as experiments that change no code of the
+#     project: the same suwrap built against the shared C++ runtime and libtomlplusplus
+#     (what the static runtime saves), and both with nsswitch.conf limited to `files`
 #     (a private mount namespace; the system's file is not touched);
 #   instruction counts (valgrind --tool=callgrind) of one suwrap run as root, split into
 #     dynamic loading, configuration, the checks (NSS look-ups, the walk) and, in the child
 #     before its exec, the privilege drop.
 #
-#   sudo bench/startup.sh [--runs N] [--no-static] [--no-callgrind] [-o FILE]
+#   sudo bench/startup.sh [--runs N] [--no-shared] [--no-callgrind] [-o FILE]
 #
 # It uses build/bench (bench/run.sh builds it: Release, -DSUWRAP_CONFIG=/etc/suwrap-bench/suwrap.toml)
 # and shares bench/run.sh's lock, configuration directory and scratch base.
@@ -30,7 +32,7 @@ CALLER=www-data
 PYTHON=/usr/bin/python3
 
 runs=400
-do_static=1
+do_shared=1
 do_callgrind=1
 output=""
 
@@ -39,7 +41,7 @@ usage() {
   cat <<EOF
 Options:
   --runs N          alternating rounds of the timing (default $runs)
-  --no-static       skip the static-runtime experiment (it compiles the policy library, ~2 min)
+  --no-shared       skip the shared-runtime experiment (it compiles the policy library, ~2 min)
   --no-callgrind    skip the instruction counts
   -o, --output FILE also write the breakdown to FILE
   -h, --help        this text
@@ -49,7 +51,8 @@ EOF
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
-    --no-static) do_static=0; shift ;;
+    # --no-static: its name while the experiment was the static runtime.
+    --no-shared | --no-static) do_shared=0; shift ;;
     --no-callgrind) do_callgrind=0; shift ;;
     -o | --output) output=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -147,8 +150,11 @@ fi
 printf 'int main(void) { return 0; }\n' >"$S/src/empty.c"
 gcc -O2 -o "$S/bin/empty-c" "$S/src/empty.c"
 printf '#include <string>\nint main() { std::string s("x"); return static_cast<int>(s.size()) - 1; }\n' >"$S/src/empty.cpp"
-# Linked against what suwrap is linked against (--no-as-needed keeps libtomlplusplus).
-g++ -O2 -pie -fPIE -Wl,-z,relro -Wl,-z,now -o "$S/bin/empty-cxx" "$S/src/empty.cpp" -Wl,--no-as-needed -ltomlplusplus
+# Linked as suwrap is (suwrap/CMakeLists.txt: the C++ runtime linked in, libc shared), and as
+# it was before (the shared libstdc++ and libtomlplusplus; --no-as-needed keeps the latter).
+g++ -O2 -pie -fPIE -Wl,-z,relro -Wl,-z,now -static-libstdc++ -static-libgcc -o "$S/bin/empty-cxx" "$S/src/empty.cpp"
+g++ -O2 -pie -fPIE -Wl,-z,relro -Wl,-z,now -o "$S/bin/empty-cxx-shared" "$S/src/empty.cpp" -Wl,--no-as-needed \
+  -ltomlplusplus
 cat >"$S/src/forkexec.c" <<'EOF'
 /* The least a wrapper can do: fork, exec the program in argv[1], wait for it. */
 #include <sys/wait.h>
@@ -210,15 +216,16 @@ install_setuid() {  # SOURCE NAME
 }
 install_setuid "$BUILD_DIR/suwrap/suwrap" suwrap
 
-# ---- the static-runtime experiment ----------------------------------------------------------
+# ---- the shared-runtime experiment ----------------------------------------------------------
 
-# The same sources and flags as build/bench, but toml++ compiled in (TOML_HEADER_ONLY=1)
-# and libstdc++/libgcc linked statically: what suwrap would cost without loading and
-# relocating the C++ shared libraries at every start.
-build_static() {
-  say "building the static-runtime variant (from $BUILD_DIR/compile_commands.json)"
-  mkdir -p "$S/static"
-  "$PYTHON" - "$BUILD_DIR" "$S/static" "$SOURCE_DIR" >"$S/static/build.sh" <<'PY'
+# The same sources and flags as build/bench, but toml++ as Debian's shared library
+# (TOML_HEADER_ONLY=0, TOML_SHARED_LIB=1) and libstdc++/libgcc linked dynamically: suwrap as
+# it was linked until its C++ runtime was linked in. The difference is what loading and
+# relocating the C++ shared libraries at every start cost, and what linking them in saved.
+build_shared() {
+  say "building the shared-runtime variant (from $BUILD_DIR/compile_commands.json)"
+  mkdir -p "$S/shared"
+  "$PYTHON" - "$BUILD_DIR" "$S/shared" "$SOURCE_DIR" >"$S/shared/build.sh" <<'PY'
 import json, os, shlex, sys
 build, out, source = sys.argv[1], sys.argv[2], sys.argv[3]
 def part(path):
@@ -229,7 +236,8 @@ objects = []
 print("set -e")
 for i, e in enumerate(entries):
     args = shlex.split(e["command"])
-    args = [a for a in args if a not in ("-DTOML_HEADER_ONLY=0", "-DTOML_SHARED_LIB=1")] + ["-DTOML_HEADER_ONLY=1"]
+    drop = ("-DTOML_HEADER_ONLY=0", "-DTOML_HEADER_ONLY=1", "-DTOML_SHARED_LIB=1")
+    args = [a for a in args if a not in drop] + ["-DTOML_HEADER_ONLY=0", "-DTOML_SHARED_LIB=1"]
     obj = os.path.join(out, "%02d-%s.o" % (i, os.path.basename(e["file"])))
     args[args.index("-o") + 1] = obj
     objects.append(obj)
@@ -237,17 +245,17 @@ for i, e in enumerate(entries):
     if i % 2 == 1:
         print("wait")
 print("wait")
-print("c++ -O3 -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed -static-libstdc++ -static-libgcc -o %s %s"
+print("c++ -O3 -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed -o %s %s -ltomlplusplus"
       % (os.path.join(out, "suwrap"), " ".join(objects)))
 PY
-  if bash "$S/static/build.sh" >"$S/static/build.log" 2>&1; then
-    install_setuid "$S/static/suwrap" suwrap-static
+  if bash "$S/shared/build.sh" >"$S/shared/build.log" 2>&1; then
+    install_setuid "$S/shared/suwrap" suwrap-shared
   else
-    say "the static variant did not build: $(tail -n 3 "$S/static/build.log" | tr '\n' ' ')"
-    do_static=0
+    say "the shared variant did not build: $(tail -n 3 "$S/shared/build.log" | tr '\n' ' ')"
+    do_shared=0
   fi
 }
-[ "$do_static" = 1 ] && build_static
+[ "$do_shared" = 1 ] && build_shared
 
 # ---- timing ---------------------------------------------------------------------------------
 
@@ -299,12 +307,13 @@ php_bare = dict(php, REDIRECT_STATUS="200", PHPRC=ini_dir + "/php.ini", PATH="/u
 all_commands = {
     "empty-c": dict(argv=[s + "/bin/empty-c"], env={}),
     "empty-cxx": dict(argv=[s + "/bin/empty-cxx"], env={}),
+    "empty-cxx-shared": dict(argv=[s + "/bin/empty-cxx-shared"], env={}),
     "bare": dict(argv=[docroot + "/uid.cgi"], env=env),
     "forkexec": dict(argv=[s + "/bin/forkexec", docroot + "/uid.cgi"], env=env),
     "refused": dict(argv=[s + "/bin/suwrap"], env=txt, exit=1),
     "full": dict(argv=[s + "/bin/suwrap"], env=env),
-    "static-refused": dict(argv=[s + "/bin/suwrap-static"], env=txt, exit=1),
-    "static-full": dict(argv=[s + "/bin/suwrap-static"], env=env),
+    "shared-refused": dict(argv=[s + "/bin/suwrap-shared"], env=txt, exit=1),
+    "shared-full": dict(argv=[s + "/bin/suwrap-shared"], env=env),
     "php-bare": dict(argv=["/usr/bin/php-cgi"], env=php_bare),
     "php-full": dict(argv=[s + "/bin/suwrap"], env=php),
     "no-initgroups": dict(argv=[s + "/bin/initgroups"], env={}),
@@ -331,8 +340,8 @@ check_body=$(cd "$S" && env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERV
   "$S/bin/suwrap" | sed '1,/^\r\{0,1\}$/d')
 [ "$check_body" = "uid $(id -u "$USER_NAME")" ] || die "suwrap did not run the CGI: '$check_body' ($(tail -n 1 "$S/log/suwrap.log" 2>/dev/null))"
 
-keys=(empty-c empty-cxx bare forkexec refused full)
-[ "$do_static" = 1 ] && keys+=(static-refused static-full)
+keys=(empty-c empty-cxx empty-cxx-shared bare forkexec refused full)
+[ "$do_shared" = 1 ] && keys+=(shared-refused shared-full)
 say "timing ${keys[*]} as $CALLER, $runs alternating rounds"
 : >"$S/times.tsv"
 TIME_LABEL=system time_as "$CALLER" "${keys[@]}"
@@ -345,7 +354,7 @@ TIME_LABEL=system time_as root no-initgroups initgroups
 # The same with NSS limited to files, in a private mount namespace: what the `systemd`
 # source of Debian's nsswitch.conf costs the drop (initgroups asks every group source).
 nss_keys=(bare full)
-[ "$do_static" = 1 ] && nss_keys+=(static-full)
+[ "$do_shared" = 1 ] && nss_keys+=(shared-full)
 say "timing ${nss_keys[*]} with nsswitch.conf limited to files (private mount namespace)"
 sed -E 's/^((passwd|group|shadow|gshadow):[[:space:]]*).*/\1files/' /etc/nsswitch.conf >"$S/nsswitch.files"
 chmod 0644 "$S/nsswitch.files"
@@ -405,12 +414,14 @@ def fmt(v):
 print("### One suwrap run, timed part by part (C CGI; median wall ms | mean CPU ms)\n")
 print("| what runs | wall ms | CPU ms |")
 print("|---|--:|--:|")
-rows = [("empty C program: one exec", "empty-c"), ("empty C++ program linked like suwrap (libstdc++, libtomlplusplus)", "empty-cxx"),
+rows = [("empty C program: one exec", "empty-c"),
+        ("empty C++ program linked like suwrap (libstdc++ and libgcc linked in)", "empty-cxx"),
+        ("empty C++ program linked like suwrap was (shared libstdc++, libtomlplusplus)", "empty-cxx-shared"),
         ("the C CGI, bare", "bare"), ("a minimal wrapper: fork, exec the CGI, wait", "forkexec"),
         ("suwrap refused at check `handler` (a .txt): everything before the fork", "refused"),
         ("suwrap running the C CGI", "full"),
-        ("experiment: suwrap with static libstdc++ and header-only toml++, refused", "static-refused"),
-        ("experiment: the same, running the C CGI", "static-full")]
+        ("experiment: suwrap with the shared libstdc++ and libtomlplusplus (as before), refused", "shared-refused"),
+        ("experiment: the same, running the C CGI", "shared-full")]
 for label, key in rows:
     if t(key):
         print("| %s | %s |" % (label, fmt(t(key))))
@@ -421,7 +432,7 @@ if t("initgroups"):
     print("| as root: initgroups() of the user (what the drop asks NSS), minus an empty program | %s |"
           % fmt(diff(t("initgroups"), t("no-initgroups"))))
 for key, label in (("bare", "the C CGI, bare"), ("full", "suwrap running the C CGI"),
-                   ("static-full", "experiment: static runtime, running the C CGI")):
+                   ("shared-full", "experiment: shared runtime, running the C CGI")):
     if t(key, "files"):
         print("| nsswitch.conf `files` only: %s | %s |" % (label, fmt(t(key, "files"))))
 
@@ -431,14 +442,15 @@ print("|---|--:|--:|")
 parts = [
     ("suwrap adds to the bare CGI, in all", diff(t("full"), t("bare"))),
     ("  the wrapper's own exec (an empty C program)", t("empty-c")),
-    ("  loading and relocating the C++ shared libraries", diff(t("empty-cxx"), t("empty-c"))),
+    ("  the C++ runtime linked in (an empty C++ program over an empty C one)", diff(t("empty-cxx"), t("empty-c"))),
     ("  configuration, NSS look-ups, the walk, the decision log line", diff(t("refused"), t("empty-cxx"))),
     ("  fork, drop, identity, exec set-up, supervision, exit log line", diff(diff(t("full"), t("refused")), t("bare"))),
     ("    of which initgroups() (measured alone)", diff(t("initgroups"), t("no-initgroups"))),
     ("    of which the `systemd` NSS source (all `files` minus system)", diff(t("full"), t("full", "files"))),
     ("a minimal fork+exec wrapper adds", diff(t("forkexec"), t("bare"))),
     ("suwrap adds to php-cgi (hello.php)", diff(t("php-full"), t("php-bare"))),
-    ("static C++ runtime saves", diff(t("full"), t("static-full"))),
+    ("the shared C++ runtime would add (an empty program)", diff(t("empty-cxx-shared"), t("empty-cxx"))),
+    ("the shared C++ runtime would add (suwrap running the C CGI)", diff(t("shared-full"), t("full"))),
 ]
 for label, v in parts:
     if v is not None:
