@@ -571,8 +571,10 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   }
 
   // A php-fcgi handler: the account's warm pool, unless no pool can be made here.
-  if (auto route = router_.route(req->params); route && pools_.enabled()) {
-    if (co_await run_warm(conn, req, *route, environment, received)) co_return;
+  if (pools_.enabled()) {
+    if (auto route = router_.route(req->params)) {
+      if (co_await run_warm(conn, req, *route, environment, received)) co_return;
+    }
   }
 
   ++metrics_.requests_queued;
