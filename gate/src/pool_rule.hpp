@@ -1,0 +1,52 @@
+// The gate's own rule, after the policy library's checks: an allowed request must also be
+// for *this* pool — this account, this handler, this php.ini. decide() answers "may this
+// script run, and as whom"; this answers "may it run here".
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "suwrap/policy/checks.hpp"
+#include "suwrap/policy/config.hpp"
+
+namespace suwrap::gate {
+
+// What the pool was started as: fixed for the gate's life.
+struct PoolIdentity {
+  uid_t uid = 0;        // the account user the gate runs as
+  std::string user;     // its name, for messages
+  std::string handler;  // --handler
+  std::string phprc;    // --phprc: the php.ini php-cgi was started with
+  // The handler's settings php-cgi was started with; another value means a new pool.
+  std::string program;
+  std::vector<std::string> args;
+  unsigned workers = 0;
+  unsigned max_requests = 0;
+};
+
+// The settings of `handler` as a pool remembers them.
+PoolIdentity with_handler_settings(PoolIdentity pool, const policy::Handler& handler);
+
+struct PoolMismatch {
+  policy::Verdict verdict = policy::Verdict::error;
+  policy::Check check = policy::Check::handler;
+  int http_status = 500;
+  std::string reason;
+  // The configuration moved on from what the pool was started with: after answering,
+  // the gate ends, so that the next request starts a pool that fits.
+  bool retire_pool = false;
+};
+
+// nullopt when the allowed `decision` may be served by `pool`. In this order:
+//  - a decision that is not an allow, or lacks its target or handler: error (fail closed);
+//  - the target user is not the pool's user: deny, check owner, 403;
+//  - the handler is not the pool's handler: deny, check handler, 403;
+//  - the handler is no longer of kind php-fcgi, or its path, args, workers or
+//    max_requests changed: error, check handler, 500, retire;
+//  - PHPRC differs from the pool's: error, check handler, 500, retire.
+std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, const PoolIdentity& pool);
+
+}  // namespace suwrap::gate

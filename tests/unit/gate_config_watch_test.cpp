@@ -1,0 +1,167 @@
+// The gate reads the configuration again when, and only when, something it comes from
+// changed: ancestors_of, ConfigWatch on real directories, and CurrentConfig on a real,
+// trusted configuration (as root).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "config_watch.hpp"
+#include "support.hpp"
+
+namespace {
+
+using suwrap::gate::ancestors_of;
+using suwrap::gate::ConfigWatch;
+using suwrap::gate::CurrentConfig;
+using suwrap::testing::TempTree;
+
+TEST(AncestorsOf, ListsEveryDirectoryAboveFromTheRootDown) {
+  EXPECT_EQ(ancestors_of("/etc/suwrap/accounts.d"), (std::vector<std::string>{"/", "/etc", "/etc/suwrap"}));
+  EXPECT_EQ(ancestors_of("/etc"), (std::vector<std::string>{"/"}));
+  EXPECT_TRUE(ancestors_of("/").empty());
+  EXPECT_TRUE(ancestors_of("relative/path").empty());
+}
+
+class WatchedTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tree.mkdir("etc/suwrap");
+    tree.write("etc/suwrap/suwrap.toml", "one");
+    tree.mkdir("elsewhere");
+    const std::string dir = tree.path("etc/suwrap");
+    const std::vector<std::string> dirs{dir};
+    watch.watch(dirs, ancestors_of(dir));
+  }
+  TempTree tree;
+  ConfigWatch watch;
+};
+
+TEST_F(WatchedTree, NothingChangedIsNoChange) {
+  EXPECT_FALSE(watch.changed());
+  tree.write("elsewhere/file", "x");
+  EXPECT_FALSE(watch.changed());
+}
+
+TEST_F(WatchedTree, AWriteIsAChangeReportedOnce) {
+  tree.write("etc/suwrap/suwrap.toml", "two");
+  EXPECT_TRUE(watch.changed());
+  EXPECT_FALSE(watch.changed());
+}
+
+TEST_F(WatchedTree, ChmodOfAFileIsAChange) {
+  tree.chmod("etc/suwrap/suwrap.toml", 0666);
+  EXPECT_TRUE(watch.changed());
+}
+
+TEST_F(WatchedTree, ANewOrRemovedFileIsAChange) {
+  tree.write("etc/suwrap/new.toml", "x");
+  EXPECT_TRUE(watch.changed());
+  ASSERT_EQ(::unlink(tree.path("etc/suwrap/new.toml").c_str()), 0);
+  EXPECT_TRUE(watch.changed());
+}
+
+TEST_F(WatchedTree, ARenameOrChmodAboveIsAChange) {
+  tree.chmod("etc", 0777);
+  EXPECT_TRUE(watch.changed());
+  ASSERT_EQ(std::rename(tree.path("etc").c_str(), tree.path("etc2").c_str()), 0);
+  EXPECT_TRUE(watch.changed());
+}
+
+TEST(ConfigWatch, WhatCannotBeWatchedIsAlwaysChanged) {
+  TempTree tree;
+  ConfigWatch watch;
+  const std::vector<std::string> dirs{tree.path("missing")};
+  watch.watch(dirs, {});
+  EXPECT_TRUE(watch.changed());
+  EXPECT_TRUE(watch.changed());
+  ConfigWatch never_set;
+  EXPECT_TRUE(never_set.changed());
+}
+
+// ---- CurrentConfig, as root on a trusted configuration ------------------------------------
+
+constexpr std::string_view config_text = R"toml([global]
+caller = "root"
+
+[handlers.php-warm]
+kind = "php-fcgi"
+path = "/usr/bin/php-cgi"
+ini_dir = "/etc/php/8.2/cgi"
+extensions = [".php"]
+)toml";
+
+class TrustedConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the configuration must be root-owned";
+    tree.mkdir("etc", 0755, 0, 0);
+    tree.mkdir("etc/suwrap", 0755, 0, 0);
+    tree.mkdir("etc/suwrap/accounts.d", 0755, 0, 0);
+    tree.write("etc/suwrap/suwrap.toml", config_text, 0644, 0, 0);
+  }
+  [[nodiscard]] std::string path() const { return tree.path("etc/suwrap/suwrap.toml"); }
+  TempTree tree;
+};
+
+TEST_F(TrustedConfig, IsReadOnceWhileNothingChanges) {
+  CurrentConfig current(path());
+  const auto first = current.get();
+  ASSERT_TRUE(first->has_value()) << first->error().to_string();
+  EXPECT_EQ(current.get(), first);
+  EXPECT_EQ(current.get(), first);
+}
+
+TEST_F(TrustedConfig, IsReadAgainAfterTheMainFileChanged) {
+  CurrentConfig current(path());
+  const auto first = current.get();
+  ASSERT_TRUE(first->has_value());
+  tree.write("etc/suwrap/suwrap.toml", std::string(config_text) + "\n[limits]\nwall_seconds = 7\n", 0644, 0,
+             0);
+  const auto second = current.get();
+  ASSERT_NE(second, first);
+  ASSERT_TRUE(second->has_value()) << second->error().to_string();
+  EXPECT_EQ((*second)->limits.wall_seconds, 7U);
+}
+
+TEST_F(TrustedConfig, IsReadAgainAfterAnAccountFileChanged) {
+  CurrentConfig current(path());
+  ASSERT_EQ((*current.get())->accounts.size(), 0U);
+  tree.write("etc/suwrap/accounts.d/alice.toml", "user = \"alice\"\ndocroots = [\"/srv/alice\"]\n", 0644, 0,
+             0);
+  const auto with_account = current.get();
+  ASSERT_TRUE(with_account->has_value()) << with_account->error().to_string();
+  EXPECT_EQ((*with_account)->accounts.size(), 1U);
+  // A permission change alone makes the configuration untrusted: it is seen too.
+  tree.chmod("etc/suwrap/accounts.d/alice.toml", 0666);
+  EXPECT_FALSE(current.get()->has_value());
+}
+
+TEST_F(TrustedConfig, WatchesAnAccountsDirectoryNamedByTheConfiguration) {
+  tree.mkdir("srv", 0755, 0, 0);
+  tree.mkdir("srv/accounts", 0755, 0, 0);
+  tree.write("etc/suwrap/suwrap.toml",
+             "[global]\ncaller = \"root\"\naccounts_dir = \"" + tree.path("srv/accounts") + "\"\n", 0644, 0,
+             0);
+  CurrentConfig current(path());
+  const auto first = current.get();
+  ASSERT_TRUE(first->has_value()) << first->error().to_string();
+  EXPECT_EQ(current.get(), first);
+  tree.write("srv/accounts/bob.toml", "user = \"bob\"\ndocroots = [\"/srv/bob\"]\n", 0644, 0, 0);
+  const auto second = current.get();
+  ASSERT_TRUE(second->has_value()) << second->error().to_string();
+  EXPECT_EQ((*second)->accounts.size(), 1U);
+}
+
+TEST_F(TrustedConfig, MarkChangedReadsItAgain) {
+  CurrentConfig current(path());
+  const auto first = current.get();
+  current.mark_changed();
+  EXPECT_NE(current.get(), first);
+}
+
+}  // namespace

@@ -1,0 +1,159 @@
+// mismatch_for_pool: an allowed request must also be for this pool — its user, its
+// handler, the php.ini and handler settings it was started with — or it is refused.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "pool_rule.hpp"
+
+namespace {
+
+using suwrap::gate::mismatch_for_pool;
+using suwrap::gate::PoolIdentity;
+using suwrap::gate::with_handler_settings;
+using suwrap::policy::Check;
+using suwrap::policy::Decision;
+using suwrap::policy::GroupInfo;
+using suwrap::policy::Handler;
+using suwrap::policy::HandlerKind;
+using suwrap::policy::Target;
+using suwrap::policy::UserInfo;
+using suwrap::policy::Verdict;
+
+Handler warm_handler() {
+  Handler handler;
+  handler.name = "php-warm";
+  handler.kind = HandlerKind::php_fcgi;
+  handler.path = "/usr/bin/php-cgi";
+  handler.ini_dir = "/etc/php/8.2/cgi";
+  handler.workers = 2;
+  handler.max_requests = 500;
+  return handler;
+}
+
+PoolIdentity alices_pool(const Handler& handler) {
+  PoolIdentity pool;
+  pool.uid = 1001;
+  pool.user = "alice";
+  pool.handler = "php-warm";
+  pool.phprc = "/etc/php/8.2/cgi/php.ini";
+  return with_handler_settings(pool, handler);
+}
+
+// An allow as decide() gives it, for `user` with `handler`.
+Decision allowed(const UserInfo& user, const Handler& handler) {
+  Decision decision;
+  decision.verdict = Verdict::allow;
+  decision.http_status = 200;
+  decision.target = Target{user, GroupInfo{user.name, user.gid}, nullptr};
+  decision.handler = &handler;
+  decision.handler_name = handler.name;
+  decision.phprc = "/etc/php/8.2/cgi/php.ini";
+  return decision;
+}
+
+const UserInfo alice{"alice", 1001, 1001, "/home/alice"};
+const UserInfo bob{"bob", 1002, 1002, "/home/bob"};
+
+TEST(MismatchForPool, AllowsTheRequestOfThePoolsUserHandlerAndPhpIni) {
+  const Handler handler = warm_handler();
+  EXPECT_FALSE(mismatch_for_pool(allowed(alice, handler), alices_pool(handler)).has_value());
+}
+
+TEST(MismatchForPool, RefusesAnotherUsersScriptWithCheckOwner) {
+  const Handler handler = warm_handler();
+  const auto mismatch = mismatch_for_pool(allowed(bob, handler), alices_pool(handler));
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->check, Check::owner);
+  EXPECT_EQ(mismatch->verdict, Verdict::deny);
+  EXPECT_EQ(mismatch->http_status, 403);
+  EXPECT_EQ(mismatch->reason, "the script belongs to bob, this pool serves alice");
+  EXPECT_FALSE(mismatch->retire_pool);
+}
+
+TEST(MismatchForPool, RefusesAnotherHandlerWithCheckHandler) {
+  const Handler pools = warm_handler();
+  Handler other = warm_handler();
+  other.name = "php81-warm";
+  const auto mismatch = mismatch_for_pool(allowed(alice, other), alices_pool(pools));
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->check, Check::handler);
+  EXPECT_EQ(mismatch->http_status, 403);
+  EXPECT_FALSE(mismatch->retire_pool);
+}
+
+TEST(MismatchForPool, OwnerIsJudgedBeforeHandler) {
+  const Handler pools = warm_handler();
+  Handler other = warm_handler();
+  other.name = "php81-warm";
+  const auto mismatch = mismatch_for_pool(allowed(bob, other), alices_pool(pools));
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->check, Check::owner);
+}
+
+TEST(MismatchForPool, AChangedPhpIniRetiresThePool) {
+  const Handler handler = warm_handler();
+  Decision decision = allowed(alice, handler);
+  decision.phprc = "/home/alice/etc/php/php.ini";
+  const auto mismatch = mismatch_for_pool(decision, alices_pool(handler));
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->check, Check::handler);
+  EXPECT_EQ(mismatch->verdict, Verdict::error);
+  EXPECT_EQ(mismatch->http_status, 500);
+  EXPECT_EQ(mismatch->reason, "the account's php.ini changed; the pool restarts");
+  EXPECT_TRUE(mismatch->retire_pool);
+}
+
+TEST(MismatchForPool, ChangedHandlerSettingsRetireThePool) {
+  const Handler started = warm_handler();
+  const PoolIdentity pool = alices_pool(started);
+  for (int change = 0; change < 4; ++change) {
+    Handler now = warm_handler();
+    if (change == 0) now.path = "/usr/bin/php-cgi8.3";
+    if (change == 1) now.args = {"-d", "opcache.enable=0"};
+    if (change == 2) now.workers = 8;
+    if (change == 3) now.max_requests = 10;
+    const auto mismatch = mismatch_for_pool(allowed(alice, now), pool);
+    ASSERT_TRUE(mismatch.has_value()) << "change " << change;
+    EXPECT_EQ(mismatch->check, Check::handler);
+    EXPECT_EQ(mismatch->http_status, 500);
+    EXPECT_TRUE(mismatch->retire_pool) << "change " << change;
+  }
+}
+
+TEST(MismatchForPool, IdleSecondsIsNotAReasonToRestart) {
+  const Handler started = warm_handler();
+  Handler now = warm_handler();
+  now.idle_seconds = 5;
+  EXPECT_FALSE(mismatch_for_pool(allowed(alice, now), alices_pool(started)).has_value());
+}
+
+TEST(MismatchForPool, AHandlerNoLongerOfKindPhpFcgiRetiresThePool) {
+  const Handler started = warm_handler();
+  Handler now = warm_handler();
+  now.kind = HandlerKind::php;
+  const auto mismatch = mismatch_for_pool(allowed(alice, now), alices_pool(started));
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->check, Check::handler);
+  EXPECT_TRUE(mismatch->retire_pool);
+}
+
+TEST(MismatchForPool, FailsClosedOnADecisionThatIsNotAnAllow) {
+  const Handler handler = warm_handler();
+  for (const Verdict verdict : {Verdict::deny, Verdict::error}) {
+    Decision decision = allowed(alice, handler);
+    decision.verdict = verdict;
+    const auto mismatch = mismatch_for_pool(decision, alices_pool(handler));
+    ASSERT_TRUE(mismatch.has_value());
+    EXPECT_EQ(mismatch->verdict, Verdict::error);
+    EXPECT_EQ(mismatch->http_status, 500);
+  }
+  Decision without_target = allowed(alice, handler);
+  without_target.target.reset();
+  EXPECT_TRUE(mismatch_for_pool(without_target, alices_pool(handler)).has_value());
+  Decision without_handler = allowed(alice, handler);
+  without_handler.handler = nullptr;
+  EXPECT_TRUE(mismatch_for_pool(without_handler, alices_pool(handler)).has_value());
+}
+
+}  // namespace
