@@ -16,6 +16,7 @@ namespace suwrap {
 
 bool LogSink::open(const std::string& destination, std::string& error) {
   if (destination == "syslog") return open_syslog(error);
+  destination_ = destination;
   // O_NOFOLLOW: a link planted in place of the log cannot redirect root's appends.
   // O_NONBLOCK: a FIFO planted there cannot hang every request; it is refused below.
   const int fd = ::open(destination.c_str(),
@@ -33,6 +34,19 @@ bool LogSink::open(const std::string& destination, std::string& error) {
     return false;
   }
   return true;
+}
+
+void LogSink::reopen_if_rotated() {
+  if (syslog_ || destination_.empty() || !fd_) return;
+  struct stat open_file {};
+  struct stat at_path {};
+  if (::fstat(fd_.get(), &open_file) != 0) return;
+  if (::lstat(destination_.c_str(), &at_path) == 0 && at_path.st_dev == open_file.st_dev &&
+      at_path.st_ino == open_file.st_ino)
+    return;
+  LogSink fresh;
+  std::string ignored;
+  if (fresh.open(destination_, ignored)) fd_ = std::move(fresh.fd_);
 }
 
 bool LogSink::open_syslog(std::string& error) {

@@ -22,6 +22,11 @@ class LogSink {
   // not written whole.
   bool write(std::string_view line) const;
 
+  // A pool's supervisor lives for hours: after logrotate moved the file away, the next
+  // line goes to a new file at the configured path, opened with the same checks. If that
+  // cannot be opened, the lines keep going to the file already open.
+  void reopen_if_rotated();
+
   // The child closes the log before it drops privileges: the account user must never
   // hold root's log descriptor, not even before the exec.
   void close() { fd_.reset(); }
@@ -29,6 +34,7 @@ class LogSink {
  private:
   policy::Fd fd_;
   bool syslog_ = false;
+  std::string destination_;
 };
 
 }  // namespace suwrap

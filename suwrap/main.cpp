@@ -103,6 +103,24 @@ std::optional<std::string> pool_socket_problem() {
   return std::nullopt;
 }
 
+// A handler's stdin is the request body: a pipe, a file or a connected socket. A listening
+// (or unconnected) socket there would make php-cgi a FastCGI server (it takes fd 0 for one
+// when getpeername() fails with ENOTCONN) that runs whatever its peer names, as the
+// account, unchecked and unlogged. Only `suwrap --pool` serves a listening socket, and
+// only through the gate.
+std::optional<std::string> stdin_listener_problem() {
+  int listening = 0;
+  socklen_t size = sizeof(int);
+  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0)
+    return std::nullopt;  // not a socket
+  if (listening == 1) return "fd 0 is a listening socket; a request's stdin must be its body";
+  sockaddr_storage peer{};
+  socklen_t peer_size = sizeof(peer);
+  if (::getpeername(STDIN_FILENO, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 && errno == ENOTCONN)
+    return "fd 0 is an unconnected socket; a request's stdin must be its body";
+  return std::nullopt;
+}
+
 // `suwrap -V`: the version and compiled-in paths, only for root and the caller.
 int print_version(const LoadedConfig& config, SystemFacts& facts) {
   const uid_t uid = ::getuid();
@@ -184,6 +202,10 @@ int main(int argc, char** argv, char** envp) {
       refuse(refused, config, log, caller);
     }
     if (auto why = pool_socket_problem()) refuse_internal(*why, config, log, caller, Check::request);
+  } else if (auto why = stdin_listener_problem()) {
+    Decision refused = decision;
+    record_check(refused, Check::request, Outcome::fail, *why, Verdict::deny, 403);
+    refuse(refused, config, log, caller);
   }
 
   // Allowed, and logged before anything runs: a run that cannot be logged does not happen.

@@ -183,11 +183,17 @@ std::optional<std::string> open_gate(policy::Fd& out) {
   // marks the process, and the exec then fails with EAGAIN), so the account's nproc must
   // already be in force then, not the caller's.
   //
-  // A pool's processes live for many requests, so RLIMIT_CPU (a lifetime total per
-  // process) would kill a busy worker after cpu_seconds summed over all its requests. The
-  // gate bounds each request by wall_seconds instead, and php-cgi recycles its workers.
+  // A pool's processes live for many requests, and RLIMIT_CPU is a lifetime total per
+  // process: cpu_seconds would kill a busy worker after the sum of its requests. A worker
+  // serves at most max_requests requests (php-cgi replaces it then), so a pool gets
+  // cpu_seconds x max_requests: each request is bounded by the gate's wall limit, and
+  // whatever escapes a request is still bounded (the supervisor kills escaped processes).
   policy::Limits limits = d.limits;
-  if (ctx.pool) limits.cpu_seconds = 0;
+  if (ctx.pool && limits.cpu_seconds != 0) {
+    constexpr std::uint64_t max_pool_cpu_seconds = 10ULL * 365 * 24 * 3600;
+    const std::uint64_t per_request = std::min<std::uint64_t>(limits.cpu_seconds, max_pool_cpu_seconds);
+    limits.cpu_seconds = std::min<std::uint64_t>(per_request * std::max(1U, handler.max_requests), max_pool_cpu_seconds);
+  }
   if (!apply_limits(limits))
     child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500,
                  std::string("setting the account's limits failed: ") + std::strerror(errno));
@@ -307,23 +313,47 @@ void end_descendants() {
 // The gate's refusal lines, read by the supervisor: each complete line that is a record
 // becomes a §6 decision line whose identity fields come from the pool's own decision. A
 // line over the limit is dropped whole, up to its newline.
+//
+// The account controls what is written on that pipe (its gate runs as the account user),
+// so the supervisor takes at most one bounded read per round of its loop — signals and the
+// gate's end are never starved — and logs at most `records_per_second` lines (bursts up to
+// `record_burst`). Lines over that are counted, and the count is logged once the rate
+// allows it again, and when the pool ends.
 class GateLogReader {
  public:
-  explicit GateLogReader(const RunContext& ctx) : ctx_(ctx) {}
+  explicit GateLogReader(const RunContext& ctx) : ctx_(ctx), last_refill_ms_(now_ms()) {}
 
-  // Reads what is there; false once the pipe is at its end (or broken).
-  bool read_from(int fd) {
+  // One read of what is there; false once the pipe is at its end (or broken).
+  bool read_once(int fd) {
     std::array<char, 16384> chunk{};
-    for (;;) {
-      const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return true;
-      if (n <= 0) return false;
-      take(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
-    }
+    ssize_t n = -1;
+    do {
+      n = ::read(fd, chunk.data(), chunk.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN) return true;
+    if (n <= 0) return false;
+    take(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+    return true;
+  }
+
+  // Logs the count of lines the rate limit held back, if any.
+  void flush_suppressed() {
+    if (suppressed_ == 0) return;
+    policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller);
+    record.script.clear();
+    record.verdict = Verdict::error;
+    record.check.reset();
+    record.reason = "gate: " + std::to_string(suppressed_) + " more refusals than the log takes (" +
+                    std::to_string(records_per_second) + " a second) were counted, not logged";
+    ctx_.log.reopen_if_rotated();
+    ctx_.log.write(policy::decision_line(record));
+    suppressed_ = 0;
   }
 
  private:
+  static constexpr std::int64_t records_per_second = 100;
+  static constexpr std::int64_t record_burst = 1000;
+
   void take(std::string_view bytes) {
     while (!bytes.empty()) {
       const std::size_t newline = bytes.find('\n');
@@ -344,21 +374,55 @@ class GateLogReader {
     }
   }
 
-  void write_record(const std::string& line) const {
+  bool take_token() {
+    const std::int64_t now = now_ms();
+    tokens_ = std::min(record_burst, tokens_ + (now - last_refill_ms_) * records_per_second / 1000);
+    if ((now - last_refill_ms_) * records_per_second >= 1000) last_refill_ms_ = now;
+    if (tokens_ <= 0) return false;
+    --tokens_;
+    return true;
+  }
+
+  void write_record(const std::string& line) {
     const auto refusal = policy::parse_gate_refusal(line);
     if (!refusal) return;  // not a record (a stray write of the account's own code): not logged
+    if (!take_token()) {
+      ++suppressed_;
+      return;
+    }
+    flush_suppressed();
     policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller);
     record.script = refusal->script;
     record.verdict = refusal->verdict;
     record.check = refusal->check;
-    record.reason = refusal->reason;
+    record.reason = "gate: " + refusal->reason;
+    ctx_.log.reopen_if_rotated();
     ctx_.log.write(policy::decision_line(record));
   }
 
   const RunContext& ctx_;
   std::string line_;
   bool discarding_ = false;
+  std::int64_t tokens_ = record_burst;
+  std::int64_t last_refill_ms_;
+  std::uint64_t suppressed_ = 0;
 };
+
+// A pool lives long: a process that escaped a request (a double fork, a background job
+// whose worker was replaced) is re-parented to the supervisor, the subreaper. Only the
+// gate is the supervisor's own; everything else re-parented here is killed and reaped
+// at once, so nothing outlives its request and no zombie piles up.
+void end_escaped(pid_t gate) {
+  const std::string children_file = "/proc/self/task/" + std::to_string(::getpid()) + "/children";
+  std::ifstream children(children_file);
+  pid_t pid = 0;
+  while (children >> pid) {
+    if (pid == gate) continue;
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, WNOHANG | __WALL);
+  }
+}
 
 }  // namespace
 
@@ -467,12 +531,14 @@ int run_and_supervise(const RunContext& ctx) {
       }
     }
     if ((fds[1].revents & (POLLIN | POLLHUP)) != 0) read_report();
-    if ((fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !gate_log.read_from(gate_log_read.get()))
+    if ((fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !gate_log.read_once(gate_log_read.get()))
       gate_log_read.reset();
     if ((fds[0].revents & POLLIN) != 0) {
       signalfd_siginfo info{};
+      bool child_changed = false;
       while (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
         const int sig = static_cast<int>(info.ssi_signo);
+        if (sig == SIGCHLD) child_changed = true;
         if (sig != SIGCHLD) signal_group(child, sig);  // relay SIGTERM, SIGINT, SIGHUP
         // SIGTERM ends the request (the daemon's --timeout, a client that went away): a
         // group that ignores it is killed after the same grace as at wall_seconds.
@@ -482,6 +548,7 @@ int run_and_supervise(const RunContext& ctx) {
           if (deadline < 0 || by < deadline) deadline = by;
         }
       }
+      if (ctx.pool && child_changed) end_escaped(child);
     }
     // When the handler is done, its group is killed while its zombie still holds the pid —
     // so the group id cannot have been reused by anyone — and only then is it reaped.
@@ -499,9 +566,14 @@ int run_and_supervise(const RunContext& ctx) {
   }
   if (report_read) read_report();
   end_descendants();
-  // What the gate wrote last. Read without blocking: a copy of the pipe passed to a
-  // process outside the tree must not keep the supervisor from ending.
-  if (gate_log_read) gate_log.read_from(gate_log_read.get());
+  // What the gate wrote last: a few bounded reads without blocking, so that a copy of the
+  // pipe passed to a process outside the tree cannot keep the supervisor from ending.
+  for (int round = 0; gate_log_read && round < 4; ++round)
+    if (!gate_log.read_once(gate_log_read.get())) gate_log_read.reset();
+  if (ctx.pool) {
+    gate_log.flush_suppressed();
+    ctx.log.reopen_if_rotated();
+  }
 
   policy::ExitRecord exit_record;
   exit_record.pid = supervisor;

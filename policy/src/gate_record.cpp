@@ -114,7 +114,7 @@ std::optional<GateRefusal> parse_gate_refusal(std::string_view line) {
     return std::nullopt;
   }
   const auto check = check_from_name(fields[2]);
-  if (!check) return std::nullopt;
+  if (!check || *check == Check::caller || *check == Check::drop || *check == Check::identity) return std::nullopt;
   refusal.check = *check;
 
   int status = 0;

@@ -33,6 +33,7 @@ hello='<?php echo "uid=", posix_getuid(), " ppid=", posix_getppid();'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/hello.php" "$hello"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/cold.phtml" "$hello"
 t_file "$BOB" 0644 "$ALICE_DOCROOT/bobs.php" "$hello"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 303\" >/dev/null 2>&1 &"); echo "started";'
 SOCK="$T_ROOT/pool.sock"
 POOL_PID=""
 t_on_cleanup '[ -n "$POOL_PID" ] && kill -KILL "$POOL_PID"'
@@ -102,7 +103,7 @@ if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUW
   if ready; then t_pass "the start channel ended with no bytes"; else t_fail "the pool did not start"; fi
   t_expect "the allow line names the warm handler" test "$(t_log_field decision handler)" = php-warm
   ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
-  t_contains "$T_OUT" "uid=$ALICE_UID"
+  t_expect "it runs as the account" t_contains "$T_OUT" "uid=$ALICE_UID"
   first_parent=$(printf '%s' "$T_OUT" | sed -n 's/.*ppid=\([0-9]*\).*/\1/p')
   ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
   t_expect "the second request is served by the same php parent" \
@@ -111,7 +112,7 @@ if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUW
   t_case "the gate's refusal is logged by the supervisor with the pool's identity"
   t_log_mark
   ask SCRIPT_FILENAME="$ALICE_DOCROOT/bobs.php"
-  t_contains "$T_OUT" "403"
+  t_expect "403" t_contains "$T_OUT" "Status: 403"
   sleep 0.5
   line=$(tail -n 1 "$T_LOG")
   t_expect "check owner" test "$(t_log_field decision check)" = owner
@@ -119,6 +120,27 @@ if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUW
   t_expect "uid is the pool's" test "$(t_log_field decision uid)" = "$ALICE_UID"
   t_expect "pid is the supervisor's" test "$(t_log_field decision pid)" = "$POOL_PID"
   t_expect "the line is valid JSON" "$T_PYTHON" -c 'import json,sys; json.loads(sys.argv[1])' "$line"
+
+  t_case "the pool serves on after a refusal"
+  ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
+  t_expect "hello.php still runs as the account" t_contains "$T_OUT" "uid=$ALICE_UID"
+  t_expect "by the same php parent" \
+    test "$(printf '%s' "$T_OUT" | sed -n 's/.*ppid=\([0-9]*\).*/\1/p')" = "$first_parent"
+
+  t_case "a process that escapes its request is ended while the pool lives"
+  ask SCRIPT_FILENAME="$ALICE_DOCROOT/escape.php"
+  for _ in $(seq 1 50); do pgrep -u "$ALICE" -f 'sleep 303' >/dev/null || break; sleep 0.1; done
+  t_expect "no escaped sleep of the account is left" sh -c "! pgrep -u $ALICE -f 'sleep 303' >/dev/null"
+  t_expect "the pool still runs" kill -0 "$POOL_PID"
+  t_expect "no zombie under the supervisor" \
+    sh -c "! ps -o stat= --ppid $POOL_PID | grep -q '^Z'"
+
+  t_case "after logrotate moved the log, the supervisor writes to a new file"
+  mv "$T_LOG" "$T_LOG.1"
+  ask SCRIPT_FILENAME="$ALICE_DOCROOT/bobs.php"
+  for _ in $(seq 1 20); do [ -s "$T_LOG" ] && break; sleep 0.1; done
+  t_expect "the refusal is in the new log" test "$(t_log_field decision check)" = owner
+  t_expect "the new log is root's and private" test "$(stat -c '%U %a' "$T_LOG")" = "root 600"
 
   t_case "SIGTERM ends the pool and everything of it"
   kill -TERM "$POOL_PID"

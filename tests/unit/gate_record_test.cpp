@@ -2,9 +2,9 @@
 // an account user, so the parser is tested as an attacker would use it.
 #include "suwrap/policy/gate_record.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -23,7 +23,8 @@ std::string without_newline(std::string line) {
 
 TEST(EncodeGateRefusal, WritesOneTaggedLine) {
   const GateRefusal refusal{Verdict::deny, Check::file_perms, 403, "/home/a/x.php", "group-writable"};
-  EXPECT_EQ(encode_gate_refusal(refusal), "suwrap-gate\tdeny\tfile_perms\t403\t/home/a/x.php\tgroup-writable\n");
+  EXPECT_EQ(encode_gate_refusal(refusal),
+            "suwrap-gate\tdeny\tfile_perms\t403\t/home/a/x.php\tgroup-writable\n");
 }
 
 TEST(EncodeGateRefusal, EscapesWhatCouldEndAFieldOrALine) {
@@ -48,7 +49,8 @@ TEST(ParseGateRefusal, RoundTripsEveryByte) {
 TEST(EncodeGateRefusal, CutsLongFieldsToFitTheLimitWithoutBreakingAnEscape) {
   const std::string long_script(20000, '\n');
   const std::string long_reason(20000, 'r');
-  const std::string line = encode_gate_refusal({Verdict::deny, Check::docroot, 403, long_script, long_reason});
+  const std::string line =
+      encode_gate_refusal({Verdict::deny, Check::docroot, 403, long_script, long_reason});
   EXPECT_LE(line.size(), max_gate_record_bytes);
   const auto parsed = parse_gate_refusal(without_newline(line));
   ASSERT_TRUE(parsed.has_value());
@@ -68,6 +70,13 @@ TEST(ParseGateRefusal, RefusesUnknownChecksStatusesAndTags) {
   EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t\t/s\tr").has_value());
   EXPECT_FALSE(parse_gate_refusal("suwrap-gatX\tdeny\tpath\t403\t/s\tr").has_value());
   EXPECT_FALSE(parse_gate_refusal("PHP Warning: something on stderr").has_value());
+}
+
+TEST(ParseGateRefusal, RefusesChecksOnlySuwrapMakes) {
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\terror\tcaller\t500\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\terror\tdrop\t500\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tidentity\t403\t/s\tr").has_value());
+  EXPECT_TRUE(parse_gate_refusal("suwrap-gate\terror\tconfig\t500\t/s\tr").has_value());
 }
 
 TEST(ParseGateRefusal, RefusesWrongFieldCounts) {

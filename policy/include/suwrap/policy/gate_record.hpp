@@ -27,7 +27,8 @@ struct GateRefusal {
 };
 
 // A line longer than this (newline included) is not a record; the supervisor drops it.
-inline constexpr std::size_t max_gate_record_bytes = 8192;
+// PIPE_BUF: one write of a whole record is atomic, never interleaved with another writer's.
+inline constexpr std::size_t max_gate_record_bytes = 4096;
 
 // The gate answers a refused request with END_REQUEST appStatus = base + check number, so
 // suwrap-cgid can count refusals by check without reading the log.
@@ -39,8 +40,9 @@ inline constexpr std::uint32_t gate_refusal_app_status_base = 1000;
 std::string encode_gate_refusal(const GateRefusal& refusal);
 
 // The line without its '\n'. nullopt for anything that is not exactly such a record: a
-// wrong tag or field count, an allow verdict, an unknown check name, a status other than
-// those above, a bad escape, a raw control byte, or a line over the limit.
+// wrong tag or field count, an allow verdict, a check the gate does not make (caller,
+// drop and identity are suwrap's alone), a status other than those above, a bad escape,
+// a raw control byte, or a line over the limit.
 std::optional<GateRefusal> parse_gate_refusal(std::string_view line);
 
 }  // namespace suwrap::policy
