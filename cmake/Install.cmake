@@ -7,6 +7,13 @@ get_filename_component(SUWRAP_CONFIG_DIR "${SUWRAP_CONFIG}" DIRECTORY)
 set(SUWRAP_SYSTEMD_DIR "lib/systemd/system" CACHE STRING "Where the systemd units go, under the prefix")
 option(SUWRAP_INSTALL_SYSTEM_FILES "Install /var/log/suwrap* and /etc/logrotate.d/suwrap" ON)
 
+# suwrap-gate beside suwrap, where suwrap --pool runs it from (SUWRAP_GATE_PATH): mode
+# 0755, owned by whoever installs (root), never set-uid — it runs as an account user.
+if(TARGET suwrap-gate)
+  install(TARGETS suwrap-gate RUNTIME DESTINATION lib/suwrap
+          PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+endif()
+
 install(FILES install/systemd/suwrap-cgid.socket install/systemd/suwrap-cgid.service
         DESTINATION "${SUWRAP_SYSTEMD_DIR}")
 install(FILES README.md docs/SECURITY.md docs/ARCHITECTURE.md

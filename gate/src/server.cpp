@@ -1,0 +1,590 @@
+#include "server.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "records.hpp"
+#include "suwrap/fastcgi/client_reader.hpp"
+#include "suwrap/fastcgi/encoder.hpp"
+#include "suwrap/policy/environment.hpp"
+#include "suwrap/policy/log_record.hpp"
+#include "worker_finder.hpp"
+
+namespace suwrap::gate {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using clock = std::chrono::steady_clock;
+using stream = asio::local::stream_protocol;
+namespace fcgi = suwrap::fastcgi;
+using policy::Check;
+using policy::GateRefusal;
+using policy::Verdict;
+
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+// One request per connection to php-cgi, so one id will do.
+constexpr std::uint16_t php_request_id = 1;
+constexpr auto as_tuple = asio::experimental::as_tuple(use_awaitable);
+// Stopping, a connection that has sent no request yet is given this long to send one.
+constexpr std::chrono::seconds quiet_connection_grace{5};
+
+std::optional<std::string> param(const fcgi::NameValuePairs& params, std::string_view name) {
+  for (const auto& [n, v] : params) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// One connection from suwrap-cgid. The reading loop and the relay both write to it; one
+// write goes out at a time, and a writer waits for the one before it.
+class Connection {
+ public:
+  Connection(stream::socket socket, const fcgi::SessionConfig& config)
+      : socket_(std::move(socket)),
+        session_(config),
+        turn_(socket_.get_executor(), clock::time_point::max()) {}
+
+  stream::socket& socket() { return socket_; }
+  fcgi::Session& session() { return session_; }
+
+  // False once the peer is gone (then nothing more is written).
+  awaitable<bool> send(std::string bytes) {
+    while (writing_ && !closed_) (void)co_await turn_.async_wait(as_tuple);
+    if (closed_) co_return false;
+    writing_ = true;
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), as_tuple);
+    writing_ = false;
+    turn_.cancel();  // wakes whoever waits for its turn
+    if (ec) close();
+    co_return !closed_;
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    std::error_code ignored;
+    socket_.shutdown(stream::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    turn_.cancel();
+  }
+  [[nodiscard]] bool closed() const { return closed_; }
+
+  std::shared_ptr<Exchange> exchange;  // the request on it, from BEGIN_REQUEST to END_REQUEST
+  bool between_requests = false;       // kept open (FCGI_KEEP_CONN) after a request
+
+ private:
+  stream::socket socket_;
+  fcgi::Session session_;
+  asio::steady_timer turn_;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+// One request, from BEGIN_REQUEST to our END_REQUEST.
+struct Exchange {
+  Exchange(asio::any_io_executor executor, std::uint16_t request_id, bool keep)
+      : id(request_id), keep_conn(keep), deadline(std::move(executor)) {}
+
+  std::uint16_t id;
+  bool keep_conn;
+  std::string script;  // SCRIPT_FILENAME as asked, for the records
+  bool errors_to_browser = false;
+  std::uint64_t wall_seconds = 0;
+
+  std::unique_ptr<stream::socket> php;  // set once the request is forwarded; closed, never reset
+  bool php_takes_input = true;          // false once a write to php-cgi failed
+  bool php_answered = false;            // php-cgi's END_REQUEST came
+  bool output_started = false;          // a byte of php's STDOUT went to the client
+  std::optional<Ending> cut_short;      // why it ended before php-cgi's END_REQUEST
+  std::string cut_note;
+  asio::steady_timer deadline;
+  bool completed = false;  // our END_REQUEST went out (or the connection is gone)
+};
+
+Server::Server(asio::io_context& io, int listener, PoolIdentity pool, std::chrono::seconds idle_after,
+               CurrentConfig& config, PhpPool& php)
+    : io_(io),
+      acceptor_(io, stream(), listener),
+      pool_(std::move(pool)),
+      idle_after_(idle_after),
+      config_(config),
+      php_(php),
+      last_activity_(clock::now()) {
+  session_config_.max_requests_per_connection = 1;
+  // Large enough that the policy, not the codec, judges an oversized environment (check
+  // `request`: 512 variables, 256 KiB) and answers it with a proper refusal.
+  session_config_.max_params_bytes = 512 * 1024;
+  session_config_.max_params_count = 2000;
+}
+
+Server::~Server() = default;
+
+void Server::start() {
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, watch_php(), asio::detached);
+  asio::co_spawn(io_, watch_idle(), asio::detached);
+}
+
+// --- connections ------------------------------------------------------------------------
+
+awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(as_tuple);
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      // Out of descriptors and the like: do not spin.
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      (void)co_await pause.async_wait(as_tuple);
+      continue;
+    }
+    take_connection(std::move(socket));
+  }
+}
+
+std::optional<uid_t> Server::caller_uid(const std::shared_ptr<const policy::LoadedConfig>& config) {
+  if (config != caller_config_) {
+    caller_config_ = config;
+    caller_uid_.reset();
+    if (config->has_value()) {
+      if (auto caller = facts_.user_by_name((*config)->caller)) caller_uid_ = caller->uid;
+    }
+  }
+  return caller_uid_;
+}
+
+void Server::take_connection(stream::socket socket) {
+  // Only root and the configured caller (suwrap-cgid's user) may hand the gate requests:
+  // anyone else could forge REMOTE_ADDR, HTTPS or REMOTE_USER for the account's scripts.
+  ucred peer{};
+  socklen_t length = sizeof(peer);
+  const bool known = ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0;
+  const auto caller = caller_uid(config_.get());
+  if (!known || (peer.uid != 0 && (!caller || peer.uid != *caller))) {
+    // Check `caller` is suwrap's own (the supervisor takes no such record from a gate):
+    // a peer the gate does not serve is a request it refuses.
+    write_record({Verdict::deny, Check::request, 403, "",
+                  known ? "closed a connection from uid " + std::to_string(peer.uid) + " (pid " +
+                              std::to_string(peer.pid) +
+                              "): the gate serves only root and the configured caller"
+                        : "closed a connection whose peer is unknown (SO_PEERCRED failed)"});
+    std::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto conn = std::make_shared<Connection>(std::move(socket), session_config_);
+  connections_.insert(conn);
+  asio::co_spawn(io_, serve(conn), asio::detached);
+}
+
+awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
+  std::string buffer(read_chunk, '\0');
+  std::vector<fcgi::Event> events;
+  std::string reply;
+  bool open = true;
+  while (open && !conn->closed()) {
+    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer), as_tuple);
+    if (ec) break;
+    events.clear();
+    reply.clear();
+    conn->session().feed(std::string_view(buffer.data(), n), events, reply);
+    if (!reply.empty() && !co_await conn->send(std::move(reply))) break;
+
+    for (auto& event : events) {
+      const std::shared_ptr<Exchange> ex = conn->exchange;
+      const auto is_current = [&ex](std::uint16_t id) { return ex && ex->id == id && !ex->completed; };
+      if (const auto* begin = std::get_if<fcgi::BeginRequest>(&event)) {
+        conn->exchange = std::make_shared<Exchange>(io_.get_executor(), begin->request_id, begin->keep_conn);
+        conn->between_requests = false;
+        request_begun();
+      } else if (auto* params = std::get_if<fcgi::Params>(&event)) {
+        if (is_current(params->request_id)) co_await on_params(conn, ex, std::move(params->params));
+      } else if (const auto* refused = std::get_if<fcgi::ParamsRefused>(&event)) {
+        if (is_current(refused->request_id)) {
+          GateRefusal refusal{Verdict::deny, Check::request, 403, "", refused->reason};
+          co_await refuse(conn, ex, std::move(refusal));
+        }
+      } else if (auto* in = std::get_if<fcgi::Stdin>(&event)) {
+        // Awaited before the next bytes are read: the backpressure that keeps a body
+        // out of memory while php-cgi has not taken it.
+        if (is_current(in->request_id)) {
+          std::string record;
+          fcgi::append_stdin(record, php_request_id, in->bytes);
+          co_await to_php(ex, std::move(record));
+        }
+      } else if (const auto* end = std::get_if<fcgi::StdinEnd>(&event)) {
+        if (is_current(end->request_id)) {
+          std::string record;
+          fcgi::append_stdin_end(record, php_request_id);
+          co_await to_php(ex, std::move(record));
+        }
+      } else if (const auto* abort = std::get_if<fcgi::Abort>(&event)) {
+        if (is_current(abort->request_id)) {
+          if (ex->php) {
+            end_early(*ex, Ending::client_gone, "");  // the relay answers END_REQUEST
+          } else {
+            std::string nothing;
+            co_await complete(conn, ex, std::move(nothing), 0);
+          }
+        }
+      } else if (const auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
+        write_record({Verdict::deny, Check::request, 403, ex ? ex->script : "",
+                      "closed a connection: malformed FastCGI stream: " + error->reason});
+        open = false;
+        break;
+      }
+      // DATA belongs to the FILTER role, which the session does not accept.
+    }
+  }
+  // The connection is over: a request still running has lost its client.
+  if (const auto ex = conn->exchange; ex && !ex->completed) {
+    if (ex->php) {
+      end_early(*ex, Ending::client_gone, "");
+    } else {
+      ex->completed = true;
+      request_ended();
+    }
+  }
+  conn->close();
+  connections_.erase(conn);
+  finish_if_drained();
+}
+
+// --- one request ------------------------------------------------------------------------
+
+Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params) {
+  Judgement judged;
+  ex.script = param(params, "SCRIPT_FILENAME").value_or("");
+  const auto config = config_.get();
+  ex.errors_to_browser = config->has_value() && (*config)->errors_to_browser;
+
+  // The params as an environment, as suwrap would get them. A name that cannot be one
+  // (empty, or holding '=') cannot be passed on without changing what it says.
+  policy::Request request;
+  request.environment.reserve(params.size());
+  for (const auto& [name, value] : params) {
+    if (name.empty() || name.find('=') != std::string::npos) {
+      judged.refusal =
+          GateRefusal{Verdict::deny, Check::request, 403, ex.script, "a param name is empty or holds '='"};
+      return judged;
+    }
+    request.environment.push_back(name + "=" + value);
+  }
+  // Checks 1-12 with the code suwrap runs. The caller check is suwrap's (it started this
+  // pool for the caller); here the request comes from the caller's daemon, so it passes.
+  request.real_uid = caller_uid(config).value_or(static_cast<uid_t>(-1));
+  request.script = param(params, "SCRIPT_FILENAME");
+  request.handler = param(params, "SUWRAP_HANDLER");
+  request.server_name = param(params, "SERVER_NAME");
+  const policy::Decision decision = policy::decide(request, *config, facts_);
+  if (decision.verdict != Verdict::allow) {
+    // `caller` can fail here only when the configured caller is no longer a user: a
+    // configuration problem, and reported as one (a gate's record never names `caller`).
+    Check failed = decision.failed.value_or(Check::request);
+    if (failed == Check::caller) failed = Check::config;
+    judged.refusal = GateRefusal{decision.verdict, failed, decision.http_status, ex.script, decision.reason};
+    return judged;
+  }
+  // Allowed, and then for this pool: this account, this handler, this php.ini.
+  if (const auto mismatch = mismatch_for_pool(decision, pool_)) {
+    judged.refusal =
+        GateRefusal{mismatch->verdict, mismatch->check, mismatch->http_status, ex.script, mismatch->reason};
+    judged.retire_pool = mismatch->retire_pool;
+    return judged;
+  }
+
+  // What php-cgi gets is what suwrap gives a handler (CONTRACT.md §4): the allowlisted
+  // params, and SCRIPT_FILENAME as checked.
+  policy::HandlerEnvironment own;
+  own.safe_path = (*config)->safe_path;
+  own.script_filename = decision.physical_path;
+  own.php = true;
+  own.phprc = decision.phprc;
+  own.home = decision.target->user.home;
+  own.user = decision.target->user.name;
+  fcgi::NameValuePairs php_params;
+  for (const auto& entry : policy::build_environment(request.environment, own)) {
+    const auto equals = entry.find('=');
+    php_params.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
+  }
+  fcgi::append_begin_request(judged.php_head, php_request_id, fcgi::Role::responder, false);
+  if (!fcgi::append_params(judged.php_head, php_request_id, php_params)) {
+    judged.refusal = GateRefusal{Verdict::error, Check::exec, 500, ex.script, "the params cannot be encoded"};
+    return judged;
+  }
+  judged.wall_seconds = decision.limits.wall_seconds;
+  return judged;
+}
+
+std::optional<GateRefusal> Server::connect_php(Exchange& ex) {
+  auto upstream = php_.connect();
+  if (!upstream)
+    return GateRefusal{Verdict::error, Check::exec, 502, ex.script,
+                       "cannot reach php-cgi: " + upstream.error()};
+  auto socket = std::make_unique<stream::socket>(io_);
+  std::error_code ec;
+  socket->assign(stream(), upstream->get(), ec);
+  if (ec)
+    return GateRefusal{Verdict::error, Check::exec, 500, ex.script, "cannot use the connection to php-cgi"};
+  (void)upstream->release();  // the socket owns it now
+  ex.php = std::move(socket);
+  return std::nullopt;
+}
+
+awaitable<void> Server::on_params(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                                  fcgi::NameValuePairs params) {
+  Judgement judged = judge(*ex, params);
+  std::optional<GateRefusal> refusal = std::move(judged.refusal);
+  if (!refusal) refusal = connect_php(*ex);
+  if (refusal) {
+    co_await refuse(conn, ex, std::move(*refusal));
+    if (judged.retire_pool) stop();
+    co_return;
+  }
+  ex->wall_seconds = judged.wall_seconds;
+  asio::co_spawn(io_, relay(conn, ex), asio::detached);
+  if (const auto deadline = wall_deadline(clock::now(), ex->wall_seconds))
+    asio::co_spawn(io_, watchdog(ex, *deadline), asio::detached);
+  co_await to_php(ex, std::move(judged.php_head));
+}
+
+awaitable<void> Server::to_php(std::shared_ptr<Exchange> ex, std::string bytes) {
+  if (!ex->php || !ex->php->is_open() || !ex->php_takes_input) co_return;
+  auto [ec, n] = co_await asio::async_write(*ex->php, asio::buffer(bytes), as_tuple);
+  // php-cgi stopped reading (it answered early, or its worker is gone): the rest of the
+  // body is dropped; the relay sees how the request ended.
+  if (ec) ex->php_takes_input = false;
+}
+
+awaitable<void> Server::relay(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex) {
+  fcgi::ClientReader reader(php_request_id);
+  std::vector<fcgi::ClientEvent> events;
+  std::string buffer(read_chunk, '\0');
+  Ending answer = Ending::answered;
+  std::uint32_t php_status = 0;
+  while (!ex->cut_short && !ex->php_answered) {
+    auto [ec, n] = co_await ex->php->async_read_some(asio::buffer(buffer), as_tuple);
+    if (ec) break;
+    events.clear();
+    reader.feed(std::string_view(buffer.data(), n), events);
+    for (auto& event : events) {
+      if (ex->cut_short) break;
+      if (auto* out = std::get_if<fcgi::Stdout>(&event)) {
+        ex->output_started = true;
+        std::string record;
+        fcgi::append_stdout(record, ex->id, out->bytes);
+        // Awaited before php-cgi is read again: a slow client slows the worker down
+        // instead of filling the gate's memory.
+        if (!co_await conn->send(std::move(record))) end_early(*ex, Ending::client_gone, "");
+      } else if (auto* err = std::get_if<fcgi::Stderr>(&event)) {
+        std::string record;
+        fcgi::append_stderr(record, ex->id, err->bytes);
+        if (!co_await conn->send(std::move(record))) end_early(*ex, Ending::client_gone, "");
+      } else if (const auto* end = std::get_if<fcgi::EndRequest>(&event)) {
+        ex->php_answered = true;
+        php_status = end->app_status;
+        if (end->protocol_status != fcgi::ProtocolStatus::request_complete) {
+          answer = Ending::php_refused;
+          ex->cut_note = "protocol status " + std::to_string(static_cast<int>(end->protocol_status));
+        }
+      } else if (const auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
+        end_early(*ex, Ending::malformed_answer, error->reason);
+      }
+    }
+  }
+  ex->deadline.cancel();
+  std::error_code ignored;
+  ex->php->close(ignored);
+
+  const Ending ending = ex->cut_short.value_or(ex->php_answered ? answer : Ending::worker_lost);
+  const Closing closing = closing_for(ending, ex->output_started, php_status);
+  std::string before_end;
+  if (closing.record) {
+    std::string reason;
+    switch (ending) {
+      case Ending::wall_limit:
+        reason =
+            "the request ran past wall_seconds " + std::to_string(ex->wall_seconds) + "; " + ex->cut_note;
+        break;
+      case Ending::worker_lost:
+        reason =
+            "the php worker closed the connection before it finished the request (it was killed, or crashed)";
+        break;
+      case Ending::malformed_answer:
+        reason = "php-cgi's answer broke the FastCGI protocol: " + ex->cut_note;
+        break;
+      case Ending::php_refused: reason = "php-cgi did not take the request: " + ex->cut_note; break;
+      case Ending::answered:
+      case Ending::client_gone: reason = ex->cut_note; break;
+    }
+    write_record(
+        {closing.record->verdict, closing.record->check, closing.record->http_status, ex->script, reason});
+    if (closing.error_response)
+      fcgi::append_stdout(
+          before_end, ex->id,
+          policy::cgi_refusal(*closing.error_response, ex->errors_to_browser, closing.record->check, reason));
+  }
+  co_await complete(conn, ex, std::move(before_end), closing.app_status);
+}
+
+// The wall limit of the account (wall_seconds), per request: the worker is killed, and
+// php-cgi's parent forks a fresh one in its place.
+awaitable<void> Server::watchdog(std::shared_ptr<Exchange> ex, clock::time_point deadline) {
+  if (ex->completed || ex->php_answered) co_return;
+  ex->deadline.expires_at(deadline);
+  auto [ec] = co_await ex->deadline.async_wait(as_tuple);
+  if (ec) co_return;
+  end_early(*ex, Ending::wall_limit, "");
+}
+
+void Server::end_early(Exchange& ex, Ending ending, std::string note) {
+  if (ex.completed || ex.php_answered || ex.cut_short || !ex.php) return;
+  ex.cut_short = ending;
+  ex.cut_note = std::move(note);
+  // Before our end of the connection closes: the worker is found as the holder of its
+  // other end. (A worker that finished this request in the same instant and took the
+  // next connection no longer holds this one, and is left alone.)
+  if (kills_worker(ending) && ex.php->is_open()) {
+    const auto killed = kill_peer_worker(php_.parent(), ex.php->native_handle());
+    if (!ex.cut_note.empty()) ex.cut_note += "; ";
+    ex.cut_note += killed ? "php worker " + std::to_string(*killed) + " killed"
+                          : "no php worker killed: " + killed.error();
+  }
+  ex.deadline.cancel();
+  std::error_code ignored;
+  ex.php->close(ignored);  // the relay's read ends; it answers the client
+}
+
+awaitable<void> Server::refuse(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                               GateRefusal refusal) {
+  // The record first: a client that hangs up as soon as the answer arrives must not keep
+  // the refusal out of the log.
+  write_record(refusal);
+  std::string out;
+  fcgi::append_stdout(
+      out, ex->id,
+      policy::cgi_refusal(refusal.http_status, ex->errors_to_browser, refusal.check, refusal.reason));
+  co_await complete(conn, ex, std::move(out), app_status_for(refusal.check));
+}
+
+awaitable<void> Server::complete(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                                 std::string before_end, std::uint32_t app_status) {
+  if (ex->completed) co_return;
+  ex->completed = true;
+  std::string out = std::move(before_end);
+  fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, ex->id);
+  if (conn->session().end_request(ex->id, app_status, out)) (void)co_await conn->send(std::move(out));
+  if (conn->exchange == ex) conn->exchange.reset();
+  // A client that asked for FCGI_KEEP_CONN keeps its connection for its next request.
+  if (!ex->keep_conn || stopping_) {
+    conn->close();
+  } else {
+    conn->between_requests = true;
+  }
+  request_ended();
+}
+
+// --- the pool's life --------------------------------------------------------------------
+
+void Server::request_begun() {
+  ++requests_in_flight_;
+  last_activity_ = clock::now();
+}
+
+void Server::request_ended() {
+  if (requests_in_flight_ > 0) --requests_in_flight_;
+  last_activity_ = clock::now();
+  finish_if_drained();
+}
+
+awaitable<void> Server::watch_php() {
+  asio::posix::stream_descriptor parent(io_);
+  std::error_code ec;
+  parent.assign(::fcntl(php_.pidfd(), F_DUPFD_CLOEXEC, 3), ec);
+  if (!ec) (void)co_await parent.async_wait(asio::posix::stream_descriptor::wait_read, as_tuple);
+  // php-cgi's parent is gone (or cannot be watched): no worker will be replaced any more.
+  // The pool ends; suwrap-cgid starts a new one for the next request.
+  if (!finished_) finish(exit_php_died);
+}
+
+awaitable<void> Server::watch_idle() {
+  asio::steady_timer timer(io_);
+  while (!stopping_) {
+    timer.expires_at(requests_in_flight_ > 0 ? clock::now() + idle_after_ : last_activity_ + idle_after_);
+    (void)co_await timer.async_wait(as_tuple);
+    if (stopping_) co_return;
+    if (requests_in_flight_ == 0 && clock::now() - last_activity_ >= idle_after_) {
+      stop();
+      co_return;
+    }
+  }
+}
+
+void Server::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  // connect() to a listening socket shut down for reading fails at once (ECONNREFUSED),
+  // before a byte of a request is sent, which suwrap-cgid answers by starting a new pool.
+  // The socket is the pool's, shared with suwrap-cgid; it ends with the pool.
+  ::shutdown(acceptor_.native_handle(), SHUT_RD);
+  // Connections queued before that were made to this pool: they are served.
+  std::error_code ec;
+  acceptor_.non_blocking(true, ec);
+  while (!ec) {
+    stream::socket socket(io_);
+    acceptor_.accept(socket, ec);
+    if (!ec) take_connection(std::move(socket));
+  }
+  acceptor_.close(ec);
+  // Kept connections waiting for their next request close now; a queued one just taken
+  // gets its request served, if it sends one within the grace.
+  for (const auto& conn : connections_) {
+    if (conn->between_requests) conn->close();
+  }
+  asio::co_spawn(io_, close_quiet_connections(), asio::detached);
+  finish_if_drained();
+}
+
+awaitable<void> Server::close_quiet_connections() {
+  asio::steady_timer grace(io_, quiet_connection_grace);
+  (void)co_await grace.async_wait(as_tuple);
+  for (const auto& conn : connections_) {
+    if (!conn->exchange) conn->close();
+  }
+}
+
+void Server::finish_if_drained() {
+  if (stopping_ && !finished_ && connections_.empty() && requests_in_flight_ == 0) finish(exit_status_);
+}
+
+void Server::finish(int status) {
+  if (finished_) return;
+  finished_ = true;
+  stopping_ = true;
+  exit_status_ = status;
+  std::error_code ignored;
+  if (acceptor_.is_open()) {
+    ::shutdown(acceptor_.native_handle(), SHUT_RD);
+    acceptor_.close(ignored);
+  }
+  for (const auto& conn : connections_) conn->close();
+  io_.stop();
+}
+
+}  // namespace suwrap::gate

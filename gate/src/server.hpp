@@ -1,0 +1,109 @@
+// The gate's server: FastCGI in from suwrap-cgid on fd 0, the policy on every request,
+// FastCGI out to the account's php-cgi workers. One coroutine per connection, one relay
+// per forwarded request; it holds no request body whole (STDIN is passed on as it comes,
+// and the client's next bytes are read only once php-cgi took the last ones).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
+
+#include "config_watch.hpp"
+#include "ending.hpp"
+#include "php_pool.hpp"
+#include "pool_rule.hpp"
+#include "suwrap/fastcgi/session.hpp"
+#include "suwrap/policy/facts.hpp"
+#include "suwrap/policy/gate_record.hpp"
+
+namespace suwrap::gate {
+
+inline constexpr int exit_idle_or_stopped = 0;
+inline constexpr int exit_php_died = 3;
+
+class Connection;
+struct Exchange;
+
+class Server {
+ public:
+  // `listener`: fd 0, the pool's listening socket (the server takes it over).
+  Server(asio::io_context& io, int listener, PoolIdentity pool, std::chrono::seconds idle_after,
+         CurrentConfig& config, PhpPool& php);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void start();
+  // SIGTERM, idle, or a configuration the pool no longer fits: connections to the pool's
+  // socket are refused from now on (so suwrap-cgid starts a fresh pool), those already
+  // queued are still served, running requests finish, then the io_context stops.
+  void stop();
+  // SIGHUP: read the configuration again before the next request.
+  void reload_config() { config_.mark_changed(); }
+
+  [[nodiscard]] int exit_status() const { return exit_status_; }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  void take_connection(asio::local::stream_protocol::socket socket);
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> on_params(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                                  fastcgi::NameValuePairs params);
+  asio::awaitable<void> to_php(std::shared_ptr<Exchange> ex, std::string bytes);
+  asio::awaitable<void> relay(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex);
+  asio::awaitable<void> watchdog(std::shared_ptr<Exchange> ex,
+                                 std::chrono::steady_clock::time_point deadline);
+  asio::awaitable<void> refuse(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                               policy::GateRefusal refusal);
+  asio::awaitable<void> complete(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                                 std::string before_end, std::uint32_t app_status);
+  asio::awaitable<void> watch_php();
+  asio::awaitable<void> watch_idle();
+  asio::awaitable<void> close_quiet_connections();
+
+  // A request judged: refused (with a record), or what goes to php-cgi.
+  struct Judgement {
+    std::optional<policy::GateRefusal> refusal;
+    bool retire_pool = false;  // after the refusal, the pool ends
+    std::string php_head;      // BEGIN_REQUEST and PARAMS for php-cgi
+    std::uint64_t wall_seconds = 0;
+  };
+  // Checks 1-12, then the pool rule; builds php-cgi's params. No I/O but the policy's.
+  Judgement judge(Exchange& ex, const fastcgi::NameValuePairs& params);
+  std::optional<policy::GateRefusal> connect_php(Exchange& ex);
+  void end_early(Exchange& ex, Ending ending, std::string note);
+  std::optional<uid_t> caller_uid(const std::shared_ptr<const policy::LoadedConfig>& config);
+  void request_begun();
+  void request_ended();
+  void finish_if_drained();
+  void finish(int status);
+
+  asio::io_context& io_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  PoolIdentity pool_;
+  std::chrono::seconds idle_after_;
+  CurrentConfig& config_;
+  PhpPool& php_;
+  policy::SystemFacts facts_;
+  fastcgi::SessionConfig session_config_;
+
+  std::set<std::shared_ptr<Connection>> connections_;
+  std::size_t requests_in_flight_ = 0;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool stopping_ = false;
+  bool finished_ = false;
+  int exit_status_ = exit_idle_or_stopped;
+
+  std::shared_ptr<const policy::LoadedConfig> caller_config_;  // caller_uid_ was read from it
+  std::optional<uid_t> caller_uid_;
+};
+
+}  // namespace suwrap::gate
