@@ -4,6 +4,7 @@
 // fd 2. Read top to bottom, main() is its start-up as a checklist; a step that fails is one
 // call to fail_start(), which does not return.
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,7 +144,10 @@ int main(int argc, char** argv) {
   if (policy::Fd ini(::open(phprc.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)); !ini)
     fail_start(Check::handler, phprc + " cannot be read by " + user->name + ": " + std::strerror(errno));
 
-  // 9. php-cgi's parent and workers, with an environment built from nothing.
+  // 9. php-cgi's parent and workers, with an environment built from nothing. The gate is a
+  // child subreaper: whatever escapes a request is re-parented to it, and ended.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    fail_start(Check::exec, std::string("PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
   gate::PhpLaunch launch;
   launch.program = handler->path;
   launch.args = handler->args;

@@ -12,6 +12,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/read.hpp>
+#include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -140,6 +141,7 @@ void Server::start() {
   asio::co_spawn(io_, accept_loop(), asio::detached);
   asio::co_spawn(io_, watch_php(), asio::detached);
   asio::co_spawn(io_, watch_idle(), asio::detached);
+  asio::co_spawn(io_, watch_children(), asio::detached);
 }
 
 // --- connections ------------------------------------------------------------------------
@@ -510,7 +512,21 @@ void Server::request_begun() {
 void Server::request_ended() {
   if (requests_in_flight_ > 0) --requests_in_flight_;
   last_activity_ = clock::now();
+  // Nothing outlives its request: what a script left running in the background has been
+  // re-parented to the gate by now (php's exec() returns once its shell has exited).
+  (void)end_escaped_processes(php_.parent());
   finish_if_drained();
+}
+
+// A child of the gate changed state: an escaped process died (reap it) or was re-parented
+// to the gate while no request ended (kill it). php-cgi's parent has its own watch.
+awaitable<void> Server::watch_children() {
+  asio::signal_set child_signals(io_, SIGCHLD);
+  while (!finished_) {
+    auto [ec, sig] = co_await child_signals.async_wait(as_tuple);
+    if (ec) co_return;
+    (void)end_escaped_processes(php_.parent());
+  }
 }
 
 awaitable<void> Server::watch_php() {

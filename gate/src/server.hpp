@@ -68,6 +68,7 @@ class Server {
   asio::awaitable<void> watch_php();
   asio::awaitable<void> watch_idle();
   asio::awaitable<void> close_quiet_connections();
+  asio::awaitable<void> watch_children();
 
   // A request judged: refused (with a record), or what goes to php-cgi.
   struct Judgement {

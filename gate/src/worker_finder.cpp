@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -175,14 +176,31 @@ bool holds_socket(pid_t pid, std::uint64_t inode) {
   return found;
 }
 
-std::optional<pid_t> find_socket_holder(pid_t parent, std::uint64_t inode) {
-  // The parent's children as the kernel lists them (php-cgi's parent has one thread).
-  std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+std::vector<pid_t> children_of(pid_t parent) {
+  // The main thread's list: php-cgi's parent and the gate each have that one thread.
+  std::ifstream list("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+  std::vector<pid_t> children;
   pid_t child = 0;
-  while (children >> child) {
+  while (list >> child) children.push_back(child);
+  return children;
+}
+
+std::optional<pid_t> find_socket_holder(pid_t parent, std::uint64_t inode) {
+  for (const pid_t child : children_of(parent)) {
     if (holds_socket(child, inode)) return child;
   }
   return std::nullopt;
+}
+
+std::size_t end_escaped_processes(pid_t keep) {
+  std::size_t signalled = 0;
+  // A child's pid cannot be reused before it is reaped, so kill() reaches that process.
+  for (const pid_t child : children_of(::getpid())) {
+    if (child == keep) continue;
+    if (::kill(child, SIGKILL) == 0) ++signalled;
+    (void)::waitpid(child, nullptr, WNOHANG);
+  }
+  return signalled;
 }
 
 Expected<pid_t, std::string> kill_peer_worker(pid_t parent, int socket_fd) {

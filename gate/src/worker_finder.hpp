@@ -5,6 +5,8 @@
 // names the inode of the socket at the other end of the gate's connection, and the worker
 // is the child of php-cgi's parent whose /proc/PID/fd holds "socket:[that inode]".
 //
+// The same /proc lists find what escaped a request (end_escaped_processes).
+//
 // The byte layouts are pure functions, tested on their own; the rest asks the kernel.
 #pragma once
 
@@ -14,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "suwrap/policy/expected.hpp"
 
@@ -39,6 +42,16 @@ bool holds_socket(pid_t pid, std::uint64_t inode);
 
 // The child of `parent` that has a descriptor for the socket `inode`, if any.
 std::optional<pid_t> find_socket_holder(pid_t parent, std::uint64_t inode);
+
+// The children of `parent`, as /proc lists them (zombies too, until they are reaped).
+std::vector<pid_t> children_of(pid_t parent);
+
+// The gate is a child subreaper: a process that escaped a request (a background job, a
+// double fork, the children of a killed worker) is re-parented to it. Every child of this
+// process but `keep` (php-cgi's parent) is such a process: it is killed (SIGKILL) and, once
+// dead, reaped; one that is still dying is reaped by a later call. Answers how many were
+// signalled.
+std::size_t end_escaped_processes(pid_t keep);
 
 // Kills (SIGKILL) the child of `parent` that serves the other end of `socket_fd`, and
 // answers its pid. The signal goes through a pidfd opened after the process was found and

@@ -46,6 +46,7 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/slow.php" \
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/sleeper.php" \
   "<?php file_put_contents('$T_MARKS/sleeper.pid', getmypid()); sleep(30); echo 'late';"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/one_second.php" '<?php sleep(1); echo "finished\n";'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 307\" >/dev/null 2>&1 &"); echo "started\n";'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/body.php" '<?php $b = file_get_contents("php://input"); echo strlen($b), " ", md5($b), "\n";'
 ran() { printf "<?php touch('%s/ran-%s');" "$T_MARKS" "$1"; }
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "$(ran group_writable)"
@@ -258,6 +259,15 @@ wait "$killer" || true
 refused 502 exec 15
 ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
 t_expect "the next request works" t_contains "$T_OUT" "uid=$ALICE_UID "
+
+t_case "a process that escapes its request is ended, and the pool serves on"
+ask SCRIPT_FILENAME="$ALICE_DOCROOT/escape.php"
+t_expect "the script ran" t_contains "$T_OUT" started
+for _ in $(seq 1 20); do pgrep -u "$ALICE" -f 'sleep 307' >/dev/null || break; sleep 0.1; done
+t_expect "no escaped sleep is left" sh -c "! pgrep -u $ALICE -f 'sleep 307' >/dev/null"
+t_expect "no zombie under the gate" sh -c "! ps -o stat= --ppid $(gate_pid) | grep -q '^Z'"
+ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
+t_expect "the next request works, under the same parent" t_contains "$T_OUT" "ppid=$first_parent"
 
 # ---- peers and streams -----------------------------------------------------------------------
 t_case "a peer that is neither root nor the caller is closed"

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
@@ -20,6 +21,8 @@
 
 namespace {
 
+using suwrap::gate::children_of;
+using suwrap::gate::end_escaped_processes;
 using suwrap::gate::find_socket_holder;
 using suwrap::gate::holds_socket;
 using suwrap::gate::kill_peer_worker;
@@ -261,6 +264,45 @@ TEST(KillPeerWorker, KillsNobodyWhenNoChildHoldsTheOtherEnd) {
   EXPECT_EQ(::waitpid(child, nullptr, WNOHANG), 0);
   const int status = end_child(child);
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
+}
+
+pid_t pausing_child() {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    for (;;) ::pause();
+  }
+  return pid;
+}
+
+bool has_child(pid_t pid) {
+  const auto children = children_of(::getpid());
+  return std::find(children.begin(), children.end(), pid) != children.end();
+}
+
+TEST(ChildrenOf, ListsTheChildrenOfAProcess) {
+  const pid_t first = pausing_child();
+  const pid_t second = pausing_child();
+  EXPECT_TRUE(has_child(first));
+  EXPECT_TRUE(has_child(second));
+  EXPECT_TRUE(children_of(first).empty());
+  end_child(first);
+  end_child(second);
+  EXPECT_FALSE(has_child(first));
+}
+
+TEST(EndEscapedProcesses, KillsAndReapsEveryChildButTheOneKept) {
+  const pid_t kept = pausing_child();
+  const pid_t escaped = pausing_child();
+  EXPECT_EQ(end_escaped_processes(kept), 1U);
+  // Reaped by this call if it died at once, else by a later one (the gate's next SIGCHLD).
+  for (int round = 0; round < 200 && has_child(escaped); ++round) {
+    ::usleep(10 * 1000);
+    (void)end_escaped_processes(kept);
+  }
+  EXPECT_FALSE(has_child(escaped)) << "killed and reaped: no zombie left";
+  EXPECT_TRUE(has_child(kept));
+  EXPECT_EQ(::waitpid(kept, nullptr, WNOHANG), 0) << "the kept child still runs";
+  end_child(kept);
 }
 
 }  // namespace
