@@ -149,6 +149,22 @@ refused() {
   fi
 }
 
+# ---- by hand ---------------------------------------------------------------------------------
+t_case "suwrap-gate --help says what it is and who starts it"
+T_OUT=$("$SUWRAP_GATE_PATH" --help 2>&1) && T_RC=0 || T_RC=$?
+t_expect "exit 0" test "$T_RC" = 0
+t_expect "it names suwrap --pool" t_contains "$T_OUT" "started only by \`suwrap --pool\`"
+
+t_case "run by hand without the pool's socket, it refuses to start"
+T_OUT=$(/usr/bin/setpriv --reuid="$ALICE" --regid="$ALICE" --init-groups "$SUWRAP_GATE_PATH" --handler php-warm \
+  --phprc "$T_PHP_INI_DIR/php.ini" </dev/null 2>"$T_ROOT/stderr") && T_RC=0 || T_RC=$?
+T_ERR=$(cat "$T_ROOT/stderr")
+t_expect "exit 3 (got $T_RC)" test "$T_RC" = 3
+t_expect "a CGI 500 on the start channel" t_contains "$T_OUT" "Status: 500"
+t_expect "a record that says why, check request" \
+  t_contains "$T_ERR" "$(printf 'suwrap-gate\terror\trequest\t500\t\tfd 0 is not a listening unix stream socket')"
+t_expect "nothing of the account runs" no_process_of "$ALICE"
+
 # ---- an allowed pool ---------------------------------------------------------------------------
 t_case "the pool starts through suwrap --pool"
 start_pool "$ALICE_DOCROOT/hello.php"
