@@ -33,6 +33,7 @@ hello='<?php echo "uid=", posix_getuid(), " ppid=", posix_getppid();'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/hello.php" "$hello"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/cold.phtml" "$hello"
 t_file "$BOB" 0644 "$ALICE_DOCROOT/bobs.php" "$hello"
+t_file "$BOB" 0644 "$BOB_DOCROOT/bob.php" "$hello"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 303\" >/dev/null 2>&1 &"); echo "started";'
 SOCK="$T_ROOT/pool.sock"
 POOL_PID=""
@@ -109,9 +110,9 @@ if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUW
   t_expect "the second request is served by the same php parent" \
     test "$(printf '%s' "$T_OUT" | sed -n 's/.*ppid=\([0-9]*\).*/\1/p')" = "$first_parent"
 
-  t_case "the gate's refusal is logged by the supervisor with the pool's identity"
+  t_case "the gate refuses bob's script, and the supervisor logs it with the pool's identity"
   t_log_mark
-  ask SCRIPT_FILENAME="$ALICE_DOCROOT/bobs.php"
+  ask SCRIPT_FILENAME="$BOB_DOCROOT/bob.php"
   t_expect "403" t_contains "$T_OUT" "Status: 403"
   sleep 0.5
   line=$(tail -n 1 "$T_LOG")
@@ -137,7 +138,7 @@ if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUW
 
   t_case "after logrotate moved the log, the supervisor writes to a new file"
   mv "$T_LOG" "$T_LOG.1"
-  ask SCRIPT_FILENAME="$ALICE_DOCROOT/bobs.php"
+  ask SCRIPT_FILENAME="$BOB_DOCROOT/bob.php"
   for _ in $(seq 1 20); do [ -s "$T_LOG" ] && break; sleep 0.1; done
   t_expect "the refusal is in the new log" test "$(t_log_field decision check)" = owner
   t_expect "the new log is root's and private" test "$(stat -c '%U %a' "$T_LOG")" = "root 600"
