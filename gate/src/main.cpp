@@ -124,6 +124,11 @@ int main(int argc, char** argv) {
   if (::getuid() == 0 || ::geteuid() != ::getuid() || ::getegid() != ::getgid())
     fail_start(Check::user, "suwrap-gate runs as an account user, never as root or set-uid");
 
+  // The account's own PHP runs as the same user: without this it could ptrace the gate
+  // and speak for it on the log pipe and the pool's socket.
+  if (::prctl(PR_SET_DUMPABLE, 0) != 0)
+    fail_start(Check::exec, std::string("PR_SET_DUMPABLE: ") + std::strerror(errno));
+
   // 6. The configuration (it holds no secret; the account user may read it) and the handler.
   gate::CurrentConfig config(suwrap::build::config_path);
   const auto loaded = config.get();
