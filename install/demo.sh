@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: two hosting accounts, each with a small PHP site, served by nginx on
 # 127.0.0.1 through suwrap-cgid and the set-uid suwrap, each page running as its own
-# account's user. On a fresh Debian 12 machine, as root:
+# account's user: demoalice's with one php-cgi per request, demobob's warm (a pool of
+# php-cgi workers of demobob's, started on the first request, ended when idle). On a
+# fresh Debian 12 machine, as root:
 #
 #     ./install/demo.sh            # set up and start (PORT=8080 by default)
 #     ./install/demo.sh stop       # stop it and remove everything it made
@@ -37,6 +39,7 @@ stop() {
     sleep 0.1
   done
   pkill -KILL -f "$prefix/sbin/suwrap-cgid" 2>/dev/null || true
+  pkill -KILL -f "$prefix/lib/suwrap/suwrap --pool" 2>/dev/null || true
   pkill -KILL -f "nginx -c $prefix/nginx/nginx.conf" 2>/dev/null || true
   for u in "${users[@]}"; do
     if id "$u" >/dev/null 2>&1; then
@@ -124,15 +127,29 @@ kind = "php"
 path = "/usr/bin/php-cgi"
 ini_dir = "$php_ini_dir"
 extensions = [".php"]
+
+# Warm mode (docs/warm-mode.md): for the accounts whose php_handler names it.
+[handlers.php-warm]
+kind = "php-fcgi"
+path = "/usr/bin/php-cgi"
+ini_dir = "$php_ini_dir"
+workers = 2
+idle_seconds = 60
+extensions = []
 EOF
 chown root:root "$confdir/suwrap.toml"
 chmod 0644 "$confdir/suwrap.toml"
+mkdir -p "$confdir/accounts.d"
+chmod 0755 "$confdir/accounts.d"
+printf 'user = "demobob"\ndocroots = ["%s"]\nphp_handler = "php-warm"\n' "$www/demobob" >"$confdir/accounts.d/demobob.toml"
+chmod 0644 "$confdir/accounts.d/demobob.toml"
 "$prefix/bin/suwrap-policy" config check
 
 say "== suwrap-cgid (as www-data) and nginx on 127.0.0.1:$port"
 setpriv --reuid=www-data --regid=www-data --init-groups \
   "$prefix/sbin/suwrap-cgid" --listen "$rundir/cgid.sock" --wrapper "$prefix/lib/suwrap/suwrap" \
-  --status-path /suwrap-status --log-file "$rundir/cgid.log" </dev/null >/dev/null 2>&1 &
+  --status-path /suwrap-status --log-file "$rundir/cgid.log" --pool-dir "$rundir/pools" \
+  </dev/null >/dev/null 2>&1 &
 echo $! >"$rundir/cgid.pid"
 for _ in $(seq 1 50); do [ -S "$rundir/cgid.sock" ] && break; sleep 0.1; done
 
@@ -177,6 +194,10 @@ for u in "${users[@]}"; do
   say "   http://127.0.0.1:$port/$u/form.php"
 done
 say "   http://127.0.0.1:$port/suwrap-status   (the daemon's metrics)"
+say ""
+say "== demobob is served warm: its first request started a pool of demobob's php-cgi workers"
+curl -s "http://127.0.0.1:$port/suwrap-status" | grep -E '^suwrap_cgid_(pools_running|pool_starts_total) ' | sed 's/^/   /' || true
+ps -o user=,pid=,args= -u demobob | sed 's/^/   /' || true
 say ""
 say "== a refused request: $www/demoalice/refused.php is writable by its group"
 say "   \$ curl -i http://127.0.0.1:$port/demoalice/refused.php"
