@@ -377,8 +377,12 @@ clean_stale_runs() {
     [ -d "$dir" ] || continue
     say "removing what an interrupted run left: $dir"
     if [ -f "$dir/pids" ]; then
+      # What each daemon started goes first (nginx's workers, a suwrap-cgid's pools): once
+      # their parent is gone they would belong to init and could not be told apart.
       while read -r pid exe; do
-        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && kill -KILL "$pid" 2>/dev/null
+        if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ]; then
+          kill -KILL $(descendants "$pid") "$pid" 2>/dev/null
+        fi
       done <"$dir/pids"
     fi
     kill_exe_processes "$dir/bin/suwrap"
