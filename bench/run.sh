@@ -87,7 +87,7 @@ What it does: installs (apt-get) the missing ones of ${PACKAGES[*]}
 run installed it; the others stay); builds suwrap, suwrap-cgid and suwrap-gate in
 $BUILD_DIR (Release, -DSUWRAP_CONFIG=$BENCH_CONF,
 -DSUWRAP_GATE_PATH=$GATE_PATH); makes one test user owning the payloads, a set-uid copy
-of suwrap, the gate at $GATE_PATH (root's, 0755), $BENCH_CONF and
+of suwrap, the gate at $GATE_PATH (root's, 0711), $BENCH_CONF and
 private nginx, Apache, php-fpm, fcgiwrap and suwrap-cgid instances under $RUN_BASE (own
 configuration, pid files, ports on 127.0.0.1); points suEXEC's docroot ($SUEXEC_CONF) at
 the payloads and restores it afterwards. Each cell first checks with curl that the response
@@ -593,7 +593,7 @@ EOF
   CGID_BIN=$BUILD_DIR/cgid/suwrap-cgid
   [ -x "$CGID_BIN" ] || die "no $CGID_BIN"
   if [ -z "$WARM_MISSING" ]; then
-    install -o root -g root -m 0755 "$BUILD_DIR/gate/suwrap-gate" "$GATE_PATH"
+    install -o root -g root -m 0711 "$BUILD_DIR/gate/suwrap-gate" "$GATE_PATH"
     GATE_INSTALLED=1
   fi
 }

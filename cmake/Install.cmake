@@ -8,10 +8,12 @@ set(SUWRAP_SYSTEMD_DIR "lib/systemd/system" CACHE STRING "Where the systemd unit
 option(SUWRAP_INSTALL_SYSTEM_FILES "Install /var/log/suwrap* and /etc/logrotate.d/suwrap" ON)
 
 # suwrap-gate beside suwrap, where suwrap --pool runs it from (SUWRAP_GATE_PATH): mode
-# 0755, owned by whoever installs (root), never set-uid — it runs as an account user.
+# 0711, owned by whoever installs (root), never set-uid — it runs as an account user. Not
+# readable by the account: the kernel then makes the gate undumpable from its exec on, so
+# the account's own processes cannot ptrace it while it starts (suwrap refuses otherwise).
 if(TARGET suwrap-gate)
   install(TARGETS suwrap-gate RUNTIME DESTINATION lib/suwrap
-          PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+          PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_EXECUTE WORLD_EXECUTE)
 endif()
 
 install(FILES install/systemd/suwrap-cgid.socket install/systemd/suwrap-cgid.service

@@ -202,6 +202,20 @@ int main(int argc, char** argv, char** envp) {
       refuse(refused, config, log, caller);
     }
     if (auto why = pool_socket_problem()) refuse_internal(*why, config, log, caller, Check::request);
+    // The socket was made for one user's pool (SUWRAP_POOL_UID, set by suwrap-cgid from the
+    // owner it routed by): a script swapped since then must not start another user's
+    // gate on it. It can only narrow what is allowed.
+    const auto pool_uid = find_variable(environment, "SUWRAP_POOL_UID");
+    const std::string decided_uid = std::to_string(decision.target->user.uid);
+    if (!pool_uid || *pool_uid != decided_uid) {
+      Decision refused = decision;
+      record_check(refused, Check::target, Outcome::fail,
+                   pool_uid ? "the pool's socket is for uid " + std::string(*pool_uid) + ", but the script's user is " +
+                                  decision.target->user.name + " (uid " + decided_uid + ")"
+                            : "--pool needs SUWRAP_POOL_UID, the uid the pool's socket is for",
+                   Verdict::deny, 403);
+      refuse(refused, config, log, caller);
+    }
   } else if (auto why = stdin_listener_problem()) {
     Decision refused = decision;
     record_check(refused, Check::request, Outcome::fail, *why, Verdict::deny, 403);

@@ -123,8 +123,12 @@ std::optional<std::string> open_gate(policy::Fd& out) {
     if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
       return (walked.empty() ? std::string("/") : walked) + " must be owned by root and writable only by root";
     if (last) {
-      if (!S_ISREG(st.st_mode) || (st.st_mode & S_IXOTH) == 0 || (st.st_mode & (S_ISUID | S_ISGID)) != 0)
-        return path + " must be a regular file that others may execute, without set-uid or set-gid";
+      // Executable but not readable by the account: exec of a file the process cannot read
+      // leaves it undumpable from the start, so the account's own processes cannot ptrace
+      // the gate before it has set that itself.
+      if (!S_ISREG(st.st_mode) || (st.st_mode & S_IXOTH) == 0 || (st.st_mode & (S_IRGRP | S_IROTH)) != 0 ||
+          (st.st_mode & (S_ISUID | S_ISGID)) != 0)
+        return path + " must be a regular file that others may execute but not read (mode 0711), without set-uid or set-gid";
       out = std::move(at);
       return std::nullopt;
     }

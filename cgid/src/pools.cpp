@@ -241,8 +241,16 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
     failure = PoolFallback{};
     return nullptr;
   }
+  // The uid this socket is for goes with the start: suwrap --pool refuses a pool whose
+  // decided user is anyone else, so a script swapped between the stat that routed it and
+  // suwrap's walk cannot put another account's gate on this account's socket.
+  std::vector<std::string> pool_environment;
+  pool_environment.reserve(environment.size() + 1);
+  for (const auto& entry : environment)
+    if (!entry.starts_with("SUWRAP_POOL_UID=")) pool_environment.push_back(entry);
+  pool_environment.push_back("SUWRAP_POOL_UID=" + std::to_string(route.key.uid));
   SpawnedPool spawned;
-  if (!spawn_pool(options_.wrapper, environment, listener.get(), spawned, error)) {
+  if (!spawn_pool(options_.wrapper, pool_environment, listener.get(), spawned, error)) {
     ++metrics_.spawn_failures;
     log_->error("cannot start suwrap --pool for {}: {}", describe(route.key), error);
     ::unlink(path->c_str());

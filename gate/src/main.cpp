@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -62,6 +63,16 @@ constexpr const char* description =
   if (::isatty(STDOUT_FILENO) != 1)
     (void)gate::write_all(STDOUT_FILENO, policy::cgi_refusal(500, false, check, reason));
   std::exit(exit_start_failed);
+}
+
+// True if a tracer is attached (TracerPid in /proc/self/status): one that attached before
+// PR_SET_DUMPABLE took effect keeps its hold, so a traced gate does not start.
+bool traced() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("TracerPid:", 0) == 0) return std::stol(line.substr(10)) != 0;
+  return true;  // cannot tell: fail closed
 }
 
 // A closed descriptor 0-2 would be handed out by the next open(): /dev/null takes its place.
@@ -128,6 +139,7 @@ int main(int argc, char** argv) {
   // and speak for it on the log pipe and the pool's socket.
   if (::prctl(PR_SET_DUMPABLE, 0) != 0)
     fail_start(Check::exec, std::string("PR_SET_DUMPABLE: ") + std::strerror(errno));
+  if (traced()) fail_start(Check::exec, "suwrap-gate is being traced; it does not start under a tracer");
 
   // 6. The configuration (it holds no secret; the account user may read it) and the handler.
   gate::CurrentConfig config(suwrap::build::config_path);

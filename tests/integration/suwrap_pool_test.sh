@@ -46,7 +46,7 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 pool() {
   local launch=()
   if [ "$1" = --fd0 ]; then launch=(--fd0 "$2"); shift 2; fi
-  T_OUT=$(env -i "${base[@]}" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
+  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="${POOL_UID-$ALICE_UID}" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
     "${launch[@]}" "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
   POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
@@ -82,6 +82,15 @@ t_refused 1 403 owner
 rm -f "$T_CONF_DIR/accounts.d/alice.toml"
 t_config
 
+t_case "a pool for another uid than the script's user (a script swapped after routing)"
+POOL_UID=$BOB_UID pool "$ALICE_DOCROOT/hello.php"
+t_refused 1 403 target
+t_expect "no process of either account runs" sh -c "! pgrep -u $ALICE >/dev/null && ! pgrep -u $BOB >/dev/null"
+
+t_case "an empty SUWRAP_POOL_UID"
+POOL_UID="" pool "$ALICE_DOCROOT/hello.php"
+t_refused 1 403 target
+
 t_case "--pool as a web server's query word, with the request's stdin: refused, not run"
 T_OUT=$(env -i "${base[@]}" SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php" QUERY_STRING=--pool \
   /usr/bin/setpriv --reuid="$T_CALLER" --regid="$(id -g "$T_CALLER")" --init-groups "$T_SUWRAP" --pool </dev/null 2>/dev/null; echo "~$?")
@@ -96,7 +105,13 @@ if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUW
   # The child refuses after the drop was prepared: the second decision line names exec.
   t_refused 3 500 exec
   t_expect "no process of the account runs" no_pool_of "$ALICE"
+  chmod 0711 "$SUWRAP_GATE_PATH"
+
+  t_case "a gate the account could read (and so ptrace while it starts) is not run"
   chmod 0755 "$SUWRAP_GATE_PATH"
+  pool "$ALICE_DOCROOT/hello.php"
+  t_refused 3 500 exec
+  chmod 0711 "$SUWRAP_GATE_PATH"
 
   # ---- the allowed pool ---------------------------------------------------------------------
   t_case "an allowed pool starts and serves the account"

@@ -75,7 +75,8 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 # start_pool SCRIPT: suwrap --pool for SCRIPT, run as the caller the way suwrap-cgid runs it.
 # Sets POOL_PID (the supervisor) and T_OUT (the launcher's READY/REFUSED line).
 start_pool() {
-  T_OUT=$(env -i "${base[@]}" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
+  # As suwrap-cgid does: the pool is for the uid that owns the script as stat() sees it.
+  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="$(stat -L -c %u "$1" 2>/dev/null)" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
     "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
   POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/^READY pid=\([0-9]*\)$/\1/p')

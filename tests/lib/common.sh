@@ -55,7 +55,7 @@ t_setup() {
 
 # Warm mode: suwrap --pool runs the gate from its compiled-in path. The test build puts that
 # path in the scratch tree (install/test.sh: SUWRAP_GATE_PATH=/run/suwrap-tests/suwrap-gate);
-# the built gate is copied there, root's and mode 0755, while a suite runs. A compiled-in
+# the built gate is copied there, root's and mode 0711 (as installed), while a suite runs. A compiled-in
 # path outside /run/suwrap-tests is never written to.
 t_install_gate() {
   if [ -z "${SUWRAP_GATE_BIN:-}" ] || [ ! -x "$SUWRAP_GATE_BIN" ]; then return 0; fi
@@ -63,7 +63,7 @@ t_install_gate() {
     /run/suwrap-tests/*) ;;
     *) return 0 ;;
   esac
-  install -o root -g root -m 0755 "$SUWRAP_GATE_BIN" "$SUWRAP_GATE_PATH"
+  install -o root -g root -m 0711 "$SUWRAP_GATE_BIN" "$SUWRAP_GATE_PATH"
   t_on_cleanup "rm -f '$SUWRAP_GATE_PATH'"
 }
 
