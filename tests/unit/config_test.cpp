@@ -1235,3 +1235,13 @@ TEST(CheckTrustedPath, RefusesAMissingPath) {
 }
 
 }  // namespace
+
+// toml++ 3.3 reaches a branch it marks unreachable for some non-ASCII characters where
+// whitespace may stand (U+FEEF here, found by config_fuzz); under UBSan (the sanitizer
+// pass) that branch would be reported. It must be an ordinary parse error.
+TEST(ParseConfig, RefusesUnicodeThatTomlPlusPlusMarksUnreachable) {
+  const auto error = config_error("\xef\xbb\xaf[global]\nmode = \"owner\"\n");
+  EXPECT_FALSE(error.message.empty());
+  const auto accented = config_error("[global]\n\xc3\xa9 = 1\n");
+  EXPECT_FALSE(accented.message.empty());
+}
