@@ -3,8 +3,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 
 #include "suwrap/policy/paths.hpp"
 
@@ -38,14 +40,34 @@ void ConfigWatch::watch(std::span<const std::string> dirs, std::span<const std::
   inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_) return;
   const auto add = [&](const std::string& path, std::uint32_t events) {
-    return ::inotify_add_watch(inotify_.get(), path.c_str(),
-                               events | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_ADD) >= 0;
+    return ::inotify_add_watch(inotify_.get(), path.c_str(), events | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_ADD);
   };
+  ancestor_entries_.clear();
+  std::set<int> whole;
   for (const auto& dir : dirs) {
-    if (!add(dir, dir_events)) return;
+    const int wd = add(dir, dir_events);
+    if (wd < 0) return;
+    whole.insert(wd);
   }
-  for (const auto& dir : ancestors) {
-    if (!add(dir, ancestor_events)) return;
+  for (const auto& ancestor : ancestors) {
+    const int wd = add(ancestor, ancestor_events);
+    if (wd < 0) return;
+    if (whole.contains(wd)) continue;
+    // The entries of `ancestor` on the way down to each watched directory.
+    const auto above = policy::split_components(ancestor);
+    std::set<std::string> entries;
+    for (const auto& dir : dirs) {
+      const auto below = policy::split_components(dir);
+      if (below.size() > above.size() && std::equal(above.begin(), above.end(), below.begin()))
+        entries.insert(std::string(below[above.size()]));
+    }
+    if (entries.empty()) {
+      whole.insert(wd);  // above nothing watched: every event counts
+      ancestor_entries_.erase(wd);
+      continue;
+    }
+    auto& known = ancestor_entries_[wd];
+    known.insert(entries.begin(), entries.end());
   }
   broken_ = false;
 }
@@ -57,7 +79,18 @@ bool ConfigWatch::changed() {
   for (;;) {
     const ssize_t n = ::read(inotify_.get(), events.data(), events.size());
     if (n > 0) {
-      any = true;  // what changed does not matter, only that something did
+      // What changed does not matter, only whether it concerns the configuration.
+      for (std::size_t at = 0; at + sizeof(inotify_event) <= static_cast<std::size_t>(n);) {
+        inotify_event event{};
+        std::memcpy(&event, events.data() + at, sizeof(event));
+        const std::string_view name(events.data() + at + sizeof(event),
+                                    ::strnlen(events.data() + at + sizeof(event), event.len));
+        at += sizeof(event) + event.len;
+        const auto entries = ancestor_entries_.find(event.wd);
+        if (entries == ancestor_entries_.end() || event.len == 0 ||
+            entries->second.contains(std::string(name)))
+          any = true;
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

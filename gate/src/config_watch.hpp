@@ -7,7 +7,9 @@
 // next request reads it again. Where inotify cannot be had, it is read for every request.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,7 +28,9 @@ class ConfigWatch {
   // Replaces what was watched. `dirs`: any change to them or a file in them (written,
   // created, removed, renamed, chmod/chown). `ancestors`: an entry in them created,
   // removed or renamed, or a chmod/chown (the trust check judges every directory above
-  // the configuration).
+  // the configuration). In an ancestor only the entry on the way to one of `dirs` counts
+  // (and the ancestor itself): other entries come and go without concerning the
+  // configuration — /run, /tmp or a home directory's neighbours.
   void watch(std::span<const std::string> dirs, std::span<const std::string> ancestors);
 
   // Whether anything changed since the last call (always true when watching failed).
@@ -35,6 +39,9 @@ class ConfigWatch {
  private:
   policy::Fd inotify_;
   bool broken_ = true;
+  // Per watch descriptor of an ancestor: the names of its entries that lead to a watched
+  // directory. A watch descriptor not in here (a watched directory) counts every event.
+  std::map<int, std::set<std::string>> ancestor_entries_;
 };
 
 class CurrentConfig {

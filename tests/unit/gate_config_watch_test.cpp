@@ -65,6 +65,13 @@ TEST_F(WatchedTree, ANewOrRemovedFileIsAChange) {
   EXPECT_TRUE(watch.changed());
 }
 
+TEST_F(WatchedTree, ANeighbourComingAndGoingAboveIsNoChange) {
+  tree.mkdir("neighbour");
+  ASSERT_EQ(::rmdir(tree.path("neighbour").c_str()), 0);
+  tree.write("etc/other", "x");
+  EXPECT_FALSE(watch.changed());
+}
+
 TEST_F(WatchedTree, ARenameOrChmodAboveIsAChange) {
   tree.chmod("etc", 0777);
   EXPECT_TRUE(watch.changed());
