@@ -73,7 +73,12 @@ void expect_same_facts(const FileFacts& a, const FileFacts& b, const std::string
   EXPECT_EQ(a.ino, b.ino) << what;
   EXPECT_EQ(a.mode, b.mode) << what;
   EXPECT_EQ(a.uid, b.uid) << what;
-  EXPECT_EQ(a.nlink, b.nlink) << what;
+  // A directory's link count moves whenever a subdirectory comes or goes, and tests that
+  // run beside this one make theirs in /run/suwrap-tests; the checks read nlink only for
+  // the script, a regular file.
+  if (!S_ISDIR(a.mode)) {
+    EXPECT_EQ(a.nlink, b.nlink) << what;
+  }
 }
 
 // The cached walk and the walk from "/" agree on everything the checks read.
