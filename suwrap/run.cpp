@@ -95,6 +95,15 @@ bool apply_limits(const policy::Limits& l) {
   ::_exit(127);
 }
 
+// The NULL-terminated array execve() takes, pointing into `strings` (which must outlive it).
+std::vector<char*> exec_vector(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 // Signals at their defaults, none blocked: what the supervisor blocked stays its own.
 // (Ignored dispositions survive execve; the two suwrap ignores for itself are reset.)
 void default_signals() {
@@ -154,12 +163,8 @@ std::optional<std::string> open_gate(policy::Fd& out) {
   std::vector<std::string> args{build::gate_path, "--handler", d.handler_name, "--phprc", d.phprc};
   std::vector<std::string> environment{"PATH=" + ctx.config.safe_path, "HOME=" + target.user.home,
                                        "USER=" + target.user.name, "LOGNAME=" + target.user.name};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : environment) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<char*> argv = exec_vector(args);
+  std::vector<char*> envp = exec_vector(environment);
 
   ::umask(ctx.config.umask);
   if (::chdir("/") != 0)
@@ -253,7 +258,7 @@ std::optional<std::string> open_gate(policy::Fd& out) {
   own.phprc = d.phprc;
   own.home = target.user.home;
   own.user = target.user.name;
-  const std::vector<std::string> environment = policy::build_environment(ctx.request_environment, own);
+  std::vector<std::string> environment = policy::build_environment(ctx.request_environment, own);
 
   std::vector<std::string> args;
   std::string program;
@@ -266,13 +271,8 @@ std::optional<std::string> open_gate(policy::Fd& out) {
     program = d.physical_path;
     args.push_back(d.physical_path);
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  std::vector<std::string> env_copy = environment;
-  for (auto& e : env_copy) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<char*> argv = exec_vector(args);
+  std::vector<char*> envp = exec_vector(environment);
 
   ::umask(ctx.config.umask);
   if (::chdir(d.script_dir.c_str()) != 0)
