@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +43,14 @@ constexpr int exit_internal = 3;
   const bool errors_to_browser = config.has_value() && config->errors_to_browser;
   write_refusal(decision.http_status, errors_to_browser, decision.failed, decision.reason);
   std::exit(decision.exit_code());
+}
+
+// A refusal by a check suwrap makes after the pipeline allowed the request.
+[[noreturn]] void refuse_allowed(const Decision& allowed, Check check, const std::string& reason,
+                                 const LoadedConfig& config, const LogSink& log, const std::string& caller) {
+  Decision refused = allowed;
+  record_check(refused, check, Outcome::fail, reason, Verdict::deny, 403);
+  refuse(refused, config, log, caller);
 }
 
 // A refusal that no check of the pipeline made: the process itself could not be set up.
@@ -111,8 +121,10 @@ std::optional<std::string> pool_socket_problem() {
 std::optional<std::string> stdin_listener_problem() {
   int listening = 0;
   socklen_t size = sizeof(int);
-  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0)
-    return std::nullopt;  // not a socket
+  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0) {
+    if (errno == ENOTSOCK) return std::nullopt;  // a pipe or a file: a body
+    return std::string("cannot tell what fd 0 is: ") + std::strerror(errno);
+  }
   if (listening == 1) return "fd 0 is a listening socket; a request's stdin must be its body";
   sockaddr_storage peer{};
   socklen_t peer_size = sizeof(peer);
@@ -195,11 +207,9 @@ int main(int argc, char** argv, char** envp) {
   if (pool) {
     // Warm mode: only a php-fcgi handler has a pool, and only a listening socket is served.
     if (decision.handler == nullptr || decision.handler->kind != HandlerKind::php_fcgi) {
-      Decision refused = decision;
-      record_check(refused, Check::handler, Outcome::fail,
-                   "handler " + decision.handler_name + " is not of kind php-fcgi; only a php-fcgi handler has a pool",
-                   Verdict::deny, 403);
-      refuse(refused, config, log, caller);
+      refuse_allowed(decision, Check::handler,
+                     "handler " + decision.handler_name + " is not of kind php-fcgi; only a php-fcgi handler has a pool",
+                     config, log, caller);
     }
     if (auto why = pool_socket_problem()) refuse_internal(*why, config, log, caller, Check::request);
     // The socket was made for one user's pool (SUWRAP_POOL_UID, set by suwrap-cgid from the
@@ -208,18 +218,14 @@ int main(int argc, char** argv, char** envp) {
     const auto pool_uid = find_variable(environment, "SUWRAP_POOL_UID");
     const std::string decided_uid = std::to_string(decision.target->user.uid);
     if (!pool_uid || *pool_uid != decided_uid) {
-      Decision refused = decision;
-      record_check(refused, Check::target, Outcome::fail,
-                   pool_uid ? "the pool's socket is for uid " + std::string(*pool_uid) + ", but the script's user is " +
-                                  decision.target->user.name + " (uid " + decided_uid + ")"
-                            : "--pool needs SUWRAP_POOL_UID, the uid the pool's socket is for",
-                   Verdict::deny, 403);
-      refuse(refused, config, log, caller);
+      refuse_allowed(decision, Check::target,
+                     pool_uid ? "the pool's socket is for uid " + std::string(*pool_uid) + ", but the script's user is " +
+                                    decision.target->user.name + " (uid " + decided_uid + ")"
+                              : "--pool needs SUWRAP_POOL_UID, the uid the pool's socket is for",
+                     config, log, caller);
     }
   } else if (auto why = stdin_listener_problem()) {
-    Decision refused = decision;
-    record_check(refused, Check::request, Outcome::fail, *why, Verdict::deny, 403);
-    refuse(refused, config, log, caller);
+    refuse_allowed(decision, Check::request, *why, config, log, caller);
   }
 
   // Allowed, and logged before anything runs: a run that cannot be logged does not happen.
