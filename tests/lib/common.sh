@@ -29,8 +29,12 @@ t_setup() {
     exit 77
   fi
   mkdir -p /run/suwrap-tests
-  chown root:root /run/suwrap-tests
-  chmod 0755 /run/suwrap-tests
+  # Changed only when it is not root's 0755: even a chown that changes nothing is an
+  # inotify event to tests watching the directories above their configuration.
+  [ "$(stat -c %u:%g:%a /run/suwrap-tests)" = 0:0:755 ] || {
+    chown root:root /run/suwrap-tests
+    chmod 0755 /run/suwrap-tests
+  }
   T_ROOT=$(mktemp -d /run/suwrap-tests/"$T_NAME".XXXXXX)
   chmod 0755 "$T_ROOT"
   trap t_cleanup EXIT
