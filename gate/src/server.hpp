@@ -18,6 +18,7 @@
 
 #include "config_watch.hpp"
 #include "ending.hpp"
+#include "name_cache.hpp"
 #include "php_pool.hpp"
 #include "pool_rule.hpp"
 #include "suwrap/fastcgi/session.hpp"
@@ -93,7 +94,8 @@ class Server {
   std::chrono::seconds idle_after_;
   CurrentConfig& config_;
   PhpPool& php_;
-  policy::SystemFacts facts_;
+  policy::SystemFacts system_facts_;
+  NameCache facts_{system_facts_};  // users and groups remembered a few seconds
   fastcgi::SessionConfig session_config_;
 
   std::set<std::shared_ptr<Connection>> connections_;

@@ -1,0 +1,78 @@
+#include "name_cache.hpp"
+
+#include <vector>
+
+namespace suwrap::gate {
+
+namespace {
+
+// The remembered answer for `key`, or the source's (then remembered when `keep`).
+template <typename Map, typename Key, typename Ask>
+auto remembered(Map& map, const Key& key, bool keep, std::size_t& asked, Ask ask) {
+  if (keep) {
+    if (const auto it = map.find(key); it != map.end()) return it->second;
+  }
+  ++asked;
+  auto answer = ask();
+  if (keep) map.emplace(typename Map::key_type(key), answer);
+  return answer;
+}
+
+}  // namespace
+
+NameCache::NameCache(policy::FactSource& source, std::string etc_dir, Clock::duration keep)
+    : source_(source), etc_dir_(std::move(etc_dir)), keep_(keep) {}
+
+policy::Expected<policy::Walk, policy::WalkError> NameCache::walk(std::string_view absolute_path) {
+  return source_.walk(absolute_path);
+}
+
+std::optional<policy::FileFacts> NameCache::stat_path(std::string_view path) {
+  return source_.stat_path(path);
+}
+
+bool NameCache::fresh() {
+  const auto now = Clock::now();
+  if (!watching_) {
+    // Watched before anything is asked, so that a change during the look-ups is seen.
+    const std::vector<std::string> dirs{etc_dir_};
+    watch_.watch(dirs, ancestors_of(etc_dir_));
+    watching_ = true;
+    since_ = now;
+    return !watch_.changed();  // true only when the watch could be set
+  }
+  // changed() is asked every time: it drains the events, and is true for good once
+  // watching failed.
+  if (watch_.changed() || now - since_ >= keep_ || now < since_) {
+    users_by_name_.clear();
+    users_by_uid_.clear();
+    groups_by_name_.clear();
+    groups_by_gid_.clear();
+    watching_ = false;  // watched again, from now
+    return fresh();
+  }
+  return true;
+}
+
+std::optional<policy::UserInfo> NameCache::user_by_name(std::string_view name) {
+  const bool keep = fresh();
+  return remembered(users_by_name_, name, keep, source_lookups_, [&] { return source_.user_by_name(name); });
+}
+
+std::optional<policy::UserInfo> NameCache::user_by_uid(uid_t uid) {
+  const bool keep = fresh();
+  return remembered(users_by_uid_, uid, keep, source_lookups_, [&] { return source_.user_by_uid(uid); });
+}
+
+std::optional<policy::GroupInfo> NameCache::group_by_name(std::string_view name) {
+  const bool keep = fresh();
+  return remembered(groups_by_name_, name, keep, source_lookups_,
+                    [&] { return source_.group_by_name(name); });
+}
+
+std::optional<policy::GroupInfo> NameCache::group_by_gid(gid_t gid) {
+  const bool keep = fresh();
+  return remembered(groups_by_gid_, gid, keep, source_lookups_, [&] { return source_.group_by_gid(gid); });
+}
+
+}  // namespace suwrap::gate

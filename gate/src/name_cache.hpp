@@ -1,0 +1,61 @@
+// The user and group database, remembered for a few seconds at most.
+//
+// Every request the gate judges asks for the configured caller, the script's owner, the
+// account's user and its group: four NSS look-ups, each of which (with Debian's
+// `files systemd`) opens and parses /etc/passwd or /etc/group. A pool serves one account,
+// so the answers repeat. They are remembered until the first of: `keep` has passed since
+// they were first asked (sources inotify cannot see — LDAP, sssd — are at most that late),
+// or anything in `etc_dir` (/etc: passwd, group, nsswitch.conf) or that directory itself
+// changed. Where inotify cannot be had, nothing is remembered.
+//
+// The walk and stat() are passed through, never remembered: the files of a docroot are the
+// account's, and change under the gate at any time.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config_watch.hpp"
+#include "suwrap/policy/facts.hpp"
+
+namespace suwrap::gate {
+
+class NameCache final : public policy::FactSource {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit NameCache(policy::FactSource& source, std::string etc_dir = "/etc",
+                     Clock::duration keep = std::chrono::seconds(5));
+
+  policy::Expected<policy::Walk, policy::WalkError> walk(std::string_view absolute_path) override;
+  std::optional<policy::FileFacts> stat_path(std::string_view path) override;
+  std::optional<policy::UserInfo> user_by_name(std::string_view name) override;
+  std::optional<policy::UserInfo> user_by_uid(uid_t uid) override;
+  std::optional<policy::GroupInfo> group_by_name(std::string_view name) override;
+  std::optional<policy::GroupInfo> group_by_gid(gid_t gid) override;
+
+  // How many look-ups went to the source (for the tests).
+  [[nodiscard]] std::size_t source_lookups() const { return source_lookups_; }
+
+ private:
+  // Forgets everything when it is due; false when nothing may be remembered now.
+  bool fresh();
+
+  policy::FactSource& source_;
+  std::string etc_dir_;
+  Clock::duration keep_;
+  ConfigWatch watch_;
+  bool watching_ = false;
+  Clock::time_point since_{};
+  std::size_t source_lookups_ = 0;
+
+  std::map<std::string, std::optional<policy::UserInfo>, std::less<>> users_by_name_;
+  std::map<uid_t, std::optional<policy::UserInfo>> users_by_uid_;
+  std::map<std::string, std::optional<policy::GroupInfo>, std::less<>> groups_by_name_;
+  std::map<gid_t, std::optional<policy::GroupInfo>> groups_by_gid_;
+};
+
+}  // namespace suwrap::gate

@@ -1,0 +1,102 @@
+// The gate's user and group look-ups: remembered while nothing in the watched directory
+// changed and `keep` has not passed; never the walk or stat(). Real NSS, real inotify.
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "name_cache.hpp"
+#include "support.hpp"
+#include "suwrap/policy/facts.hpp"
+
+namespace {
+
+using suwrap::gate::NameCache;
+using suwrap::policy::SystemFacts;
+using suwrap::testing::TempTree;
+using namespace std::chrono_literals;
+
+TEST(NameCache, AsksTheSourceOnceWhileNothingChanged) {
+  TempTree tree;
+  tree.mkdir("etc");
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 1h);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(cache.user_by_name("root").has_value());
+    EXPECT_EQ(cache.user_by_uid(0)->name, "root");
+    EXPECT_EQ(cache.group_by_gid(0)->name, "root");
+    EXPECT_EQ(cache.group_by_name("root")->gid, 0U);
+    EXPECT_FALSE(cache.user_by_name("no-such-user-suwrap").has_value());
+  }
+  EXPECT_EQ(cache.source_lookups(), 5U);
+}
+
+TEST(NameCache, AChangeInTheWatchedDirectoryIsAskedAgain) {
+  TempTree tree;
+  tree.mkdir("etc");
+  tree.write("etc/passwd", "one");
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 1h);
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 1U);
+  tree.write("etc/passwd", "two");
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 2U);
+  tree.chmod("etc", 0700);
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 3U);
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 3U);
+}
+
+TEST(NameCache, NothingIsKeptLongerThanKeep) {
+  TempTree tree;
+  tree.mkdir("etc");
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 0s);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 3U);
+}
+
+TEST(NameCache, WithoutAWatchNothingIsRemembered) {
+  TempTree tree;
+  SystemFacts system;
+  NameCache cache(system, tree.path("missing"), 1h);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cache.group_by_gid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 3U);
+}
+
+TEST(NameCache, TheWalkAndStatAreNeverRemembered) {
+  TempTree tree;
+  tree.mkdir("etc");
+  tree.write("file", "x", 0644);
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 1h);
+  EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0644U);
+  ASSERT_TRUE(cache.walk(tree.path("file")).has_value());
+  tree.chmod("file", 0600);
+  EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0600U);
+  EXPECT_EQ(cache.walk(tree.path("file"))->object.facts.mode & 07777, 0600U);
+  EXPECT_EQ(cache.source_lookups(), 0U);
+}
+
+// The real /etc: a user removed with userdel is gone at the next look-up, whatever `keep`.
+TEST(NameCache, AUserRemovedFromTheSystemIsGoneAtOnce) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: creates a user";
+  SystemFacts system;
+  NameCache cache(system, "/etc", 1h);
+  std::string name;
+  {
+    const suwrap::testing::TestUser user("namecache");
+    name = user.name();
+    ASSERT_TRUE(cache.user_by_name(name).has_value());
+    ASSERT_TRUE(cache.user_by_name(name).has_value());
+  }
+  EXPECT_FALSE(cache.user_by_name(name).has_value());
+}
+
+}  // namespace
