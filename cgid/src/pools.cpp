@@ -319,6 +319,7 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_ch
   }
   const bool was_started = pool->refusal.empty() && pool->failed_status == 0;
   pool->state = Pool::State::ended;
+  pool->kept.clear();
   pool->idle_timer.cancel();
   forget(pool);
   // Remove the socket file only if it is still the one this pool bound: a fresh pool for
@@ -380,9 +381,35 @@ void Pools::retire(const std::shared_ptr<Pool>& pool, std::string_view why) {
   if (pool->state != Pool::State::ready && pool->state != Pool::State::starting) return;
   log_->info("retiring the pool for {}: {}", describe(pool->key), why);
   pool->state = Pool::State::retiring;
+  pool->kept.clear();
   pool->idle_timer.cancel();
   forget(pool);
   signal_supervisor(*pool, SIGTERM);
+}
+
+std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std::shared_ptr<Pool>& pool) {
+  while (pool->state == Pool::State::ready && !pool->kept.empty()) {
+    auto connection = std::move(pool->kept.back());
+    pool->kept.pop_back();
+    // Between requests the gate sends nothing: end of file means it closed the connection
+    // (it is stopping), and any byte is out of turn. Either way the connection is done.
+    char byte = 0;
+    const ssize_t n = ::recv(connection->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return connection;
+    std::error_code ignored;
+    connection->close(ignored);
+  }
+  return nullptr;
+}
+
+void Pools::keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection) {
+  if (pool->state == Pool::State::ready && !stopping_ && pool->kept.size() < options_.max_kept) {
+    pool->kept.push_back(std::move(connection));
+    return;
+  }
+  std::error_code ignored;
+  connection->shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+  connection->close(ignored);
 }
 
 void Pools::forget(const std::shared_ptr<Pool>& pool) {

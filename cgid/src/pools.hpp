@@ -24,6 +24,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <spdlog/logger.h>
@@ -69,6 +70,7 @@ struct PoolOptions {
   std::size_t max_pools = 64;
   std::chrono::seconds start_timeout{60};  // a start that has not ended by then is given up
   std::chrono::seconds room_timeout{5};    // how long a start waits for --max-pools room
+  std::size_t max_kept = 16;               // idle connections kept per pool
 };
 
 struct Pool {
@@ -94,6 +96,9 @@ struct Pool {
   std::string refusal;
   int failed_status = 0;
   int exit_status = -1;  // suwrap's exit status once reaped (128 + signal when killed)
+  // Connections to the gate whose last request ended cleanly (FCGI_KEEP_CONN), for the
+  // next requests; closed when the pool retires or ends.
+  std::vector<std::unique_ptr<asio::local::stream_protocol::socket>> kept;
 };
 
 struct PoolReady {      // the pool to connect to; its request is counted: Pools::release after
@@ -125,6 +130,11 @@ class Pools {
   asio::awaitable<PoolAcquired> acquire(const WarmRoute& route, const std::vector<std::string>& environment);
   // A request counted by acquire() is over.
   void release(const std::shared_ptr<Pool>& pool);
+  // A kept connection to `pool` that is still open (the gate has not closed it), if any.
+  std::unique_ptr<asio::local::stream_protocol::socket> take_kept(const std::shared_ptr<Pool>& pool);
+  // A connection whose request ended cleanly, kept for the next request while the pool is
+  // ready and has fewer than `max_kept` (else closed). Before release().
+  void keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection);
   // Connecting to the pool failed: it is retired, and the next request starts a fresh one.
   void discard(const std::shared_ptr<Pool>& pool, std::string_view why);
   // SIGTERM to the daemon: every pool is retired as soon as no request uses it.

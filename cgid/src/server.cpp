@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -174,6 +175,8 @@ struct Request {
   // Warm: the connection to the account's pool, instead of a child's pipes.
   std::unique_ptr<stream::socket> gate;
   bool stdin_end_sent = false;
+  int gate_writes = 0;      // writes to the gate under way
+  bool gate_clean = false;  // its answer ended with END_REQUEST and nothing after it
 
   bool gone = false;       // the client went away or aborted: nothing more is sent
   bool timed_out = false;
@@ -425,12 +428,12 @@ awaitable<void> Server::serve(stream::socket socket) {
   ++metrics_.connections_open;
   auto executor = conn->socket().get_executor();
 
-  std::string buffer(read_chunk, '\0');
+  const auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
   std::vector<fcgi::Event> events;
   std::string reply;
   bool open = true;
   while (open && !conn->closed()) {
-    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer), asio::experimental::as_tuple(use_awaitable));
+    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer.get(), read_chunk), asio::experimental::as_tuple(use_awaitable));
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted)
         log_->debug("connection read: {}", ec.message());
@@ -438,7 +441,7 @@ awaitable<void> Server::serve(stream::socket socket) {
     }
     events.clear();
     reply.clear();
-    conn->session().feed(std::string_view(buffer.data(), n), events, reply);
+    conn->session().feed(std::string_view(buffer.get(), n), events, reply);
     if (!reply.empty() && !co_await conn->send(std::move(reply))) break;
 
     for (auto& event : events) {
@@ -493,7 +496,9 @@ awaitable<void> Server::feed_stdin(std::shared_ptr<Request> req, std::string byt
     std::string out;
     fcgi::append_stdin(out, pool_request_id, bytes);
     // A failed write is not answered here: the relay sees the pool's end of it.
+    ++req->gate_writes;
     (void)co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
+    --req->gate_writes;
     co_return;
   }
   if (!req->stdin_pipe || !req->stdin_pipe->is_open()) co_return;
@@ -516,7 +521,9 @@ awaitable<void> Server::end_stdin(std::shared_ptr<Request> req) {
   req->stdin_end_sent = true;
   std::string out;
   fcgi::append_stdin_end(out, pool_request_id);
+  ++req->gate_writes;
   (void)co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
+  --req->gate_writes;
 }
 
 awaitable<void> Server::respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,
@@ -662,11 +669,11 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
 
 awaitable<void> Server::pump_output(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, bool is_stdout) {
   auto& pipe = is_stdout ? *req->stdout_pipe : *req->stderr_pipe;
-  std::string chunk(read_chunk, '\0');
+  const auto chunk = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
   for (;;) {
-    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(chunk), asio::experimental::as_tuple(use_awaitable));
+    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(chunk.get(), read_chunk), asio::experimental::as_tuple(use_awaitable));
     if (ec) break;  // end of the stream (or an error, which ends it too)
-    const std::string_view data(chunk.data(), n);
+    const std::string_view data(chunk.get(), n);
     if (req->gone || (is_stdout && req->suppress_output)) continue;  // drain, so the child can finish
     std::string out;
     if (is_stdout) {
@@ -765,24 +772,26 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
   asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
   co_await relay_from_pool(conn, req);
   deadline->cancel();
-  req->close_gate();
+  // The connection serves the pool's next request when this one left nothing behind on
+  // it: answered in full, its whole body sent, no write still under way.
+  if (req->gate_clean && req->stdin_end_sent && req->gate_writes == 0 && req->gate->is_open()) {
+    pools_.keep(pool, std::move(req->gate));
+  } else {
+    req->close_gate();
+  }
   pools_.release(pool);
   metrics_.response_seconds.observe(std::chrono::duration<double>(clock::now() - received).count());
   co_return true;
 }
 
-// Connects to the pool and sends BEGIN_REQUEST and the params as received (and the end of
-// the body, if it has come). False, with the pool retired, when that fails.
+// Sends BEGIN_REQUEST (FCGI_KEEP_CONN) and the params as received (and the end of the body,
+// if it has come) on a connection kept from an earlier request, or on a new one. A kept
+// connection that the gate closed meanwhile is dropped and the next one tried: the gate
+// takes nothing from a write that fails. False, with the pool retired, when a new
+// connection fails.
 awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool) {
-  auto gate = std::make_unique<stream::socket>(req->executor);
-  auto [connect_ec] = co_await gate->async_connect(stream::endpoint(pool->socket_path),
-                                                   asio::experimental::as_tuple(use_awaitable));
-  if (connect_ec) {
-    pools_.discard(pool, "connect: " + connect_ec.message());
-    co_return false;
-  }
   std::string out;
-  fcgi::append_begin_request(out, pool_request_id, fcgi::Role::responder, false);
+  fcgi::append_begin_request(out, pool_request_id, fcgi::Role::responder, true);
   if (!fcgi::append_params(out, pool_request_id, req->params)) {
     // Cannot happen: the session decoded these very pairs.
     co_return false;
@@ -791,14 +800,29 @@ awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std:
     fcgi::append_stdin_end(out, pool_request_id);
     req->stdin_end_sent = true;
   }
-  req->gate = std::move(gate);
-  auto [write_ec, n] = co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
-  if (write_ec) {
+  for (;;) {
+    auto gate = pools_.take_kept(pool);
+    const bool kept = gate != nullptr;
+    if (!kept) {
+      gate = std::make_unique<stream::socket>(req->executor);
+      auto [connect_ec] = co_await gate->async_connect(stream::endpoint(pool->socket_path),
+                                                       asio::experimental::as_tuple(use_awaitable));
+      if (connect_ec) {
+        req->stdin_end_sent = false;
+        pools_.discard(pool, "connect: " + connect_ec.message());
+        co_return false;
+      }
+    }
+    req->gate = std::move(gate);
+    auto [write_ec, n] = co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
+    if (!write_ec) break;
     req->close_gate();
     req->gate.reset();
-    req->stdin_end_sent = false;
-    pools_.discard(pool, "write: " + write_ec.message());
-    co_return false;
+    if (!kept) {
+      req->stdin_end_sent = false;
+      pools_.discard(pool, "write: " + write_ec.message());
+      co_return false;
+    }
   }
   // The body's end may have come while the params were being written.
   if (req->stdin_end && !req->stdin_end_sent) {
@@ -816,14 +840,14 @@ awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std:
 awaitable<void> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req) {
   fcgi::ClientReader reader(pool_request_id);
   std::vector<fcgi::ClientEvent> events;
-  std::string chunk(read_chunk, '\0');
+  const auto chunk = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
   std::optional<std::uint32_t> app_status;
   bool broken = false;
   while (!app_status && !broken) {
-    auto [ec, n] = co_await req->gate->async_read_some(asio::buffer(chunk), asio::experimental::as_tuple(use_awaitable));
+    auto [ec, n] = co_await req->gate->async_read_some(asio::buffer(chunk.get(), read_chunk), asio::experimental::as_tuple(use_awaitable));
     if (ec) break;  // the pool closed the connection, or we did (timeout, client gone)
     events.clear();
-    reader.feed(std::string_view(chunk.data(), n), events);
+    reader.feed(std::string_view(chunk.get(), n), events);
     for (auto& event : events) {
       if (auto* out = std::get_if<fcgi::Stdout>(&event)) {
         if (req->gone || req->suppress_output) continue;
@@ -847,6 +871,7 @@ awaitable<void> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
     }
   }
   req->stage = Request::Stage::finished;
+  req->gate_clean = app_status.has_value() && !broken;
   if (app_status) {
     if (auto check = gate_refusal_check(*app_status)) ++metrics_.warm_refusals_by_check[std::string(policy::check_name(*check))];
   } else if (!req->output_sent && !req->gone) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <memory>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -196,16 +197,16 @@ void Server::take_connection(stream::socket socket) {
 }
 
 awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
-  std::string buffer(read_chunk, '\0');
+  const auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
   std::vector<fcgi::Event> events;
   std::string reply;
   bool open = true;
   while (open && !conn->closed()) {
-    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer), as_tuple);
+    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer.get(), read_chunk), as_tuple);
     if (ec) break;
     events.clear();
     reply.clear();
-    conn->session().feed(std::string_view(buffer.data(), n), events, reply);
+    conn->session().feed(std::string_view(buffer.get(), n), events, reply);
     if (!reply.empty() && !co_await conn->send(std::move(reply))) break;
 
     for (auto& event : events) {
@@ -377,14 +378,14 @@ awaitable<void> Server::to_php(std::shared_ptr<Exchange> ex, std::string bytes) 
 awaitable<void> Server::relay(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex) {
   fcgi::ClientReader reader(php_request_id);
   std::vector<fcgi::ClientEvent> events;
-  std::string buffer(read_chunk, '\0');
+  const auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
   Ending answer = Ending::answered;
   std::uint32_t php_status = 0;
   while (!ex->cut_short && !ex->php_answered) {
-    auto [ec, n] = co_await ex->php->async_read_some(asio::buffer(buffer), as_tuple);
+    auto [ec, n] = co_await ex->php->async_read_some(asio::buffer(buffer.get(), read_chunk), as_tuple);
     if (ec) break;
     events.clear();
-    reader.feed(std::string_view(buffer.data(), n), events);
+    reader.feed(std::string_view(buffer.get(), n), events);
     for (auto& event : events) {
       if (ex->cut_short) break;
       if (auto* out = std::get_if<fcgi::Stdout>(&event)) {
@@ -493,10 +494,13 @@ awaitable<void> Server::complete(std::shared_ptr<Connection> conn, std::shared_p
   fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, ex->id);
   if (conn->session().end_request(ex->id, app_status, out)) (void)co_await conn->send(std::move(out));
   if (conn->exchange == ex) conn->exchange.reset();
-  // A client that asked for FCGI_KEEP_CONN keeps its connection for its next request.
-  if (!ex->keep_conn || stopping_) {
+  // A client that asked for FCGI_KEEP_CONN keeps its connection for its next request —
+  // which may have begun while this END_REQUEST was being written (then it is served,
+  // stopping or not, and the connection is not between requests).
+  const bool next_begun = conn->exchange != nullptr;
+  if (!ex->keep_conn || (stopping_ && !next_begun)) {
     conn->close();
-  } else {
+  } else if (!next_begun) {
     conn->between_requests = true;
   }
   request_ended();

@@ -93,6 +93,13 @@ wait_no_procs_of() {
   return 1
 }
 
+# gate_connections UID: the inodes of the connections the gate of UID's pool has accepted
+# and still holds (ss names an accepted unix socket by its listener's path).
+gate_connections() {
+  ss -xHpn 2>/dev/null | awk -v p="$POOL_DIR/$1-php-warm.sock" \
+    '$2 == "ESTAB" && $5 == p && /"suwrap-gate"/ { print $6 }' | sort | tr '\n' ' '
+}
+
 start_daemon() {
   t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --status-path /suwrap-status "$@"
   t_expect "the daemon routes php-fcgi to pools" grep -q 'warm routing: php-fcgi handlers go to per-account pools' "$T_CGID_LOG"
@@ -126,6 +133,34 @@ t_expect "one suwrap --pool allow line for alice (got $(allow_lines "$ALICE"))" 
 t_expect "opcache hits rise ($alice_hits, then $(field hits))" test "$(field hits)" -gt "$alice_hits"
 t_expect "the gate and the workers run as alice: gate + parent + $WORKERS workers" \
   test "$(procs_of "$ALICE")" = $((WORKERS + 2))
+
+t_case "warm: the daemon keeps its connection to a pool for the next requests"
+t_curl "$(t_url "$ALICE" who.php)"
+kept=$(gate_connections "$ALICE_UID")
+for _ in 1 2 3; do t_curl "$(t_url "$ALICE" who.php)"; done
+t_expect "200 by alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "one connection, and the same after three more requests ('$kept', then '$(gate_connections "$ALICE_UID")')" \
+  test "$(echo "$kept" | wc -w)" = 1 -a "$(gate_connections "$ALICE_UID")" = "$kept"
+
+t_case "warm: a kept connection its gate has closed is not used"
+# The supervisor stopped, the daemon cannot learn that the pool ends; the gate, told to
+# stop, closes the kept connection and its socket, and exits.
+gate=$(pgrep -u "$ALICE" -x suwrap-gate | head -1 || true)
+supervisor=$(ps -o ppid= -p "${gate:-0}" 2>/dev/null | tr -d ' ' || true)
+t_expect "alice's gate ($gate) and its supervisor ($supervisor), suwrap as root" \
+  test -n "$gate" -a "$(ps -o euid= -p "${supervisor:-0}" | tr -d ' ')" = 0 \
+  -a "$(ps -o args= -p "${supervisor:-0}")" = "$T_SUWRAP --pool"
+if [ -n "$supervisor" ] && [ -n "$gate" ]; then
+  kill -STOP "$supervisor"
+  kill -TERM "$gate"
+  for _ in $(seq 1 50); do kill -0 "$gate" 2>/dev/null && [ -n "$(gate_connections "$ALICE_UID")" ] || break; sleep 0.1; done
+  t_curl "$(t_url "$ALICE" who.php)"
+  kill -CONT "$supervisor"
+  t_expect "200 by alice from a fresh pool (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200 -a "$(field uid)" = "$ALICE_UID"
+  t_expect "its php parent is new ($alice_parent before, $(field ppid) now)" test "$(field ppid)" != "$alice_parent"
+fi
+alice_parent=$(field ppid)
+alice_hits=$(field hits)
 
 # ---- what is refused stays refused -------------------------------------------------------
 t_case "warm: a group-writable script is refused by the gate (check file_perms)"
