@@ -2,6 +2,7 @@
 // the web server's user, holds no privilege, and starts one suwrap per request — or, for a
 // php-fcgi handler, forwards the request to the account's warm pool (`suwrap --pool`).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,6 +173,13 @@ int main(int argc, char** argv) {
 
   // A peer that goes away must not kill the daemon with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection, kept pool connection and child pipe is a descriptor: the usual soft
+  // limit of 1024 is the first one a busy host meets, so it is raised to the hard limit
+  // (suwrap sets each account's own before anything of the account runs).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   asio::io_context io(1);
   suwrap::cgid::Server server(io, options, log);

@@ -144,7 +144,7 @@ std::optional<RouteKey> least_recently_used_idle(std::span<const PoolUse> pools)
 }
 
 Pools::Pools(asio::io_context& io, PoolOptions options, std::shared_ptr<spdlog::logger> log, Metrics& metrics)
-    : io_(io), options_(std::move(options)), log_(std::move(log)), metrics_(metrics) {}
+    : io_(io), options_(std::move(options)), log_(std::move(log)), metrics_(metrics), kept_sweep_(io) {}
 
 Pools::~Pools() {
   // The daemon is exiting: whatever pool is still alive gets its SIGTERM (the supervisor
@@ -319,7 +319,7 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_ch
   }
   const bool was_started = pool->refusal.empty() && pool->failed_status == 0;
   pool->state = Pool::State::ended;
-  pool->kept.clear();
+  close_kept(*pool);
   pool->idle_timer.cancel();
   forget(pool);
   // Remove the socket file only if it is still the one this pool bound: a fresh pool for
@@ -381,7 +381,7 @@ void Pools::retire(const std::shared_ptr<Pool>& pool, std::string_view why) {
   if (pool->state != Pool::State::ready && pool->state != Pool::State::starting) return;
   log_->info("retiring the pool for {}: {}", describe(pool->key), why);
   pool->state = Pool::State::retiring;
-  pool->kept.clear();
+  close_kept(*pool);
   pool->idle_timer.cancel();
   forget(pool);
   signal_supervisor(*pool, SIGTERM);
@@ -389,8 +389,9 @@ void Pools::retire(const std::shared_ptr<Pool>& pool, std::string_view why) {
 
 std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std::shared_ptr<Pool>& pool) {
   while (pool->state == Pool::State::ready && !pool->kept.empty()) {
-    auto connection = std::move(pool->kept.back());
+    auto connection = std::move(pool->kept.back().socket);
     pool->kept.pop_back();
+    --kept_;
     // Between requests the gate sends nothing: end of file means it closed the connection
     // (it is stopping), and any byte is out of turn. Either way the connection is done.
     char byte = 0;
@@ -403,13 +404,40 @@ std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std
 }
 
 void Pools::keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection) {
-  if (pool->state == Pool::State::ready && !stopping_ && pool->kept.size() < options_.max_kept) {
-    pool->kept.push_back(std::move(connection));
+  if (pool->state == Pool::State::ready && !stopping_ && pool->kept.size() < options_.max_kept_per_pool &&
+      kept_ < options_.max_kept) {
+    pool->kept.push_back({std::move(connection), PoolClock::now()});
+    ++kept_;
+    sweep_kept_later();
     return;
   }
   std::error_code ignored;
   connection->shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
   connection->close(ignored);
+}
+
+void Pools::close_kept(Pool& pool) {
+  kept_ -= std::min(kept_, pool.kept.size());
+  pool.kept.clear();  // the sockets close with them
+}
+
+// Once a second while connections are kept: those unused for `kept_for` are closed.
+void Pools::sweep_kept_later() {
+  if (kept_sweep_armed_) return;
+  kept_sweep_armed_ = true;
+  kept_sweep_.expires_after(std::chrono::seconds(1));
+  kept_sweep_.async_wait([this](const std::error_code& ec) {
+    if (ec) return;  // cancelled: the daemon is ending, `this` may be gone
+    kept_sweep_armed_ = false;
+    const auto stale = PoolClock::now() - options_.kept_for;
+    for (auto& [key, pool] : pools_) {
+      auto& kept = pool->kept;
+      const auto fresh = std::find_if(kept.begin(), kept.end(), [&](const Pool::Kept& k) { return k.since > stale; });
+      kept_ -= std::min(kept_, static_cast<std::size_t>(fresh - kept.begin()));
+      kept.erase(kept.begin(), fresh);
+    }
+    if (kept_ > 0) sweep_kept_later();
+  });
 }
 
 void Pools::forget(const std::shared_ptr<Pool>& pool) {

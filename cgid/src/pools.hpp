@@ -70,7 +70,11 @@ struct PoolOptions {
   std::size_t max_pools = 64;
   std::chrono::seconds start_timeout{60};  // a start that has not ended by then is given up
   std::chrono::seconds room_timeout{5};    // how long a start waits for --max-pools room
-  std::size_t max_kept = 16;               // idle connections kept per pool
+  // Idle connections kept to pools: each costs a descriptor of the daemon (and one of the
+  // gate), so they are few, and closed soon after a pool's burst of requests is over.
+  std::size_t max_kept_per_pool = 8;
+  std::size_t max_kept = 64;  // over all pools
+  std::chrono::milliseconds kept_for{2000};
 };
 
 struct Pool {
@@ -97,8 +101,13 @@ struct Pool {
   int failed_status = 0;
   int exit_status = -1;  // suwrap's exit status once reaped (128 + signal when killed)
   // Connections to the gate whose last request ended cleanly (FCGI_KEEP_CONN), for the
-  // next requests; closed when the pool retires or ends.
-  std::vector<std::unique_ptr<asio::local::stream_protocol::socket>> kept;
+  // next requests, oldest first; closed when unused for a while, and when the pool
+  // retires or ends.
+  struct Kept {
+    std::unique_ptr<asio::local::stream_protocol::socket> socket;
+    PoolClock::time_point since;
+  };
+  std::vector<Kept> kept;
 };
 
 struct PoolReady {      // the pool to connect to; its request is counted: Pools::release after
@@ -151,6 +160,8 @@ class Pools {
   void forget(const std::shared_ptr<Pool>& pool);
   void arm_idle(const std::shared_ptr<Pool>& pool);
   void retire_if_idle_and_stopping(const std::shared_ptr<Pool>& pool);
+  void close_kept(Pool& pool);
+  void sweep_kept_later();
 
   asio::io_context& io_;
   PoolOptions options_;
@@ -161,6 +172,9 @@ class Pools {
   Waiters exited_;         // starts waiting for --max-pools room
   bool enabled_ = false;
   bool stopping_ = false;
+  std::size_t kept_ = 0;  // kept connections over all pools
+  asio::steady_timer kept_sweep_;
+  bool kept_sweep_armed_ = false;
 };
 
 }  // namespace suwrap::cgid

@@ -97,6 +97,12 @@ std::optional<int> sniff_status(std::string_view head) {
   return location ? 302 : status;
 }
 
+// This daemon's own descriptors or memory ran out (not the peer's fault).
+bool is_out_of_resources(const std::error_code& ec) {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
+         ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+}
+
 std::string_view param(const fcgi::NameValuePairs& params, std::string_view name) {
   for (const auto& [n, v] : params) {
     if (n == name) return v;
@@ -752,10 +758,16 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
       co_await end_request(conn, req, 0);
       co_return true;
     }
-    if (co_await connect_to_pool(req, candidate)) {
+    const PoolSend sent = co_await connect_to_pool(req, candidate);
+    if (sent == PoolSend::sent) {
       pool = std::move(candidate);
     } else {
       pools_.release(candidate);
+      if (sent == PoolSend::out_of_resources) {
+        co_await respond(conn, req, 503, "text/plain", "503 Service Unavailable\n");
+        co_return true;
+      }
+      if (sent == PoolSend::partly_sent) break;  // 502 below
     }
   }
   if (!pool) {
@@ -786,15 +798,16 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
 
 // Sends BEGIN_REQUEST (FCGI_KEEP_CONN) and the params as received (and the end of the body,
 // if it has come) on a connection kept from an earlier request, or on a new one. A kept
-// connection that the gate closed meanwhile is dropped and the next one tried: the gate
-// takes nothing from a write that fails. False, with the pool retired, when a new
-// connection fails.
-awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool) {
+// connection that the gate closed meanwhile is dropped and the next one tried when not a
+// byte could be written to it (then the gate has taken nothing). A new connection that
+// fails retires the pool (unreachable) — unless what failed is this daemon's own
+// descriptors or memory, which says nothing of the pool.
+awaitable<Server::PoolSend> Server::connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool) {
   std::string out;
   fcgi::append_begin_request(out, pool_request_id, fcgi::Role::responder, true);
   if (!fcgi::append_params(out, pool_request_id, req->params)) {
     // Cannot happen: the session decoded these very pairs.
-    co_return false;
+    co_return PoolSend::unreachable;
   }
   if (req->stdin_end) {
     fcgi::append_stdin_end(out, pool_request_id);
@@ -809,8 +822,13 @@ awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std:
                                                        asio::experimental::as_tuple(use_awaitable));
       if (connect_ec) {
         req->stdin_end_sent = false;
+        if (is_out_of_resources(connect_ec)) {
+          log_->warn("cannot connect to the pool for {}: {}", param(req->params, "SCRIPT_FILENAME"),
+                     connect_ec.message());
+          co_return PoolSend::out_of_resources;
+        }
         pools_.discard(pool, "connect: " + connect_ec.message());
-        co_return false;
+        co_return PoolSend::unreachable;
       }
     }
     req->gate = std::move(gate);
@@ -818,10 +836,11 @@ awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std:
     if (!write_ec) break;
     req->close_gate();
     req->gate.reset();
-    if (!kept) {
+    if (!kept || n > 0) {
       req->stdin_end_sent = false;
       pools_.discard(pool, "write: " + write_ec.message());
-      co_return false;
+      // Part of the request reached the gate, which may have acted on it: not sent again.
+      co_return n > 0 ? PoolSend::partly_sent : PoolSend::unreachable;
     }
   }
   // The body's end may have come while the params were being written.
@@ -831,7 +850,7 @@ awaitable<bool> Server::connect_to_pool(std::shared_ptr<Request> req, const std:
     fcgi::append_stdin_end(end, pool_request_id);
     (void)co_await asio::async_write(*req->gate, asio::buffer(end), asio::experimental::as_tuple(use_awaitable));
   }
-  co_return true;
+  co_return PoolSend::sent;
 }
 
 // The gate's answer, relayed as a child's stdout is: STDOUT content to the web server

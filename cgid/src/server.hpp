@@ -80,7 +80,8 @@ class Server {
   asio::awaitable<bool> run_warm(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
                                  const WarmRoute& route, const std::vector<std::string>& environment,
                                  std::chrono::steady_clock::time_point received);
-  asio::awaitable<bool> connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool);
+  enum class PoolSend { sent, unreachable, partly_sent, out_of_resources };
+  asio::awaitable<PoolSend> connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool);
   asio::awaitable<void> relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
   asio::awaitable<void> feed_stdin(std::shared_ptr<Request> req, std::string bytes);
   asio::awaitable<void> end_stdin(std::shared_ptr<Request> req);

@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -44,6 +45,14 @@ constexpr std::uint16_t php_request_id = 1;
 constexpr auto as_tuple = asio::experimental::as_tuple(use_awaitable);
 // Stopping, a connection that has sent no request yet is given this long to send one.
 constexpr std::chrono::seconds quiet_connection_grace{5};
+
+// Bytes the peer sent that the gate has not read yet: a kept connection's next request.
+// suwrap-cgid checks that a kept connection is still open before it writes to it; what it
+// wrote before the gate stopped is served, not dropped unread.
+bool has_unread_input(stream::socket& socket) {
+  int pending = 0;
+  return ::ioctl(socket.native_handle(), FIONREAD, &pending) == 0 && pending > 0;
+}
 
 std::optional<std::string> param(const fcgi::NameValuePairs& params, std::string_view name) {
   for (const auto& [n, v] : params) {
@@ -498,7 +507,7 @@ awaitable<void> Server::complete(std::shared_ptr<Connection> conn, std::shared_p
   // which may have begun while this END_REQUEST was being written (then it is served,
   // stopping or not, and the connection is not between requests).
   const bool next_begun = conn->exchange != nullptr;
-  if (!ex->keep_conn || (stopping_ && !next_begun)) {
+  if (!ex->keep_conn || (stopping_ && !next_begun && !has_unread_input(conn->socket()))) {
     conn->close();
   } else if (!next_begun) {
     conn->between_requests = true;
@@ -572,10 +581,12 @@ void Server::stop() {
     if (!ec) take_connection(std::move(socket));
   }
   acceptor_.close(ec);
-  // Kept connections waiting for their next request close now; a queued one just taken
-  // gets its request served, if it sends one within the grace.
+  // Kept connections waiting for their next request close now, unless that request is
+  // already on its way (its bytes are here, unread): it is served, as a queued
+  // connection's is. A queued one just taken gets its request served, if it sends one
+  // within the grace.
   for (const auto& conn : connections_) {
-    if (conn->between_requests) conn->close();
+    if (conn->between_requests && !has_unread_input(conn->socket())) conn->close();
   }
   asio::co_spawn(io_, close_quiet_connections(), asio::detached);
   finish_if_drained();

@@ -141,6 +141,28 @@ for _ in 1 2 3; do t_curl "$(t_url "$ALICE" who.php)"; done
 t_expect "200 by alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
 t_expect "one connection, and the same after three more requests ('$kept', then '$(gate_connections "$ALICE_UID")')" \
   test "$(echo "$kept" | wc -w)" = 1 -a "$(gate_connections "$ALICE_UID")" = "$kept"
+t_expect "the daemon's soft descriptor limit is raised to its hard one" \
+  test "$(awk '/^Max open files/ { print ($4 == $5) }' "/proc/$T_CGID_PID/limits")" = 1
+
+t_case "warm: at most 8 connections are kept to a pool, and those unused for 2 s are closed"
+burst=()
+for _ in $(seq 1 12); do
+  curl -sS -o /dev/null "$(t_url "$ALICE" who.php?ms=200)" &
+  burst+=($!)
+done
+for p in "${burst[@]}"; do t_wait_exit "$p" 30; done
+kept=$(gate_connections "$ALICE_UID" | wc -w)
+t_expect "after 12 requests at once: between 1 and 8 kept (got $kept)" test "$kept" -ge 1 -a "$kept" -le 8
+# Kept connections are closed 2-3 s after their last use. One request a second keeps the
+# pool from being retired as idle (which would close them all) and reuses one of them.
+for _ in 1 2 3 4; do
+  sleep 1
+  t_curl "$(t_url "$ALICE" who.php)"
+done
+t_expect "the requests of the next 4 s served by alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "4 s later, one request a second: one connection is kept, the others are closed (got '$(gate_connections "$ALICE_UID")')" \
+  test "$(gate_connections "$ALICE_UID" | wc -w)" = 1
+alice_parent=$(field ppid)
 
 t_case "warm: a kept connection its gate has closed is not used"
 # The supervisor stopped, the daemon cannot learn that the pool ends; the gate, told to
