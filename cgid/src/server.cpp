@@ -97,10 +97,12 @@ std::optional<int> sniff_status(std::string_view head) {
   return location ? 302 : status;
 }
 
-// This daemon's own descriptors or memory ran out (not the peer's fault).
+// This daemon's own descriptors or memory ran out (not the peer's fault). Not ENOBUFS:
+// Asio reports a unix socket's full listen backlog (EAGAIN) as that, and a pool whose
+// gate does not accept is retired like one that cannot be reached.
 bool is_out_of_resources(const std::error_code& ec) {
   return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
-         ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+         ec == std::errc::not_enough_memory;
 }
 
 std::string_view param(const fcgi::NameValuePairs& params, std::string_view name) {

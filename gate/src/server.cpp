@@ -212,7 +212,9 @@ awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
   bool open = true;
   while (open && !conn->closed()) {
     auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer.get(), read_chunk), as_tuple);
-    if (ec) break;
+    // Closed while the read completed (stop() found no unread byte: these were already
+    // taken): nothing more runs from it.
+    if (ec || conn->closed()) break;
     events.clear();
     reply.clear();
     conn->session().feed(std::string_view(buffer.get(), n), events, reply);
