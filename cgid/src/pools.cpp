@@ -319,7 +319,7 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_ch
   }
   const bool was_started = pool->refusal.empty() && pool->failed_status == 0;
   pool->state = Pool::State::ended;
-  close_kept(*pool);
+  pool->kept.clear();  // closes them
   pool->idle_timer.cancel();
   forget(pool);
   // Remove the socket file only if it is still the one this pool bound: a fresh pool for
@@ -381,7 +381,7 @@ void Pools::retire(const std::shared_ptr<Pool>& pool, std::string_view why) {
   if (pool->state != Pool::State::ready && pool->state != Pool::State::starting) return;
   log_->info("retiring the pool for {}: {}", describe(pool->key), why);
   pool->state = Pool::State::retiring;
-  close_kept(*pool);
+  pool->kept.clear();  // closes them
   pool->idle_timer.cancel();
   forget(pool);
   signal_supervisor(*pool, SIGTERM);
@@ -391,7 +391,6 @@ std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std
   while (pool->state == Pool::State::ready && !pool->kept.empty()) {
     auto connection = std::move(pool->kept.back().socket);
     pool->kept.pop_back();
-    --kept_;
     // Between requests the gate sends nothing: end of file means it closed the connection
     // (it is stopping), and any byte is out of turn. Either way the connection is done.
     char byte = 0;
@@ -405,9 +404,8 @@ std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std
 
 void Pools::keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection) {
   if (pool->state == Pool::State::ready && !stopping_ && pool->kept.size() < options_.max_kept_per_pool &&
-      kept_ < options_.max_kept) {
+      kept_connections() < options_.max_kept) {
     pool->kept.push_back({std::move(connection), PoolClock::now()});
-    ++kept_;
     sweep_kept_later();
     return;
   }
@@ -416,9 +414,12 @@ void Pools::keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local:
   connection->close(ignored);
 }
 
-void Pools::close_kept(Pool& pool) {
-  kept_ -= std::min(kept_, pool.kept.size());
-  pool.kept.clear();  // the sockets close with them
+// Over all pools: only pools that route (in pools_) keep connections; a retired or ended
+// one has closed its own.
+std::size_t Pools::kept_connections() const {
+  std::size_t total = 0;
+  for (const auto& [key, pool] : pools_) total += pool->kept.size();
+  return total;
 }
 
 // Once a second while connections are kept: those unused for `kept_for` are closed.
@@ -432,11 +433,10 @@ void Pools::sweep_kept_later() {
     const auto stale = PoolClock::now() - options_.kept_for;
     for (auto& [key, pool] : pools_) {
       auto& kept = pool->kept;
-      const auto fresh = std::find_if(kept.begin(), kept.end(), [&](const Pool::Kept& k) { return k.since > stale; });
-      kept_ -= std::min(kept_, static_cast<std::size_t>(fresh - kept.begin()));
-      kept.erase(kept.begin(), fresh);
+      kept.erase(kept.begin(),
+                 std::find_if(kept.begin(), kept.end(), [&](const Pool::Kept& k) { return k.since > stale; }));
     }
-    if (kept_ > 0) sweep_kept_later();
+    if (kept_connections() > 0) sweep_kept_later();
   });
 }
 

@@ -142,7 +142,7 @@ class Pools {
   // A kept connection to `pool` that is still open (the gate has not closed it), if any.
   std::unique_ptr<asio::local::stream_protocol::socket> take_kept(const std::shared_ptr<Pool>& pool);
   // A connection whose request ended cleanly, kept for the next request while the pool is
-  // ready and has fewer than `max_kept` (else closed). Before release().
+  // ready and below `max_kept_per_pool` and `max_kept` in all (else closed). Before release().
   void keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection);
   // Connecting to the pool failed: it is retired, and the next request starts a fresh one.
   void discard(const std::shared_ptr<Pool>& pool, std::string_view why);
@@ -160,8 +160,8 @@ class Pools {
   void forget(const std::shared_ptr<Pool>& pool);
   void arm_idle(const std::shared_ptr<Pool>& pool);
   void retire_if_idle_and_stopping(const std::shared_ptr<Pool>& pool);
-  void close_kept(Pool& pool);
   void sweep_kept_later();
+  [[nodiscard]] std::size_t kept_connections() const;
 
   asio::io_context& io_;
   PoolOptions options_;
@@ -172,7 +172,6 @@ class Pools {
   Waiters exited_;         // starts waiting for --max-pools room
   bool enabled_ = false;
   bool stopping_ = false;
-  std::size_t kept_ = 0;  // kept connections over all pools
   asio::steady_timer kept_sweep_;
   bool kept_sweep_armed_ = false;
 };

@@ -183,8 +183,7 @@ struct Request {
   // Warm: the connection to the account's pool, instead of a child's pipes.
   std::unique_ptr<stream::socket> gate;
   bool stdin_end_sent = false;
-  int gate_writes = 0;      // writes to the gate under way
-  bool gate_clean = false;  // its answer ended with END_REQUEST and nothing after it
+  int gate_writes = 0;  // writes to the gate under way
 
   bool gone = false;       // the client went away or aborted: nothing more is sent
   bool timed_out = false;
@@ -784,11 +783,11 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
 
   auto deadline = std::make_shared<asio::steady_timer>(executor, options_.timeout);
   asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
-  co_await relay_from_pool(conn, req);
+  const bool answered_cleanly = co_await relay_from_pool(conn, req);
   deadline->cancel();
   // The connection serves the pool's next request when this one left nothing behind on
   // it: answered in full, its whole body sent, no write still under way.
-  if (req->gate_clean && req->stdin_end_sent && req->gate_writes == 0 && req->gate->is_open()) {
+  if (answered_cleanly && req->stdin_end_sent && req->gate_writes == 0 && req->gate->is_open()) {
     pools_.keep(pool, std::move(req->gate));
   } else {
     req->close_gate();
@@ -811,10 +810,8 @@ awaitable<Server::PoolSend> Server::connect_to_pool(std::shared_ptr<Request> req
     // Cannot happen: the session decoded these very pairs.
     co_return PoolSend::unreachable;
   }
-  if (req->stdin_end) {
-    fcgi::append_stdin_end(out, pool_request_id);
-    req->stdin_end_sent = true;
-  }
+  const bool with_end = req->stdin_end;
+  if (with_end) fcgi::append_stdin_end(out, pool_request_id);
   for (;;) {
     auto gate = pools_.take_kept(pool);
     const bool kept = gate != nullptr;
@@ -823,7 +820,6 @@ awaitable<Server::PoolSend> Server::connect_to_pool(std::shared_ptr<Request> req
       auto [connect_ec] = co_await gate->async_connect(stream::endpoint(pool->socket_path),
                                                        asio::experimental::as_tuple(use_awaitable));
       if (connect_ec) {
-        req->stdin_end_sent = false;
         if (is_out_of_resources(connect_ec)) {
           log_->warn("cannot connect to the pool for {}: {}", param(req->params, "SCRIPT_FILENAME"),
                      connect_ec.message());
@@ -839,12 +835,12 @@ awaitable<Server::PoolSend> Server::connect_to_pool(std::shared_ptr<Request> req
     req->close_gate();
     req->gate.reset();
     if (!kept || n > 0) {
-      req->stdin_end_sent = false;
       pools_.discard(pool, "write: " + write_ec.message());
       // Part of the request reached the gate, which may have acted on it: not sent again.
       co_return n > 0 ? PoolSend::partly_sent : PoolSend::unreachable;
     }
   }
+  req->stdin_end_sent = with_end;
   // The body's end may have come while the params were being written.
   if (req->stdin_end && !req->stdin_end_sent) {
     req->stdin_end_sent = true;
@@ -858,7 +854,7 @@ awaitable<Server::PoolSend> Server::connect_to_pool(std::shared_ptr<Request> req
 // The gate's answer, relayed as a child's stdout is: STDOUT content to the web server
 // (status read on the way, backpressure by awaiting each write), STDERR likewise, and its
 // END_REQUEST's appStatus counted when it names a refusal.
-awaitable<void> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req) {
+awaitable<bool> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req) {
   fcgi::ClientReader reader(pool_request_id);
   std::vector<fcgi::ClientEvent> events;
   const auto chunk = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
@@ -892,7 +888,6 @@ awaitable<void> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
     }
   }
   req->stage = Request::Stage::finished;
-  req->gate_clean = app_status.has_value() && !broken;
   if (app_status) {
     if (auto check = gate_refusal_check(*app_status)) ++metrics_.warm_refusals_by_check[std::string(policy::check_name(*check))];
   } else if (!req->output_sent && !req->gone) {
@@ -906,6 +901,7 @@ awaitable<void> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
   log_->debug("warm request {} for {} ended: status {}, app status {}", req->id, param(req->params, "SCRIPT_FILENAME"),
               req->status, app_status.value_or(0));
   co_await end_request(conn, req, app_status.value_or(0));
+  co_return app_status.has_value() && !broken;
 }
 
 }  // namespace suwrap::cgid

@@ -82,7 +82,8 @@ class Server {
                                  std::chrono::steady_clock::time_point received);
   enum class PoolSend { sent, unreachable, partly_sent, out_of_resources };
   asio::awaitable<PoolSend> connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool);
-  asio::awaitable<void> relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
+  // True when the gate's answer ended with END_REQUEST and nothing after it.
+  asio::awaitable<bool> relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
   asio::awaitable<void> feed_stdin(std::shared_ptr<Request> req, std::string bytes);
   asio::awaitable<void> end_stdin(std::shared_ptr<Request> req);
   asio::awaitable<void> respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,

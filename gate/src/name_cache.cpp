@@ -33,25 +33,18 @@ std::optional<policy::FileFacts> NameCache::stat_path(std::string_view path) {
 
 bool NameCache::fresh() {
   const auto now = Clock::now();
-  if (!watching_) {
-    // Watched before anything is asked, so that a change during the look-ups is seen.
-    const std::vector<std::string> dirs{etc_dir_};
-    watch_.watch(dirs, ancestors_of(etc_dir_));
-    watching_ = true;
-    since_ = now;
-    return !watch_.changed();  // true only when the watch could be set
-  }
-  // changed() is asked every time: it drains the events, and is true for good once
-  // watching failed.
-  if (watch_.changed() || now - since_ >= keep_ || now < since_) {
-    users_by_name_.clear();
-    users_by_uid_.clear();
-    groups_by_name_.clear();
-    groups_by_gid_.clear();
-    watching_ = false;  // watched again, from now
-    return fresh();
-  }
-  return true;
+  // changed() drains the events, and is true for good once watching failed.
+  if (watching_ && !watch_.changed() && now - since_ < keep_) return true;
+  users_by_name_.clear();
+  users_by_uid_.clear();
+  groups_by_name_.clear();
+  groups_by_gid_.clear();
+  // Watched again before anything is asked, so that a change during the look-ups is seen.
+  const std::vector<std::string> dirs{etc_dir_};
+  watch_.watch(dirs, ancestors_of(etc_dir_));
+  watching_ = true;
+  since_ = now;
+  return !watch_.changed();  // true only when the watch could be set
 }
 
 std::optional<policy::UserInfo> NameCache::user_by_name(std::string_view name) {
