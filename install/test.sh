@@ -15,6 +15,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 build="${SUWRAP_TEST_BUILD:-$here/build/test}"
+# Two test runs on one machine need their own compiled-in configuration and gate paths.
+config="${SUWRAP_TEST_CONFIG:-/etc/suwrap-test/suwrap.toml}"
+gate="${SUWRAP_TEST_GATE_PATH:-/run/suwrap-tests/suwrap-gate}"
+export SUWRAP_TEST_CONFIG="$config"
 jobs=$(nproc)
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,8 +31,8 @@ fi
 cmake -S "$here" -B "$build" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSUWRAP_DEVELOPER=ON \
-  -DSUWRAP_CONFIG=/etc/suwrap-test/suwrap.toml \
-  -DSUWRAP_GATE_PATH=/run/suwrap-tests/suwrap-gate
+  -DSUWRAP_CONFIG="$config" \
+  -DSUWRAP_GATE_PATH="$gate"
 cmake --build "$build" -j "$jobs"
 
 sanitizers=0

@@ -20,7 +20,7 @@ main_build=$(cd "${1:?usage: tests/sanitizers/run.sh MAIN_BUILD [SUITE...]}" && 
 shift
 build=${SUWRAP_ASAN_BUILD:-$root/build/asan}
 jobs=${SUWRAP_JOBS:-$(nproc)}
-config_path=/etc/suwrap-test/suwrap.toml
+config_path=${SUWRAP_TEST_CONFIG:-/etc/suwrap-test/suwrap.toml}
 caller=www-data
 
 say() { echo "== sanitizers ($((SECONDS / 60))m$((SECONDS % 60))s): $*"; }
