@@ -230,7 +230,7 @@ import json, os, shlex, sys
 build, out, source = sys.argv[1], sys.argv[2], sys.argv[3]
 def part(path):
     rel = os.path.relpath(path, source)
-    return rel.startswith("policy/src/") or rel.startswith("suwrap/")
+    return rel.startswith("config/src/") or rel.startswith("policy/src/") or rel.startswith("suwrap/")
 entries = [e for e in json.load(open(os.path.join(build, "compile_commands.json"))) if part(e["file"])]
 objects = []
 print("set -e")

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 
 namespace suwrap {
 

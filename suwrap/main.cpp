@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,7 +21,8 @@
 #include "run.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/accounts.hpp"
+#include "suwrap/config/config.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/log_record.hpp"
@@ -92,6 +94,20 @@ Request request_from_environment(const std::vector<std::string>& environment, ui
   request.handler = value("SUWRAP_HANDLER");
   request.server_name = value("SERVER_NAME");
   return request;
+}
+
+// SUWRAP_ACCOUNTS_CHANGED: when suwrap-cgid last saw an account file change (CLOCK_REALTIME,
+// nanoseconds). It can only make the account lookup refresh its index; anything that is not
+// a plain number is no hint at all.
+std::int64_t accounts_changed_hint(const std::vector<std::string>& environment) {
+  const auto hint = find_variable(environment, "SUWRAP_ACCOUNTS_CHANGED");
+  if (!hint || hint->empty() || hint->size() > 19) return 0;
+  std::int64_t value = 0;
+  for (const char c : *hint) {
+    if (c < '0' || c > '9') return 0;
+    value = value * 10 + (c - '0');
+  }
+  return value;
 }
 
 // `suwrap --pool` is given the pool's socket as fd 0 by suwrap-cgid: a listening unix
@@ -200,9 +216,19 @@ int main(int argc, char** argv, char** envp) {
   if (!limits_set) refuse_internal("cannot set suwrap's own resource limits", config, log, caller);
 
   // Checks 1-12: caller, config, request, docroot, path, target, user, owner, dir_perms,
-  // file_perms, handler, vhost — the same code suwrap-policy check runs.
+  // file_perms, handler, vhost — the same code suwrap-policy check runs. The account is
+  // found through accounts_dir's index, which suwrap keeps current as root (suwrap.toml(5),
+  // ACCOUNT FILES); suwrap-cgid may say when it last saw an account file change, so that an
+  // index older than that is refreshed rather than believed.
   const Request request = request_from_environment(environment, real_uid);
-  const Decision decision = decide(request, config, facts);
+  AccountOptions account_options;
+  account_options.write_index = ::geteuid() == 0;
+  account_options.distrust_before_ns = accounts_changed_hint(environment);
+  AccountList no_accounts({});
+  std::optional<AccountDirectory> directory;
+  if (config) directory.emplace(*config, account_options);
+  AccountSource& accounts = directory ? static_cast<AccountSource&>(*directory) : no_accounts;
+  const Decision decision = decide(request, config, accounts, facts);
   if (decision.verdict != Verdict::allow) refuse(decision, config, log, caller);
   if (pool) {
     // Warm mode: only a php-fcgi handler has a pool, and only a listening socket is served.

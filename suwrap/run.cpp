@@ -26,8 +26,8 @@
 #include "response.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/environment.hpp"
-#include "suwrap/policy/fd.hpp"
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/fd.hpp"
+#include "suwrap/config/gate_record.hpp"
 #include "suwrap/policy/log_record.hpp"
 
 namespace suwrap {

@@ -9,7 +9,7 @@
 
 #include "log_sink.hpp"
 #include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 
 namespace suwrap {
 

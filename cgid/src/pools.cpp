@@ -22,7 +22,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "spawn.hpp"
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/gate_record.hpp"
 
 namespace suwrap::cgid {
 

@@ -31,8 +31,8 @@
 
 #include "metrics.hpp"
 #include "router.hpp"
-#include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/names.hpp"
+#include "suwrap/config/fd.hpp"
 #include "waiters.hpp"
 
 namespace suwrap::cgid {

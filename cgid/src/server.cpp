@@ -581,8 +581,13 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
       co_await respond(conn, req, 400, "text/plain", "400 Bad Request\n");
       co_return;
     }
+    if (name == "SUWRAP_ACCOUNTS_CHANGED") continue;  // this daemon's to say, never a request's
     environment.push_back(name + "=" + value);
   }
+  // When this daemon last saw an account file change: suwrap refreshes an account index
+  // older than that instead of believing it, so an edit made in place is seen at once.
+  if (const auto changed = router_.accounts_changed_ns(); changed != 0)
+    environment.push_back("SUWRAP_ACCOUNTS_CHANGED=" + std::to_string(changed));
 
   // A php-fcgi handler: the account's warm pool, unless no pool can be made here.
   if (pools_.enabled()) {

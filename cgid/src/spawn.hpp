@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 
 namespace suwrap::cgid {
 

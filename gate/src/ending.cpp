@@ -1,6 +1,6 @@
 #include "ending.hpp"
 
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/gate_record.hpp"
 
 namespace suwrap::gate {
 

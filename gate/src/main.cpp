@@ -23,13 +23,13 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 
-#include "config_watch.hpp"
+#include "suwrap/config/watch.hpp"
 #include "php_pool.hpp"
 #include "pool_rule.hpp"
 #include "records.hpp"
 #include "server.hpp"
 #include "suwrap/build_config.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
 
 namespace {
@@ -142,10 +142,11 @@ int main(int argc, char** argv) {
   if (traced()) fail_start(Check::exec, "suwrap-gate is being traced; it does not start under a tracer");
 
   // 6. The configuration (it holds no secret; the account user may read it) and the handler.
-  gate::CurrentConfig config(suwrap::build::config_path);
-  const auto loaded = config.get();
-  if (!loaded->has_value()) fail_start(Check::config, loaded->error().to_string());
-  const policy::Handler* handler = (*loaded)->handler(handler_name);
+  policy::CurrentConfig config(suwrap::build::config_path);
+  const auto snapshot = config.get();
+  const policy::LoadedConfig& loaded = snapshot->config;
+  if (!loaded) fail_start(Check::config, loaded.error().to_string());
+  const policy::Handler* handler = loaded->handler(handler_name);
   if (handler == nullptr || handler->kind != policy::HandlerKind::php_fcgi)
     fail_start(Check::handler,
                "--handler " + handler_name + " is not a php-fcgi handler of the configuration");
@@ -169,7 +170,7 @@ int main(int argc, char** argv) {
   launch.program = handler->path;
   launch.args = handler->args;
   launch.environment = {"PHPRC=" + phprc,
-                        "PATH=" + (*loaded)->safe_path,
+                        "PATH=" + loaded->safe_path,
                         "PHP_FCGI_CHILDREN=" + std::to_string(handler->workers),
                         "PHP_FCGI_MAX_REQUESTS=" + std::to_string(handler->max_requests),
                         "HOME=" + user->home,

@@ -41,7 +41,7 @@ bool NameCache::fresh() {
   groups_by_gid_.clear();
   // Watched again before anything is asked, so that a change during the look-ups is seen.
   const std::vector<std::string> dirs{etc_dir_};
-  watch_.watch(dirs, ancestors_of(etc_dir_));
+  watch_.watch(dirs, policy::ancestors_of(etc_dir_));
   watching_ = true;
   since_ = now;
   return !watch_.changed();  // true only when the watch could be set

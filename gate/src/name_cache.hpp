@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "config_watch.hpp"
+#include "suwrap/config/watch.hpp"
 #include "suwrap/policy/facts.hpp"
 
 namespace suwrap::gate {
@@ -47,7 +47,7 @@ class NameCache final : public policy::FactSource {
   policy::FactSource& source_;
   std::string etc_dir_;
   Clock::duration keep_;
-  ConfigWatch watch_;
+  policy::ConfigWatch watch_;
   bool watching_ = false;
   Clock::time_point since_{};
   std::size_t source_lookups_ = 0;

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "suwrap/policy/expected.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/expected.hpp"
+#include "suwrap/config/fd.hpp"
 
 namespace suwrap::gate {
 

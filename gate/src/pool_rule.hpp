@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 
 namespace suwrap::gate {
 

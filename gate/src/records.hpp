@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/gate_record.hpp"
 
 namespace suwrap::gate {
 

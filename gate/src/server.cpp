@@ -130,7 +130,7 @@ struct Exchange {
 };
 
 Server::Server(asio::io_context& io, int listener, PoolIdentity pool, std::chrono::seconds idle_after,
-               CurrentConfig& config, PhpPool& php)
+               policy::CurrentConfig& config, PhpPool& php)
     : io_(io),
       acceptor_(io, stream(), listener),
       pool_(std::move(pool)),
@@ -170,12 +170,12 @@ awaitable<void> Server::accept_loop() {
   }
 }
 
-std::optional<uid_t> Server::caller_uid(const std::shared_ptr<const policy::LoadedConfig>& config) {
+std::optional<uid_t> Server::caller_uid(const std::shared_ptr<policy::ConfigSnapshot>& config) {
   if (config != caller_config_) {
     caller_config_ = config;
     caller_uid_.reset();
-    if (config->has_value()) {
-      if (auto caller = facts_.user_by_name((*config)->caller)) caller_uid_ = caller->uid;
+    if (config->config.has_value()) {
+      if (auto caller = facts_.user_by_name(config->config->caller)) caller_uid_ = caller->uid;
     }
   }
   return caller_uid_;
@@ -286,7 +286,7 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
   Judgement judged;
   ex.script = param(params, "SCRIPT_FILENAME").value_or("");
   const auto config = config_.get();
-  ex.errors_to_browser = config->has_value() && (*config)->errors_to_browser;
+  ex.errors_to_browser = config->config.has_value() && config->config->errors_to_browser;
 
   // The params as an environment, as suwrap would get them. A name that cannot be one
   // (empty, or holding '=') cannot be passed on without changing what it says.
@@ -306,7 +306,7 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
   request.script = param(params, "SCRIPT_FILENAME");
   request.handler = param(params, "SUWRAP_HANDLER");
   request.server_name = param(params, "SERVER_NAME");
-  const policy::Decision decision = policy::decide(request, *config, facts_);
+  const policy::Decision decision = policy::decide(request, config->config, config->account_source(), facts_);
   if (decision.verdict != Verdict::allow) {
     // `caller` can fail here only when the configured caller is no longer a user: a
     // configuration problem, and reported as one (a gate's record never names `caller`).
@@ -326,7 +326,7 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
   // What php-cgi gets is what suwrap gives a handler (CONTRACT.md §4): the allowlisted
   // params, and SCRIPT_FILENAME as checked.
   policy::HandlerEnvironment own;
-  own.safe_path = (*config)->safe_path;
+  own.safe_path = config->config->safe_path;
   own.script_filename = decision.physical_path;
   own.php = true;
   own.phprc = decision.phprc;

@@ -16,14 +16,14 @@
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
 
-#include "config_watch.hpp"
+#include "suwrap/config/watch.hpp"
 #include "ending.hpp"
 #include "name_cache.hpp"
 #include "php_pool.hpp"
 #include "pool_rule.hpp"
 #include "suwrap/fastcgi/session.hpp"
 #include "suwrap/policy/facts.hpp"
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/gate_record.hpp"
 
 namespace suwrap::gate {
 
@@ -37,7 +37,7 @@ class Server {
  public:
   // `listener`: fd 0, the pool's listening socket (the server takes it over).
   Server(asio::io_context& io, int listener, PoolIdentity pool, std::chrono::seconds idle_after,
-         CurrentConfig& config, PhpPool& php);
+         policy::CurrentConfig& config, PhpPool& php);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -82,7 +82,7 @@ class Server {
   Judgement judge(Exchange& ex, const fastcgi::NameValuePairs& params);
   std::optional<policy::GateRefusal> connect_php(Exchange& ex);
   void end_early(Exchange& ex, Ending ending, std::string note);
-  std::optional<uid_t> caller_uid(const std::shared_ptr<const policy::LoadedConfig>& config);
+  std::optional<uid_t> caller_uid(const std::shared_ptr<policy::ConfigSnapshot>& config);
   void request_begun();
   void request_ended();
   void finish_if_drained();
@@ -92,7 +92,7 @@ class Server {
   asio::local::stream_protocol::acceptor acceptor_;
   PoolIdentity pool_;
   std::chrono::seconds idle_after_;
-  CurrentConfig& config_;
+  policy::CurrentConfig& config_;
   PhpPool& php_;
   policy::SystemFacts system_facts_;
   NameCache facts_{system_facts_};  // users and groups remembered a few seconds
@@ -105,7 +105,7 @@ class Server {
   bool finished_ = false;
   int exit_status_ = exit_idle_or_stopped;
 
-  std::shared_ptr<const policy::LoadedConfig> caller_config_;  // caller_uid_ was read from it
+  std::shared_ptr<policy::ConfigSnapshot> caller_config_;  // caller_uid_ was read from it
   std::optional<uid_t> caller_uid_;
 };
 

@@ -20,7 +20,7 @@
 #include <fstream>
 #include <type_traits>
 
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 
 namespace suwrap::gate {
 

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/policy/expected.hpp"
+#include "suwrap/config/expected.hpp"
 
 namespace suwrap::gate {
 

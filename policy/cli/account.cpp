@@ -3,8 +3,9 @@
 //
 // An edit is validated whole before anything is written: the account as the panel asked for
 // it is checked against the system (user, group, docroots, php_ini_dir) and the configuration
-// (handlers, other accounts' docroots), written as text, parsed back with the loader's own
-// parse_account and validate_accounts, and only then renamed into place. The file is written
+// (handlers, other accounts' docroots, found through the account index), written as text,
+// parsed back with the loader's own parse_account, and only then renamed into place; the
+// index is then brought up to date. The file is written
 // beside its final name (O_EXCL, 0644, root-owned), fsync'ed, renamed, and the directory
 // fsync'ed, so a crash leaves either the old file or the new one, never half of one. Edits
 // hold an exclusive flock on accounts_dir, so two panel calls cannot both pass the overlap
@@ -31,11 +32,13 @@
 #include "commands.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/account_file.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/accounts.hpp"
+#include "suwrap/config/config.hpp"
+#include "suwrap/config/trusted.hpp"
 #include "suwrap/policy/facts.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace suwrap::cli {
 
@@ -209,13 +212,6 @@ std::optional<std::string> directory_path_problem(std::string_view path) {
   return std::nullopt;
 }
 
-// Component by component, as suwrap compares: "/srv/a" and "/srv/ab" do not overlap.
-bool same_or_inside(std::string_view inner, std::string_view outer) {
-  const auto in = split_components(inner);
-  const auto out = split_components(outer);
-  return in.size() >= out.size() && std::equal(out.begin(), out.end(), in.begin());
-}
-
 void check_user_and_group(const Account& account, const Config& config, FactSource& facts, Problems& problems,
                           std::optional<UserInfo>& user) {
   user = facts.user_by_name(account.user);
@@ -239,8 +235,8 @@ void check_user_and_group(const Account& account, const Config& config, FactSour
                    std::to_string(config.min_gid) + (account.group ? "" : "; name another with --group"));
 }
 
-void check_docroots(const Account& account, const Config& config, FactSource& facts, Problems& problems,
-                    const std::optional<UserInfo>& user) {
+void check_docroots(const Account& account, const Config& config, AccountDirectory& accounts, FactSource& facts,
+                    Problems& problems, const std::optional<UserInfo>& user) {
   if (account.docroots.empty()) problems.error("an account needs at least one docroot (--docroot)");
   for (const auto& docroot : account.docroots) {
     if (auto why = directory_path_problem(docroot)) {
@@ -256,12 +252,15 @@ void check_docroots(const Account& account, const Config& config, FactSource& fa
       problems.error("docroot " + docroot + " is not a directory");
       continue;
     }
-    for (const Account& other : config.accounts) {
-      if (other.name == account.name) continue;
-      for (const auto& theirs : other.docroots) {
-        if (same_or_inside(docroot, theirs) || same_or_inside(theirs, docroot))
-          problems.error("docroot " + docroot + " overlaps " + theirs + " of account " + other.name +
-                         "; a script must belong to one account only");
+    // Found through the index, whatever the number of accounts: the docroots at, above and
+    // below this one.
+    if (auto claims = accounts.claims_overlapping(docroot); !claims) {
+      problems.error(claims.error().to_string());
+    } else {
+      for (const auto& theirs : *claims) {
+        if (theirs.account == account.name) continue;
+        problems.error("docroot " + docroot + " overlaps " + theirs.docroot + " of account " + theirs.account +
+                       "; a script must belong to one account only");
       }
     }
     // Not errors: the panel may be about to fix them; but every script there would be refused.
@@ -326,10 +325,26 @@ void check_php_ini_dir(const Account& account, FactSource& facts, Problems& prob
     problems.error(ini + " must be owned by root or " + account.user + " and not writable by others");
 }
 
-void validate(const Account& account, const Config& config, FactSource& facts, Problems& problems) {
+// In owner mode a user's requests take the one account file naming it: a second one would
+// refuse them all (check target).
+void check_user_named_once(const Account& account, const Config& config, AccountDirectory& accounts,
+                           Problems& problems) {
+  if (config.mode != Mode::owner) return;
+  auto files = accounts.files_naming(account.user);
+  if (!files) return problems.error(files.error().to_string());
+  for (const auto& file : *files) {
+    if (file == account.name + ".toml") continue;
+    problems.error("user " + account.user + " is already named by " + child_path(config.accounts_dir, file) +
+                   "; in owner mode one account file names one user (a second refuses its requests, check target)");
+  }
+}
+
+void validate(const Account& account, const Config& config, AccountDirectory& accounts, FactSource& facts,
+              Problems& problems) {
   std::optional<UserInfo> user;
   check_user_and_group(account, config, facts, problems, user);
-  check_docroots(account, config, facts, problems, user);
+  check_user_named_once(account, config, accounts, problems);
+  check_docroots(account, config, accounts, facts, problems, user);
   check_handlers(account, config, problems);
   check_php_ini_dir(account, facts, problems, user);
 }
@@ -489,16 +504,6 @@ std::optional<std::string> write_account_file(const AccountsDir& dir, const std:
   return sync_directory(dir);
 }
 
-// The main configuration file alone, without its accounts: enough to find accounts_dir when
-// an account file is what keeps the whole from loading (and `remove` is how to get rid of it).
-Expected<Config, std::string> main_file_only(const std::string& path) {
-  std::string text;
-  if (auto error = read_text_file(path, std::size_t{1} << 20, text)) return unexpected(*error);
-  auto config = parse_config(text, path);
-  if (!config) return unexpected(config.error().to_string());
-  return std::move(*config);
-}
-
 bool running_as_root() {
   return ::geteuid() == 0;
 }
@@ -506,6 +511,21 @@ bool running_as_root() {
 int refuse_unless_root(std::string_view command) {
   return fail("account " + std::string(command) +
               " changes root's configuration (accounts_dir); run it as root");
+}
+
+// The accounts as the tools see them: every file's stamp read (an index that an edit made
+// in place could have dated is never believed), and, as root, the index written back.
+AccountOptions exact_accounts() {
+  AccountOptions options;
+  options.write_index = running_as_root();
+  options.distrust_before_ns = std::numeric_limits<std::int64_t>::max();
+  return options;
+}
+
+// After an edit: the index is brought up to date now, so that the next request finds it current.
+void reindex(AccountDirectory& accounts) {
+  accounts.reopen(std::numeric_limits<std::int64_t>::max());
+  (void)accounts.files();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -526,16 +546,20 @@ int run_edit(const EditOptions& opt, bool is_add) {
   if (!config) return fail(config.error().to_string());
   if (config->accounts_dir != first->accounts_dir)
     return fail("accounts_dir changed while this edit waited for its lock; run it again");
+  AccountDirectory accounts(*config, exact_accounts());
 
-  const Account* existing = config->account_named(opt.name);
+  const AccountRead existing = accounts.read_file(opt.name + ".toml");
   Account account;
   if (is_add) {
-    if (existing != nullptr)
-      return fail("account " + opt.name + " exists (" + existing->file +
+    if (!existing.missing)
+      return fail("account " + opt.name + " exists (" + child_path(config->accounts_dir, opt.name + ".toml") +
                   "); change it with `suwrap-policy account set`");
   } else {
-    if (existing == nullptr) return fail("no account " + opt.name + " in " + config->accounts_dir);
-    account = *existing;
+    if (existing.missing) return fail("no account " + opt.name + " in " + config->accounts_dir);
+    if (existing.problem)
+      return fail("account " + opt.name + " cannot be changed: its file is broken: " + existing.problem->to_string() +
+                  "; fix it by hand, or remove it and add it again");
+    account = *existing.account;
   }
   account.name = opt.name;
   account.file = dir->path + "/" + opt.name + ".toml";
@@ -543,7 +567,7 @@ int run_edit(const EditOptions& opt, bool is_add) {
 
   SystemFacts facts;
   Problems problems;
-  validate(account, *config, facts, problems);
+  validate(account, *config, accounts, facts, problems);
   problems.print();
   if (problems.any_error()) {
     std::fprintf(stderr, "account %s: not %s\n", opt.name.c_str(), is_add ? "added" : "changed");
@@ -551,7 +575,7 @@ int run_edit(const EditOptions& opt, bool is_add) {
   }
 
   // What suwrap will load is what the loader's own parser makes of the text: check that it
-  // accepts it, that it means what was asked, and that the whole set of accounts stays valid.
+  // accepts it, that it means what was asked, and that the configuration accepts it.
   const std::string text = "# Account " + opt.name + ", written by suwrap-policy account " +
                            std::string(command) + ".\n# Change it with `suwrap-policy account set " +
                            opt.name + " ...`.\n" + account_to_toml(account);
@@ -559,15 +583,13 @@ int run_edit(const EditOptions& opt, bool is_add) {
   if (!parsed) return fail("the account file would not load: " + parsed.error().to_string());
   if (account_to_toml(*parsed) != account_to_toml(account))
     return fail("the account file would not read back as written; nothing was changed");
-  Config after = *config;
-  std::erase_if(after.accounts, [&](const Account& a) { return a.name == opt.name; });
-  after.accounts.push_back(*parsed);
-  if (auto problem = validate_accounts(after)) return fail(problem->to_string());
+  if (auto problem = account_handler_problem(*config, *parsed)) return fail(problem->to_string());
 
   if (auto error = write_account_file(*dir, opt.name, text, is_add ? Replace::never : Replace::always))
     return fail(*error);
+  reindex(accounts);
   if (opt.json)
-    std::printf("%s\n", account_json(*parsed, after).c_str());
+    std::printf("%s\n", account_json(*parsed, *config).c_str());
   else
     std::printf("%s account %s (%s)\n", is_add ? "added" : "changed", opt.name.c_str(), parsed->file.c_str());
   return exit_ok;
@@ -576,18 +598,9 @@ int run_edit(const EditOptions& opt, bool is_add) {
 int run_remove(const ReadOptions& opt) {
   if (!running_as_root()) return refuse_unless_root("remove");
   if (auto why = account_name_error(opt.name)) return fail(*why);
-  std::string accounts_dir;
-  if (const LoadedConfig config = load_config(opt.config)) {
-    accounts_dir = config->accounts_dir;
-  } else {
-    // A broken account file stops the whole configuration from loading; removing it is one
-    // way out, so only the main file is needed here.
-    auto main = main_file_only(opt.config);
-    if (!main) return fail(main.error());
-    std::fprintf(stderr, "warning: %s\n", config.error().to_string().c_str());
-    accounts_dir = main->accounts_dir;
-  }
-  auto dir = lock_accounts_dir(accounts_dir);
+  const LoadedConfig config = load_config(opt.config);
+  if (!config) return fail(config.error().to_string());
+  auto dir = lock_accounts_dir(config->accounts_dir);
   if (!dir) return fail(dir.error());
   const std::string file_name = opt.name + ".toml";
   const std::string path = dir->path + "/" + file_name;
@@ -596,6 +609,8 @@ int run_remove(const ReadOptions& opt) {
     return fail("cannot remove " + path + ": " + errno_text(errno));
   }
   if (auto error = sync_directory(*dir)) return fail(*error);
+  AccountDirectory accounts(*config, exact_accounts());
+  reindex(accounts);
   if (opt.json)
     std::printf("{\"removed\":%s,\"file\":%s}\n", json_string(opt.name).c_str(), json_string(path).c_str());
   else
@@ -603,23 +618,39 @@ int run_remove(const ReadOptions& opt) {
   return exit_ok;
 }
 
+// Every valid account, by name; a broken file is named on stderr instead (its requests are
+// refused until it is fixed: `suwrap-policy config check` says which).
 int run_list(const ReadOptions& opt) {
   const LoadedConfig config = load_config(opt.config);
   if (!config) return fail(config.error().to_string());
+  AccountDirectory accounts(*config, exact_accounts());
+  auto files = accounts.files();
+  if (!files) return fail(files.error().to_string());
+  std::vector<std::shared_ptr<const Account>> listed;
+  listed.reserve(files->size());
+  for (const auto& file : *files) {
+    const AccountRead read = accounts.read_file(file.name);
+    if (read.missing) continue;
+    if (read.problem) {
+      std::fprintf(stderr, "warning: not listed, broken: %s\n", read.problem->to_string().c_str());
+      continue;
+    }
+    listed.push_back(read.account);
+  }
   if (opt.json) {
     std::string out = "[";
-    for (size_t i = 0; i < config->accounts.size(); ++i) {
+    for (size_t i = 0; i < listed.size(); ++i) {
       if (i != 0) out += ",\n";
-      out += account_json(config->accounts[i], *config);
+      out += account_json(*listed[i], *config);
     }
     std::printf("%s]\n", out.c_str());
     return exit_ok;
   }
   std::printf("%-20s %-16s %-8s %-12s %s\n", "NAME", "USER", "STATE", "PHP", "DOCROOTS");
-  for (const Account& a : config->accounts) {
-    std::printf("%-20s %-16s %-8s %-12s %s\n", a.name.c_str(), a.user.c_str(),
-                a.disabled ? "disabled" : "enabled", a.php_handler ? a.php_handler->c_str() : "-",
-                joined(a.docroots, ", ").c_str());
+  for (const auto& a : listed) {
+    std::printf("%-20s %-16s %-8s %-12s %s\n", a->name.c_str(), a->user.c_str(),
+                a->disabled ? "disabled" : "enabled", a->php_handler ? a->php_handler->c_str() : "-",
+                joined(a->docroots, ", ").c_str());
   }
   return exit_ok;
 }
@@ -628,12 +659,14 @@ int run_show(const ReadOptions& opt) {
   if (auto why = account_name_error(opt.name)) return fail(*why);
   const LoadedConfig config = load_config(opt.config);
   if (!config) return fail(config.error().to_string());
-  const Account* account = config->account_named(opt.name);
-  if (account == nullptr) return fail("no account " + opt.name + " in " + config->accounts_dir);
+  AccountDirectory accounts(*config, {});
+  const AccountRead read = accounts.read_file(opt.name + ".toml");
+  if (read.missing) return fail("no account " + opt.name + " in " + config->accounts_dir);
+  if (read.problem) return fail(read.problem->to_string());
   if (opt.json)
-    std::printf("%s\n", account_json(*account, *config).c_str());
+    std::printf("%s\n", account_json(*read.account, *config).c_str());
   else
-    print_account_text(*account, *config);
+    print_account_text(*read.account, *config);
   return exit_ok;
 }
 

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,12 +28,14 @@
 #include "commands.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/caching_facts.hpp"
+#include "suwrap/config/accounts.hpp"
+#include "suwrap/config/routing.hpp"
 #include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 #include "suwrap/policy/facts.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace suwrap::cli {
 
@@ -109,7 +112,8 @@ class Auditor {
         config_(*loaded),
         caller_uid_(caller_uid),
         want_fix_(want_fix),
-        facts_(system_facts_) {
+        facts_(system_facts_),
+        accounts_(config_, audit_accounts()) {
     for (const auto& [name, handler] : config_.handlers) {
       for (const auto& extension : handler.extensions) extensions_.emplace(extension, &handler);
     }
@@ -208,28 +212,27 @@ class Auditor {
     request.script = path;
     request.handler = handler;
     request.server_name = server_name;
-    return decide(request, loaded_, facts_);
+    return decide(request, loaded_, accounts_, facts_);
+  }
+
+  // The accounts as root sees them: every file's stamp read, the index written back.
+  static AccountOptions audit_accounts() {
+    AccountOptions options;
+    options.write_index = ::geteuid() == 0;
+    options.distrust_before_ns = std::numeric_limits<std::int64_t>::max();
+    return options;
+  }
+
+  static std::shared_ptr<const Account> only(const AccountAnswer& answer) {
+    return answer.kind == AccountAnswer::Kind::account ? answer.account : nullptr;
   }
 
   // The account a script belongs to, as the `target` check finds it: in owner mode the one
-  // naming the script's owner, in account mode the one with the deepest docroot holding it.
-  const Account* account_for(const std::string& path, uid_t owner_uid) {
-    if (config_.mode == Mode::owner) {
-      auto owner = facts_.user_by_uid(owner_uid);
-      return owner ? config_.account_for_user(owner->name) : nullptr;
-    }
-    const Account* best = nullptr;
-    size_t best_depth = 0;
-    for (const auto& account : config_.accounts) {
-      for (const auto& docroot : account.docroots) {
-        const size_t depth = split_components(docroot).size();
-        if (path_inside(path, docroot) && (best == nullptr || depth > best_depth)) {
-          best = &account;
-          best_depth = depth;
-        }
-      }
-    }
-    return best;
+  // naming the script's owner, in account mode the one whose docroot holds it.
+  std::shared_ptr<const Account> account_for(const std::string& path, uid_t owner_uid) {
+    std::optional<std::string> owner;
+    if (auto user = facts_.user_by_uid(owner_uid)) owner = user->name;
+    return only(governing_account(config_, accounts_, path, owner));
   }
 
   // One request's worth of decision. With check_vhost on, the request is taken to come for the
@@ -238,8 +241,8 @@ class Auditor {
   Decision judge_one(const std::string& path, const std::optional<std::string>& handler) {
     Decision decision = decide_for(path, handler, std::nullopt);
     if (decision.failed == Check::vhost && config_.check_vhost) {
-      const Account* account = account_for(path, decision.script_facts.uid);
-      if (account != nullptr && !account->domains.empty())
+      const auto account = account_for(path, decision.script_facts.uid);
+      if (account && !account->domains.empty())
         decision = decide_for(path, handler, account->domains.front());
     }
     return decision;
@@ -279,12 +282,10 @@ class Auditor {
   // innermost directory of the site that is not root's, else the script's owner as it is.
   std::optional<UserInfo> intended_user(const std::string& path, const Walk& walk,
                                         const std::optional<std::string>& site) {
-    const Account* account = account_for(path, walk.object.facts.uid);
-    if (config_.mode == Mode::account || (account != nullptr && account_holds(*account, path)))
-      return account != nullptr ? facts_.user_by_name(account->user) : std::nullopt;
-    for (const Account& other : config_.accounts) {
-      if (account_holds(other, path)) return facts_.user_by_name(other.user);
-    }
+    const auto account = account_for(path, walk.object.facts.uid);
+    if (config_.mode == Mode::account || (account && account_holds(*account, path)))
+      return account ? facts_.user_by_name(account->user) : std::nullopt;
+    if (const auto other = only(accounts_.for_script(path))) return facts_.user_by_name(other->user);
     if (site) {
       for (auto dir = walk.dirs.rbegin(); dir != walk.dirs.rend(); ++dir) {
         if (!path_inside(dir->path, *site)) break;
@@ -330,8 +331,8 @@ class Auditor {
     // A `target` or `user` refusal is lifted only by giving the script to another user.
     if (owner_decides && file.uid == user->uid) return no_fix();
 
-    const Account* account = config_.account_for_user(user->name);
-    const std::string owner_spec = user->name + ":" + (account != nullptr ? account->group.value_or("") : "");
+    const auto account = only(accounts_.for_user(user->name));
+    const std::string owner_spec = user->name + ":" + (account ? account->group.value_or("") : "");
     const std::string& physical = walk.physical_path();
     std::vector<std::string> commands;
     // chown -h: a link is changed itself, never what it points to. --from: only an object
@@ -401,6 +402,7 @@ class Auditor {
   bool want_fix_;
   SystemFacts system_facts_;
   CachingFacts facts_;
+  AccountDirectory accounts_;
   std::map<std::string, const Handler*, std::less<>> extensions_;  // extension -> the handler claiming it
   bool progress_ = false;
   Clock::time_point last_progress_{};

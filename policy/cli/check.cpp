@@ -1,6 +1,13 @@
 // suwrap-policy check, config check and version: explain and validate suwrap's policy
 // (CONTRACT.md §8). Every answer comes from the same library code suwrap decides with.
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
 
 #include <cstdio>
 #include <memory>
@@ -10,8 +17,9 @@
 
 #include "commands.hpp"
 #include "suwrap/build_config.hpp"
+#include "suwrap/config/accounts.hpp"
 #include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/log_record.hpp"
 
@@ -66,6 +74,13 @@ void print_check_text(const Decision& d) {
 int run_check(const CheckOptions& opt) {
   SystemFacts facts;
   const LoadedConfig config = load_config(opt.config);
+  // As suwrap finds the account: through the index, which root keeps current.
+  AccountOptions account_options;
+  account_options.write_index = ::geteuid() == 0;
+  AccountList no_accounts({});
+  std::optional<AccountDirectory> directory;
+  if (config) directory.emplace(*config, account_options);
+  AccountSource& accounts = directory ? static_cast<AccountSource&>(*directory) : no_accounts;
   Request request;
   request.real_uid = ::getuid();
   if (request.real_uid == 0 && config.has_value()) {
@@ -74,7 +89,7 @@ int run_check(const CheckOptions& opt) {
   request.script = opt.script;
   request.handler = opt.handler;
   request.server_name = opt.server_name;
-  const Decision decision = decide(request, config, facts);
+  const Decision decision = decide(request, config, accounts, facts);
   if (opt.json)
     print_check_json(decision);
   else
@@ -87,8 +102,103 @@ int run_check(const CheckOptions& opt) {
   return exit_error;
 }
 
-// `config check`: the configuration loads (syntax, keys, values, trust) and what it names
-// exists on this system.
+// The user and group databases, read whole once: with 10,000 accounts, one NSS look-up per
+// account would read /etc/passwd 10,000 times.
+class Names {
+ public:
+  Names() {
+    ::setpwent();
+    while (const passwd* entry = ::getpwent())  // NOLINT(concurrency-mt-unsafe): one thread
+      users_.emplace(entry->pw_name, UserInfo{entry->pw_name, entry->pw_uid, entry->pw_gid, entry->pw_dir});
+    ::endpwent();
+    ::setgrent();
+    while (const struct group* entry = ::getgrent()) {  // NOLINT(concurrency-mt-unsafe): one thread
+      groups_.emplace(entry->gr_name, GroupInfo{entry->gr_name, entry->gr_gid});
+      gids_.emplace(entry->gr_gid, GroupInfo{entry->gr_name, entry->gr_gid});
+    }
+    ::endgrent();
+  }
+  [[nodiscard]] const UserInfo* user(const std::string& name) const { return find(users_, name); }
+  [[nodiscard]] const GroupInfo* group(const std::string& name) const { return find(groups_, name); }
+  [[nodiscard]] const GroupInfo* group(gid_t gid) const { return find(gids_, gid); }
+
+ private:
+  template <class Map, class Key>
+  static const typename Map::mapped_type* find(const Map& map, const Key& key) {
+    const auto found = map.find(key);
+    return found == map.end() ? nullptr : &found->second;
+  }
+  std::map<std::string, UserInfo> users_;
+  std::map<std::string, GroupInfo> groups_;
+  std::map<gid_t, GroupInfo> gids_;
+};
+
+class Report {
+ public:
+  void error(const std::string& where, const std::string& what) {
+    std::fprintf(stderr, "error: %s: %s\n", where.c_str(), what.c_str());
+    ++errors_;
+  }
+  void warning(const std::string& where, const std::string& what) {
+    std::fprintf(stderr, "warning: %s: %s\n", where.c_str(), what.c_str());
+    ++warnings_;
+  }
+  [[nodiscard]] int errors() const { return errors_; }
+  [[nodiscard]] int warnings() const { return warnings_; }
+
+ private:
+  int errors_ = 0;
+  int warnings_ = 0;
+};
+
+std::string listed(const std::vector<std::string>& items, std::size_t at_most = 5) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < at_most; ++i) out += (i == 0 ? "" : ", ") + items[i];
+  if (items.size() > at_most) out += " and " + std::to_string(items.size() - at_most) + " more";
+  return out;
+}
+
+// Which requests a broken file refuses, as suwrap judges it (suwrap.toml(5), ACCOUNT FILES).
+std::string refused_by(const IndexedFile& file, Mode mode) {
+  const auto& scope = mode == Mode::owner ? file.users : file.docroots;
+  if (scope.empty()) return "it refuses every request until it is fixed or removed";
+  return mode == Mode::owner ? "it refuses the requests of user(s) " + listed(scope)
+                             : "it refuses the requests under " + listed(scope);
+}
+
+bool may_run_php(const Config& config, const Account& account) {
+  if (account.php_handler) return true;
+  return std::any_of(config.handlers.begin(), config.handlers.end(),
+                     [&](const auto& entry) { return entry.second.is_php() && account.may_use(entry.first); });
+}
+
+void check_account(const Config& config, const Account& account, const Names& names, FactSource& facts,
+                   Report& report) {
+  const UserInfo* user = names.user(account.user);
+  if (user == nullptr) {
+    report.error(account.file, "user: " + account.user + " does not exist; requests for account " + account.name +
+                                   " are refused (check user)");
+  } else if (user->uid < config.min_uid) {
+    report.error(account.file, "user: " + account.user + " has uid " + std::to_string(user->uid) +
+                                   ", below min_uid " + std::to_string(config.min_uid));
+  }
+  if (account.group && names.group(*account.group) == nullptr)
+    report.error(account.file, "group: " + *account.group + " does not exist");
+  for (const auto& docroot : account.docroots) {
+    if (!facts.stat_path(docroot)) report.warning(account.file, "docroots: " + docroot + " does not exist");
+  }
+  if (account.php_ini_dir && !facts.stat_path(*account.php_ini_dir + "/php.ini"))
+    report.error(account.file, "php_ini_dir: " + *account.php_ini_dir + "/php.ini does not exist");
+  const Limits limits = account.limits.applied_to(config.limits);
+  if (account.limits.memory_mb && limits.memory_mb != 0 && limits.memory_mb < 256 && may_run_php(config, account))
+    report.warning(account.file, "limits.memory_mb: " + std::to_string(limits.memory_mb) +
+                                     " is below 256; php-cgi maps about 200 MB at start and may fail");
+}
+
+// `config check`: the main file loads (syntax, keys, values, trust) and what it names exists
+// on this system; then every account file is read and judged: each broken one is listed
+// with the requests it refuses, and users named twice and overlapping docroots are found.
+// As root it also brings the account index up to date.
 int run_config_check(const std::string& path) {
   const LoadedConfig config = load_config(path);
   if (!config) {
@@ -96,19 +206,11 @@ int run_config_check(const std::string& path) {
     return exit_error;
   }
   SystemFacts facts;
-  int errors = 0;
-  int warnings = 0;
-  auto error = [&](const std::string& where, const std::string& what) {
-    std::fprintf(stderr, "error: %s: %s\n", where.c_str(), what.c_str());
-    ++errors;
-  };
-  auto warning = [&](const std::string& where, const std::string& what) {
-    std::fprintf(stderr, "warning: %s: %s\n", where.c_str(), what.c_str());
-    ++warnings;
-  };
+  Report report;
+  const Names names;
 
-  if (!facts.user_by_name(config->caller))
-    error(config->file, "global.caller: user " + config->caller + " does not exist");
+  if (names.user(config->caller) == nullptr)
+    report.error(config->file, "global.caller: user " + config->caller + " does not exist");
   bool has_php = false;
   for (const auto& [name, handler] : config->handlers) {
     const std::string key = "handlers." + name;
@@ -116,40 +218,73 @@ int run_config_check(const std::string& path) {
     has_php = true;
     auto program = facts.stat_path(handler.path);
     if (!program || !program->is_regular())
-      error(config->file, key + ".path: " + handler.path + " does not exist");
+      report.error(config->file, key + ".path: " + handler.path + " does not exist");
     else if (program->uid != 0 || (program->mode & 022) != 0)
-      error(config->file,
-            key + ".path: " + handler.path + " must be owned by root and writable only by root");
+      report.error(config->file, key + ".path: " + handler.path + " must be owned by root and writable only by root");
     if (!facts.stat_path(handler.ini_dir + "/php.ini"))
-      error(config->file, key + ".ini_dir: " + handler.ini_dir + "/php.ini does not exist");
+      report.error(config->file, key + ".ini_dir: " + handler.ini_dir + "/php.ini does not exist");
   }
   if (has_php && config->limits.memory_mb != 0 && config->limits.memory_mb < 256)
-    warning(config->file, "limits.memory_mb: " + std::to_string(config->limits.memory_mb) +
-                              " is below 256; php-cgi maps about 200 MB at start and may fail");
-  for (const auto& account : config->accounts) {
-    auto user = facts.user_by_name(account.user);
-    if (!user) {
-      error(account.file, "user: " + account.user + " does not exist; requests for account " + account.name +
-                              " are refused (check user)");
-      continue;
+    report.warning(config->file, "limits.memory_mb: " + std::to_string(config->limits.memory_mb) +
+                                     " is below 256; php-cgi maps about 200 MB at start and may fail");
+  if (config->allow_dir_group_writable)
+    report.warning(config->file,
+                   "global.allow_dir_group_writable: every member of a directory's group can then replace a "
+                   "script or add a .user.ini in it, and so run code as the directory's owner; allow it only "
+                   "where each such group has no member but its owner");
+
+  AccountOptions options;
+  options.write_index = ::geteuid() == 0;
+  options.distrust_before_ns = std::numeric_limits<std::int64_t>::max();  // every file's stamp is read
+  AccountDirectory accounts(*config, options);
+  std::size_t valid = 0;
+  std::size_t broken = 0;
+  if (auto files = accounts.files(); !files) {
+    report.error(config->accounts_dir, files.error().to_string() + "; every request is refused");
+  } else {
+    std::map<std::string, std::vector<std::string>> named;  // user -> accounts naming it
+    std::vector<DocrootClaim> claims;
+    for (const IndexedFile& file : *files) {
+      const AccountRead read = accounts.read_file(file.name);
+      if (read.missing) continue;
+      if (read.problem) {
+        ++broken;
+        report.error(read.problem->file, read.problem->to_string().substr(read.problem->file.size() + 2) + "; " +
+                                             refused_by(file, config->mode));
+        continue;
+      }
+      ++valid;
+      const Account& account = *read.account;
+      named[account.user].push_back(account.name);
+      for (const auto& docroot : account.docroots) claims.push_back({docroot, account.name});
+      check_account(*config, account, names, facts, report);
     }
-    if (user->uid < config->min_uid)
-      error(account.file, "user: " + account.user + " has uid " + std::to_string(user->uid) +
-                              ", below min_uid " + std::to_string(config->min_uid));
-    if (account.group && !facts.group_by_name(*account.group))
-      error(account.file, "group: " + *account.group + " does not exist");
-    for (const auto& docroot : account.docroots) {
-      if (!facts.stat_path(docroot)) warning(account.file, "docroots: " + docroot + " does not exist");
+    if (config->mode == Mode::owner) {
+      for (const auto& [user, accounts_of] : named) {
+        if (accounts_of.size() > 1)
+          report.error(config->accounts_dir, "user " + user + " is named by " + std::to_string(accounts_of.size()) +
+                                                 " account files (" + listed(accounts_of) +
+                                                 "); its requests are refused (check target)");
+      }
     }
-    if (account.php_ini_dir && !facts.stat_path(*account.php_ini_dir + "/php.ini"))
-      error(account.file, "php_ini_dir: " + *account.php_ini_dir + "/php.ini does not exist");
+    for (const auto& overlap : overlapping_docroots(std::move(claims))) {
+      const std::string what = "docroot " + overlap.docroot + " of account " + overlap.account + " is " +
+                               (overlap.docroot == overlap.other_docroot ? "also" : "inside") + " docroot " +
+                               overlap.other_docroot + " of account " + overlap.other_account;
+      if (config->mode == Mode::account)
+        report.error(config->accounts_dir, what + "; the scripts there are refused (check config)");
+      else
+        report.warning(config->accounts_dir, what + " (owner mode does not use account docroots)");
+    }
   }
-  if (errors != 0) {
-    std::fprintf(stderr, "%s: %d error(s), %d warning(s)\n", config->file.c_str(), errors, warnings);
+  const std::string counts = std::to_string(config->handlers.size()) + " handler(s), " + std::to_string(valid) +
+                             " account(s), " + std::to_string(broken) + " broken account file(s)";
+  if (report.errors() != 0) {
+    std::fprintf(stderr, "%s: %s; %d error(s), %d warning(s)\n", config->file.c_str(), counts.c_str(),
+                 report.errors(), report.warnings());
     return exit_error;
   }
-  std::printf("OK %s: %zu handler(s), %zu account(s), %d warning(s)\n", config->file.c_str(),
-              config->handlers.size(), config->accounts.size(), warnings);
+  std::printf("OK %s: %s, %d warning(s)\n", config->file.c_str(), counts.c_str(), report.warnings());
   return exit_ok;
 }
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
 #include "suwrap/policy/suphp.hpp"
 
 namespace suwrap::cli {

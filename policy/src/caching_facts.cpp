@@ -10,8 +10,8 @@
 #include <new>
 #include <utility>
 
-#include "suwrap/policy/fd.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/fd.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace suwrap::policy {
 

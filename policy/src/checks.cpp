@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "suwrap/policy/environment.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace suwrap::policy {
 
@@ -70,13 +70,13 @@ std::string concrete_docroot(std::string_view path, std::string_view pattern) {
 // that either records a pass and returns true, or records the refusal and returns false.
 class Pipeline {
  public:
-  Pipeline(const Request& request, const LoadedConfig& loaded, FactSource& facts)
-      : request_(request), loaded_(loaded), facts_(facts) {
+  Pipeline(const Request& request, const LoadedConfig& loaded, AccountSource& accounts, FactSource& facts)
+      : request_(request), loaded_(loaded), accounts_(accounts), facts_(facts) {
     decision_.script = request.script.value_or("");
   }
 
   Decision run() {
-    // Checks 1-12, in the order of CONTRACT.md §3; the first failure ends the run.
+    // Checks 1-12, in the order of suwrap(8), CHECKS; the first failure ends the run.
     (void)(check_caller() && check_config() && check_request() && check_docroot() &&
            check_path() && check_target() && check_user() && check_owner() &&
            check_dir_perms() && check_file_perms() && check_handler() && check_vhost() &&
@@ -118,8 +118,7 @@ class Pipeline {
     decision_.failed.reset();
     decision_.reason = "all checks passed";
     decision_.http_status = 200;
-    decision_.limits = account_ != nullptr ? account_->limits.applied_to(config().limits)
-                                           : config().limits;
+    decision_.limits = account_ ? account_->limits.applied_to(config().limits) : config().limits;
     decision_.target = Target{user_, group_, account_};
     return true;
   }
@@ -145,11 +144,20 @@ class Pipeline {
                                    config().caller);
   }
 
-  // 2. config: root-owned, not group/other-writable, and valid (judged while loading).
+  // 2. config: root-owned, not group/other-writable, and valid (judged while loading). An
+  // account file is judged where it is found, at `target`: a broken one fails `config` only
+  // for the requests it could govern, and the report is put back here, where it belongs.
   bool check_config() {
     if (!loaded_.has_value()) return error(Check::config, loaded_.error().to_string());
-    return pass(Check::config, config().file + " and " + std::to_string(config().accounts.size()) +
-                                   " account file(s) are root-owned and valid");
+    if (auto problem = accounts_.problem()) return error(Check::config, problem->to_string());
+    return pass(Check::config, config().file + " is root-owned and valid");
+  }
+
+  // A broken account file found at `target`: `config` fails, and what ran after it is skipped.
+  bool fail_config(const ConfigError& problem) {
+    decision_.checks.resize(static_cast<std::size_t>(Check::config) - 1);
+    decision_.target.reset();
+    return error(Check::config, problem.to_string());
   }
 
   // 3. request: a well-formed script path, handler name and environment.
@@ -217,40 +225,43 @@ class Pipeline {
 
   // 6. target: the script's owner (owner mode) or the account whose docroot holds it.
   bool check_target() {
+    std::optional<std::string> owner;
     if (config().mode == Mode::owner) {
-      const uid_t owner = walk_->object.facts.uid;
-      auto user = facts_.user_by_uid(owner);
-      if (!user) return deny(Check::target, "no user has uid " + std::to_string(owner) + ", the owner of " +
+      const uid_t uid = walk_->object.facts.uid;
+      auto user = facts_.user_by_uid(uid);
+      if (!user) return deny(Check::target, "no user has uid " + std::to_string(uid) + ", the owner of " +
                                                 walk_->physical_path());
       user_ = *user;
-      // Two account files for one user would make which `disabled` applies a matter of
-      // file names: refuse rather than guess.
-      for (const auto& account : config().accounts) {
-        if (account.user != user_.name) continue;
-        if (account_ != nullptr)
-          return deny(Check::target, "user " + user_.name + " is named by two account files (" + account_->name +
-                                         ", " + account.name + ")");
-        account_ = &account;
-      }
-    } else {
-      const Account* best = nullptr;
-      size_t best_depth = 0;
-      for (const auto& account : config().accounts) {
-        for (const auto& docroot : account.docroots) {
-          const size_t depth = split_components(docroot).size();
-          if (path_inside(*request_.script, docroot) && (best == nullptr || depth > best_depth)) {
-            best = &account;
-            best_depth = depth;
-          }
-        }
-      }
-      if (best == nullptr)
-        return deny(Check::target, "no account's docroot holds " + *request_.script);
-      account_ = best;
+      owner = user_.name;
     }
-    if (account_ != nullptr && account_->disabled)
+    AccountAnswer found = governing_account(config(), accounts_, *request_.script, owner);
+    switch (found.kind) {
+      case AccountAnswer::Kind::broken:
+        return fail_config(found.problem);
+      case AccountAnswer::Kind::ambiguous:
+        // Two account files for one user would make which `disabled` applies a matter of file
+        // names; two accounts' docroots holding one script, whose it is: refuse, never guess.
+        if (config().mode == Mode::owner)
+          return deny(Check::target, "user " + user_.name + " is named by two account files (" +
+                                         join(found.files, ", ") + ")");
+        return fail_config(ConfigError{config().accounts_dir, 0, "docroots",
+                                       "the docroots of accounts " + join(found.files, " and ") + " both hold " +
+                                           *request_.script + "; expected docroots that are neither equal to "
+                                           "nor inside another account's"});
+      case AccountAnswer::Kind::none:
+        if (config().mode == Mode::account)
+          return deny(Check::target, "no account's docroot holds " + *request_.script);
+        break;
+      case AccountAnswer::Kind::account:
+        account_ = std::move(found.account);
+        // `config` passed for the main file; this account file is judged valid too.
+        decision_.checks[static_cast<std::size_t>(Check::config) - 1].detail +=
+            "; account file " + account_->file + " too";
+        break;
+    }
+    if (account_ && account_->disabled)
       return deny(Check::target, "account " + account_->name + " is disabled");
-    return pass(Check::target, account_ != nullptr
+    return pass(Check::target, account_
                                    ? "account " + account_->name + " (user " + account_->user + ")"
                                    : "owner " + user_.name + " (no account file)");
   }
@@ -334,7 +345,7 @@ class Pipeline {
 
   // 11. handler: chosen, existing, allowed for the account, and usable.
   bool check_handler() {
-    auto chosen = select_handler(config(), *request_.script, account_, request_.handler);
+    auto chosen = select_handler(config(), walk_->physical_path(), account_.get(), request_.handler);
     if (!chosen) {
       if (chosen.error().verdict == Verdict::error) return error(Check::handler, chosen.error().reason);
       return deny(Check::handler, chosen.error().reason);
@@ -410,6 +421,7 @@ class Pipeline {
 
   const Request& request_;
   const LoadedConfig& loaded_;
+  AccountSource& accounts_;
   FactSource& facts_;
   Decision decision_;
 
@@ -417,34 +429,10 @@ class Pipeline {
   std::optional<Walk> walk_;
   UserInfo user_;
   GroupInfo group_;
-  const Account* account_ = nullptr;
+  std::shared_ptr<const Account> account_;
 };
 
 }  // namespace
-
-std::string_view check_name(Check c) {
-  static constexpr std::array<std::string_view, 15> names = {
-      "caller",    "config",     "request", "docroot", "path", "target",   "user", "owner",
-      "dir_perms", "file_perms", "handler", "vhost",   "drop", "identity", "exec"};
-  const auto i = static_cast<size_t>(c) - 1;
-  return i < names.size() ? names[i] : "unknown";
-}
-
-std::optional<Check> check_from_name(std::string_view name) {
-  for (int i = 1; i <= static_cast<int>(Check::exec); ++i) {
-    if (check_name(static_cast<Check>(i)) == name) return static_cast<Check>(i);
-  }
-  return std::nullopt;
-}
-
-std::string_view verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::allow: return "allow";
-    case Verdict::deny: return "deny";
-    case Verdict::error: return "error";
-  }
-  return "error";
-}
 
 std::string_view outcome_name(Outcome o) {
   switch (o) {
@@ -464,49 +452,8 @@ int Decision::exit_code() const {
   return 3;
 }
 
-Expected<const Handler*, HandlerRefusal> select_handler(const Config& config, std::string_view script,
-                                                        const Account* account,
-                                                        const std::optional<std::string>& requested) {
-  const auto refuse = [](Verdict verdict, std::string reason) {
-    return unexpected(HandlerRefusal{verdict, std::move(reason)});
-  };
-  // The extension decides whether the script runs at all, and as what family (PHP or
-  // CGI): a .jpg or .txt never runs, whatever the request names.
-  const std::string_view ext = extension_of(script);
-  const Handler* by_extension = nullptr;
-  for (const auto& [name, h] : config.handlers) {
-    if (std::find(h.extensions.begin(), h.extensions.end(), ext) != h.extensions.end()) by_extension = &h;
-  }
-  if (by_extension == nullptr)
-    return refuse(Verdict::deny, ext.empty() ? "the script has no extension that a handler runs"
-                                             : "no handler runs " + std::string(ext) + " files");
-  const Handler* handler = by_extension;
-  if (handler->is_php() && account != nullptr && account->php_handler) {
-    handler = config.handler(*account->php_handler);
-    if (handler == nullptr)
-      return refuse(Verdict::error, "php_handler " + *account->php_handler + " of account " + account->name +
-                                        " is not a configured handler");
-  }
-  // SUWRAP_HANDLER chooses within that family (a PHP version, warm or not); it cannot
-  // make a PHP file run as a program of its own, nor a CGI program through PHP.
-  if (requested) {
-    const Handler* named = config.handler(*requested);
-    if (named == nullptr)
-      return refuse(Verdict::deny, "SUWRAP_HANDLER names " + *requested + ", which is not a configured handler");
-    if (named->is_php() != by_extension->is_php())
-      return refuse(Verdict::deny, "SUWRAP_HANDLER names " + named->name + ", a " +
-                                       std::string(to_string(named->kind)) + " handler, but " + std::string(ext) +
-                                       " files are run by " + std::string(to_string(by_extension->kind)) +
-                                       " handlers");
-    handler = named;
-  }
-  if (account != nullptr && !account->may_use(handler->name))
-    return refuse(Verdict::deny, "handler " + handler->name + " is not allowed for account " + account->name);
-  return handler;
-}
-
-Decision decide(const Request& request, const LoadedConfig& config, FactSource& facts) {
-  return Pipeline(request, config, facts).run();
+Decision decide(const Request& request, const LoadedConfig& config, AccountSource& accounts, FactSource& facts) {
+  return Pipeline(request, config, accounts, facts).run();
 }
 
 void record_check(Decision& decision, Check check, Outcome outcome, std::string detail,

@@ -16,7 +16,7 @@
 #include <utility>
 
 #include "suwrap/policy/account_file.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace suwrap::policy {
 

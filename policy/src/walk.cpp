@@ -17,7 +17,7 @@
 #include <utility>
 #include <variant>
 
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace suwrap::policy {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "require.hpp"
-#include "suwrap/policy/config.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/config.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace {
 
@@ -94,27 +94,38 @@ void check_account(const Account& account, std::string_view file, std::string_vi
   }
 }
 
-// validate_accounts accepting several accounts means no script has two possible owners:
-// paths.cpp's containment, which decides the docroot of a request, must agree.
-void check_validated(const Config& config) {
-  for (std::size_t i = 0; i < config.accounts.size(); ++i) {
-    for (std::size_t j = 0; j < config.accounts.size(); ++j) {
-      if (i == j) continue;
-      for (const std::string& mine : config.accounts[i].docroots)
-        for (const std::string& theirs : config.accounts[j].docroots)
-          require(!path_inside(mine, theirs), "validated accounts have no docroot inside another's");
-    }
-    const Account& account = config.accounts[i];
-    if (account.handlers) {
-      for (const std::string& name : *account.handlers)
-        require(config.handler(name) != nullptr, "a validated account names only configured handlers");
-    }
-    if (account.php_handler) {
-      const Handler* handler = config.handler(*account.php_handler);
-      require(handler != nullptr && handler->is_php(), "a validated php_handler is a PHP handler");
-      require(account.may_use(*account.php_handler), "a validated php_handler is one the account may use");
+// An account the configuration accepts names only handlers it has; and the overlap sweep
+// finds exactly the docroots that paths.cpp's containment, which decides the account of a
+// request, puts inside another account's.
+void check_accepted(const Config& config, const Account& account) {
+  if (account.handlers) {
+    for (const std::string& name : *account.handlers)
+      require(config.handler(name) != nullptr, "an accepted account names only configured handlers");
+  }
+  if (account.php_handler) {
+    const Handler* handler = config.handler(*account.php_handler);
+    require(handler != nullptr && handler->is_php(), "an accepted php_handler is a PHP handler");
+    require(account.may_use(*account.php_handler), "an accepted php_handler is one the account may use");
+  }
+}
+
+void check_overlaps(const std::vector<Account>& accounts) {
+  std::vector<DocrootClaim> claims;
+  bool any_inside = false;
+  for (const Account& a : accounts) {
+    for (const std::string& mine : a.docroots) {
+      claims.push_back({mine, a.name});
+      for (const Account& b : accounts) {
+        if (a.name == b.name) continue;
+        for (const std::string& theirs : b.docroots) any_inside = any_inside || path_inside(mine, theirs);
+      }
     }
   }
+  const auto overlaps = overlapping_docroots(claims);
+  require(overlaps.empty() != any_inside, "the overlap sweep agrees with containment");
+  for (const auto& overlap : overlaps)
+    require(path_inside(overlap.docroot, overlap.other_docroot) && overlap.account != overlap.other_account,
+            "each overlap found is one");
 }
 
 std::vector<std::string_view> parts_of(std::string_view text) {
@@ -153,22 +164,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto config = parse_config(parts[0], main_file);
   if (!config) return 0;
   check_config(*config);
+  std::vector<Account> accounts;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const std::string name = "a" + std::to_string(i);
     const std::string file = "/fuzz/accounts.d/" + name + ".toml";
     auto account = parse_account(parts[i], file, name);
     if (!account) continue;
     check_account(*account, file, name);
-    config->accounts.push_back(std::move(*account));
+    if (const auto problem = account_handler_problem(*config, *account)) {
+      require(problem->file == file, "a handler problem names the account's file");
+      require(!has_line_break(problem->to_string()), "a handler problem is one line");
+    } else {
+      check_accepted(*config, *account);
+    }
+    accounts.push_back(std::move(*account));
   }
-  if (const auto problem = validate_accounts(*config)) {
-    const bool names_a_file = problem->file == main_file ||
-                              std::any_of(config->accounts.begin(), config->accounts.end(),
-                                          [&](const Account& a) { return a.file == problem->file; });
-    require(names_a_file, "a validation error names one of the files");
-    require(!has_line_break(problem->to_string()), "a validation error is one line");
-  } else {
-    check_validated(*config);
-  }
+  check_overlaps(accounts);
   return 0;
 }

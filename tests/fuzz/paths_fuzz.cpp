@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "require.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 namespace {
 

@@ -246,8 +246,10 @@ t_expect "the configuration is valid (config check exit $T_RC: $T_ERR)" test "$T
 rm -f "$ACCOUNTS"/race*.toml
 
 t_case "no temporary file is ever left in accounts.d"
-t_expect "only alice.toml and bob.toml (got: $(ls -A "$ACCOUNTS" | tr '\n' ' '))" \
-  test "$(LC_ALL=C ls -A "$ACCOUNTS" | tr '\n' ' ')" = "alice.toml bob.toml "
+t_expect "only alice.toml, bob.toml and the index's .suwrap (got: $(ls -A "$ACCOUNTS" | tr '\n' ' '))" \
+  test "$(LC_ALL=C ls -A "$ACCOUNTS" | tr '\n' ' ')" = ".suwrap alice.toml bob.toml "
+t_expect "and only the index in .suwrap (got: $(ls -A "$ACCOUNTS/.suwrap" | tr '\n' ' '))" \
+  test "$(LC_ALL=C ls -A "$ACCOUNTS/.suwrap" | tr '\n' ' ')" = "index "
 
 t_case "account add creates a missing accounts_dir"
 rm -rf "$ACCOUNTS.moved"
@@ -267,14 +269,17 @@ t_expect "the file is gone" test ! -e "$ACCOUNTS/bob.toml"
 t_script "$BOB_DOCROOT/info.php" SERVER_NAME=bob.example
 t_refused 1 403 target
 
-t_case "remove works even when a broken account file stops the configuration from loading"
+t_case "a broken account file: list names it and lists the others; remove removes it"
 printf 'user = \n' >"$ACCOUNTS/broken.toml"
 t_policy account list "${C[@]}"
-t_expect "list refuses the broken configuration (exit $T_RC)" test "$T_RC" = 2
+t_expect "list lists the others (exit $T_RC)" test "$T_RC" = 0
+t_expect "and says which file is broken" t_contains "$T_ERR" "not listed, broken: $ACCOUNTS/broken.toml"
+t_policy account show broken "${C[@]}"
+t_expect "show says what is wrong with it (exit $T_RC)" t_contains "$T_ERR" "TOML syntax error"
 t_policy account remove broken "${C[@]}"
 t_policy_exit 0
 t_policy account list "${C[@]}"
-t_expect "and then the configuration loads again (exit $T_RC)" test "$T_RC" = 0
+t_expect "and then nothing is broken (exit $T_RC)" test "$T_RC" = 0 -a -z "$T_ERR"
 
 # ---- the log a panel reads -----------------------------------------------------------------
 t_case "the log: one JSON object per line with the contract's fields"

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A configuration that someone other than root could have written: the main file writable
 # by group or others, owned by a user, replaced by a symlink to a user's file; its directory
 # or accounts.d group-writable or owned by a user; an account file group-writable. Whoever
 # could write it could name any script and any user. Nothing runs: exit 2, 500, a body that
-# says nothing, and no line in the log the untrusted file names (it goes to syslog).
+# says nothing. An untrusted main file is logged nowhere it names (it goes to syslog); an
+# untrusted accounts.d or account file is logged in the log the trusted main file names,
+# check config, naming what cannot be trusted — and an account file refuses only the
+# requests it could govern.
 source "$(dirname "$0")/../lib/common.sh"
 t_setup
 t_user ALICE
@@ -23,6 +27,16 @@ refused_untrusted() {
   t_expect "the body says nothing more" test "$(t_body)" = "500 Internal Server Error"
   t_expect "nothing in the log the untrusted file names (new: $(t_log_new | head -c 200))" \
     test "$(t_log_count)" = "$T_LOG_MARK"
+  t_expect "nothing ran (markers: $(t_markers))" test -z "$(t_markers)"
+}
+
+# refused_untrusted_accounts PATH: as refused_untrusted, but the trusted main file's log has
+# the refusal: check config, naming PATH.
+refused_untrusted_accounts() {
+  t_expect "exit 2, status 500 (got $T_RC, $T_STATUS)" test "$T_RC" = 2 -a "$T_STATUS" = 500
+  t_expect "the body says nothing more" test "$(t_body)" = "500 Internal Server Error"
+  t_expect "one decision line, check config" test "$(t_log_new | wc -l)" = 1 -a "$(t_log_field decision check)" = config
+  t_expect "naming $1" t_contains "$(t_log_field decision reason)" "$1:"
   t_expect "nothing ran (markers: $(t_markers))" test -z "$(t_markers)"
 }
 
@@ -70,13 +84,13 @@ chown root "$T_CONF_DIR"
 t_case "accounts.d is group-writable"
 chmod 0775 "$T_CONF_DIR/accounts.d"
 t_attack_script "$ALICE_DOCROOT/ok.php"
-refused_untrusted
+refused_untrusted_accounts "$T_CONF_DIR/accounts.d"
 chmod 0755 "$T_CONF_DIR/accounts.d"
 
 t_case "accounts.d is owned by a user"
 chown "$ALICE" "$T_CONF_DIR/accounts.d"
 t_attack_script "$ALICE_DOCROOT/ok.php"
-refused_untrusted
+refused_untrusted_accounts "$T_CONF_DIR/accounts.d"
 chown root "$T_CONF_DIR/accounts.d"
 
 t_case "an account file is group-writable"
@@ -84,8 +98,16 @@ t_account alice "user = \"$ALICE\"
 docroots = [\"$ALICE_DOCROOT\"]"
 chmod 0664 "$T_CONF_DIR/accounts.d/alice.toml"
 t_attack_script "$ALICE_DOCROOT/ok.php"
-refused_untrusted
+refused_untrusted_accounts "$T_CONF_DIR/accounts.d/alice.toml"
 rm -f "$T_CONF_DIR/accounts.d/alice.toml"
+
+t_case "another account's file is group-writable: alice's request runs"
+t_account other "user = \"swnosuchuser$$\"
+docroots = [\"/srv/other\"]"
+chmod 0664 "$T_CONF_DIR/accounts.d/other.toml"
+t_attack_script "$ALICE_DOCROOT/ok.php"
+t_ran_only
+rm -f "$T_MARKS"/* "$T_CONF_DIR/accounts.d/other.toml"
 
 t_case "control: restored, the same request runs again"
 t_attack_script "$ALICE_DOCROOT/ok.php"

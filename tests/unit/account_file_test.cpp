@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 
 namespace {
 

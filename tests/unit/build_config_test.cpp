@@ -6,7 +6,7 @@
 #include "suwrap/policy/checks.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/log_record.hpp"
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 TEST(BuildConfig, ConfigPathIsAbsolute) {
   const std::string_view path = suwrap::build::config_path;

@@ -15,7 +15,7 @@
 
 #include "support.hpp"
 #include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/walk.hpp"
 
@@ -207,6 +207,7 @@ TEST_F(CachingFactsWalk, DecideGivesTheSameVerdictThroughTheCache) {
   CountingFacts source;
   CachingFacts cached(source);
   SystemFacts system;
+  suwrap::policy::AccountList accounts({});
   std::map<std::string, int> outcomes;
   for (const std::string rel :
        {"site/a.php", "site/b.php", "site/sub/c.php", "site/linked/d.php", "site/link.php",
@@ -214,8 +215,8 @@ TEST_F(CachingFactsWalk, DecideGivesTheSameVerdictThroughTheCache) {
     suwrap::policy::Request request;
     request.real_uid = 0;
     request.script = tree.path(rel);
-    const auto fast = suwrap::policy::decide(request, loaded, cached);
-    const auto slow = suwrap::policy::decide(request, loaded, system);
+    const auto fast = suwrap::policy::decide(request, loaded, accounts, cached);
+    const auto slow = suwrap::policy::decide(request, loaded, accounts, system);
     EXPECT_EQ(fast.verdict, slow.verdict) << rel;
     EXPECT_EQ(fast.failed, slow.failed) << rel;
     EXPECT_EQ(fast.reason, slow.reason) << rel;

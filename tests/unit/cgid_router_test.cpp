@@ -1,5 +1,7 @@
-// suwrap-cgid's warm routing: warm_route (and the handler rule it shares with check
-// `handler`, policy::select_handler), and Router on a real configuration file.
+// SPDX-License-Identifier: Apache-2.0
+// suwrap-cgid's warm routing: warm_route (and the account and handler rules it shares with
+// checks `target` and `handler`, policy::governing_account and policy::select_handler), and
+// Router on a real configuration file.
 #include "router.hpp"
 
 #include <sys/stat.h>
@@ -11,8 +13,9 @@
 
 #include <gtest/gtest.h>
 
-#include "suwrap/policy/checks.hpp"
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/accounts.hpp"
+#include "suwrap/config/config.hpp"
+#include "suwrap/config/routing.hpp"
 #include "support.hpp"
 
 namespace {
@@ -22,6 +25,8 @@ using suwrap::cgid::Router;
 using suwrap::cgid::ScriptOwner;
 using suwrap::cgid::warm_route;
 using suwrap::cgid::WarmRoute;
+using suwrap::policy::Account;
+using suwrap::policy::AccountList;
 using suwrap::policy::Config;
 using suwrap::policy::select_handler;
 using suwrap::policy::Verdict;
@@ -61,19 +66,26 @@ Config config_with(std::string_view text = main_text) {
 }
 
 // Every account file needs docroots; those of these tests all hold /srv/www unless they say.
-void add_account(Config& config, std::string_view name, std::string_view text) {
+void add_account(std::vector<Account>& accounts, std::string_view name, std::string_view text) {
   std::string full(text);
   if (full.find("docroots") == std::string::npos) full += "docroots = [\"/srv/www\"]\n";
   auto account = suwrap::policy::parse_account(full, "/etc/suwrap/accounts.d/" + std::string(name) + ".toml", name);
   ASSERT_TRUE(account.has_value()) << account.error().to_string();
-  config.accounts.push_back(std::move(*account));
+  accounts.push_back(std::move(*account));
 }
 
-const ScriptOwner alice{1001, "alice"};
+const ScriptOwner alice{1001, "alice", ""};
 
+// The route of `script`, whose physical path is itself unless `owner` says another.
+std::optional<WarmRoute> route(const Config& config, const std::vector<Account>& accounts, std::string_view script,
+                               std::optional<std::string> handler = std::nullopt, ScriptOwner owner = alice) {
+  if (owner.physical_path.empty()) owner.physical_path = script;
+  AccountList list(accounts);
+  return warm_route(config, list, script, handler, owner);
+}
 std::optional<WarmRoute> route(const Config& config, std::string_view script,
                                std::optional<std::string> handler = std::nullopt, ScriptOwner owner = alice) {
-  return warm_route(config, script, handler, owner);
+  return route(config, {}, script, std::move(handler), std::move(owner));
 }
 
 // ---- select_handler -------------------------------------------------------------------
@@ -92,11 +104,12 @@ TEST(SelectHandler, ChoosesByExtensionAndRefusesFilesNoHandlerRuns) {
 
 TEST(SelectHandler, TheAccountsPhpHandlerReplacesAPhpOneOnly) {
   Config config = config_with();
-  add_account(config, "alice", "user = \"alice\"\nphp_handler = \"php-warm2\"\n");
-  auto php = select_handler(config, "/srv/www/a.php", &config.accounts[0], std::nullopt);
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm2\"\n");
+  auto php = select_handler(config, "/srv/www/a.php", &accounts[0], std::nullopt);
   ASSERT_TRUE(php.has_value());
   EXPECT_EQ((*php)->name, "php-warm2");
-  auto cgi = select_handler(config, "/srv/www/a.cgi", &config.accounts[0], std::nullopt);
+  auto cgi = select_handler(config, "/srv/www/a.cgi", &accounts[0], std::nullopt);
   ASSERT_TRUE(cgi.has_value());
   EXPECT_EQ((*cgi)->name, "cgi");
 }
@@ -116,17 +129,19 @@ TEST(SelectHandler, SuwrapHandlerChoosesWithinTheFamilyOnly) {
 
 TEST(SelectHandler, AHandlerTheAccountMayNotUseIsRefused) {
   Config config = config_with();
-  add_account(config, "alice", "user = \"alice\"\nhandlers = [\"php\"]\n");
-  auto refused = select_handler(config, "/srv/www/a.php", &config.accounts[0], std::string("php-warm"));
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nhandlers = [\"php\"]\n");
+  auto refused = select_handler(config, "/srv/www/a.php", &accounts[0], std::string("php-warm"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().reason, "handler php-warm is not allowed for account alice");
 }
 
 TEST(SelectHandler, APhpHandlerMissingFromTheConfigurationIsAnError) {
   Config config = config_with();
-  add_account(config, "alice", "user = \"alice\"\nphp_handler = \"php-warm2\"\n");
-  config.handlers.erase("php-warm2");  // as validate_accounts would have caught
-  auto refused = select_handler(config, "/srv/www/a.php", &config.accounts[0], std::nullopt);
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm2\"\n");
+  config.handlers.erase("php-warm2");  // as account_handler_problem would have caught
+  auto refused = select_handler(config, "/srv/www/a.php", &accounts[0], std::nullopt);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().verdict, Verdict::error);
 }
@@ -147,69 +162,92 @@ TEST(WarmRoute, OtherHandlersAndFilesNoHandlerRunsAreNotWarm) {
 
 TEST(WarmRoute, TheKeyIsTheScriptOwnersUidAndTheHandler) {
   const Config config = config_with();
-  EXPECT_EQ(route(config, "/srv/www/a.phtml", std::nullopt, ScriptOwner{1002, "bob"})->key,
+  EXPECT_EQ(route(config, "/srv/www/a.phtml", std::nullopt, ScriptOwner{1002, "bob", ""})->key,
             (RouteKey{1002, "php-warm"}));
   EXPECT_EQ(route(config, "/srv/www/a.php", std::string("php-warm2"))->key, (RouteKey{1001, "php-warm2"}));
 }
 
 TEST(WarmRoute, TheOwnersAccountPhpHandlerMakesPhpWarm) {
   Config config = config_with();
-  add_account(config, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\n");
-  EXPECT_EQ(route(config, "/srv/www/a.php")->key, (RouteKey{1001, "php-warm"}));
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\n");
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.php")->key, (RouteKey{1001, "php-warm"}));
   // Bob has no account file: his .php stays cold.
-  EXPECT_EQ(route(config, "/srv/www/a.php", std::nullopt, ScriptOwner{1002, "bob"}), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.php", std::nullopt, ScriptOwner{1002, "bob", ""}), std::nullopt);
+}
+
+TEST(WarmRoute, TheFileThatRunsChoosesTheHandlerNotALinksName) {
+  const Config config = config_with();
+  // view.phtml is a link to notes.txt: no handler runs .txt, so nothing is warm.
+  EXPECT_EQ(route(config, "/srv/www/view.phtml", std::nullopt, ScriptOwner{1001, "alice", "/srv/www/notes.txt"}),
+            std::nullopt);
+  EXPECT_EQ(route(config, "/srv/www/view.txt", std::nullopt, ScriptOwner{1001, "alice", "/srv/www/a.phtml"})->key,
+            (RouteKey{1001, "php-warm"}));
 }
 
 TEST(WarmRoute, WhatSuwrapRefusesBeforeChoosingAHandlerGoesThePerRequestWay) {
   Config config = config_with();
-  add_account(config, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\n");
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\n");
   // No user has the owner's uid (check `target`).
-  EXPECT_EQ(route(config, "/srv/www/a.phtml", std::nullopt, ScriptOwner{4242, std::nullopt}), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.phtml", std::nullopt, ScriptOwner{4242, std::nullopt, ""}),
+            std::nullopt);
   // A malformed script path (check `request`).
-  EXPECT_EQ(route(config, "/srv/www/../a.phtml"), std::nullopt);
-  EXPECT_EQ(route(config, "a.phtml"), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/srv/www/../a.phtml"), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "a.phtml"), std::nullopt);
   // A handler that is not there, or of the other family (check `handler`).
-  EXPECT_EQ(route(config, "/srv/www/a.phtml", std::string("nope")), std::nullopt);
-  EXPECT_EQ(route(config, "/srv/www/a.phtml", std::string("cgi")), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.phtml", std::string("nope")), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.phtml", std::string("cgi")), std::nullopt);
   // Two account files for one user (check `target`).
-  add_account(config, "alice2", "user = \"alice\"\n");
-  EXPECT_EQ(route(config, "/srv/www/a.php"), std::nullopt);
+  add_account(accounts, "alice2", "user = \"alice\"\n");
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.php"), std::nullopt);
 }
 
 TEST(WarmRoute, ADisabledAccountIsNotWarm) {
   Config config = config_with();
-  add_account(config, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\ndisabled = true\n");
-  EXPECT_EQ(route(config, "/srv/www/a.php"), std::nullopt);
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\ndisabled = true\n");
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.php"), std::nullopt);
 }
 
-TEST(WarmRoute, InAccountModeTheDeepestDocrootsAccountApplies) {
+TEST(WarmRoute, InAccountModeTheAccountHoldingTheScriptApplies) {
   Config config = config_with(std::string(main_text).replace(main_text.find("[global]\n") + 9, 0, "mode = \"account\"\n"));
   ASSERT_EQ(config.mode, suwrap::policy::Mode::account);
-  add_account(config, "site", "user = \"alice\"\ndocroots = [\"/srv/www\"]\n");
-  add_account(config, "shop", "user = \"alice\"\ndocroots = [\"/srv/www/shop\"]\nphp_handler = \"php-warm\"\n");
-  EXPECT_EQ(route(config, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm"}));
-  EXPECT_EQ(route(config, "/srv/www/a.php"), std::nullopt);
+  std::vector<Account> accounts;
+  add_account(accounts, "site", "user = \"alice\"\ndocroots = [\"/srv/www/site\"]\n");
+  add_account(accounts, "shop", "user = \"alice\"\ndocroots = [\"/srv/www/shop\"]\nphp_handler = \"php-warm\"\n");
+  EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm"}));
+  EXPECT_EQ(route(config, accounts, "/srv/www/site/a.php"), std::nullopt);
   // No account holds it (check `target`), whatever its extension.
-  EXPECT_EQ(route(config, "/home/alice/public_html/a.phtml"), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/home/alice/public_html/a.phtml"), std::nullopt);
+  // Two accounts hold it (overlapping docroots: check `config` refuses it): the per-request way.
+  add_account(accounts, "inner", "user = \"alice\"\ndocroots = [\"/srv/www/shop/inner\"]\n");
+  EXPECT_EQ(route(config, accounts, "/srv/www/shop/inner/a.php"), std::nullopt);
+  EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm"}));
 }
 
 // ---- Router ---------------------------------------------------------------------------
 
-TEST(RouterRoute, NothingIsWarmWithoutAConfiguration) {
-  Router router("/nonexistent/suwrap.toml");
-  EXPECT_TRUE(router.reload().has_value());
-  EXPECT_FALSE(router.loaded());
-  EXPECT_EQ(router.route({{"SCRIPT_FILENAME", "/etc/hostname"}}), std::nullopt);
-}
-
-TEST(RouterRoute, RoutesByWhatItStatsAndKeepsTheOldRoutingWhenAReloadFails) {
-  SUWRAP_REQUIRE_ROOT();
-  suwrap::testing::TempTree tree;
-  const std::string config_path = tree.path("suwrap.toml");
+// main_text with the tree as its docroot, in the tree, and an empty accounts.d beside it.
+std::string configuration_in(const suwrap::testing::TempTree& tree) {
   std::string text(main_text);
   text.replace(text.find("docroots = "), 0, "docroots = [\"" + tree.root() + "\"]\n#");
   tree.write("suwrap.toml", text, 0644);
   tree.mkdir("accounts.d", 0755);
+  return tree.path("suwrap.toml");
+}
+
+TEST(RouterRoute, NothingIsWarmWithoutAConfiguration) {
+  Router router("/nonexistent/suwrap.toml");
+  EXPECT_TRUE(router.reload().has_value());
+  EXPECT_FALSE(router.has_warm_handlers());
+  EXPECT_EQ(router.route({{"SCRIPT_FILENAME", "/etc/hostname"}}), std::nullopt);
+}
+
+TEST(RouterRoute, RoutesByWhatItStatsAndSendsEverythingToSuwrapWhenTheConfigurationBreaks) {
+  SUWRAP_REQUIRE_ROOT();
+  suwrap::testing::TempTree tree;
+  const std::string config_path = configuration_in(tree);
   suwrap::testing::TestUser owner("cgidroute");
   tree.write("a.phtml", "<?php\n", 0644, owner.uid(), owner.gid());
 
@@ -223,11 +261,34 @@ TEST(RouterRoute, RoutesByWhatItStatsAndKeepsTheOldRoutingWhenAReloadFails) {
   EXPECT_EQ(router.route({{"SCRIPT_FILENAME", tree.path("missing.phtml")}}), std::nullopt);
   EXPECT_EQ(router.route({{"QUERY_STRING", "x"}}), std::nullopt);
 
-  // A configuration that no longer loads (group-writable: check `config`) keeps the routing.
+  // A configuration that no longer loads (group-writable: check `config`) is seen without a
+  // reload; every request then goes to suwrap, which refuses it with the reason.
   ASSERT_EQ(::chmod(config_path.c_str(), 0664), 0);
-  const auto error = router.reload();
-  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(router.route({{"SCRIPT_FILENAME", tree.path("a.phtml")}}), std::nullopt);
+  ASSERT_TRUE(router.reload().has_value());
+  ASSERT_EQ(::chmod(config_path.c_str(), 0644), 0);
   EXPECT_TRUE(router.route({{"SCRIPT_FILENAME", tree.path("a.phtml")}}).has_value());
+}
+
+TEST(RouterRoute, AnAccountFileWrittenInPlaceIsSeenByTheNextRoute) {
+  SUWRAP_REQUIRE_ROOT();
+  suwrap::testing::TempTree tree;
+  const std::string config_path = configuration_in(tree);
+  suwrap::testing::TestUser owner("cgidplace");
+  tree.write("a.php", "<?php\n", 0644, owner.uid(), owner.gid());
+  tree.write("accounts.d/other.toml", "user = \"nobody\"\ndocroots = [\"/srv/other\"]\n", 0644);
+
+  Router router(config_path);
+  ASSERT_EQ(router.reload(), std::nullopt);
+  EXPECT_EQ(router.route({{"SCRIPT_FILENAME", tree.path("a.php")}}), std::nullopt) << ".php is cold by extension";
+  const auto before = router.accounts_changed_ns();
+  // The same file, rewritten in place to name the owner with a warm php_handler.
+  tree.write("accounts.d/other.toml",
+             "user = \"" + owner.name() + "\"\ndocroots = [\"/srv/other\"]\nphp_handler = \"php-warm\"\n", 0644);
+  const auto warm = router.route({{"SCRIPT_FILENAME", tree.path("a.php")}});
+  ASSERT_TRUE(warm.has_value());
+  EXPECT_EQ(warm->key, (RouteKey{owner.uid(), "php-warm"}));
+  EXPECT_GT(router.accounts_changed_ns(), before) << "suwrap is told, so that it refreshes its index too";
 }
 
 }  // namespace

@@ -1,11 +1,16 @@
-// The configuration parser: CONTRACT.md §2 keys and defaults, strict errors that name the
+// SPDX-License-Identifier: Apache-2.0
+// The configuration parser: suwrap.toml(5) keys and defaults, strict errors that name the
 // file, line, key and expectation, and loading by descriptor with the trust rules of `config`.
-#include "suwrap/policy/config.hpp"
+// Account files as suwrap finds them: accounts_test.cpp.
+#include "suwrap/config/config.hpp"
+#include "suwrap/config/trusted.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +35,8 @@ using suwrap::policy::Mode;
 using suwrap::policy::parse_account;
 using suwrap::policy::parse_config;
 using suwrap::policy::SymlinkPolicy;
-using suwrap::policy::validate_accounts;
+using suwrap::policy::overlapping_docroots;
+using suwrap::policy::account_handler_problem;
 using suwrap::testing::TempTree;
 using suwrap::testing::TestUser;
 
@@ -209,7 +215,6 @@ TEST(ParseConfig, ReadsEveryValueOfTheContractExample) {
   EXPECT_EQ(config.limits.nproc, 64U);
   EXPECT_EQ(config.limits.nofile, 256U);
   EXPECT_EQ(config.limits.fsize_mb, 256U);
-  EXPECT_TRUE(config.accounts.empty());
 }
 
 TEST(ParseConfig, ReadsValuesThatDifferFromTheDefaults) {
@@ -305,7 +310,6 @@ TEST(ParseConfig, EmptyFileGivesTheDefaultsOfTheHeader) {
   EXPECT_EQ(config.limits.nproc, 64U);
   EXPECT_EQ(config.limits.nofile, 256U);
   EXPECT_EQ(config.limits.fsize_mb, 256U);
-  EXPECT_TRUE(config.accounts.empty());
 }
 
 TEST(ParseConfig, DefaultAccountsDirIsBesideTheFile) {
@@ -717,25 +721,24 @@ TEST(ParseAccount, ReportsASyntaxErrorWithTheAccountFile) {
   EXPECT_TRUE(Contains(error.message, "TOML syntax error"));
 }
 
-// ---- validate_accounts ------------------------------------------------------------------
+// ---- account_handler_problem ------------------------------------------------------------
 
-TEST(ValidateAccounts, AcceptsAccountsThatUseExistingHandlers) {
-  Config config = config_with_handlers();
+std::optional<ConfigError> handler_problem(const Account& account) {
+  return account_handler_problem(config_with_handlers(), account);
+}
+
+TEST(AccountHandlerProblem, AcceptsAnAccountThatUsesExistingHandlers) {
   Account alice = account("alice", "alice", {"/home/alice/public_html"});
   alice.php_handler = "php";
   alice.handlers = std::vector<std::string>{"php", "cgi"};
-  config.accounts.push_back(alice);
-  config.accounts.push_back(account("bob", "bob", {"/home/bob/public_html"}));
-  const auto problem = validate_accounts(config);
+  const auto problem = handler_problem(alice);
   EXPECT_FALSE(problem.has_value()) << problem->to_string();
 }
 
-TEST(ValidateAccounts, RefusesAPhpHandlerNamingAnUnknownHandler) {
-  Config config = config_with_handlers();
+TEST(AccountHandlerProblem, RefusesAPhpHandlerNamingAnUnknownHandler) {
   Account alice = account("alice", "alice", {"/home/alice/public_html"});
   alice.php_handler = "php82";
-  config.accounts.push_back(alice);
-  const auto problem = validate_accounts(config);
+  const auto problem = handler_problem(alice);
   ASSERT_TRUE(problem.has_value());
   EXPECT_EQ(problem->file, alice_file);
   EXPECT_EQ(problem->key, "php_handler");
@@ -743,85 +746,91 @@ TEST(ValidateAccounts, RefusesAPhpHandlerNamingAnUnknownHandler) {
   EXPECT_TRUE(Contains(problem->message, "expected one of the PHP handlers: php"));
 }
 
-TEST(ValidateAccounts, RefusesAPhpHandlerOfKindCgi) {
-  Config config = config_with_handlers();
+TEST(AccountHandlerProblem, RefusesAPhpHandlerOfKindCgi) {
   Account alice = account("alice", "alice", {"/home/alice/public_html"});
   alice.php_handler = "cgi";
-  config.accounts.push_back(alice);
-  const auto problem = validate_accounts(config);
+  const auto problem = handler_problem(alice);
   ASSERT_TRUE(problem.has_value());
   EXPECT_EQ(problem->key, "php_handler");
   EXPECT_TRUE(Contains(problem->message, R"(kind "php" or "php-fcgi")"));
 }
 
-TEST(ValidateAccounts, RefusesAPhpHandlerOutsideTheAccountsHandlers) {
-  Config config = config_with_handlers();
+TEST(AccountHandlerProblem, RefusesAPhpHandlerOutsideTheAccountsHandlers) {
   Account alice = account("alice", "alice", {"/home/alice/public_html"});
   alice.php_handler = "php";
   alice.handlers = std::vector<std::string>{"cgi"};
-  config.accounts.push_back(alice);
-  const auto problem = validate_accounts(config);
+  const auto problem = handler_problem(alice);
   ASSERT_TRUE(problem.has_value());
   EXPECT_EQ(problem->key, "php_handler");
   EXPECT_TRUE(Contains(problem->message, "not in this account's handlers"));
 }
 
-TEST(ValidateAccounts, RefusesHandlersNamingAnUnknownHandler) {
-  Config config = config_with_handlers();
+TEST(AccountHandlerProblem, RefusesHandlersNamingAnUnknownHandler) {
   Account alice = account("alice", "alice", {"/home/alice/public_html"});
   alice.handlers = std::vector<std::string>{"cgi", "perl"};
-  config.accounts.push_back(alice);
-  const auto problem = validate_accounts(config);
+  const auto problem = handler_problem(alice);
   ASSERT_TRUE(problem.has_value());
   EXPECT_EQ(problem->file, alice_file);
   EXPECT_EQ(problem->key, "handlers");
   EXPECT_TRUE(Contains(problem->message, "\"perl\""));
 }
 
-TEST(ValidateAccounts, RefusesADocrootInsideAnotherAccounts) {
-  Config config = config_with_handlers();
-  config.accounts.push_back(account("alice", "alice", {"/home/alice/public_html"}));
-  config.accounts.push_back(account("shop", "shop", {"/srv/shop", "/home/alice/public_html/shop"}));
-  const auto problem = validate_accounts(config);
-  ASSERT_TRUE(problem.has_value());
-  EXPECT_EQ(problem->file, "/etc/suwrap/accounts.d/shop.toml");
-  EXPECT_EQ(problem->key, "docroots");
-  EXPECT_TRUE(
-      Contains(problem->message, "\"/home/alice/public_html/shop\" overlaps \"/home/alice/public_html\""));
-  EXPECT_TRUE(Contains(problem->message, alice_file));
+// ---- overlapping_docroots ---------------------------------------------------------------
+
+TEST(OverlappingDocroots, FindsADocrootInsideAnotherAccounts) {
+  const auto overlaps = overlapping_docroots({{"/home/alice/public_html", "alice"},
+                                              {"/srv/shop", "shop"},
+                                              {"/home/alice/public_html/shop", "shop"}});
+  ASSERT_EQ(overlaps.size(), 1U);
+  EXPECT_EQ(overlaps[0].docroot, "/home/alice/public_html/shop");
+  EXPECT_EQ(overlaps[0].account, "shop");
+  EXPECT_EQ(overlaps[0].other_docroot, "/home/alice/public_html");
+  EXPECT_EQ(overlaps[0].other_account, "alice");
 }
 
-TEST(ValidateAccounts, RefusesADocrootHoldingAnotherAccounts) {
-  Config config = config_with_handlers();
-  config.accounts.push_back(account("alice", "alice", {"/home/alice/public_html/blog"}));
-  config.accounts.push_back(account("bob", "bob", {"/home/alice"}));
-  ASSERT_TRUE(validate_accounts(config).has_value());
+TEST(OverlappingDocroots, FindsEqualDocrootsAndADocrootHoldingAnothers) {
+  EXPECT_EQ(overlapping_docroots({{"/var/www/site", "alice"}, {"/var/www/site", "bob"}}).size(), 1U);
+  EXPECT_EQ(overlapping_docroots({{"/home/alice/public_html/blog", "alice"}, {"/home/alice", "bob"}}).size(), 1U);
 }
 
-TEST(ValidateAccounts, RefusesEqualDocroots) {
-  Config config = config_with_handlers();
-  config.accounts.push_back(account("alice", "alice", {"/var/www/site"}));
-  config.accounts.push_back(account("bob", "bob", {"/var/www/site"}));
-  const auto problem = validate_accounts(config);
-  ASSERT_TRUE(problem.has_value());
-  EXPECT_EQ(problem->key, "docroots");
+TEST(OverlappingDocroots, ComparesByComponentNotByPrefix) {
+  EXPECT_TRUE(overlapping_docroots({{"/var/www", "alice"}, {"/var/www2", "bob"}, {"/var/www-x", "carol"}}).empty());
 }
 
-TEST(ValidateAccounts, ComparesDocrootsByComponentNotByPrefix) {
-  Config config = config_with_handlers();
-  config.accounts.push_back(account("alice", "alice", {"/var/www"}));
-  config.accounts.push_back(account("bob", "bob", {"/var/www2"}));
-  const auto problem = validate_accounts(config);
-  EXPECT_FALSE(problem.has_value()) << problem->to_string();
+TEST(OverlappingDocroots, AllowsAnAccountToNestItsOwnAndTwoAccountsForOneUser) {
+  EXPECT_TRUE(overlapping_docroots({{"/srv/blog", "alice-blog"}, {"/srv/blog/old", "alice-blog"},
+                                    {"/srv/shop", "alice-shop"}})
+                  .empty());
 }
 
-TEST(ValidateAccounts, AllowsTwoAccountsForTheSameUser) {
-  Config config = config_with_handlers();
-  config.accounts.push_back(account("alice-blog", "alice", {"/srv/blog"}));
-  config.accounts.push_back(account("alice-shop", "alice", {"/srv/shop"}));
-  EXPECT_FALSE(validate_accounts(config).has_value());
-  ASSERT_NE(config.account_for_user("alice"), nullptr);
-  EXPECT_EQ(config.account_for_user("alice")->name, "alice-blog");
+// The sweep finds what comparing every pair finds, on random trees.
+TEST(OverlappingDocroots, AgreesWithComparingEveryPair) {
+  std::mt19937 random(7);
+  const std::vector<std::string> parts{"a", "b", "a-b", "ab", "c"};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<suwrap::policy::DocrootClaim> claims;
+    const int n = 2 + static_cast<int>(random() % 8);
+    for (int i = 0; i < n; ++i) {
+      std::string path;
+      const int depth = 1 + static_cast<int>(random() % 3);
+      for (int d = 0; d < depth; ++d) path += "/" + parts[random() % parts.size()];
+      claims.push_back({path, "acct" + std::to_string(random() % 4)});
+    }
+    std::set<std::string> by_pairs;
+    for (const auto& x : claims) {
+      for (const auto& y : claims) {
+        if (x.account == y.account) continue;
+        const bool inside = x.docroot == y.docroot || x.docroot.starts_with(y.docroot + "/");
+        if (inside) by_pairs.insert(x.docroot + "|" + x.account);
+      }
+    }
+    std::set<std::string> by_sweep;
+    for (const auto& o : overlapping_docroots(claims)) by_sweep.insert(o.docroot + "|" + o.account);
+    // Of two equal docroots the sweep names the later one only; every docroot named is one
+    // the pairs name, and every overlapping pair has one of its docroots named.
+    for (const auto& named : by_sweep) EXPECT_TRUE(by_pairs.contains(named)) << named;
+    EXPECT_EQ(by_pairs.empty(), by_sweep.empty()) << "round " << round;
+  }
 }
 
 // ---- small functions of config.hpp ------------------------------------------------------
@@ -870,19 +879,11 @@ TEST(AccountMayUse, AllowsEverythingWithoutAList) {
   EXPECT_FALSE(a.may_use("cgi"));
 }
 
-TEST(ConfigLookup, FindsHandlersAndAccountsByName) {
-  Config config = config_with_handlers();
-  config.accounts.push_back(account("alice", "alice", {"/srv/a"}));
-  config.accounts.push_back(account("bob-site", "bob", {"/srv/b"}));
+TEST(ConfigLookup, FindsHandlersByName) {
+  const Config config = config_with_handlers();
   ASSERT_NE(config.handler("cgi"), nullptr);
   EXPECT_EQ(config.handler("cgi")->kind, HandlerKind::cgi);
   EXPECT_EQ(config.handler("perl"), nullptr);
-  ASSERT_NE(config.account_named("bob-site"), nullptr);
-  EXPECT_EQ(config.account_named("bob-site")->user, "bob");
-  EXPECT_EQ(config.account_named("bob"), nullptr);
-  ASSERT_NE(config.account_for_user("bob"), nullptr);
-  EXPECT_EQ(config.account_for_user("bob")->name, "bob-site");
-  EXPECT_EQ(config.account_for_user("carol"), nullptr);
 }
 
 TEST(ConfigEnumToString, UsesTheConfigSpellings) {
@@ -937,17 +938,12 @@ class ConfigFiles {
   TempTree tree;
 };
 
-TEST(LoadConfig, LoadsATrustedFileWithItsAccountsSortedByName) {
+TEST(LoadConfig, LoadsATrustedMainFileAndNoAccountFile) {
   SUWRAP_REQUIRE_ROOT();
   ConfigFiles files;
   files.add_accounts_dir();
-  files.add_account("bob", "bob", "/srv/bob");
-  files.add_account("alice", "alice", "/srv/alice");
-  // Not accounts: other suffixes, hidden files (an editor's leftovers). Invalid on purpose,
-  // so that reading one would fail the load.
-  files.tree.write("etc/suwrap/accounts.d/README", "not toml [", 0644, 0, 0);
-  files.tree.write("etc/suwrap/accounts.d/carol.toml.bak", "not toml [", 0644, 0, 0);
-  files.tree.write("etc/suwrap/accounts.d/.carol.toml", "not toml [", 0644, 0, 0);
+  // Not read here (accounts_test.cpp): one that would fail any load.
+  files.tree.write("etc/suwrap/accounts.d/alice.toml", "not toml [", 0644, 0, 0);
 
   auto config = load_config(files.main_path());
   ASSERT_TRUE(config.has_value()) << config.error().to_string();
@@ -955,33 +951,6 @@ TEST(LoadConfig, LoadsATrustedFileWithItsAccountsSortedByName) {
   EXPECT_EQ(config->mode, Mode::account);
   EXPECT_EQ(config->accounts_dir, files.accounts_path());
   ASSERT_NE(config->handler("php"), nullptr);
-  ASSERT_EQ(config->accounts.size(), 2U);
-  EXPECT_EQ(config->accounts[0].name, "alice");
-  EXPECT_EQ(config->accounts[0].file, files.accounts_path("alice.toml"));
-  EXPECT_EQ(config->accounts[0].docroots, (std::vector<std::string>{"/srv/alice"}));
-  EXPECT_EQ(config->accounts[1].name, "bob");
-  EXPECT_EQ(config->accounts[1].user, "bob");
-}
-
-TEST(LoadConfig, ReadsAccountsFromTheConfiguredAccountsDir) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.tree.mkdir("accounts", 0755, 0, 0);
-  files.tree.write("accounts/alice.toml", "user = \"alice\"\ndocroots = [\"/srv/alice\"]\n", 0644, 0, 0);
-  files.tree.write("etc/suwrap/suwrap.toml",
-                   "[global]\naccounts_dir = \"" + files.tree.path("accounts") + "\"\n", 0644, 0, 0);
-  auto config = load_config(files.main_path());
-  ASSERT_TRUE(config.has_value()) << config.error().to_string();
-  ASSERT_EQ(config->accounts.size(), 1U);
-  EXPECT_EQ(config->accounts[0].file, files.tree.path("accounts/alice.toml"));
-}
-
-TEST(LoadConfig, LoadsWithNoAccountsWhenAccountsDirIsMissing) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  auto config = load_config(files.main_path());
-  ASSERT_TRUE(config.has_value()) << config.error().to_string();
-  EXPECT_TRUE(config->accounts.empty());
 }
 
 TEST(LoadConfig, RefusesAFileWritableByOthers) {
@@ -1051,81 +1020,6 @@ TEST(LoadConfig, RefusesASymlinkedDirectoryOnThePath) {
   ASSERT_FALSE(config.has_value());
   EXPECT_EQ(config.error().file, files.tree.path("etc/link"));
   EXPECT_TRUE(Contains(config.error().message, "symbolic link"));
-}
-
-TEST(LoadConfig, RefusesAnAccountFileThatIsASymlink) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.add_accounts_dir();
-  files.tree.write("etc/alice.toml", "user = \"alice\"\ndocroots = [\"/srv/alice\"]\n", 0644, 0, 0);
-  files.tree.symlink(files.tree.path("etc/alice.toml"), "etc/suwrap/accounts.d/alice.toml", 0, 0);
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path("alice.toml"));
-  EXPECT_TRUE(Contains(error.message, "symbolic link"));
-}
-
-TEST(LoadConfig, RefusesAnAccountsDirThatIsASymlink) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.tree.mkdir("elsewhere", 0755, 0, 0);
-  files.tree.symlink(files.tree.path("elsewhere"), "etc/suwrap/accounts.d", 0, 0);
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path());
-  EXPECT_TRUE(Contains(error.message, "symbolic link"));
-}
-
-TEST(LoadConfig, RefusesAnUntrustedAccountFile) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.add_accounts_dir();
-  files.add_account("alice", "alice", "/srv/alice");
-  files.tree.chmod("etc/suwrap/accounts.d/alice.toml", 0664);
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path("alice.toml"));
-  EXPECT_TRUE(Contains(error.message, "writable by its group"));
-}
-
-TEST(LoadConfig, RefusesAnAccountsDirWritableByOthers) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.add_accounts_dir();
-  files.tree.chmod("etc/suwrap/accounts.d", 01777);
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path());
-  EXPECT_TRUE(Contains(error.message, "writable by others (mode 1777)"));
-}
-
-TEST(LoadConfig, ReportsAnInvalidAccountFileByItsPath) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.add_accounts_dir();
-  files.tree.write("etc/suwrap/accounts.d/alice.toml", "user = \"alice\"\ndocroots = [\"public_html\"]\n",
-                   0644, 0, 0);
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path("alice.toml"));
-  EXPECT_EQ(error.line, 2);
-  EXPECT_EQ(error.key, "docroots");
-}
-
-TEST(LoadConfig, ValidatesAccountsAgainstEachOther) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.add_accounts_dir();
-  files.add_account("alice", "alice", "/srv/site");
-  files.add_account("bob", "bob", "/srv/site/bob");
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path("bob.toml"));
-  EXPECT_EQ(error.key, "docroots");
-}
-
-TEST(LoadConfig, RefusesAnAccountFileThatIsNotRegular) {
-  SUWRAP_REQUIRE_ROOT();
-  ConfigFiles files;
-  files.add_accounts_dir();
-  files.tree.mkdir("etc/suwrap/accounts.d/alice.toml", 0755, 0, 0);
-  const auto error = files.load_error();
-  EXPECT_EQ(error.file, files.accounts_path("alice.toml"));
-  EXPECT_TRUE(Contains(error.message, "not a regular file"));
 }
 
 TEST(LoadConfig, RefusesAFifoWithoutWaitingForAWriter) {

@@ -1,6 +1,7 @@
-// The gate reads the configuration again when, and only when, something it comes from
+// SPDX-License-Identifier: Apache-2.0
+// The daemons read the configuration again when, and only when, something it comes from
 // changed: ancestors_of, ConfigWatch on real directories, and CurrentConfig on a real,
-// trusted configuration (as root).
+// trusted configuration (as root), its accounts looked up again after an account file changed.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,14 +11,15 @@
 
 #include <gtest/gtest.h>
 
-#include "config_watch.hpp"
+#include "suwrap/config/watch.hpp"
 #include "support.hpp"
 
 namespace {
 
-using suwrap::gate::ancestors_of;
-using suwrap::gate::ConfigWatch;
-using suwrap::gate::CurrentConfig;
+using suwrap::policy::ancestors_of;
+using suwrap::policy::ConfigWatch;
+using suwrap::policy::CurrentConfig;
+using Kind = suwrap::policy::AccountAnswer::Kind;
 using suwrap::testing::TempTree;
 
 TEST(AncestorsOf, ListsEveryDirectoryAboveFromTheRootDown) {
@@ -118,7 +120,7 @@ class TrustedConfig : public ::testing::Test {
 TEST_F(TrustedConfig, IsReadOnceWhileNothingChanges) {
   CurrentConfig current(path());
   const auto first = current.get();
-  ASSERT_TRUE(first->has_value()) << first->error().to_string();
+  ASSERT_TRUE(first->config.has_value()) << first->config.error().to_string();
   EXPECT_EQ(current.get(), first);
   EXPECT_EQ(current.get(), first);
 }
@@ -126,26 +128,40 @@ TEST_F(TrustedConfig, IsReadOnceWhileNothingChanges) {
 TEST_F(TrustedConfig, IsReadAgainAfterTheMainFileChanged) {
   CurrentConfig current(path());
   const auto first = current.get();
-  ASSERT_TRUE(first->has_value());
+  ASSERT_TRUE(first->config.has_value());
   tree.write("etc/suwrap/suwrap.toml", std::string(config_text) + "\n[limits]\nwall_seconds = 7\n", 0644, 0,
              0);
   const auto second = current.get();
   ASSERT_NE(second, first);
-  ASSERT_TRUE(second->has_value()) << second->error().to_string();
-  EXPECT_EQ((*second)->limits.wall_seconds, 7U);
+  ASSERT_TRUE(second->config.has_value()) << second->config.error().to_string();
+  EXPECT_EQ(second->config->limits.wall_seconds, 7U);
 }
 
-TEST_F(TrustedConfig, IsReadAgainAfterAnAccountFileChanged) {
+TEST_F(TrustedConfig, LooksAccountsUpAgainAfterAnAccountFileChanged) {
   CurrentConfig current(path());
-  ASSERT_EQ((*current.get())->accounts.size(), 0U);
+  const auto snapshot = current.get();
+  EXPECT_EQ(snapshot->account_source().for_user("alice").kind, Kind::none);
   tree.write("etc/suwrap/accounts.d/alice.toml", "user = \"alice\"\ndocroots = [\"/srv/alice\"]\n", 0644, 0,
              0);
-  const auto with_account = current.get();
-  ASSERT_TRUE(with_account->has_value()) << with_account->error().to_string();
-  EXPECT_EQ((*with_account)->accounts.size(), 1U);
-  // A permission change alone makes the configuration untrusted: it is seen too.
+  EXPECT_EQ(current.get()->account_source().for_user("alice").kind, Kind::account);
+  // Edited in place: seen at the next look.
+  tree.write("etc/suwrap/accounts.d/alice.toml", "user = \"alice\"\ndocroots = [\"/srv/alice\"]\ndisabled = true\n",
+             0644, 0, 0);
+  const auto edited = current.get()->account_source().for_user("alice");
+  ASSERT_EQ(edited.kind, Kind::account);
+  EXPECT_TRUE(edited.account->disabled);
+  EXPECT_GT(current.accounts_changed_ns(), 0);
+  // A permission change alone makes the file untrusted: it is seen too, and refuses alice.
   tree.chmod("etc/suwrap/accounts.d/alice.toml", 0666);
-  EXPECT_FALSE(current.get()->has_value());
+  EXPECT_EQ(current.get()->account_source().for_user("alice").kind, Kind::broken);
+}
+
+TEST_F(TrustedConfig, SeesAnotherFileClaimingAUserInPlace) {
+  tree.write("etc/suwrap/accounts.d/shop.toml", "user = \"bob\"\ndocroots = [\"/srv/shop\"]\n", 0644, 0, 0);
+  CurrentConfig current(path());
+  EXPECT_EQ(current.get()->account_source().for_user("alice").kind, Kind::none);
+  tree.write("etc/suwrap/accounts.d/shop.toml", "user = \"alice\"\ndocroots = [\"/srv/shop\"]\n", 0644, 0, 0);
+  EXPECT_EQ(current.get()->account_source().for_user("alice").kind, Kind::account);
 }
 
 TEST_F(TrustedConfig, WatchesAnAccountsDirectoryNamedByTheConfiguration) {
@@ -156,12 +172,11 @@ TEST_F(TrustedConfig, WatchesAnAccountsDirectoryNamedByTheConfiguration) {
              0);
   CurrentConfig current(path());
   const auto first = current.get();
-  ASSERT_TRUE(first->has_value()) << first->error().to_string();
+  ASSERT_TRUE(first->config.has_value()) << first->config.error().to_string();
   EXPECT_EQ(current.get(), first);
+  EXPECT_EQ(first->account_source().for_user("bob").kind, Kind::none);
   tree.write("srv/accounts/bob.toml", "user = \"bob\"\ndocroots = [\"/srv/bob\"]\n", 0644, 0, 0);
-  const auto second = current.get();
-  ASSERT_TRUE(second->has_value()) << second->error().to_string();
-  EXPECT_EQ((*second)->accounts.size(), 1U);
+  EXPECT_EQ(current.get()->account_source().for_user("bob").kind, Kind::account);
 }
 
 TEST_F(TrustedConfig, MarkChangedReadsItAgain) {

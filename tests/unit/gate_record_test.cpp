@@ -1,6 +1,6 @@
 // The gate's refusal line: what the set-uid supervisor accepts from a process that runs as
 // an account user, so the parser is tested as an attacker would use it.
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/gate_record.hpp"
 
 #include <string>
 

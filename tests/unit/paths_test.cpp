@@ -1,5 +1,5 @@
 // Lexical path rules: the `request` path rule and component-wise docroot containment.
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 #include <climits>
 #include <optional>

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "suwrap/policy/config.hpp"
+#include "suwrap/config/config.hpp"
 
 namespace suwrap::policy {
 

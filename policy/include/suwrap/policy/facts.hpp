@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "suwrap/policy/expected.hpp"
+#include "suwrap/config/expected.hpp"
 #include "suwrap/policy/walk.hpp"
 
 namespace suwrap::policy {

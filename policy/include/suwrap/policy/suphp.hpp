@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/policy/config.hpp"
-#include "suwrap/policy/expected.hpp"
+#include "suwrap/config/config.hpp"
+#include "suwrap/config/expected.hpp"
 
 namespace suwrap::policy {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/policy/expected.hpp"
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/expected.hpp"
+#include "suwrap/config/fd.hpp"
 
 namespace suwrap::policy {
 

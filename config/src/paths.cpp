@@ -1,6 +1,6 @@
 // Lexical path rules. Containment is decided component by component, never by string
 // prefix: "/var/www2" must not pass for "/var/www" (the suEXEC docroot mistake).
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
 
 #include <climits>
 

@@ -1,18 +1,16 @@
-// Configuration and account files (CONTRACT.md §2): strict parsing with toml++, and loading
-// by descriptor with the trust rules of check `config`.
+// SPDX-License-Identifier: Apache-2.0
+// Configuration and account files (suwrap.toml(5)): strict parsing with toml++, and loading
+// the main file by descriptor with the trust rules of check `config`.
 //
 // The file has three parts:
 //   1. value rules and a small reader that turns TOML nodes into typed values, reporting
 //      the first problem as "FILE:LINE: KEY: expected ..., got ...";
 //   2. the main file and account files, key by key;
-//   3. reading the files from the file system: every directory from "/" opened with
-//      O_NOFOLLOW and fstat'ed, so what is checked for trust is what is read.
-#include "suwrap/policy/config.hpp"
+//   3. rules across files: an account's handlers, overlapping docroots.
+// The main file is read through trusted.hpp; account files through accounts.hpp.
+#include "suwrap/config/config.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -44,7 +42,8 @@
 #define TOML_UNREACHABLE __builtin_unreachable()
 #include <toml++/toml.h>
 
-#include "suwrap/policy/fd.hpp"
+#include "suwrap/config/fd.hpp"
+#include "suwrap/config/trusted.hpp"
 
 namespace suwrap::policy {
 namespace {
@@ -250,7 +249,7 @@ std::optional<std::string> docroot_pattern_problem(std::string_view path) {
 }
 
 // An account's docroot names one directory: no patterns.
-std::optional<std::string> account_docroot_problem(std::string_view path) {
+std::optional<std::string> account_docroot_rule(std::string_view path) {
   if (auto problem = absolute_path_problem(path)) return problem;
   if (path == "/") return "a directory below \"/\" (the whole file system cannot be a docroot)";
   if (path.find('*') != std::string_view::npos)
@@ -300,7 +299,7 @@ bool is_name(std::string_view text) {
 }
 
 // The portable user and group names (plus the '$' of machine accounts).
-std::optional<std::string> user_name_problem(std::string_view name) {
+std::optional<std::string> user_name_rule(std::string_view name) {
   std::string_view body = name;
   if (!body.empty() && body.back() == '$') body.remove_suffix(1);
   if (is_name(body) && name.size() <= 32 && name.front() != '-') return std::nullopt;
@@ -312,7 +311,7 @@ std::optional<std::string> handler_name_problem(std::string_view name) {
   return "a handler name of letters, digits, '_', '.' and '-'";
 }
 
-std::optional<std::string> account_name_problem(std::string_view name) {
+std::optional<std::string> account_name_rule(std::string_view name) {
   if (is_name(name) && name.front() != '.') return std::nullopt;
   return "an account name of letters, digits, '_', '.' and '-', not starting with '.'";
 }
@@ -586,7 +585,7 @@ void read_global(const TableReader& global, Config& config) {
   global.allow_only({"caller", "mode", "min_uid", "min_gid", "docroots", "accounts_dir", "log", "safe_path",
                      "umask", "errors_to_browser", "symlinks", "allow_file_group_writable",
                      "allow_dir_group_writable", "check_vhost"});
-  set_if_present(config.caller, global.string_at("caller", user_name_problem));
+  set_if_present(config.caller, global.string_at("caller", user_name_rule));
   set_if_present(config.mode, global.choice_at("mode", mode_spellings));
   set_if_present(config.min_uid, global.integer_at("min_uid", id_rule));
   set_if_present(config.min_gid, global.integer_at("min_gid", id_rule));
@@ -725,9 +724,9 @@ Expected<Account, ConfigError> parse_account_document(const toml::table& documen
   reader.require("user", "the account's user name, like \"alice\"");
   reader.require("docroots", "an array of the account's docroots, like [\"/home/alice/public_html\"]");
 
-  set_if_present(account.user, reader.string_at("user", user_name_problem));
-  set_if_present(account.group, reader.string_at("group", user_name_problem));
-  if (auto docroots = reader.strings_at("docroots", account_docroot_problem)) {
+  set_if_present(account.user, reader.string_at("user", user_name_rule));
+  set_if_present(account.group, reader.string_at("group", user_name_rule));
+  if (auto docroots = reader.strings_at("docroots", account_docroot_rule)) {
     if (docroots->empty()) reader.fail("docroots", "expected at least one docroot, got an empty array");
     account.docroots = std::move(*docroots);
   }
@@ -763,6 +762,91 @@ std::string handler_names(const Config& config, bool php_only) {
   return names.empty() ? "(none configured)" : names;
 }
 
+// Docroots compared component by component: '/' sorts below every byte a path component may
+// hold (control characters are refused), so a directory's descendants follow it at once.
+std::string component_order_key(std::string_view path) {
+  std::string key(path);
+  std::replace(key.begin(), key.end(), '/', '\x01');
+  return key;
+}
+
+bool same_or_below(std::string_view inner, std::string_view outer) {
+  if (!inner.starts_with(outer)) return false;
+  return inner.size() == outer.size() || inner[outer.size()] == '/' || outer == "/";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The interface of config.hpp.
+
+std::string_view to_string(Mode m) {
+  return spelling_of(mode_spellings, m);
+}
+std::string_view to_string(SymlinkPolicy p) {
+  return spelling_of(symlink_spellings, p);
+}
+std::string_view to_string(HandlerKind k) {
+  return spelling_of(kind_spellings, k);
+}
+
+std::optional<std::string> user_name_problem(std::string_view name) {
+  return user_name_rule(name);
+}
+
+std::optional<std::string> account_docroot_problem(std::string_view path) {
+  return account_docroot_rule(path);
+}
+
+std::string quoted_value(std::string_view text) {
+  return quoted(text);
+}
+
+Limits LimitOverrides::applied_to(Limits base) const {
+  for (const auto& key : limit_keys) {
+    if (const auto& value = this->*key.override_value) base.*key.base = *value;
+  }
+  return base;
+}
+
+bool Account::may_use(std::string_view handler) const {
+  return !handlers || std::find(handlers->begin(), handlers->end(), handler) != handlers->end();
+}
+
+const Handler* Config::handler(std::string_view name) const {
+  const auto found = handlers.find(name);
+  return found == handlers.end() ? nullptr : &found->second;
+}
+
+std::string ConfigError::to_string() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line);
+  if (!out.empty()) out += ": ";
+  if (!key.empty()) out += key + ": ";
+  return out + message;
+}
+
+Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view file) {
+  return without_exceptions<Config>(file, [&]() -> Expected<Config, ConfigError> {
+    auto document = parse_document(text, file);
+    if (!document) return unexpected(document.error());
+    return parse_config_document(*document, file);
+  });
+}
+
+Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file,
+                                             std::string_view name) {
+  return without_exceptions<Account>(file, [&]() -> Expected<Account, ConfigError> {
+    if (auto expectation = account_name_rule(name))
+      return unexpected(ConfigError{std::string(file), 0, "",
+                                    "the file name gives the account name " + quoted(name) + "; expected " +
+                                        *expectation + ", then \".toml\""});
+    auto document = parse_document(text, file);
+    if (!document) return unexpected(document.error());
+    return parse_account_document(*document, file, name);
+  });
+}
+
 std::optional<ConfigError> account_handler_problem(const Config& config, const Account& account) {
   if (account.handlers) {
     for (const auto& name : *account.handlers) {
@@ -789,371 +873,42 @@ std::optional<ConfigError> account_handler_problem(const Config& config, const A
   return std::nullopt;
 }
 
-std::vector<std::string_view> components(std::string_view path) {
-  std::vector<std::string_view> parts;
-  for (const auto part : raw_components(path))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
-
-// True when `inner` is `outer` or lies below it, compared component by component
-// ("/var/www2" is not inside "/var/www").
-bool same_or_inside(std::string_view inner, std::string_view outer) {
-  const auto inner_parts = components(inner);
-  const auto outer_parts = components(outer);
-  return inner_parts.size() >= outer_parts.size() &&
-         std::equal(outer_parts.begin(), outer_parts.end(), inner_parts.begin());
-}
-
-// In account mode a script belongs to the account whose docroot holds it: overlapping
-// docroots would give one script two possible owners.
-std::optional<ConfigError> overlapping_docroots(std::span<const Account> accounts) {
-  for (std::size_t later = 1; later < accounts.size(); ++later) {
-    for (std::size_t earlier = 0; earlier < later; ++earlier) {
-      const Account& a = accounts[earlier];
-      const Account& b = accounts[later];
-      for (const auto& mine : b.docroots) {
-        for (const auto& theirs : a.docroots) {
-          if (!same_or_inside(mine, theirs) && !same_or_inside(theirs, mine)) continue;
-          return account_error(
-              b, "docroots",
-              quoted(mine) + " overlaps " + quoted(theirs) + " of account " + quoted(a.name) + " (" + a.file +
-                  "); expected docroots that are neither equal to nor inside " + "another account's");
-        }
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-// ---------------------------------------------------------------------------------------
-// The file system, by descriptor.
-
-constexpr std::size_t max_file_bytes = std::size_t{1} << 20;
-
-std::string errno_text(int error) {
-  return std::generic_category().message(error);
-}
-
-ConfigError file_error(std::string path, std::string message) {
-  return ConfigError{std::move(path), 0, "", std::move(message)};
-}
-
-std::string mode_text(mode_t mode) {
-  std::string digits = "0000";
-  mode_t bits = mode & 07777U;
-  for (std::size_t i = digits.size(); i-- > 0; bits >>= 3U) digits[i] = static_cast<char>('0' + (bits & 7U));
-  return digits;
-}
-
-// Root's configuration must be root's alone: anyone else who can change it decides who runs as whom.
-std::optional<ConfigError> trust_problem(const std::string& path, const struct stat& st) {
-  static constexpr std::string_view only_root = "; it must be owned by root and writable only by root";
-  if (st.st_uid != 0)
-    return file_error(path, "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root");
-  if ((st.st_mode & S_IWOTH) != 0)
-    return file_error(path,
-                      "is writable by others (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
-  if ((st.st_mode & S_IWGRP) != 0)
-    return file_error(
-        path, "is writable by its group (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
-  return std::nullopt;
-}
-
-// Something opened on the way, with what fstat said about it.
-struct Opened {
-  Fd fd;
-  struct stat st {};
-};
-
-struct OpenFailure {
-  ConfigError error;
-  bool missing = false;  // ENOENT: an absent accounts_dir just means "no accounts"
-};
-
-// Explains why openat(dir, name) failed; a symlink is named as such, since O_NOFOLLOW
-// reports it only as ELOOP or ENOTDIR.
-OpenFailure open_failure(int dir, const std::string& name, const std::string& path, int error) {
-  if (error == ENOENT) return {file_error(path, "does not exist"), true};
-  struct stat st {};
-  if ((error == ELOOP || error == ENOTDIR) && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (S_ISLNK(st.st_mode))
-      return {file_error(path, "is a symbolic link; configuration paths are read without following links"),
-              false};
-    if (error == ENOTDIR) return {file_error(path, "is not a directory"), false};
-  }
-  return {file_error(path, "cannot open: " + errno_text(error)), false};
-}
-
-std::optional<ConfigError> fstat_into(Opened& opened, const std::string& path, bool require_trusted) {
-  if (::fstat(opened.fd.get(), &opened.st) != 0)
-    return file_error(path, "cannot fstat: " + errno_text(errno));
-  if (require_trusted) return trust_problem(path, opened.st);
-  return std::nullopt;
-}
-
-std::string child_path(const std::string& dir, std::string_view name) {
-  return (dir == "/" ? dir : dir + "/") + std::string(name);
-}
-
-// A path split into the directories to walk and the final name.
-struct SplitPath {
-  std::vector<std::string> directories;
-  std::string name;  // empty for "/"
-};
-
-Expected<SplitPath, ConfigError> split_for_walk(const std::string& path) {
-  if (path.empty() || path.front() != '/') return unexpected(file_error(path, "expected an absolute path"));
-  SplitPath split;
-  for (const auto part : components(path)) {
-    if (part == "." || part == "..")
-      return unexpected(file_error(path, "expected a path without \".\" or \"..\" components"));
-    split.directories.emplace_back(part);
-  }
-  if (!split.directories.empty()) {
-    split.name = std::move(split.directories.back());
-    split.directories.pop_back();
-  }
-  return split;
-}
-
-// Opens a directory from "/", one openat(O_PATH|O_NOFOLLOW|O_DIRECTORY) per component, so
-// that no symlink is followed and each directory checked is the one the next step opens from.
-Expected<Opened, OpenFailure> open_directory(std::span<const std::string> directories, bool require_trusted) {
-  std::string path = "/";
-  Opened current;
-  current.fd = Fd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!current.fd) return unexpected(OpenFailure{file_error(path, "cannot open: " + errno_text(errno))});
-  if (auto problem = fstat_into(current, path, require_trusted)) return unexpected(OpenFailure{*problem});
-
-  for (const auto& name : directories) {
-    const std::string next_path = child_path(path, name);
-    Opened next;
-    next.fd = Fd(::openat(current.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
-    if (!next.fd) return unexpected(open_failure(current.fd.get(), name, next_path, errno));
-    if (auto problem = fstat_into(next, next_path, require_trusted)) return unexpected(OpenFailure{*problem});
-    current = std::move(next);
-    path = next_path;
-  }
-  return current;
-}
-
-Expected<std::string, ConfigError> read_capped(const Fd& fd, const std::string& path, off_t size) {
-  const auto too_large = [&] {
-    return file_error(path, "is larger than 1 MiB; expected a smaller configuration file");
-  };
-  if (size > static_cast<off_t>(max_file_bytes)) return unexpected(too_large());
-  std::string text;
-  std::array<char, 65536> buffer{};
-  while (true) {
-    const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return unexpected(file_error(path, "cannot read: " + errno_text(errno)));
-    if (got == 0) return text;
-    text.append(buffer.data(), static_cast<std::size_t>(got));
-    if (text.size() > max_file_bytes) return unexpected(too_large());  // it grew while we read
-  }
-}
-
-// Opens `name` in `dir` without following a link, and reads it if it is a (trusted) regular file.
-// O_NONBLOCK: a FIFO planted in place of the file cannot make the reader wait forever.
-Expected<std::string, ConfigError> read_file_in(int dir, const std::string& name, const std::string& path,
-                                                bool require_trusted) {
-  Opened file;
-  file.fd = Fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (!file.fd) return unexpected(open_failure(dir, name, path, errno).error);
-  if (::fstat(file.fd.get(), &file.st) != 0)
-    return unexpected(file_error(path, "cannot fstat: " + errno_text(errno)));
-  if (!S_ISREG(file.st.st_mode)) return unexpected(file_error(path, "is not a regular file"));
-  if (require_trusted) {
-    if (auto problem = trust_problem(path, file.st)) return unexpected(*problem);
-  }
-  return read_capped(file.fd, path, file.st.st_size);
-}
-
-Expected<std::string, ConfigError> read_config_file(const std::string& path, bool require_trusted) {
-  auto split = split_for_walk(path);
-  if (!split) return unexpected(split.error());
-  if (split->name.empty()) return unexpected(file_error(path, "is not a regular file"));
-  auto dir = open_directory(split->directories, require_trusted);
-  if (!dir) return unexpected(dir.error().error);
-  return read_file_in(dir->fd.get(), split->name, path, require_trusted);
-}
-
-bool is_account_file_name(std::string_view name) {
-  static constexpr std::string_view suffix = ".toml";
-  // Hidden files are editors' and tools' leftovers (".alice.toml.swp"), never accounts.
-  return name.size() > suffix.size() && name.front() != '.' && name.ends_with(suffix);
-}
-
-// The *.toml names in a directory, sorted so that the load order never depends on readdir.
-Expected<std::vector<std::string>, ConfigError> account_file_names(const Opened& dir,
-                                                                   const std::string& path) {
-  // fdopendir needs a descriptor open for reading; "." from the O_PATH one is the same directory.
-  Fd listing(::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!listing) return unexpected(file_error(path, "cannot open: " + errno_text(errno)));
-  const std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(listing.get()), ::closedir);
-  if (!stream) return unexpected(file_error(path, "cannot list: " + errno_text(errno)));
-  listing.release();  // closedir owns it now
-
-  std::vector<std::string> names;
-  while (true) {
-    errno = 0;
-    const dirent* entry = ::readdir(stream.get());  // NOLINT(concurrency-mt-unsafe): a private stream
-    if (entry == nullptr) break;
-    const std::string_view name = entry->d_name;
-    if (is_account_file_name(name)) names.emplace_back(name);
-  }
-  if (errno != 0) return unexpected(file_error(path, "cannot list: " + errno_text(errno)));
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-Expected<std::vector<Account>, ConfigError> load_accounts(const std::string& accounts_dir,
-                                                          bool require_trusted) {
-  auto split = split_for_walk(accounts_dir);
-  if (!split) return unexpected(split.error());
-  if (!split->name.empty()) split->directories.push_back(split->name);
-  auto dir = open_directory(split->directories, require_trusted);
-  if (!dir) {
-    if (dir.error().missing) return std::vector<Account>{};
-    return unexpected(dir.error().error);
-  }
-  auto names = account_file_names(*dir, accounts_dir);
-  if (!names) return unexpected(names.error());
-
-  std::vector<Account> accounts;
-  for (const auto& file_name : *names) {
-    const std::string path = child_path(accounts_dir, file_name);
-    auto text = read_file_in(dir->fd.get(), file_name, path, require_trusted);
-    if (!text) return unexpected(text.error());
-    const std::string_view account_name = std::string_view(file_name).substr(0, file_name.size() - 5);
-    auto account = parse_account(*text, path, account_name);
-    if (!account) return unexpected(account.error());
-    accounts.push_back(std::move(*account));
-  }
-  return accounts;
-}
-
-}  // namespace
-
-// ---------------------------------------------------------------------------------------
-// The interface of config.hpp.
-
-std::string_view to_string(Mode m) {
-  return spelling_of(mode_spellings, m);
-}
-std::string_view to_string(SymlinkPolicy p) {
-  return spelling_of(symlink_spellings, p);
-}
-std::string_view to_string(HandlerKind k) {
-  return spelling_of(kind_spellings, k);
-}
-
-Limits LimitOverrides::applied_to(Limits base) const {
-  for (const auto& key : limit_keys) {
-    if (const auto& value = this->*key.override_value) base.*key.base = *value;
-  }
-  return base;
-}
-
-bool Account::may_use(std::string_view handler) const {
-  return !handlers || std::find(handlers->begin(), handlers->end(), handler) != handlers->end();
-}
-
-const Handler* Config::handler(std::string_view name) const {
-  const auto found = handlers.find(name);
-  return found == handlers.end() ? nullptr : &found->second;
-}
-
-const Account* Config::account_named(std::string_view name) const {
-  const auto found =
-      std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.name == name; });
-  return found == accounts.end() ? nullptr : &*found;
-}
-
-// Several accounts may share a user; the first by file name answers.
-const Account* Config::account_for_user(std::string_view user) const {
-  const auto found =
-      std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.user == user; });
-  return found == accounts.end() ? nullptr : &*found;
-}
-
-std::string ConfigError::to_string() const {
-  std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
-  if (!out.empty()) out += ": ";
-  if (!key.empty()) out += key + ": ";
-  return out + message;
-}
-
-Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view file) {
-  return without_exceptions<Config>(file, [&]() -> Expected<Config, ConfigError> {
-    auto document = parse_document(text, file);
-    if (!document) return unexpected(document.error());
-    return parse_config_document(*document, file);
+// Sorted in component order, every docroot that lies inside another comes after it, before
+// anything that does not; a stack of the docroots above the current one finds each overlap
+// with its nearest enclosing docroot in one pass: O(n log n) for the sort.
+std::vector<DocrootOverlap> overlapping_docroots(std::vector<DocrootClaim> claims) {
+  std::sort(claims.begin(), claims.end(), [](const DocrootClaim& a, const DocrootClaim& b) {
+    const std::string ka = component_order_key(a.docroot);
+    const std::string kb = component_order_key(b.docroot);
+    return ka != kb ? ka < kb : a.account < b.account;
   });
-}
-
-Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file,
-                                             std::string_view name) {
-  return without_exceptions<Account>(file, [&]() -> Expected<Account, ConfigError> {
-    if (auto expectation = account_name_problem(name))
-      return unexpected(ConfigError{std::string(file), 0, "",
-                                    "the file name gives the account name " + quoted(name) + "; expected " +
-                                        *expectation + ", then \".toml\""});
-    auto document = parse_document(text, file);
-    if (!document) return unexpected(document.error());
-    return parse_account_document(*document, file, name);
-  });
-}
-
-std::optional<ConfigError> validate_accounts(const Config& config) {
-  try {
-    for (const Account& account : config.accounts) {
-      if (auto problem = account_handler_problem(config, account)) return problem;
+  std::vector<DocrootOverlap> overlaps;
+  std::vector<const DocrootClaim*> above;  // the enclosing docroots of the current one, outermost first
+  for (const auto& claim : claims) {
+    while (!above.empty() && !same_or_below(claim.docroot, above.back()->docroot)) above.pop_back();
+    // Another account's docroot at or above this one; the same account may nest its own.
+    for (auto it = above.rbegin(); it != above.rend(); ++it) {
+      if ((*it)->account == claim.account) continue;
+      overlaps.push_back({claim.docroot, claim.account, (*it)->docroot, (*it)->account});
+      break;
     }
-    return overlapping_docroots(config.accounts);
-  } catch (const std::exception& error) {
-    return ConfigError{config.file, 0, "", std::string("cannot validate accounts: ") + error.what()};
+    above.push_back(&claim);
   }
+  return overlaps;
 }
 
 Expected<Config, ConfigError> load_config(const std::string& path, const LoadOptions& options) {
   return without_exceptions<Config>(path, [&]() -> Expected<Config, ConfigError> {
-    auto text = read_config_file(path, options.require_trusted);
+    auto split = split_directory_and_name(path);
+    if (!split) return unexpected(split.error());
+    auto dir = open_trusted_directory(split->first, options.require_trusted);
+    if (!dir) return unexpected(dir.error().error);
+    auto file = open_file_in(dir->fd.get(), split->second, path, options.require_trusted);
+    if (!file) return unexpected(file.error().error);
+    auto text = read_opened(*file, path);
     if (!text) return unexpected(text.error());
-    auto config = parse_config(*text, path);
-    if (!config) return config;
-    auto accounts = load_accounts(config->accounts_dir, options.require_trusted);
-    if (!accounts) return unexpected(accounts.error());
-    config->accounts = std::move(*accounts);
-    if (auto problem = validate_accounts(*config)) return unexpected(*problem);
-    return config;
+    return parse_config(*text, path);
   });
-}
-
-std::optional<ConfigError> check_trusted_path(const std::string& path) {
-  try {
-    auto split = split_for_walk(path);
-    if (!split) return split.error();
-    auto dir = open_directory(split->directories, true);
-    if (!dir) return dir.error().error;
-    if (split->name.empty()) return std::nullopt;  // "/" itself, checked by the walk
-
-    // O_PATH without O_DIRECTORY: the object may be a file or a directory; with O_NOFOLLOW
-    // a symlink is opened as itself, and refused below.
-    Opened object;
-    object.fd = Fd(::openat(dir->fd.get(), split->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!object.fd) return open_failure(dir->fd.get(), split->name, path, errno).error;
-    if (::fstat(object.fd.get(), &object.st) != 0)
-      return file_error(path, "cannot fstat: " + errno_text(errno));
-    if (S_ISLNK(object.st.st_mode))
-      return file_error(path, "is a symbolic link; configuration paths are read without following links");
-    return trust_problem(path, object.st);
-  } catch (const std::exception& error) {
-    return file_error(path, std::string("cannot check: ") + error.what());
-  }
 }
 
 }  // namespace suwrap::policy

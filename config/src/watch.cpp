@@ -1,16 +1,20 @@
-#include "config_watch.hpp"
+// SPDX-License-Identifier: Apache-2.0
+#include "suwrap/config/watch.hpp"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
-#include "suwrap/policy/paths.hpp"
+#include "suwrap/config/paths.hpp"
+#include "suwrap/config/trusted.hpp"
 
-namespace suwrap::gate {
+namespace suwrap::policy {
 
 namespace {
 
@@ -24,7 +28,7 @@ constexpr std::uint32_t ancestor_events =
 std::vector<std::string> ancestors_of(std::string_view path) {
   std::vector<std::string> out;
   if (path.empty() || path.front() != '/') return out;
-  const auto components = policy::split_components(path);
+  const auto components = split_components(path);
   std::string at = "/";
   for (std::size_t i = 0; i + 1 < components.size(); ++i) {
     out.push_back(at);
@@ -54,10 +58,10 @@ void ConfigWatch::watch(std::span<const std::string> dirs, std::span<const std::
     if (wd < 0) return;
     if (whole.contains(wd)) continue;
     // The entries of `ancestor` on the way down to each watched directory.
-    const auto above = policy::split_components(ancestor);
+    const auto above = split_components(ancestor);
     std::set<std::string> entries;
     for (const auto& dir : dirs) {
-      const auto below = policy::split_components(dir);
+      const auto below = split_components(dir);
       if (below.size() > above.size() && std::equal(above.begin(), above.end(), below.begin()))
         entries.insert(std::string(below[above.size()]));
     }
@@ -100,32 +104,82 @@ bool ConfigWatch::changed() {
   }
 }
 
-void CurrentConfig::watch_files() {
-  const std::string config_dir(policy::directory_of(path_));
-  std::vector<std::string> dirs{config_dir};
-  std::vector<std::string> ancestors = ancestors_of(config_dir);
-  if (!accounts_dir_.empty()) {
-    dirs.push_back(accounts_dir_);
-    for (auto& dir : ancestors_of(accounts_dir_)) ancestors.push_back(std::move(dir));
-  }
-  watch_.watch(dirs, ancestors);
+namespace {
+
+std::int64_t now_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
 }
 
-std::shared_ptr<const policy::LoadedConfig> CurrentConfig::get() {
-  // changed() is asked first so that the events it drains are the ones this read covers.
-  if (!watch_.changed() && !reload_ && loaded_) return loaded_;
+}  // namespace
+
+AccountSource& ConfigSnapshot::account_source() {
+  if (accounts) return *accounts;
+  return none_;
+}
+
+void CurrentConfig::watch_index() {
+  const std::string index_dir = child_path(accounts_dir_, ".suwrap");
+  struct stat st {};
+  index_watched_ = !accounts_dir_.empty() && ::lstat(index_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  // Without the directory, a watch on nothing: one descriptor either way, and no event
+  // until accounts_dir's own watch sees the directory made.
+  std::vector<std::string> dirs;
+  if (index_watched_) dirs.push_back(index_dir);
+  index_watch_.watch(dirs, {});
+}
+
+void CurrentConfig::reload() {
   reload_ = false;
   // Watched before it is read, so that nothing that changes during the read is missed.
   // Where the accounts directory is only learnt from this read, it is watched and read
   // once more.
+  std::shared_ptr<ConfigSnapshot> snapshot;
   for (int round = 0; round < 2; ++round) {
-    watch_files();
-    loaded_ = std::make_shared<const policy::LoadedConfig>(policy::load_config(path_));
-    const std::string accounts_dir = (*loaded_) ? (*loaded_)->accounts_dir : std::string();
+    const std::string config_dir(directory_of(path_));
+    const std::vector<std::string> dirs{config_dir};
+    std::vector<std::string> ancestors = ancestors_of(config_dir);
+    if (!accounts_dir_.empty()) {
+      for (auto& dir : ancestors_of(accounts_dir_)) ancestors.push_back(std::move(dir));
+      const std::vector<std::string> accounts{accounts_dir_};
+      accounts_watch_.watch(accounts, {});
+      watch_index();
+    }
+    config_watch_.watch(dirs, ancestors);
+    snapshot = std::make_shared<ConfigSnapshot>(load_config(path_));
+    const std::string accounts_dir = snapshot->config ? snapshot->config->accounts_dir : std::string();
     if (accounts_dir.empty() || accounts_dir == accounts_dir_) break;
     accounts_dir_ = accounts_dir;
   }
-  return loaded_;
+  if (snapshot->config) {
+    AccountOptions options;
+    options.distrust_before_ns = accounts_changed_ns_;
+    snapshot->accounts = std::make_unique<AccountDirectory>(*snapshot->config, options);
+  }
+  snapshot_ = std::move(snapshot);
 }
 
-}  // namespace suwrap::gate
+std::shared_ptr<ConfigSnapshot> CurrentConfig::get() {
+  // changed() is asked first so that the events it drains are the ones this read covers.
+  if (config_watch_.changed() || reload_ || !snapshot_) {
+    // What changed in accounts_dir meanwhile is covered by the new look.
+    if (accounts_watch_.changed()) accounts_changed_ns_ = now_ns();
+    reload();
+    return snapshot_;
+  }
+  if (!snapshot_->accounts) return snapshot_;
+  if (accounts_watch_.changed()) {
+    // A file was added, removed or edited, perhaps in place: an index older than now says
+    // nothing about it.
+    accounts_changed_ns_ = now_ns();
+    watch_index();
+    snapshot_->accounts->reopen(accounts_changed_ns_);
+  } else if (index_watched_ && index_watch_.changed()) {
+    watch_index();
+    snapshot_->accounts->reopen(accounts_changed_ns_);
+  }
+  return snapshot_;
+}
+
+}  // namespace suwrap::policy

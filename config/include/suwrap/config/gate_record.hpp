@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "suwrap/policy/checks.hpp"
+#include "suwrap/config/names.hpp"
 
 namespace suwrap::policy {
 

@@ -1,4 +1,5 @@
-// Configuration and account files (CONTRACT.md §2), parsed strictly with toml++.
+// SPDX-License-Identifier: Apache-2.0
+// Configuration and account files (suwrap.toml(5)), parsed strictly with toml++.
 #pragma once
 
 #include <sys/types.h>
@@ -10,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/policy/expected.hpp"
+#include "suwrap/config/expected.hpp"
 
 namespace suwrap::policy {
 
@@ -86,11 +87,8 @@ struct Config {
   bool check_vhost = false;
   std::map<std::string, Handler, std::less<>> handlers;
   Limits limits;
-  std::vector<Account> accounts;
 
   [[nodiscard]] const Handler* handler(std::string_view name) const;
-  [[nodiscard]] const Account* account_named(std::string_view name) const;
-  [[nodiscard]] const Account* account_for_user(std::string_view user) const;
 };
 
 // What went wrong, where: "FILE:LINE: KEY: MESSAGE" (line 0 / empty key when not applicable).
@@ -110,22 +108,44 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
 Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file,
                                              std::string_view name);
 
-// Cross-file validation: account names of handlers exist, php_handler is of a php kind, etc.
-// Returns the first problem found.
-std::optional<ConfigError> validate_accounts(const Config& config);
+// An account against the main file: the handlers it names exist, its php_handler is of a
+// PHP kind and among its handlers. An account that breaks this is a broken account file.
+std::optional<ConfigError> account_handler_problem(const Config& config, const Account& account);
+
+// Overlapping docroots: in account mode a script belongs to the account whose docroot holds
+// it, so one docroot equal to or inside another account's gives a script two owners.
+struct DocrootClaim {
+  std::string docroot;
+  std::string account;
+};
+struct DocrootOverlap {
+  std::string docroot;  // this one is equal to or inside
+  std::string account;
+  std::string other_docroot;  // this one, of another account
+  std::string other_account;
+};
+// Each overlapping docroot once, with the nearest docroot of another account at or above it.
+// O(n log n).
+std::vector<DocrootOverlap> overlapping_docroots(std::vector<DocrootClaim> claims);
+
+// The rules of single values, for readers that find them outside a parse (a broken file's
+// user and docroots): the expectation when `value` breaks them.
+std::optional<std::string> user_name_problem(std::string_view name);
+std::optional<std::string> account_docroot_problem(std::string_view path);
+// A value as messages quote it: in double quotes, control characters escaped.
+std::string quoted_value(std::string_view text);
 
 struct LoadOptions {
-  // Require the file, the accounts files and every directory on their paths to be owned
-  // by root and not writable by group or others (check `config`). Always on in suwrap.
+  // Require the file and every directory on its path to be owned by root and not writable
+  // by group or others (check `config`). Always on in suwrap.
   bool require_trusted = true;
 };
 
-// Reads and parses the main file and every <accounts_dir>/*.toml, by descriptor
-// (no symlink followed), checking trust as asked.
-Expected<Config, ConfigError> load_config(const std::string& path, const LoadOptions& options = {});
+// The configuration as loaded, or why it could not be (check `config`).
+using LoadedConfig = Expected<Config, ConfigError>;
 
-// Checks that `path` and every directory above it is owned by root and not writable by
-// group or others, walking by descriptor without following symlinks. Returns the problem.
-std::optional<ConfigError> check_trusted_path(const std::string& path);
+// Reads and parses the main file by descriptor (no symlink followed), checking trust as
+// asked. The account files are read where they are needed (accounts.hpp).
+Expected<Config, ConfigError> load_config(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace suwrap::policy

@@ -1,10 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gate's refusal line: a strict, line-oriented format that is trivial to parse in the
 // set-uid supervisor and cannot carry a second line inside a field.
-#include "suwrap/policy/gate_record.hpp"
+#include "suwrap/config/gate_record.hpp"
 
 #include <array>
 #include <charconv>
 #include <vector>
+
+#include "suwrap/config/text.hpp"
 
 namespace suwrap::policy {
 namespace {
@@ -62,20 +65,6 @@ std::optional<std::string> unescape(std::string_view field) {
   return out;
 }
 
-std::vector<std::string_view> split_tabs(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t tab = line.find('\t', start);
-    if (tab == std::string_view::npos) {
-      fields.push_back(line.substr(start));
-      return fields;
-    }
-    fields.push_back(line.substr(start, tab - start));
-    start = tab + 1;
-  }
-}
-
 }  // namespace
 
 std::string encode_gate_refusal(const GateRefusal& refusal) {
@@ -102,7 +91,7 @@ std::string encode_gate_refusal(const GateRefusal& refusal) {
 
 std::optional<GateRefusal> parse_gate_refusal(std::string_view line) {
   if (line.size() + 1 > max_gate_record_bytes) return std::nullopt;
-  const std::vector<std::string_view> fields = split_tabs(line);
+  const std::vector<std::string_view> fields = split_fields(line);
   if (fields.size() != 6 || fields[0] != tag) return std::nullopt;
 
   GateRefusal refusal;
