@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Times `suwrap-policy audit` on a generated tree of 100,000 files. Not a test: it prints
 # the time (cold and warm page cache aside, the second run is what a panel's nightly audit
 # sees) and what audit found, then removes everything it made.

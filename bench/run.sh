@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap measured against its peers, on the same machine, in one run. Not a test: timings
 # never decide a test; this prints a markdown report (docs/BENCHMARKS.md shows one).
 #
@@ -157,7 +158,7 @@ for n in "$duration" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children
   $concurrencies; do
   [ "$n" -gt 0 ] || { echo "bench/run.sh: must be at least 1: $n" >&2; exit 2; }
 done
-# The configuration's limits for a php-fcgi handler (CONTRACT.md §2), and a sane number of users.
+# The configuration's limits for a php-fcgi handler (suwrap.toml(5)), and a sane number of users.
 [ "$fpm_children" -le 256 ] || { echo "bench/run.sh: --fpm-children is at most 256 (a warm pool's workers)" >&2; exit 2; }
 [ "$idle_seconds" -le 3600 ] || { echo "bench/run.sh: --idle-seconds is at most 3600" >&2; exit 2; }
 [ "$idle_accounts" -le 200 ] || { echo "bench/run.sh: --idle-accounts is at most 200" >&2; exit 2; }

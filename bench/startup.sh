@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Where the time of one suwrap run goes, beside a bare exec of the same C CGI. Not a test:
 # it prints a markdown breakdown (docs/BENCHMARKS.md shows one) and removes everything it
 # made. bench/run.sh measures the whole stacks; this takes one suwrap run apart:
@@ -302,7 +303,7 @@ s, docroot, env, user, gid, ini_dir, keys = (sys.argv[1], sys.argv[2], json.load
                                              sys.argv[6], sys.argv[7:])
 txt = dict(env, SCRIPT_FILENAME=docroot + "/index.txt", SCRIPT_NAME="/index.txt", REQUEST_URI="/index.txt")
 php = dict(env, SCRIPT_FILENAME=docroot + "/hello.php", SCRIPT_NAME="/hello.php", REQUEST_URI="/hello.php")
-# What suwrap's child gets for a PHP script (CONTRACT.md §4), less HOME/USER/LOGNAME.
+# What suwrap's child gets for a PHP script (suwrap(8), ENVIRONMENT), less HOME/USER/LOGNAME.
 php_bare = dict(php, REDIRECT_STATUS="200", PHPRC=ini_dir + "/php.ini", PATH="/usr/local/bin:/usr/bin:/bin")
 all_commands = {
     "empty-c": dict(argv=[s + "/bin/empty-c"], env={}),

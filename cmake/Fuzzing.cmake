@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The fuzz build (SUWRAP_FUZZ=ON, driven by tests/fuzz/run.sh): every object of the
 # project gets libFuzzer's coverage instrumentation and the address and undefined-behaviour
 # sanitizers, so the policy library and the FastCGI codec that the targets link are

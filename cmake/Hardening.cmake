@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Hardened code generation for every target of the project (not only suwrap):
 # PIE, full RELRO, stack protector, fortified libc calls, stack-clash protection.
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)

@@ -1,4 +1,5 @@
-# What `cmake --install` lays down besides the programs (CONTRACT.md §1): the example
+# SPDX-License-Identifier: Apache-2.0
+# What `cmake --install` lays down besides the programs (suwrap(8)): the example
 # configuration (never over an existing one), accounts.d, the log directories, the
 # systemd units and the logrotate snippet. Paths under /etc and /var follow the
 # compiled-in SUWRAP_CONFIG, not the install prefix, since suwrap reads only that path.

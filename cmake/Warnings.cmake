@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Warnings as an INTERFACE target: every project target links suwrap_warnings.
 add_library(suwrap_warnings INTERFACE)
 target_compile_options(suwrap_warnings INTERFACE

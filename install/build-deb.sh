@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds build/deb/suwrap_<version>_<arch>.deb for Debian 12: prefix /usr, the
 # configuration at /etc/suwrap/suwrap.toml, suwrap set-uid through dpkg-statoverride.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo: two hosting accounts, each with a small PHP site, served by nginx on
 # 127.0.0.1 through suwrap-cgid and the set-uid suwrap, each page running as its own
 # account's user: demoalice's with one php-cgi per request, demobob's warm (a pool of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian package that suwrap's build, tests, demo and benchmark need.
 # Idempotent and non-interactive: safe to run again. Run as root on Debian 12.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The test command: on a fresh Debian 12 machine, as root, installs what is needed,
 # builds, and runs every suite (unit, integration, security) with CTest.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where suwrap's log lines go: the configured file (opened before any privilege is
 // dropped, O_APPEND, one write(2) per line) or syslog (one datagram per line on a socket
 // connected to /dev/log, whose sending is checked).

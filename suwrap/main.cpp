@@ -1,4 +1,5 @@
-// suwrap: the set-uid wrapper. Read top to bottom, it is the checklist of CONTRACT.md §3:
+// SPDX-License-Identifier: Apache-2.0
+// suwrap: the set-uid wrapper. Read top to bottom, it is the checklist of suwrap(8), CHECKS:
 // a defensive start, checks 1-12 by the policy library, then checks 13-15 in the child
 // that run.cpp forks. Every refusal is one call to refuse(), which does not return.
 #include <sys/socket.h>
@@ -71,7 +72,7 @@ constexpr int exit_internal = 3;
 }
 
 // True when `path` names this very program: suwrap run as a web server's action handler,
-// where the script is PATH_TRANSLATED (CONTRACT.md §3).
+// where the script is PATH_TRANSLATED (suwrap(8), CHECKS).
 bool names_this_program(const std::string& path) {
   struct stat self {};
   struct stat named {};
@@ -194,7 +195,7 @@ int main(int argc, char** argv, char** envp) {
     if (std::string_view(argv[1]) == "-V" && argc == 2) return print_version(config, facts);
     std::fputs("usage: suwrap -V\n"
                "suwrap is run by a web server or suwrap-cgid, with the request in its environment "
-               "(CONTRACT.md §3).\n"
+               "(suwrap(8), CHECKS).\n"
                "suwrap --pool is run by suwrap-cgid for warm mode: checks 1-13 for the request's script, "
                "then the account's gate serves the listening socket given as fd 0.\n",
                stderr);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Check 13, `drop`: from root to the target user, for good, and proved.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The first things suwrap does, before it trusts anything: a known set of descriptors,
 // signals, limits and an empty environment. Everything here runs as root.
 #pragma once

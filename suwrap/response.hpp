@@ -1,4 +1,5 @@
-// The CGI response of a refusal (CONTRACT.md §5), written to standard output.
+// SPDX-License-Identifier: Apache-2.0
+// The CGI response of a refusal (suwrap(8), EXIT STATUS), written to standard output.
 #pragma once
 
 #include <optional>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "run.hpp"
 
 #include <fcntl.h>
@@ -56,7 +57,7 @@ std::int64_t now_ms() {
 }
 
 rlim_t limit_value(std::uint64_t value, std::uint64_t unit) {
-  if (value == 0) return RLIM_INFINITY;  // 0 means unlimited (CONTRACT.md §2)
+  if (value == 0) return RLIM_INFINITY;  // 0 means unlimited (suwrap.toml(5))
   return static_cast<rlim_t>(value * unit);
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checks 13-15 and the supervisor: after an `allow`, suwrap forks. The child drops to the
 // target user, verifies the script, builds the environment and execs the handler; the
 // parent stays root only to supervise: relay signals, enforce the wall-clock limit on the

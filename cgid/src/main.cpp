@@ -1,4 +1,5 @@
-// suwrap-cgid: the FastCGI daemon any web server talks to (CONTRACT.md §7). It runs as
+// SPDX-License-Identifier: Apache-2.0
+// suwrap-cgid: the FastCGI daemon any web server talks to (suwrap-cgid(8)). It runs as
 // the web server's user, holds no privilege, and starts one suwrap per request — or, for a
 // php-fcgi handler, forwards the request to the account's warm pool (`suwrap --pool`).
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counters and histograms of suwrap-cgid, served as Prometheus text on --status-path.
 #pragma once
 

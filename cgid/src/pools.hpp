@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Warm pools as suwrap-cgid keeps them: one per route key (script owner, php-fcgi handler),
 // started through `suwrap --pool` (which decides whether the account may have one and
 // drops to it), reached through a unix socket in the pool directory, retired when idle.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // suwrap-cgid's server: the unix socket, one coroutine per connection, one suwrap per
 // request — or, for a php-fcgi handler, the request forwarded to the account's warm pool.
 // It makes no security decision; suwrap (and in a pool, the gate) decides. It only refuses

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starting suwrap: posix_spawn (vfork-style, cheap with many connections open) with the
 // params as its environment. For one request, three pipes are its stdin, stdout, stderr;
 // for a warm pool (`suwrap --pool`), the pool's listening socket and the start channel.

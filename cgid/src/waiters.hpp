@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting on a single-threaded io_context: coroutines wait until another one hands
 // them a turn, or until a deadline. The building block of the child slots and of the
 // serialised socket writes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lexical path rules. Containment is decided component by component, never by string
 // prefix: "/var/www2" must not pass for "/var/www" (the suEXEC docroot mistake).
 #include "suwrap/config/paths.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ending.hpp"
 
 #include "suwrap/config/gate_record.hpp"

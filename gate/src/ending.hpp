@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How a request forwarded to php-cgi ends, and what the client is owed for each ending.
 // Pure bookkeeping, so that the rules (504 only before the first byte, which endings end
 // the worker, which are logged) are written once and tested without processes.

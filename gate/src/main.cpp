@@ -1,4 +1,5 @@
-// suwrap-gate: warm mode's gate of one account (ARCHITECTURE.md "Warm mode"). It is started
+// SPDX-License-Identifier: Apache-2.0
+// suwrap-gate: warm mode's gate of one account (docs/warm-mode.md). It is started
 // only by `suwrap --pool`, which checked the first request, dropped to the account user and
 // passed the pool's listening socket as fd 0, the start channel as fd 1 and a log pipe as
 // fd 2. Read top to bottom, main() is its start-up as a checklist; a step that fails is one

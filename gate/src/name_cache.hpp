@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The user and group database, remembered for a few seconds at most.
 //
 // Every request the gate judges asks for the configured caller, the script's owner, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // php-cgi's parent and workers: started once per gate, ended with it.
 //
 // php-cgi in FastCGI mode with PHP_FCGI_CHILDREN forks that many workers, which all accept

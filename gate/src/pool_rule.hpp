@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gate's own rule, after the policy library's checks: an allowed request must also be
 // for *this* pool — this account, this handler, this php.ini. decide() answers "may this
 // script run, and as whom"; this answers "may it run here".

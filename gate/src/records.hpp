@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gate's one log channel: refusal records on fd 2, a pipe to the pool's supervisor
 // (suwrap --pool, still root), which turns each into a §6 decision line. Nothing else is
 // written there, so every line the supervisor reads is meant as a record.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server.hpp"
 
 #include <fcntl.h>
@@ -323,7 +324,7 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
     return judged;
   }
 
-  // What php-cgi gets is what suwrap gives a handler (CONTRACT.md §4): the allowlisted
+  // What php-cgi gets is what suwrap gives a handler (suwrap(8), ENVIRONMENT): the allowlisted
   // params, and SCRIPT_FILENAME as checked.
   policy::HandlerEnvironment own;
   own.safe_path = config->config->safe_path;

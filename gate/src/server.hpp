@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gate's server: FastCGI in from suwrap-cgid on fd 0, the policy on every request,
 // FastCGI out to the account's php-cgi workers. One coroutine per connection, one relay
 // per forwarded request; it holds no request body whole (STDIN is passed on as it comes,

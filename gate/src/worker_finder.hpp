@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding the php worker that serves one of the gate's connections, to end it.
 //
 // php-cgi's workers all accept on one socket, so which of them took a connection is known

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // suwrap-policy account add|set|remove|list|show: what a hosting panel calls to provision,
-// suspend, switch the PHP of and remove an account (CONTRACT.md §8, docs/hosting-panels.md).
+// suspend, switch the PHP of and remove an account (suwrap-policy(8), docs/hosting-panels.md).
 //
 // An edit is validated whole before anything is written: the account as the panel asked for
 // it is checked against the system (user, group, docroots, php_ini_dir) and the configuration
@@ -141,7 +142,7 @@ std::string json_optional(const std::optional<std::string>& value) {
   return value ? json_string(*value) : "null";
 }
 
-// The object of `account list --json` and `account show --json` (CONTRACT.md §8). Keys the
+// The object of `account list --json` and `account show --json` (suwrap-policy(8)). Keys the
 // account leaves unset are null (group: the user's primary group; handlers: all of them);
 // limits are the effective ones, [limits] with the account's overrides, all six.
 std::string account_json(const Account& account, const Config& config) {

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // suwrap-policy audit: every script under the given trees that suwrap would refuse, with the
-// check and the reason (CONTRACT.md §8), and with --fix the chmod/chown commands that would
+// check and the reason (suwrap-policy(8)), and with --fix the chmod/chown commands that would
 // make each one pass, printed for a person to read, never run.
 //
 // The verdict for each script is decide()'s, the very code `check` and suwrap run. What makes

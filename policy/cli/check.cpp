@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // suwrap-policy check, config check and version: explain and validate suwrap's policy
-// (CONTRACT.md §8). Every answer comes from the same library code suwrap decides with.
+// (suwrap-policy(8)). Every answer comes from the same library code suwrap decides with.
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
-// The subcommands of suwrap-policy (CONTRACT.md §8), one file each. Each add_* function
+// SPDX-License-Identifier: Apache-2.0
+// The subcommands of suwrap-policy (suwrap-policy(8)), one file each. Each add_* function
 // declares its subcommands on the app and returns what to run for each of them; main parses
 // once and runs the one that was given.
 #pragma once

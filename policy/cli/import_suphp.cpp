@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // suwrap-policy import-suphp FILE: the suwrap.toml equivalent to a suPHP suphp.conf on
 // standard output, and on standard error, one line per setting, what has no equivalent and
-// what suwrap does instead (CONTRACT.md §8; the translation itself is policy/src/suphp.cpp).
+// what suwrap does instead (suwrap-policy(8); the translation itself is policy/src/suphp.cpp).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,4 +1,5 @@
-// suwrap-policy: explain, audit, validate and manage suwrap's policy (CONTRACT.md §8).
+// SPDX-License-Identifier: Apache-2.0
+// suwrap-policy: explain, audit, validate and manage suwrap's policy (suwrap-policy(8)).
 // Each subcommand lives in its own file; this one parses the command line once, runs the
 // subcommand that was given, and is the one place where an exception becomes exit status 2.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Account files as text. The writer is deliberately plain: one key per line, values as TOML
 // basic strings, arrays on one line. Whatever it writes, the CLI parses back with parse_account
 // before it is renamed into place, so a mistake here can never become a file suwrap loads.
@@ -39,7 +40,7 @@ struct LimitField {
   std::optional<std::uint64_t> LimitOverrides::*value;
 };
 
-// The order of CONTRACT.md §2's [limits].
+// The order of suwrap.toml(5)'s [limits].
 constexpr std::array<LimitField, 6> limit_fields{{
     {"cpu_seconds", &LimitOverrides::cpu_seconds},
     {"wall_seconds", &LimitOverrides::wall_seconds},

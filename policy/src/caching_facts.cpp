@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Memoised facts for many decisions in a row. See caching_facts.hpp for what is cached and
 // why the result is the same as asking the underlying source each time.
 #include "suwrap/policy/caching_facts.hpp"

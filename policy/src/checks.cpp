@@ -1,4 +1,5 @@
-// The check pipeline of CONTRACT.md §3. Each check judges facts that the FactSource
+// SPDX-License-Identifier: Apache-2.0
+// The check pipeline of suwrap(8), CHECKS. Each check judges facts that the FactSource
 // gathered; the first failure decides and every later check is reported as skipped.
 #include "suwrap/policy/checks.hpp"
 

@@ -1,4 +1,5 @@
-// The handler's environment (CONTRACT.md §4). The request's environment is never passed
+// SPDX-License-Identifier: Apache-2.0
+// The handler's environment (suwrap(8), ENVIRONMENT). The request's environment is never passed
 // on as a whole: the handler's is built from nothing, from an allowlist, then suwrap's own
 // variables are appended. A malformed request environment is refused, never repaired or
 // truncated, so that what was checked is exactly what was asked for.
@@ -15,7 +16,7 @@ namespace {
 
 using namespace std::string_view_literals;
 
-// CONTRACT.md §4, kept sorted so that a lookup is a binary search and a review is a glance.
+// suwrap(8), ENVIRONMENT, kept sorted so that a lookup is a binary search and a review is a glance.
 // The names suwrap sets itself (PATH, SCRIPT_FILENAME, REDIRECT_STATUS, PHPRC, HOME, USER,
 // LOGNAME) are deliberately absent: the request can never supply or override them.
 constexpr std::array passed_names{

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The system as a fact source: the walk, stat, and the user database through NSS.
 // The reentrant lookups are used because the daemon and the gate may look up users from
 // more than one thread, and the static buffers of getpwnam() would be shared between them.

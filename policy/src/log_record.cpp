@@ -1,4 +1,5 @@
-// The JSON Lines log of CONTRACT.md §6 and the CGI refusal response of §5.
+// SPDX-License-Identifier: Apache-2.0
+// The JSON Lines log of suwrap(8), LOG, and the CGI refusal response of suwrap(8), EXIT STATUS.
 // Everything a request controls (script names, reasons quoting them) passes through
 // json_escape, whose output never holds a raw control character or invalid UTF-8: one
 // record is always exactly one line, and a file name cannot forge another.

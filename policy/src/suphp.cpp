@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // suphp.conf in, suwrap.toml out.
 //
 // The parser follows suPHP's own reading of the file (IniFile: sections, key=value and

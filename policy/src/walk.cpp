@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The walk by descriptor. Every component is opened relative to the descriptor of the
 // directory before it, with O_NOFOLLOW, so no name is ever resolved twice and nothing that
 // changes under us between two system calls can redirect the walk. Symbolic links are read

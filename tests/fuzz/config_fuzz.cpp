@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry for the configuration parser: the main file, account files, and the
 // cross-file validation. Root writes these files, but suwrap parses them on every request
 // as a set-uid program, so no text may crash it, and whatever it accepts must hold the

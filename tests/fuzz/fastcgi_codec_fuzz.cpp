@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry for the FastCGI codec. The properties checked (same events whatever the
 // chunking, one ProtocolError at most and last, request bookkeeping) live beside the codec
 // in fuzz_one_input, so the unit tests replay the same checks on their own inputs.

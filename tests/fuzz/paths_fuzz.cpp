@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry for the lexical path rules that decide which docroot holds a script.
 // The first input byte is the length of the path; the rest after the path is a docroot
 // pattern (so a NUL, a newline or any byte can sit in either). The checks restate each
@@ -82,7 +83,7 @@ void check_directory(std::string_view path) {
   if (path.front() == '/') require(directory.front() == '/', "an absolute path's directory is absolute");
 }
 
-// What an accepted script path is, restated from CONTRACT.md §3 check `request`.
+// What an accepted script path is, restated from suwrap(8), CHECKS: check `request`.
 void check_script_path(std::string_view path) {
   const auto problem = validate_script_path(path);
   if (problem) {

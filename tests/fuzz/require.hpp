@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A broken property stops the fuzzer on the input that broke it, and says which property:
 // libFuzzer saves the input as crash-<sha1> and the message names what to look at.
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets with clang (ASan + UBSan + libFuzzer) in build/fuzz and
 # runs each for SECONDS on a fresh copy of its seed corpus, so tests/fuzz/corpus is never
 # written to. Prints, per target, the executions, the coverage reached and the corpus

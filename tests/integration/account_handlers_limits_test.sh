@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Per-account PHP and limits: two PHP handlers, each account gets its own through
 # php_handler; the account's [limits] override the defaults — a CPU-bound script is
 # killed at the account's cpu_seconds, a memory hog fails at its memory_mb.

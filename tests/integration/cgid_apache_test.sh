@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Real Apache 2.4 in two deployments of docs/deploy-apache.md, driven by curl on
 # 127.0.0.1: mod_proxy_fcgi in front of suwrap-cgid (install/webservers/
 # apache-suwrap-fcgi.conf), and suwrap itself as the Action handler of PHP files under
@@ -58,7 +59,7 @@ for i in $(seq 1 20); do
 done
 t_expect "all answered by the right uid ($wrong wrong)" test "$wrong" = 0
 
-t_case "Apache Action + mod_cgid: path info after the script is refused (CONTRACT.md §3)"
+t_case "Apache Action + mod_cgid: path info after the script is refused (suwrap(8), CHECKS)"
 t_curl "$(t_url "$ALICE" whoami.php/extra)"
 t_expect "404 (got $T_STATUS)" test "$T_STATUS" = 404
 t_expect "and nothing ran" eval '! t_contains "$T_OUT" uid='

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Real Caddy (Debian 12's caddy package) in front of suwrap-cgid with php_fastcgi and the
 # site block of install/webservers/caddy-suwrap.Caddyfile (the one docs/deploy-caddy.md
 # shows), driven by curl on 127.0.0.1. Caddy runs as its own user, as Debian's

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap-cgid on its own socket, driven by cgi-fcgi and by a small FastCGI client
-# (tests/lib/fcgi_client.py): the protocol features of CONTRACT.md §7, who may connect,
+# (tests/lib/fcgi_client.py): the protocol features of suwrap-cgid(8), who may connect,
 # malformed streams, and the signals. The web servers in front of it are in
 # cgid_nginx_test.sh, cgid_apache_test.sh and cgid_lighttpd_test.sh.
 source "$(dirname "$0")/../lib/common.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Faults around suwrap-cgid, with nginx in front where the client's view matters: a
 # handler killed with SIGKILL mid-response; SIGTERM to the daemon with several requests in
 # flight; --max-children reached under load; suwrap's log on a full or read-only file
@@ -60,7 +61,7 @@ body=$(cat "$T_ROOT/halfway.body" 2>/dev/null || true)
 t_expect "the client's request ended (curl exit $T_EXIT)" test "$T_EXIT" != running
 t_expect "the answer is not whole: no second half" eval '! t_contains "$body" "second half"'
 # What the client gets today: 200 and the first half, ended cleanly as if it were whole.
-# Nobody on the way can tell: suwrap exits 0 after any run (CONTRACT.md §5), and the
+# Nobody on the way can tell: suwrap exits 0 after any run (suwrap(8), EXIT STATUS), and the
 # daemon ends the request with a normal FCGI_END_REQUEST, so nginx ends the chunked answer
 # normally. An error would be better (the daemon closing the connection without
 # END_REQUEST, which nginx passes on as a cut answer, curl exit 18): both are accepted

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Real lighttpd in front of suwrap-cgid with mod_fastcgi and the configuration of
 # install/webservers/lighttpd-suwrap.conf (the one docs/deploy-lighttpd.md shows), driven
 # by curl on 127.0.0.1.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap-cgid's limits, straight on its socket: a client that does not read and a program
 # that does not read hold the daemon's memory down (backpressure, never buffering), the
 # queue in front of --max-children, and --timeout once the answer has started, including

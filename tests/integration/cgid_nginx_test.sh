@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Real nginx in front of suwrap-cgid, with Debian's stock fastcgi_params and the server
 # block of install/webservers/nginx-suwrap.conf (the one docs/deploy-nginx.md shows),
 # driven by curl on 127.0.0.1.

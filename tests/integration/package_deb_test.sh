@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package: built with cpack, installed with apt-get on this machine, used for
 # one real request, removed and purged — and nothing of it left behind.
 source "$(dirname "$0")/../lib/common.sh"

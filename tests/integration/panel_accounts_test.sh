@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A hosting panel's life cycle of an account, with the commands docs/hosting-panels.md
 # shows: provision (account add), read back (list/show --json), suspend and resume
 # (account set --disabled), switch the PHP (account set --php-handler), a per-account

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap-policy audit on a real tree of about 2,000 files owned by a real user, with one
 # planted way to fail each check a file can fail: it reports exactly those, with the check
 # `check` gives for the same path, counts them per check, prints a progress line only on a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap-policy import-suphp: a suPHP suphp.conf becomes a suwrap.toml that loads (config
 # check), means what suPHP's did where suwrap has the same setting, and says on standard
 # error what has no equivalent. The translation of a suphp.conf for this test tree is then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap-policy check and config check on a real tree: the same answer suwrap gives,
 # explained one check per line, and JSON for machines.
 source "$(dirname "$0")/../lib/common.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Soak: wrk with 64 connections for a bounded time against nginx -> suwrap-cgid -> suwrap,
 # a mix of PHP, a compiled CGI program, POST bodies, and requests that suwrap refuses.
 # Every answer is checked by wrk's Lua script (status and body); afterwards nothing of

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every check of CONTRACT.md §3 made to fail for real through the set-uid suwrap run as
+# SPDX-License-Identifier: Apache-2.0
+# Every check of suwrap(8), CHECKS made to fail for real through the set-uid suwrap run as
 # www-data: each case asserts the exit code, the CGI status and the log line's check.
 # A case that passes each check is in suwrap_run_test.sh (every allowed run passes all 15).
 source "$(dirname "$0")/../lib/common.sh"

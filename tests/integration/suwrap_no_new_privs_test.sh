@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What no_new_privs (systemd's NoNewPrivileges= and every option that implies it) does
 # to suwrap: the set-uid bit is ignored, suwrap runs without root, and it must refuse
 # every request rather than run anything as the wrong user. This is why the shipped

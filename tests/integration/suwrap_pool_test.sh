@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# suwrap --pool (warm mode's privileged step, CONTRACT.md §3): checks 1-13 for the first
+# SPDX-License-Identifier: Apache-2.0
+# suwrap --pool (warm mode's privileged step, suwrap(8), CHECKS): checks 1-13 for the first
 # script of an account, then the account's gate serves the socket given as fd 0. Started
 # here the way suwrap-cgid starts it (tests/lib/pool_launch.py); requests go straight to
 # the pool's socket. Each refusal asserts the exit code, the status, the log's check and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap end to end: real users, the set-uid binary run as www-data, real php-cgi.
 # What an allowed request gets: the owner's uid, exactly the allowed environment, the
 # request body, the script's own status headers, and an exit line in the log.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap-gate, warm mode's gate of one account, end to end without suwrap-cgid: the pool is
 # started as suwrap-cgid starts it (suwrap --pool as the caller, tests/lib/pool_launch.py)
 # and requests go straight to the pool's socket. An allowed script runs as the account in a

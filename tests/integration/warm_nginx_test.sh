@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Warm mode end to end: real nginx -> suwrap-cgid -> suwrap --pool -> suwrap-gate -> php-cgi.
 # Accounts whose .php handler is of kind php-fcgi (workers = 2, idle_seconds = 3): each
 # request runs as its owner, an account's requests share one pool (one php parent, one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The deployment pages show the very configuration the suites run: every
 # "<!-- snippet: install/webservers/FILE -->" in docs/deploy-*.md is followed by a fenced
 # block equal to FILE, byte for byte, and every file of install/webservers/ is shown by a

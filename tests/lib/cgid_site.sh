@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The site every cgid_*_test.sh suite serves (sourced after common.sh, not run): two
 # accounts, ALICE and BOB, with the same PHP scripts in their docroots, and a PHP ini of
 # the tests' own so that a 10 MB body is within post_max_size.

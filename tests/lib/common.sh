@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Common set-up for the end-to-end suites (sourced, not run): real users made with
 # useradd, a real set-uid copy of suwrap, real php-cgi. Each suite gets its own scratch
 # directory under /run/suwrap-tests and removes everything it made when it exits.
@@ -71,7 +72,7 @@ t_install_gate() {
   t_on_cleanup "rm -f '$SUWRAP_GATE_PATH'"
 }
 
-# A set-uid root copy of suwrap, group www-data, mode 4750 (CONTRACT.md §1).
+# A set-uid root copy of suwrap, group www-data, mode 4750 (suwrap(8)).
 t_install_suwrap() {
   cp "$SUWRAP_BIN" "$1"
   chown root:"$T_CALLER" "$1"

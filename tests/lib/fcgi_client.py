@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A small FastCGI client for the suwrap-cgid suites: what cgi-fcgi cannot do.
 
 Written against the FastCGI 1.0 specification, standard library only, so that it runs

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Starts `suwrap --pool` the way suwrap-cgid does, for the suites.
 
   pool_launch.py [--fd0 listen|devnull|pair] SOCK AS_USER -- SUWRAP [ARG...]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Socket activation as systemd does it, for the suwrap-cgid fault suite.
 
   socket_activate.py SOCKET USER STATE-DIR DAEMON [ARG...]

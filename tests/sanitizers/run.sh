@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The sanitizer pass of the test command: builds the unit tests and suwrap-cgid with
 # AddressSanitizer and UndefinedBehaviorSanitizer (SUWRAP_SANITIZE=ON) in build/asan, runs
 # the unit tests there, then runs the suwrap-cgid suites of tests/integration against the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The caller lowers its resource limits before it runs suwrap (a set-uid program inherits
 # them): RLIMIT_NOFILE so an open fails, RLIMIT_FSIZE so the log append is cut short (or
 # SIGXFSZ kills suwrap mid-line), RLIMIT_CPU to a second. suwrap must still decide, exit

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suwrap started with descriptors 0, 1 and 2 closed. Without care the log would be opened as
 # descriptor 1 or 2: the response, error messages, or the handler's whole output would land
 # in the log, and the handler would run with the log as its stdout. suwrap must not crash,

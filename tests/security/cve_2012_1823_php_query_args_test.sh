@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # CVE-2012-1823: php-cgi took a query string without '=' as command-line options, so
 # "?-s" showed the source and "?-d+auto_prepend_file=php://input" ran the request body.
 # A web server may also pass query words to a CGI program as its arguments (RFC 3875

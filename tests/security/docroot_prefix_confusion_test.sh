@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # suEXEC's docroot test is a string prefix: with /var/www configured, /var/www-evil and
 # /var/www2 pass. suwrap compares component by component: a script in a sibling whose name
 # merely starts with the docroot's, in a shorter prefix, or deeper than a '*' allows, is

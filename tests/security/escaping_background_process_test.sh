@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A script leaves processes behind to outlive its request: a background child, one that
 # calls setsid to leave the process group, a double fork out of the session, one that
 # ignores SIGTERM, while the script itself sleeps past wall_seconds (2 s here). suwrap's

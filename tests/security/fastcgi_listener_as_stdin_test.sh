@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attack: the caller runs a plain suwrap request (no --pool) with a listening socket as
 # fd 0. php-cgi takes such a stdin for a FastCGI server socket (getpeername() fails with
 # ENOTCONN) and would then run, as the account, whatever file a FastCGI peer names —

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Someone other than the configured caller runs suwrap. A user in group www-data can execute
 # the 4750 binary, but is not www-data: refused (check caller), nothing runs, whatever the
 # request asks for. Root is no caller either. A user outside the group cannot execute it at

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A directory on the script's way that its group may write: any member of the group could
 # replace the script between requests, or plant one, and have it run as the owner. suwrap
 # refuses it (dir_perms) wherever it is on the way (the script's directory, the docroot, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A hard link to another user's script in alice's docroot (the kernel's protected_hardlinks
 # keeps alice from making one of a file she cannot write, so root makes it here, as an old
 # link or a restored backup would). The link has bob's inode: in owner mode the target is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # httpoxy (CVE-2016-5385 and kin): a request header "Proxy:" becomes HTTP_PROXY in the CGI
 # environment, which HTTP client libraries take as their outgoing proxy; "Redirect-Status:"
 # becomes HTTP_REDIRECT_STATUS, which php-cgi accepts for cgi.force_redirect. Neither may

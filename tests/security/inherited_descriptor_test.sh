@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The caller leaves descriptors open across the exec of suwrap: a root-only secret file, a
 # directory, /etc/shadow (setpriv keeps every descriptor). suwrap closes all but 0, 1, 2
 # before anything else, so the handler sees only those and cannot read what the caller had

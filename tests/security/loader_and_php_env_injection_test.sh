@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A caller (a compromised web server or suwrap-cgid) puts loader and PHP variables in the
 # environment: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GCONV_PATH (CVE-2021-4034's vector),
 # PHPRC, PHP_INI_SCAN_DIR, PHP_VALUE, PHP_ADMIN_VALUE. None reaches the handler, and a

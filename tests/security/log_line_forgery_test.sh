@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Request data that tries to forge a log line: a newline or carriage return in the script's
 # file name (a real file with that name exists, so only the request check stops it), in
 # PATH_TRANSLATED, in an environment variable's name or value, in SUWRAP_HANDLER; and bytes

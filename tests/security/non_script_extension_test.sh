@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Uploads that are not scripts: an avatar .jpg or a .txt holding "<?php", even executable,
 # even with a shebang, never run (check handler, 403). Neither do the classic tricks: a
 # double extension (x.php.jpg), a trailing dot (x.php.), a dot-file named ".php", the

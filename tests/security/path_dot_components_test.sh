@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A script path that is not in its one canonical form: '..', '.', '//', a trailing '/.' or
 # '/', anywhere in SCRIPT_FILENAME or in PATH_TRANSLATED (action-handler mode). The kernel
 # would resolve each of them to a real script, some to another user's; suwrap refuses them

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # An account user plants php.ini and php-cgi-fcgi.ini beside a script. php-cgi reads those
 # from its working directory (the script's directory) when PHPRC is unset, and
 # php-cgi-fcgi.ini even before the php.ini of a PHPRC *directory*, so an account could

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # php-cgi runs PATH_TRANSLATED instead of SCRIPT_FILENAME when the two differ and
 # REDIRECT_URL is set (its Apache Action compatibility), or with cgi.fix_pathinfo=0.
 # A caller must not be able to name a checked script in SCRIPT_FILENAME and have php-cgi

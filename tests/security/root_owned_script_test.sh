@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A root-owned script: in owner mode it would run as root. suwrap never runs anything as root
 # (check user), whether the file sits in an account's docroot or in a root-owned docroot, is
 # reached through a root-owned link, or (account mode) lies in an account's docroot, where it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A set-uid or set-gid script in a docroot: a CGI program with the bit would run with its
 # owner's ids wherever it is executed from, and a PHP file with it says its owner meant
 # something unusual. suwrap refuses both (file_perms) and runs nothing; the same files

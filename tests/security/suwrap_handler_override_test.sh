@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SUWRAP_HANDLER comes from the caller. It may choose among handlers of the family the
 # script's extension selects (a PHP version), never make an uploaded .jpg run as PHP or
 # a PHP file run as a program of its own.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A symlink swapped between the check and the exec. Alice owns a link in her docroot and
 # flips it, as fast as she can, between her own script, bob's script and a root-owned file
 # (and a directory link between her directory and bob's docroot), while requests for it run.

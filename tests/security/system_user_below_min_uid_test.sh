@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scripts of users below min_uid (1000): the system user daemon, a user made with
 # `useradd -r`, one with an explicit uid under 1000, and a user whose primary group is below
 # min_gid. Their files must never run: a system account often owns things an account user

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: real temporary trees and real users. No mocks of the kernel.
 #pragma once
 

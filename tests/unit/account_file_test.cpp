@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Account files as `suwrap-policy account add|set` writes them: whatever account_to_toml
 // writes, parse_account reads back as the same account, and toml_string survives any text.
 #include "suwrap/policy/account_file.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CachingFacts, the fact source of `suwrap-policy audit`: on a real tree its walks are the
 // walks from "/" (same chain, same object, same links, same errors), and it asks the source
 // it wraps once per user, group and stat.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // suwrap-cgid's warm pools: the pure rules of their bookkeeping, and Pools::prepare on a
 // real directory.
 #include "pools.hpp"

@@ -43,7 +43,7 @@ using suwrap::testing::TestUser;
 constexpr std::string_view main_file = "/etc/suwrap/suwrap.toml";
 constexpr std::string_view alice_file = "/etc/suwrap/accounts.d/alice.toml";
 
-// The example of CONTRACT.md §2, verbatim.
+// The main file's example of suwrap.toml(5).
 constexpr std::string_view contract_example = R"toml([global]
 caller      = "www-data"                  # the only user allowed to run suwrap
 mode        = "owner"                     # "owner": run as the script's owner
@@ -92,7 +92,7 @@ nofile       = 256
 fsize_mb     = 256
 )toml";
 
-// The account file example of CONTRACT.md §2, verbatim.
+// The account file example of suwrap.toml(5).
 constexpr std::string_view contract_account_example = R"toml(user      = "alice"
 group     = "alice"                       # optional: the user's primary group
 docroots  = ["/home/alice/public_html"]

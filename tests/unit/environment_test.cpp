@@ -1,4 +1,5 @@
-// The handler's environment (CONTRACT.md §4): the request `request` rule, the allowlist, the
+// SPDX-License-Identifier: Apache-2.0
+// The handler's environment (suwrap(8), ENVIRONMENT): the request `request` rule, the allowlist, the
 // TZ rule and the environment that is finally built.
 #include "suwrap/policy/environment.hpp"
 
@@ -35,7 +36,7 @@ std::string test_name_of(const ::testing::TestParamInfo<std::string>& info) {
 
 // ---- is_passed_through ---------------------------------------------------------------------
 
-// CONTRACT.md §4, written out again here rather than taken from the implementation, so that
+// suwrap(8), ENVIRONMENT, written out again here rather than taken from the implementation, so that
 // a name dropped from (or added to) the code's list shows up as a failure.
 const std::vector<std::string> contract_allowlist = {
     "AUTH_TYPE",       "CONTENT_LENGTH",  "CONTENT_TYPE",          "CONTEXT_DOCUMENT_ROOT",

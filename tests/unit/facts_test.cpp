@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SystemFacts against the real system: NSS lookups, stat, and the walk it delegates.
 #include "suwrap/policy/facts.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ClientReader: one request's answer, as a responder sends it, read by the client.
 #include <cstddef>
 #include <cstdint>

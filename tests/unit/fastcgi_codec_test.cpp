@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The FastCGI codec: record parser, encoders, the responder Session, the
 // client-side ResponseParser and the fuzzing entry point.
 #include <cstddef>

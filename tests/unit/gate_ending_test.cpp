@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How a forwarded request ends: closing_for (what the client gets, what is logged),
 // kills_worker, app_status_for and wall_deadline.
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gate's user and group look-ups: remembered while nothing in the watched directory
 // changed and `keep` has not passed; never the walk or stat(). Real NSS, real inotify.
 #include <unistd.h>

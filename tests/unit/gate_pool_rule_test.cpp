@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mismatch_for_pool: an allowed request must also be for this pool — its user, its
 // handler, the php.ini and handler settings it was started with — or it is refused.
 #include <string>

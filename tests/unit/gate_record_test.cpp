@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gate's refusal line: what the set-uid supervisor accepts from a process that runs as
 // an account user, so the parser is tested as an attacker would use it.
 #include "suwrap/config/gate_record.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding the worker behind a connection: the unix_diag bytes (built and parsed as the
 // kernel lays them out, with every length checked), the /proc link format, and, for real,
 // the peer of a socket pair and the child process that holds it.

@@ -1,4 +1,5 @@
-// The JSON Lines log (CONTRACT.md §6) and the CGI refusal (§5). The lines are read back with
+// SPDX-License-Identifier: Apache-2.0
+// The JSON Lines log (suwrap(8), LOG) and the CGI refusal (suwrap(8), EXIT STATUS). The lines are read back with
 // a small strict JSON parser below, so "valid JSON, one line, these fields and types" is
 // checked on the text itself rather than by comparing with another string we built.
 #include "suwrap/policy/log_record.hpp"

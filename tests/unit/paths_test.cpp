@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lexical path rules: the `request` path rule and component-wise docroot containment.
 #include "suwrap/config/paths.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Migration from suPHP: suphp.conf read as suPHP reads it, and translated into a suwrap.toml
 // that parse_config accepts, with a note for every setting that has no equivalent.
 #include "suwrap/policy/suphp.hpp"

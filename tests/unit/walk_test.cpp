@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // walk_path on real trees: the physical directory chain, the facts, the links it follows
 // and records, and the ways it stops.
 #include "suwrap/policy/walk.hpp"

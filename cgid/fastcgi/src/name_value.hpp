@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Incremental decoder of FastCGI name-value pairs (specification §3.4).
 //
 // A PARAMS stream may be cut into records anywhere, including inside a length

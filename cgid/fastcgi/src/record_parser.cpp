@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "suwrap/fastcgi/record_parser.hpp"
 
 #include <algorithm>

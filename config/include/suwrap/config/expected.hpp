@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal expected<T, E>: the policy library's one error model.
 // (std::expected is C++23; this is the subset the project uses.)
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the warm-mode gate tells the pool's supervisor about a refusal.
 //
 // The gate runs as the account user, so it cannot open the root-owned log. It writes one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lexical rules on paths: request-path validation and docroot matching by component.
 #pragma once
 

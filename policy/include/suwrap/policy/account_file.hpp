@@ -1,4 +1,5 @@
-// Writing account files (CONTRACT.md §2): the text that parse_account reads back as the
+// SPDX-License-Identifier: Apache-2.0
+// Writing account files (suwrap.toml(5)): the text that parse_account reads back as the
 // same account. Used by `suwrap-policy account add|set`, which write accounts_dir for panels.
 #pragma once
 
@@ -18,7 +19,7 @@ std::optional<std::string> account_name_error(std::string_view name);
 // so that no value can end the string early or start a new key.
 std::string toml_string(std::string_view text);
 
-// The account file's text: the keys the account sets, in the order of CONTRACT.md §2, then its
+// The account file's text: the keys the account sets, in the order of suwrap.toml(5), then its
 // [limits] overrides. `disabled` is always written, so that a panel reading the file sees it.
 std::string account_to_toml(const Account& account);
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A FactSource that remembers, for judging many scripts in one go (`suwrap-policy audit`).
 // The checks stay the very ones `check` and suwrap run; only the gathering is cheaper:
 //  - user and group lookups and stat() of root's files (handler programs, php.ini) are asked

@@ -1,4 +1,5 @@
-// The handler's environment (CONTRACT.md §4): built from nothing, from an allowlist.
+// SPDX-License-Identifier: Apache-2.0
+// The handler's environment (suwrap(8), ENVIRONMENT): built from nothing, from an allowlist.
 #pragma once
 
 #include <cstddef>

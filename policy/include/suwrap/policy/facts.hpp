@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gathering facts about the system: the walk and the user database.
 // The checks ask a FactSource; SystemFacts asks the kernel and NSS.
 #pragma once

@@ -1,4 +1,5 @@
-// The JSON Lines log of CONTRACT.md §6, and the CGI refusal response of §5.
+// SPDX-License-Identifier: Apache-2.0
+// The JSON Lines log of suwrap(8), LOG, and the CGI refusal response of suwrap(8), EXIT STATUS.
 #pragma once
 
 #include <sys/types.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Migration from suPHP: reading a suphp.conf and writing the equivalent suwrap.toml
 // (`suwrap-policy import-suphp`). Pure: text in, text and notes out.
 #pragma once

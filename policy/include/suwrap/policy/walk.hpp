@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The file-system walk by descriptor: each component opened from "/" with
 // openat(O_PATH|O_NOFOLLOW|O_CLOEXEC) and fstat'ed. It only gathers facts; the checks judge.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client's side of one FastCGI request: what a responder sends back for it.
 //
 // suwrap-cgid forwards a warm request to an account's gate, and the gate

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Encoders: records as bytes, appended to an output buffer.
 //
 // Every function appends to `out` and never clears it, so a caller can batch

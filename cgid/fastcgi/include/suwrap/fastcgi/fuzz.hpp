@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The codec's fuzzing entry point; tests/fuzz/ wraps it in LLVMFuzzerTestOneInput.
 #pragma once
 

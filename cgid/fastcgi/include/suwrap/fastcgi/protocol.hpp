@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FastCGI 1.0 wire constants and the types every part of the codec shares.
 //
 // The codec is pure: it turns bytes into records and events and back, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The record layer: an incremental FastCGI record parser.
 //
 // Fed byte chunks split anywhere, it yields one complete record at a time

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The web server's side of a connection: what an application sends back.
 //
 // The gate talks to php-cgi as a FastCGI client, and the tests read the

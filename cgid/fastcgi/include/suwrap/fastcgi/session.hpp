@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The responder's side of one FastCGI connection: records in, events out.
 //
 // A Session is fed the bytes a web server sends on one connection, in chunks
@@ -41,9 +42,9 @@
 //    ParamsRefused event instead of Params (no pair of it is handed out, so
 //    nothing can pass on truncated); the caller answers it with a 400 and
 //    end_request. Its STDIN and DATA are then dropped, still checked for order.
-//    (CONTRACT.md §7: refused whole, never truncated.)
+//    (suwrap-cgid(8): refused whole, never truncated.)
 //  - A name given twice: the last value wins, at the place of its first
-//    appearance (CONTRACT.md §7, as in php-fpm).
+//    appearance (suwrap-cgid(8), as in php-fpm).
 #pragma once
 
 #include <cstddef>
