@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "name_cache.hpp"
 
+#include <sys/stat.h>
+
 #include <vector>
 
 namespace suwrap::gate {
@@ -30,6 +32,23 @@ policy::Expected<policy::Walk, policy::WalkError> NameCache::walk(std::string_vi
 
 std::optional<policy::FileFacts> NameCache::stat_path(std::string_view path) {
   return source_.stat_path(path);
+}
+
+std::optional<std::string> NameCache::php_sapi(std::string_view path) {
+  struct stat st {};
+  if (path.find('\0') != std::string_view::npos || ::stat(std::string(path).c_str(), &st) != 0)
+    return source_.php_sapi(path);
+  std::string key(path);
+  for (const long long part : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
+                               static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+                               static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
+                               static_cast<long long>(st.st_ctim.tv_nsec)})
+    key += "\t" + std::to_string(part);
+  if (const auto it = sapis_.find(key); it != sapis_.end()) return it->second;
+  auto sapi = source_.php_sapi(path);
+  if (sapis_.size() > 64) sapis_.clear();  // a handful of handlers; never a growing map
+  sapis_.emplace(std::move(key), sapi);
+  return sapi;
 }
 
 bool NameCache::fresh() {

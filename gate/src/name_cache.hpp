@@ -10,7 +10,8 @@
 // changed. Where inotify cannot be had, nothing is remembered.
 //
 // The walk and stat() are passed through, never remembered: the files of a docroot are the
-// account's, and change under the gate at any time.
+// account's, and change under the gate at any time. A handler's SAPI is remembered by the
+// program's identity.
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,10 @@ class NameCache final : public policy::FactSource {
   std::optional<policy::UserInfo> user_by_uid(uid_t uid) override;
   std::optional<policy::GroupInfo> group_by_name(std::string_view name) override;
   std::optional<policy::GroupInfo> group_by_gid(gid_t gid) override;
+  // Remembered by the program's identity (device, inode, size, times): reading its SAPI
+  // costs more than the rest of a request's check, and only root replaces php-cgi — by a
+  // rename on an upgrade, which changes that identity.
+  std::optional<std::string> php_sapi(std::string_view path) override;
 
   // How many look-ups went to the source (for the tests).
   [[nodiscard]] std::size_t source_lookups() const { return source_lookups_; }
@@ -57,6 +62,7 @@ class NameCache final : public policy::FactSource {
   std::map<uid_t, std::optional<policy::UserInfo>> users_by_uid_;
   std::map<std::string, std::optional<policy::GroupInfo>, std::less<>> groups_by_name_;
   std::map<gid_t, std::optional<policy::GroupInfo>> groups_by_gid_;
+  std::map<std::string, std::optional<std::string>, std::less<>> sapis_;  // "path\tstamp" -> SAPI
 };
 
 }  // namespace suwrap::gate

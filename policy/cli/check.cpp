@@ -222,6 +222,12 @@ int run_config_check(const std::string& path) {
       report.error(config->file, key + ".path: " + handler.path + " does not exist");
     else if (program->uid != 0 || (program->mode & 022) != 0)
       report.error(config->file, key + ".path: " + handler.path + " must be owned by root and writable only by root");
+    else if (const auto sapi = facts.php_sapi(handler.path); !sapi || *sapi != "cgi-fcgi")
+      report.error(config->file, key + ".path: " + handler.path + " is " +
+                                     (sapi && *sapi == "cli" ? "the PHP command-line binary" : "not php-cgi") +
+                                     ": run with the request body on its stdin, as suwrap runs a PHP handler, it "
+                                     "would execute the body as code; name php-cgi (like /usr/bin/php-cgi); "
+                                     "suwrap refuses it meanwhile (check handler)");
     if (!facts.stat_path(handler.ini_dir + "/php.ini"))
       report.error(config->file, key + ".ini_dir: " + handler.ini_dir + "/php.ini does not exist");
   }

@@ -18,6 +18,8 @@
 
 #include "commands.hpp"
 #include "suwrap/config/fd.hpp"
+#include "suwrap/config/config.hpp"
+#include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/suphp.hpp"
 
 namespace suwrap::cli {
@@ -65,6 +67,31 @@ std::string installed_php_ini_dir() {
   return "/etc/php/" + versions.back() + "/cgi";
 }
 
+// suPHP ran a handler's program with the script as its argument; suwrap runs it as php-cgi is
+// run, the request body on its stdin, which the PHP command-line binary would execute as
+// code. Such a handler is carried over as it was written, and refused by `config check` and
+// by suwrap (check `handler`): a note says why, and what to name instead.
+std::vector<std::string> command_line_php_handlers(const std::string& toml) {
+  std::vector<std::string> notes;
+  const auto config = parse_config(toml, "imported");
+  if (!config) return notes;
+  SystemFacts facts;
+  for (const auto& [name, handler] : config->handlers) {
+    if (!handler.is_php()) continue;
+    const auto sapi = facts.php_sapi(handler.path);
+    const std::string base = handler.path.substr(handler.path.rfind('/') + 1);
+    const bool named_like_cli = base.find("cgi") == std::string::npos && base.starts_with("php");
+    if (sapi ? *sapi == "cgi-fcgi" : !named_like_cli) continue;
+    notes.push_back("handlers." + name + ".path: " + handler.path + " is " +
+                    (sapi ? (*sapi == "cli" ? "the PHP command-line binary" : "not php-cgi")
+                          : "not on this machine, and named like the PHP command-line binary") +
+                    "; suwrap runs a PHP handler with the request body on its stdin, which that binary would "
+                    "execute as code, so `config check` and suwrap refuse it (check handler): name php-cgi "
+                    "instead (on Debian /usr/bin/php-cgi, or /usr/bin/php-cgi<version>)");
+  }
+  return notes;
+}
+
 int run_import_suphp(const std::string& file) {
   std::string text;
   if (auto error = read_text_file(file, max_suphp_conf_bytes, text)) {
@@ -85,6 +112,8 @@ int run_import_suphp(const std::string& file) {
     return exit_error;
   }
   for (const auto& note : imported->notes) std::fprintf(stderr, "note: %s\n", printable(note).c_str());
+  for (const auto& note : command_line_php_handlers(imported->toml))
+    std::fprintf(stderr, "note: %s\n", printable(note).c_str());
   std::fputs(imported->toml.c_str(), stdout);
   return exit_ok;
 }

@@ -93,6 +93,10 @@ Expected<Walk, WalkError> CachingFacts::walk(std::string_view absolute_path) {
   }
 }
 
+std::optional<std::string> CachingFacts::php_sapi(std::string_view path) {
+  return remembered(sapis_, std::string(path), [&] { return source_.php_sapi(path); });
+}
+
 std::optional<FileFacts> CachingFacts::stat_path(std::string_view path) {
   return remembered(stats_, std::string(path), [&] { return source_.stat_path(path); });
 }

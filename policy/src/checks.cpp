@@ -376,6 +376,18 @@ class Pipeline {
     if (program->uid != 0 || (program->mode & (S_IWGRP | S_IWOTH)) != 0)
       return error(Check::handler, "handler " + handler.name + ": " + handler.path +
                                        " must be owned by root and writable only by root");
+    // suwrap runs a PHP handler as php-cgi is run: the program alone, the request body on its
+    // stdin. The command-line binary run so executes the body as code: whoever sends a POST
+    // runs code as the account. Only php-cgi (the CGI SAPI) may be a PHP handler.
+    const auto sapi = facts_.php_sapi(handler.path);
+    if (!sapi)
+      return error(Check::handler, "handler " + handler.name + ": " + handler.path + " cannot be read");
+    if (*sapi != "cgi-fcgi")
+      return error(Check::handler,
+                   "handler " + handler.name + ": " + handler.path + " is " +
+                       (*sapi == "cli" ? std::string("the PHP command-line binary") : std::string("not php-cgi")) +
+                       ", which would run the request body as PHP code; a handler of kind " +
+                       std::string(to_string(handler.kind)) + " must be php-cgi (like /usr/bin/php-cgi)");
     return true;
   }
 

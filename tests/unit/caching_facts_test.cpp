@@ -41,6 +41,7 @@ class CountingFacts final : public FactSource {
     ++walks;
     return system.walk(path);
   }
+  std::optional<std::string> php_sapi(std::string_view path) override { return system.php_sapi(path); }
   std::optional<FileFacts> stat_path(std::string_view path) override {
     ++stats;
     return system.stat_path(path);

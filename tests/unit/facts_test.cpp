@@ -3,6 +3,7 @@
 #include "suwrap/policy/facts.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdlib>
@@ -185,6 +186,37 @@ TEST(FileFactsFrom, CopiesEveryField) {
   EXPECT_EQ(facts.size, 12345);
   EXPECT_TRUE(facts.is_regular());
   EXPECT_FALSE(facts.is_dir());
+}
+
+}  // namespace
+
+namespace {
+
+// The SAPI is read from the program's own data, not from its name.
+TEST(PhpSapi, TellsPhpCgiFromTheCommandLineBinaryAndFromOtherPrograms) {
+  suwrap::policy::SystemFacts facts;
+  if (::access("/usr/bin/php-cgi", X_OK) == 0) {
+    EXPECT_EQ(facts.php_sapi("/usr/bin/php-cgi"), "cgi-fcgi");
+  }
+  if (::access("/usr/bin/php", X_OK) == 0) {
+    EXPECT_EQ(facts.php_sapi("/usr/bin/php"), "cli");
+  }
+  EXPECT_EQ(facts.php_sapi("/bin/sh"), "");
+  EXPECT_EQ(facts.php_sapi("/etc/passwd"), "");
+  EXPECT_EQ(facts.php_sapi("/no/such/program"), std::nullopt);
+  EXPECT_EQ(facts.php_sapi("/etc"), std::nullopt) << "a directory is no program";
+}
+
+// A file that is not ELF is searched whole; the name must stand alone as a C string.
+TEST(PhpSapi, FindsTheNameOnlyAsAWholeString) {
+  suwrap::testing::TempTree tree;
+  tree.write("cgi", std::string("x\0CGI/FastCGI\0y", 15));
+  tree.write("fpm", std::string("x\0FPM/CGI/FastCGIx\0y", 20));
+  tree.write("cli", std::string("\0Command Line Interface\0", 24));
+  suwrap::policy::SystemFacts facts;
+  EXPECT_EQ(facts.php_sapi(tree.path("cgi")), "cgi-fcgi");
+  EXPECT_EQ(facts.php_sapi(tree.path("fpm")), "");
+  EXPECT_EQ(facts.php_sapi(tree.path("cli")), "cli");
 }
 
 }  // namespace

@@ -101,3 +101,22 @@ TEST(NameCache, AUserRemovedFromTheSystemIsGoneAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+// A handler's SAPI is read once while the program is the same file, and again once it is
+// replaced (as an upgrade does, by rename).
+TEST(NameCache, AProgramsSapiIsReadAgainOnlyWhenTheProgramIsReplaced) {
+  TempTree tree;
+  tree.mkdir("etc");
+  tree.write("program", std::string("\0CGI/FastCGI\0", 13), 0755);
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 1h);
+  EXPECT_EQ(cache.php_sapi(tree.path("program")), "cgi-fcgi");
+  tree.write("elsewhere", std::string("\0Command Line Interface\0", 24), 0755);
+  ASSERT_EQ(::rename(tree.path("elsewhere").c_str(), tree.path("program").c_str()), 0);
+  EXPECT_EQ(cache.php_sapi(tree.path("program")), "cli") << "a renamed-in file is a new identity";
+  EXPECT_EQ(cache.php_sapi(tree.path("missing")), std::nullopt);
+}
+
+}  // namespace

@@ -34,6 +34,7 @@ class CachingFacts final : public FactSource {
   std::optional<UserInfo> user_by_uid(uid_t uid) override;
   std::optional<GroupInfo> group_by_name(std::string_view name) override;
   std::optional<GroupInfo> group_by_gid(gid_t gid) override;
+  std::optional<std::string> php_sapi(std::string_view path) override;
 
   // How many walks went to the underlying source (a measure of the directory cache's use).
   [[nodiscard]] std::size_t full_walks() const { return full_walks_; }
@@ -49,6 +50,7 @@ class CachingFacts final : public FactSource {
   std::map<uid_t, std::optional<UserInfo>> users_by_uid_;
   std::map<std::string, std::optional<GroupInfo>, std::less<>> groups_by_name_;
   std::map<gid_t, std::optional<GroupInfo>> groups_by_gid_;
+  std::map<std::string, std::optional<std::string>, std::less<>> sapis_;
 
   // One directory at a time: a tree is walked directory by directory, so the scripts asked
   // about one after another mostly share it, and one descriptor is all that stays open.

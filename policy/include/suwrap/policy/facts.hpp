@@ -36,7 +36,15 @@ class FactSource {
   virtual std::optional<UserInfo> user_by_uid(uid_t uid) = 0;
   virtual std::optional<GroupInfo> group_by_name(std::string_view name) = 0;
   virtual std::optional<GroupInfo> group_by_gid(gid_t gid) = 0;
+  // Which PHP SAPI the program at `path` (links followed) is built as, read from the SAPI
+  // names in its read-only data: "cgi-fcgi" (php-cgi, "CGI/FastCGI"), "cli" (the command-line
+  // binary, "Command Line Interface"), "" when it is neither; nullopt when it cannot be read.
+  virtual std::optional<std::string> php_sapi(std::string_view path) = 0;
 };
+
+// SystemFacts::php_sapi's reading, for any open file: the ELF's .rodata, or the whole file
+// when it has none (at most 64 MiB).
+std::optional<std::string> php_sapi_of(int fd);
 
 class SystemFacts final : public FactSource {
  public:
@@ -46,6 +54,7 @@ class SystemFacts final : public FactSource {
   std::optional<UserInfo> user_by_uid(uid_t uid) override;
   std::optional<GroupInfo> group_by_name(std::string_view name) override;
   std::optional<GroupInfo> group_by_gid(gid_t gid) override;
+  std::optional<std::string> php_sapi(std::string_view path) override;
 };
 
 }  // namespace suwrap::policy
