@@ -83,4 +83,28 @@ policy config check
 t_expect "an unknown key is named (got: $T_ERR)" eval 'grep -q "global.no_such_key" <<<"$T_ERR"'
 t_config
 
+t_case "config check warns of an account's memory_mb below what php-cgi maps"
+t_account alice "user = \"$ALICE\"
+docroots = [\"$ALICE_DOCROOT\"]
+[limits]
+memory_mb = 128"
+policy config check
+t_expect "exit 0: a warning, not an error (got $T_RC: $T_ERR)" test "$T_RC" = 0
+t_expect "naming the account file and the key" t_contains "$T_ERR" "warning: $T_CONF_DIR/accounts.d/alice.toml: limits.memory_mb: 128 is below 256"
+t_account alice "user = \"$ALICE\"
+docroots = [\"$ALICE_DOCROOT\"]
+handlers = [\"cgi\"]
+[limits]
+memory_mb = 128"
+policy config check
+t_expect "not for an account that runs no PHP" eval '! t_contains "$T_ERR" "memory_mb"'
+rm -f "$T_CONF_DIR/accounts.d/alice.toml"
+
+t_case "config check warns that allow_dir_group_writable lets a directory's group run code as its owner"
+t_config 'allow_dir_group_writable=true'
+policy config check
+t_expect "exit 0 with the warning (got $T_RC)" test "$T_RC" = 0
+t_expect "it says so in plain words" t_contains "$T_ERR" "every member of a directory's group can then replace a script or add a .user.ini in it, and so run code as the directory's owner"
+t_config
+
 t_done
