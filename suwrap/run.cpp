@@ -161,7 +161,16 @@ std::optional<std::string> open_gate(policy::Fd& out) {
 [[noreturn]] void exec_gate(const RunContext& ctx, int report_fd, const policy::Fd& gate, int gate_log_fd) {
   const policy::Decision& d = ctx.decision;
   const policy::Target& target = *d.target;
-  std::vector<std::string> args{build::gate_path, "--handler", d.handler_name, "--phprc", d.phprc};
+  const policy::Limits& l = d.limits;
+  std::vector<std::string> args{build::gate_path, "--handler", d.handler_name, "--phprc", d.phprc, "--limits",
+                                std::to_string(l.cpu_seconds) + "," + std::to_string(l.memory_mb) + "," +
+                                    std::to_string(l.nproc) + "," + std::to_string(l.nofile) + "," +
+                                    std::to_string(l.fsize_mb)};
+  // Account mode: a pool serves one account (its processes carry that account's limits).
+  if (ctx.config.mode == policy::Mode::account && target.account) {
+    args.emplace_back("--account");
+    args.push_back(target.account->name);
+  }
   std::vector<std::string> environment{"PATH=" + ctx.config.safe_path, "HOME=" + target.user.home,
                                        "USER=" + target.user.name, "LOGNAME=" + target.user.name};
   std::vector<char*> argv = exec_vector(args);

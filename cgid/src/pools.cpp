@@ -39,7 +39,8 @@ constexpr std::size_t max_refusal_bytes = 64 * 1024;
 constexpr std::chrono::milliseconds idle_margin{500};
 
 std::string describe(const RouteKey& key) {
-  return "uid " + std::to_string(key.uid) + " handler " + key.handler;
+  return "uid " + std::to_string(key.uid) + " handler " + key.handler +
+         (key.account.empty() ? "" : " account " + key.account);
 }
 
 // Reads the start channel to its end; what it holds is suwrap's refusal (kept up to
@@ -113,10 +114,14 @@ std::optional<std::string> pool_socket_path(std::string_view dir, const RouteKey
   path += std::to_string(key.uid);
   path += '-';
   path += key.handler;
+  if (!key.account.empty()) {
+    path += '-';
+    path += key.account;
+  }
   path += ".sock";
-  // Handler names are [A-Za-z0-9_.-]; a '/' or NUL could only come from a broken config.
-  if (key.handler.empty() || key.handler.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
-    return std::nullopt;
+  // Handler and account names are [A-Za-z0-9_.-]; a '/' or NUL could only come from a broken config.
+  const auto bad = [](const std::string& name) { return name.find_first_of(std::string_view("/\0", 2)) != std::string::npos; };
+  if (key.handler.empty() || bad(key.handler) || bad(key.account)) return std::nullopt;
   if (path.size() >= sizeof(sockaddr_un::sun_path)) return std::nullopt;
   return path;
 }

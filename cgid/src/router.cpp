@@ -54,7 +54,10 @@ std::optional<WarmRoute> warm_route(const policy::Config& config, policy::Accoun
   }
   const auto handler = policy::select_handler(config, owner.physical_path, found.account.get(), requested_handler);
   if (!handler || (*handler)->kind != policy::HandlerKind::php_fcgi) return std::nullopt;
-  return WarmRoute{RouteKey{owner.uid, (*handler)->name}, std::chrono::seconds((*handler)->idle_seconds)};
+  std::string account;
+  if (config.mode == policy::Mode::account && found.account) account = found.account->name;
+  return WarmRoute{RouteKey{owner.uid, (*handler)->name, std::move(account)},
+                   std::chrono::seconds((*handler)->idle_seconds)};
 }
 
 std::optional<std::string> Router::reload() {

@@ -25,10 +25,12 @@
 
 namespace suwrap::cgid {
 
-// One pool per script owner and handler.
+// One pool per script owner and handler, and in account mode per account: a pool's
+// processes carry the limits of the account they were started for.
 struct RouteKey {
   uid_t uid = 0;
   std::string handler;
+  std::string account;  // account mode: the account that governs the script; else empty
   friend bool operator==(const RouteKey&, const RouteKey&) = default;
   friend auto operator<=>(const RouteKey&, const RouteKey&) = default;
 };

@@ -603,7 +603,8 @@ void read_global(const TableReader& global, Config& config) {
 
 Handler read_handler(const TableReader& reader, std::string_view name) {
   reader.allow_only(
-      {"kind", "path", "args", "ini_dir", "workers", "max_requests", "idle_seconds", "extensions"});
+      {"kind", "path", "args", "ini_dir", "workers", "max_requests", "idle_seconds", "max_lifetime_seconds",
+       "extensions"});
   Handler handler;
   handler.name = name;
   const auto kind = reader.choice_at("kind", kind_spellings);
@@ -626,7 +627,7 @@ Handler read_handler(const TableReader& reader, std::string_view name) {
   }
   if (handler.kind != HandlerKind::php_fcgi) {
     const std::string why = "only a \"php-fcgi\" handler has a worker pool; expected no ";
-    for (const std::string_view key : {"workers", "max_requests", "idle_seconds"})
+    for (const std::string_view key : {"workers", "max_requests", "idle_seconds", "max_lifetime_seconds"})
       reader.forbid(key, why + std::string(key));
   }
 
@@ -638,6 +639,8 @@ Handler read_handler(const TableReader& reader, std::string_view name) {
                  reader.integer_at("max_requests", {1, 1'000'000, "an integer from 1 to 1000000"}));
   set_if_present(handler.idle_seconds,
                  reader.integer_at("idle_seconds", {1, 86'400, "an integer from 1 to 86400 (a day)"}));
+  set_if_present(handler.max_lifetime_seconds,
+                 reader.integer_at("max_lifetime_seconds", {5, 604'800, "an integer from 5 to 604800 (a week)"}));
   set_if_present(handler.extensions, reader.strings_at("extensions", extension_problem));
   return handler;
 }

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include <exception>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -104,9 +107,15 @@ int main(int argc, char** argv) {
   // 2. Arguments: built by suwrap from the configuration only.
   std::string handler_name;
   std::string phprc;
+  std::optional<std::string> account;
+  std::string limits_text;
   CLI::App app{description};
   app.add_option("--handler", handler_name, "The php-fcgi handler this pool serves")->required();
   app.add_option("--phprc", phprc, "The php.ini php-cgi is started with (PHPRC)")->required();
+  app.add_option("--account", account, "Account mode: the account this pool serves");
+  app.add_option("--limits", limits_text,
+                 "The limits the pool's processes were started with: cpu_seconds,memory_mb,nproc,nofile,fsize_mb")
+      ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success&) {
@@ -185,6 +194,17 @@ int main(int argc, char** argv) {
   pool.user = user->name;
   pool.handler = handler_name;
   pool.phprc = phprc;
+  pool.account = account;
+  const auto limits = gate::limits_from_argument(limits_text);
+  if (!limits) fail_start(Check::request, "--limits " + limits_text + " is not five whole numbers");
+  pool.limits = *limits;
+  // The groups suwrap gave this process (initgroups): the pool's processes keep them.
+  pool.gid = ::getgid();
+  pool.groups.resize(static_cast<std::size_t>(std::max(0, ::getgroups(0, nullptr))));
+  if (::getgroups(static_cast<int>(pool.groups.size()), pool.groups.data()) != static_cast<int>(pool.groups.size()))
+    fail_start(Check::drop, std::string("getgroups: ") + std::strerror(errno));
+  std::sort(pool.groups.begin(), pool.groups.end());
+  pool.groups.erase(std::unique(pool.groups.begin(), pool.groups.end()), pool.groups.end());
   pool = gate::with_handler_settings(std::move(pool), *handler);
 
   try {

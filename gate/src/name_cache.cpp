@@ -3,6 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <grp.h>
+
+#include <algorithm>
 #include <vector>
 
 namespace suwrap::gate {
@@ -51,12 +54,33 @@ std::optional<std::string> NameCache::php_sapi(std::string_view path) {
   return sapi;
 }
 
+std::optional<std::vector<gid_t>> NameCache::groups_of(const std::string& user, gid_t gid) {
+  const bool keep = fresh();
+  return remembered(group_lists_, std::make_pair(user, gid), keep, source_lookups_,
+                    [&]() -> std::optional<std::vector<gid_t>> {
+                      std::vector<gid_t> groups(64);
+                      for (int attempt = 0; attempt < 8; ++attempt) {
+                        int count = static_cast<int>(groups.size());
+                        if (::getgrouplist(user.c_str(), gid, groups.data(), &count) >= 0) {
+                          groups.resize(static_cast<std::size_t>(count));
+                          std::sort(groups.begin(), groups.end());
+                          groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+                          return groups;
+                        }
+                        if (count <= static_cast<int>(groups.size()) || count > 65536) return std::nullopt;
+                        groups.resize(static_cast<std::size_t>(count));
+                      }
+                      return std::nullopt;
+                    });
+}
+
 bool NameCache::fresh() {
   const auto now = Clock::now();
   // changed() drains the events, and is true for good once watching failed.
   if (watching_ && !watch_.changed() && now - since_ < keep_) return true;
   users_by_name_.clear();
   users_by_uid_.clear();
+  group_lists_.clear();
   groups_by_name_.clear();
   groups_by_gid_.clear();
   // Watched again before anything is asked, so that a change during the look-ups is seen.

@@ -19,6 +19,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "suwrap/config/watch.hpp"
 #include "suwrap/policy/facts.hpp"
@@ -42,6 +44,9 @@ class NameCache final : public policy::FactSource {
   // costs more than the rest of a request's check, and only root replaces php-cgi — by a
   // rename on an upgrade, which changes that identity.
   std::optional<std::string> php_sapi(std::string_view path) override;
+  // The groups `user` has now with `gid` as its group (getgrouplist), sorted: what
+  // initgroups() would give it. Remembered as users and groups are.
+  std::optional<std::vector<gid_t>> groups_of(const std::string& user, gid_t gid);
 
   // How many look-ups went to the source (for the tests).
   [[nodiscard]] std::size_t source_lookups() const { return source_lookups_; }
@@ -62,7 +67,8 @@ class NameCache final : public policy::FactSource {
   std::map<uid_t, std::optional<policy::UserInfo>> users_by_uid_;
   std::map<std::string, std::optional<policy::GroupInfo>, std::less<>> groups_by_name_;
   std::map<gid_t, std::optional<policy::GroupInfo>> groups_by_gid_;
-  std::map<std::string, std::optional<std::string>, std::less<>> sapis_;  // "path\tstamp" -> SAPI
+  std::map<std::string, std::optional<std::string>, std::less<>> sapis_;
+  std::map<std::pair<std::string, gid_t>, std::optional<std::vector<gid_t>>> group_lists_;  // "path\tstamp" -> SAPI
 };
 
 }  // namespace suwrap::gate

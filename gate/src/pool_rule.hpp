@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "suwrap/policy/checks.hpp"
@@ -15,12 +16,19 @@
 
 namespace suwrap::gate {
 
-// What the pool was started as: fixed for the gate's life.
+// What the pool was started as: fixed for the gate's life. Its processes carry the groups
+// and the limits suwrap gave them at the start: a request whose decision now gives others
+// (a group revoked, a limit lowered in the account file) is not served by them.
 struct PoolIdentity {
   uid_t uid = 0;        // the account user the gate runs as
   std::string user;     // its name, for messages
   std::string handler;  // --handler
   std::string phprc;    // --phprc: the php.ini php-cgi was started with
+  std::optional<std::string> account;  // --account: account mode, the account it serves
+  policy::Limits limits;               // --limits: cpu_seconds .. fsize_mb (wall_seconds applies per request)
+  gid_t gid = 0;                       // its group, as suwrap set it
+  std::vector<gid_t> groups;           // its supplementary groups (getgroups), sorted
+  unsigned max_lifetime_seconds = 0;
   // The handler's settings php-cgi was started with; another value means a new pool.
   std::string program;
   std::vector<std::string> args;
@@ -41,13 +49,22 @@ struct PoolMismatch {
   bool retire_pool = false;
 };
 
-// nullopt when the allowed `decision` may be served by `pool`. In this order:
+// nullopt when the allowed `decision` may be served by `pool`, whose user's groups are now
+// `groups` (sorted). In this order:
 //  - a decision that is not an allow, or lacks its target or handler: error (fail closed);
 //  - the target user is not the pool's user: deny, check owner, 403;
+//  - account mode: the account is not the pool's account: deny, check target, 403;
 //  - the handler is not the pool's handler: deny, check handler, 403;
-//  - the handler is no longer of kind php-fcgi, or its path, args, workers or
-//    max_requests changed: error, check handler, 500, retire;
-//  - PHPRC differs from the pool's: error, check handler, 500, retire.
-std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, const PoolIdentity& pool);
+//  - the handler is no longer of kind php-fcgi, or its path, args, workers, max_requests or
+//    max_lifetime_seconds changed: error, check handler, 500, retire;
+//  - PHPRC differs from the pool's: error, check handler, 500, retire;
+//  - the limits differ from the pool's (wall_seconds aside): error, check user, 500, retire;
+//  - the user's groups differ from the pool's: error, check drop, 500, retire.
+std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, const PoolIdentity& pool,
+                                              const std::vector<gid_t>& groups);
+
+// "30,512,64,256,256": the limits a pool's processes get, as --limits gives them to the gate.
+std::string limits_argument(const policy::Limits& limits);
+std::optional<policy::Limits> limits_from_argument(std::string_view text);
 
 }  // namespace suwrap::gate

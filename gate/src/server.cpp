@@ -153,6 +153,8 @@ void Server::start() {
   asio::co_spawn(io_, watch_php(), asio::detached);
   asio::co_spawn(io_, watch_idle(), asio::detached);
   asio::co_spawn(io_, watch_children(), asio::detached);
+  asio::co_spawn(io_, watch_lifetime(), asio::detached);
+  asio::co_spawn(io_, watch_groups(), asio::detached);
 }
 
 // --- connections ------------------------------------------------------------------------
@@ -317,7 +319,8 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
     return judged;
   }
   // Allowed, and then for this pool: this account, this handler, this php.ini.
-  if (const auto mismatch = mismatch_for_pool(decision, pool_)) {
+  const auto groups = facts_.groups_of(pool_.user, pool_.gid);
+  if (const auto mismatch = mismatch_for_pool(decision, pool_, groups.value_or(std::vector<gid_t>{}))) {
     judged.refusal =
         GateRefusal{mismatch->verdict, mismatch->check, mismatch->http_status, ex.script, mismatch->reason};
     judged.retire_pool = mismatch->retire_pool;
@@ -562,6 +565,27 @@ awaitable<void> Server::watch_idle() {
     (void)co_await timer.async_wait(as_tuple);
     if (stopping_) co_return;
     if (requests_in_flight_ == 0 && clock::now() - last_activity_ >= idle_after_) {
+      stop();
+      co_return;
+    }
+  }
+}
+
+awaitable<void> Server::watch_lifetime() {
+  asio::steady_timer timer(io_, std::chrono::seconds(pool_.max_lifetime_seconds));
+  (void)co_await timer.async_wait(as_tuple);
+  if (!stopping_) stop();
+}
+
+awaitable<void> Server::watch_groups() {
+  asio::steady_timer timer(io_);
+  while (!stopping_) {
+    timer.expires_after(std::chrono::seconds(2));
+    (void)co_await timer.async_wait(as_tuple);
+    if (stopping_) co_return;
+    // NameCache reads the group database again once /etc changed (or after a few seconds).
+    const auto groups = facts_.groups_of(pool_.user, pool_.gid);
+    if (!groups || *groups != pool_.groups) {
       stop();
       co_return;
     }

@@ -69,6 +69,10 @@ class Server {
                                  std::string before_end, std::uint32_t app_status);
   asio::awaitable<void> watch_php();
   asio::awaitable<void> watch_idle();
+  // The pool ends at max_lifetime_seconds, and within a few seconds of its user's groups
+  // changing: its processes would keep the old ones.
+  asio::awaitable<void> watch_lifetime();
+  asio::awaitable<void> watch_groups();
   asio::awaitable<void> close_quiet_connections();
   asio::awaitable<void> watch_children();
 

@@ -159,7 +159,7 @@ t_expect "it names suwrap --pool" t_contains "$T_OUT" "started only by \`suwrap 
 
 t_case "run by hand without the pool's socket, it refuses to start"
 T_OUT=$(/usr/bin/setpriv --reuid="$ALICE" --regid="$ALICE" --init-groups "$SUWRAP_GATE_PATH" --handler php-warm \
-  --phprc "$T_PHP_INI_DIR/php.ini" </dev/null 2>"$T_ROOT/stderr") && T_RC=0 || T_RC=$?
+  --phprc "$T_PHP_INI_DIR/php.ini" --limits 30,512,64,256,256 </dev/null 2>"$T_ROOT/stderr") && T_RC=0 || T_RC=$?
 T_ERR=$(cat "$T_ROOT/stderr")
 t_expect "exit 3 (got $T_RC)" test "$T_RC" = 3
 t_expect "a CGI 500 on the start channel" t_contains "$T_OUT" "Status: 500"

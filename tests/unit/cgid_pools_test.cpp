@@ -31,18 +31,21 @@ using suwrap::cgid::RouteKey;
 using suwrap::policy::Check;
 
 TEST(PoolSocketPath, IsUidDashHandlerDotSockInTheDirectory) {
-  EXPECT_EQ(pool_socket_path("/run/suwrap/pools", RouteKey{1001, "php-warm"}), "/run/suwrap/pools/1001-php-warm.sock");
-  EXPECT_EQ(pool_socket_path("/run/suwrap/pools/", RouteKey{0, "a"}), "/run/suwrap/pools/0-a.sock");
+  EXPECT_EQ(pool_socket_path("/run/suwrap/pools", RouteKey{1001, "php-warm", ""}), "/run/suwrap/pools/1001-php-warm.sock");
+  EXPECT_EQ(pool_socket_path("/run/suwrap/pools", RouteKey{1001, "php-warm", "shop"}),
+            "/run/suwrap/pools/1001-php-warm-shop.sock") << "account mode: one pool per account";
+  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, "w", "a/b"}), std::nullopt);
+  EXPECT_EQ(pool_socket_path("/run/suwrap/pools/", RouteKey{0, "a", ""}), "/run/suwrap/pools/0-a.sock");
 }
 
 TEST(PoolSocketPath, RefusesWhatDoesNotFitASocketAddressOrIsNoHandlerName) {
   // sun_path holds 108 bytes with the terminating NUL.
   const std::string dir = "/" + std::string(90, 'd');
-  EXPECT_TRUE(pool_socket_path(dir, RouteKey{1, std::string(107 - dir.size() - 8, 'h')}).has_value());
-  EXPECT_EQ(pool_socket_path(dir, RouteKey{1, std::string(108 - dir.size() - 8, 'h')}), std::nullopt);
-  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, ""}), std::nullopt);
-  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, "../x"}), std::nullopt);
-  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, std::string("a\0b", 3)}), std::nullopt);
+  EXPECT_TRUE(pool_socket_path(dir, RouteKey{1, std::string(107 - dir.size() - 8, 'h'), ""}).has_value());
+  EXPECT_EQ(pool_socket_path(dir, RouteKey{1, std::string(108 - dir.size() - 8, 'h'), ""}), std::nullopt);
+  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, "", ""}), std::nullopt);
+  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, "../x", ""}), std::nullopt);
+  EXPECT_EQ(pool_socket_path("/run", RouteKey{1, std::string("a\0b", 3), ""}), std::nullopt);
 }
 
 TEST(GateRefusalCheck, NamesTheCheckOfAppStatusThousandPlusItsNumber) {
@@ -72,17 +75,17 @@ TEST(IdleRetireAfter, IsHalfASecondBeforeTheGatesOwnIdleExit) {
 TEST(LeastRecentlyUsedIdle, PicksTheOldestIdlePoolAndNeverABusyOne) {
   const auto now = PoolClock::now();
   const std::vector<PoolUse> pools = {
-      {RouteKey{1001, "w"}, false, now - 100s},  // busy, and the oldest
-      {RouteKey{1002, "w"}, true, now - 10s},
-      {RouteKey{1003, "w"}, true, now - 50s},
-      {RouteKey{1004, "w"}, true, now - 1s},
+      {RouteKey{1001, "w", ""}, false, now - 100s},  // busy, and the oldest
+      {RouteKey{1002, "w", ""}, true, now - 10s},
+      {RouteKey{1003, "w", ""}, true, now - 50s},
+      {RouteKey{1004, "w", ""}, true, now - 1s},
   };
-  EXPECT_EQ(least_recently_used_idle(pools), (RouteKey{1003, "w"}));
+  EXPECT_EQ(least_recently_used_idle(pools), (RouteKey{1003, "w", ""}));
 }
 
 TEST(LeastRecentlyUsedIdle, NoneWhenEveryPoolIsBusy) {
   const auto now = PoolClock::now();
-  const std::vector<PoolUse> busy = {{RouteKey{1, "w"}, false, now}, {RouteKey{2, "w"}, false, now - 5s}};
+  const std::vector<PoolUse> busy = {{RouteKey{1, "w", ""}, false, now}, {RouteKey{2, "w", ""}, false, now - 5s}};
   EXPECT_EQ(least_recently_used_idle(busy), std::nullopt);
   EXPECT_EQ(least_recently_used_idle({}), std::nullopt);
 }

@@ -150,7 +150,7 @@ TEST(SelectHandler, APhpHandlerMissingFromTheConfigurationIsAnError) {
 
 TEST(WarmRoute, APhpFcgiHandlerByExtensionIsWarmWithItsIdleTime) {
   const Config config = config_with();
-  EXPECT_EQ(route(config, "/srv/www/a.phtml"), (WarmRoute{RouteKey{1001, "php-warm"}, std::chrono::seconds(7)}));
+  EXPECT_EQ(route(config, "/srv/www/a.phtml"), (WarmRoute{RouteKey{1001, "php-warm", ""}, std::chrono::seconds(7)}));
 }
 
 TEST(WarmRoute, OtherHandlersAndFilesNoHandlerRunsAreNotWarm) {
@@ -163,15 +163,15 @@ TEST(WarmRoute, OtherHandlersAndFilesNoHandlerRunsAreNotWarm) {
 TEST(WarmRoute, TheKeyIsTheScriptOwnersUidAndTheHandler) {
   const Config config = config_with();
   EXPECT_EQ(route(config, "/srv/www/a.phtml", std::nullopt, ScriptOwner{1002, "bob", ""})->key,
-            (RouteKey{1002, "php-warm"}));
-  EXPECT_EQ(route(config, "/srv/www/a.php", std::string("php-warm2"))->key, (RouteKey{1001, "php-warm2"}));
+            (RouteKey{1002, "php-warm", ""}));
+  EXPECT_EQ(route(config, "/srv/www/a.php", std::string("php-warm2"))->key, (RouteKey{1001, "php-warm2", ""}));
 }
 
 TEST(WarmRoute, TheOwnersAccountPhpHandlerMakesPhpWarm) {
   Config config = config_with();
   std::vector<Account> accounts;
   add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\n");
-  EXPECT_EQ(route(config, accounts, "/srv/www/a.php")->key, (RouteKey{1001, "php-warm"}));
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.php")->key, (RouteKey{1001, "php-warm", ""}));
   // Bob has no account file: his .php stays cold.
   EXPECT_EQ(route(config, accounts, "/srv/www/a.php", std::nullopt, ScriptOwner{1002, "bob", ""}), std::nullopt);
 }
@@ -182,7 +182,7 @@ TEST(WarmRoute, TheFileThatRunsChoosesTheHandlerNotALinksName) {
   EXPECT_EQ(route(config, "/srv/www/view.phtml", std::nullopt, ScriptOwner{1001, "alice", "/srv/www/notes.txt"}),
             std::nullopt);
   EXPECT_EQ(route(config, "/srv/www/view.txt", std::nullopt, ScriptOwner{1001, "alice", "/srv/www/a.phtml"})->key,
-            (RouteKey{1001, "php-warm"}));
+            (RouteKey{1001, "php-warm", ""}));
 }
 
 TEST(WarmRoute, WhatSuwrapRefusesBeforeChoosingAHandlerGoesThePerRequestWay) {
@@ -216,14 +216,15 @@ TEST(WarmRoute, InAccountModeTheAccountHoldingTheScriptApplies) {
   std::vector<Account> accounts;
   add_account(accounts, "site", "user = \"alice\"\ndocroots = [\"/srv/www/site\"]\n");
   add_account(accounts, "shop", "user = \"alice\"\ndocroots = [\"/srv/www/shop\"]\nphp_handler = \"php-warm\"\n");
-  EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm"}));
+  EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm", "shop"}))
+      << "account mode: a pool per account, whose limits its processes carry";
   EXPECT_EQ(route(config, accounts, "/srv/www/site/a.php"), std::nullopt);
   // No account holds it (check `target`), whatever its extension.
   EXPECT_EQ(route(config, accounts, "/home/alice/public_html/a.phtml"), std::nullopt);
   // Two accounts hold it (overlapping docroots: check `config` refuses it): the per-request way.
   add_account(accounts, "inner", "user = \"alice\"\ndocroots = [\"/srv/www/shop/inner\"]\n");
   EXPECT_EQ(route(config, accounts, "/srv/www/shop/inner/a.php"), std::nullopt);
-  EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm"}));
+  EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm", "shop"}));
 }
 
 // ---- Router ---------------------------------------------------------------------------
@@ -256,7 +257,7 @@ TEST(RouterRoute, RoutesByWhatItStatsAndSendsEverythingToSuwrapWhenTheConfigurat
   EXPECT_TRUE(router.has_warm_handlers());
   const auto warm = router.route({{"SCRIPT_FILENAME", tree.path("a.phtml")}});
   ASSERT_TRUE(warm.has_value());
-  EXPECT_EQ(warm->key, (RouteKey{owner.uid(), "php-warm"}));
+  EXPECT_EQ(warm->key, (RouteKey{owner.uid(), "php-warm", ""}));
   // Cannot stat: the per-request way.
   EXPECT_EQ(router.route({{"SCRIPT_FILENAME", tree.path("missing.phtml")}}), std::nullopt);
   EXPECT_EQ(router.route({{"QUERY_STRING", "x"}}), std::nullopt);
@@ -287,7 +288,7 @@ TEST(RouterRoute, AnAccountFileWrittenInPlaceIsSeenByTheNextRoute) {
              "user = \"" + owner.name() + "\"\ndocroots = [\"/srv/other\"]\nphp_handler = \"php-warm\"\n", 0644);
   const auto warm = router.route({{"SCRIPT_FILENAME", tree.path("a.php")}});
   ASSERT_TRUE(warm.has_value());
-  EXPECT_EQ(warm->key, (RouteKey{owner.uid(), "php-warm"}));
+  EXPECT_EQ(warm->key, (RouteKey{owner.uid(), "php-warm", ""}));
   EXPECT_GT(router.accounts_changed_ns(), before) << "suwrap is told, so that it refreshes its index too";
 }
 

@@ -200,6 +200,7 @@ TEST(ParseConfig, ReadsEveryValueOfTheContractExample) {
   EXPECT_EQ(warm->workers, 4U);
   EXPECT_EQ(warm->max_requests, 500U);
   EXPECT_EQ(warm->idle_seconds, 60U);
+  EXPECT_EQ(warm->max_lifetime_seconds, 3600U) << "an hour unless set";
   EXPECT_TRUE(warm->extensions.empty());
 
   const Handler* cgi = config.handler("cgi");
@@ -248,6 +249,7 @@ ini_dir = "/etc/php/8.2/cgi"
 workers = 256
 max_requests = 1
 idle_seconds = 5
+max_lifetime_seconds = 600
 
 [limits]
 cpu_seconds = 0
@@ -277,6 +279,7 @@ memory_mb = 1024
   EXPECT_EQ(config.handler("warm")->workers, 256U);
   EXPECT_EQ(config.handler("warm")->max_requests, 1U);
   EXPECT_EQ(config.handler("warm")->idle_seconds, 5U);
+  EXPECT_EQ(config.handler("warm")->max_lifetime_seconds, 600U);
   EXPECT_EQ(config.limits.cpu_seconds, 0U);
   EXPECT_EQ(config.limits.memory_mb, 1024U);
   EXPECT_EQ(config.limits.wall_seconds, 60U);  // keys not given keep their defaults
@@ -531,6 +534,11 @@ TEST(ParseConfig, RefusesPoolSettingsOutOfRange) {
   expect_error(config_error(warm + "workers = 257\n"), 5, "handlers.warm.workers", "from 1 to 256, got 257");
   expect_error(config_error(warm + "max_requests = -1\n"), 5, "handlers.warm.max_requests", "from 1");
   expect_error(config_error(warm + "idle_seconds = 0\n"), 5, "handlers.warm.idle_seconds", "from 1");
+  expect_error(config_error(warm + "max_lifetime_seconds = 4\n"), 5, "handlers.warm.max_lifetime_seconds",
+               "from 5 to 604800");
+  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n"
+                            "max_lifetime_seconds = 60\n"),
+               5, "handlers.php.max_lifetime_seconds", "only a \"php-fcgi\" handler has a worker pool");
 }
 
 TEST(ParseConfig, RefusesARelativeHandlerPath) {

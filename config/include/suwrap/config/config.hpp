@@ -48,6 +48,7 @@ struct Handler {
   unsigned workers = 4;           // php-fcgi only
   unsigned max_requests = 500;    // php-fcgi only
   unsigned idle_seconds = 60;     // php-fcgi only
+  unsigned max_lifetime_seconds = 3600;  // php-fcgi only: a pool ends this long after it started
   std::vector<std::string> extensions;  // with the dot: ".php"
 
   [[nodiscard]] bool is_php() const { return kind == HandlerKind::php || kind == HandlerKind::php_fcgi; }
