@@ -281,7 +281,7 @@ extensions = [\".php\"]"
   "$POLICY" config check --config "$CONF" >/dev/null 2>&1 || true
   setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" --init-groups "$BUILD_DIR/cgid/suwrap-cgid" \
     --listen "$S/run/cgid.sock" --wrapper "$S/bin/suwrap" --log-file "$S/run/cgid.log" --config "$CONF" \
-    </dev/null >>"$S/run/cgid.stderr" 2>&1 &
+    --pool-dir "$S/run/pools" </dev/null >>"$S/run/cgid.stderr" 2>&1 &
   CGID_PID=$!
   sleep 1
   processes() { ps -e -o uid= -o pid= | awk -v min="$(id -u "swbw$$x1")" '$1 >= min {n++} END {print n+0}'; }
@@ -302,7 +302,7 @@ extensions = [\".php\"]"
   sleep 1
   busy_processes=$(processes)
   busy_pss=$(pss_kb)
-  gates=$(pgrep -x suwrap-gate | wc -l)
+  gates=$( (pgrep -f "^$S/bin/suwrap-gate " || true) | wc -l)
   warm_table=$(cat <<EOF
 
 Warm mode, 1,000 account files and $active accounts with a PHP page, behind suwrap-cgid:
