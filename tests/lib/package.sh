@@ -49,9 +49,16 @@ t_stand_in_start() {
   T_STAND_IN_PID=$!
   t_on_cleanup "t_kill_pid $T_STAND_IN_PID"
   for _ in $(seq 1 50); do [ -S "$state/control" ] && break; sleep 0.1; done
-  # The script bound over /usr/bin/systemctl in apt's namespace.
+  # The script bound over /usr/bin/systemctl in apt's namespace, and the real one, which
+  # it runs for what systemctl does without a running systemd (enable, preset, disable on
+  # --root=/: the units' symlinks in /etc/systemd/system).
+  cp /usr/bin/systemctl "$state/systemctl.real"
   printf '#!/bin/sh\nexec %s %s systemctl %s "$@"\n' "$T_PYTHON" "$T_STAND_IN" "$state" >"$state/systemctl"
-  chmod 0755 "$state/systemctl"
+  # A policy-rc.d that lets the maintainer scripts start this package's units, and no
+  # other (a machine's own policy-rc.d, such as a container's "exit 101", is hidden
+  # from apt's namespace only).
+  printf '#!/bin/sh\ncase "$1" in suwrap-cgid.*) exit 0 ;; esac\nexit 101\n' >"$state/policy-rc.d"
+  chmod 0755 "$state/systemctl" "$state/policy-rc.d"
 }
 
 # t_apt ARGS...: apt-get ARGS in a mount namespace of its own where systemd seems to run
@@ -67,7 +74,9 @@ t_apt() {
   T_RC=0
   unshare --mount --propagation private -- /bin/sh -c '
     mount -t tmpfs -o mode=0755 systemd-stand-in /run/systemd && mkdir /run/systemd/system &&
-    mount --bind "$0" /usr/bin/systemctl && exec "$@"' "$T_ROOT/state/systemctl" \
+    mount --bind "$0/systemctl" /usr/bin/systemctl &&
+    { [ ! -e /usr/sbin/policy-rc.d ] || mount --bind "$0/policy-rc.d" /usr/sbin/policy-rc.d; } &&
+    exec "$@"' "$T_ROOT/state" \
     env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 "$@" >>"$T_ROOT/apt.log" 2>&1 || T_RC=$?
   T_OUT=$(tail -n 20 "$T_ROOT/apt.log")
 }

@@ -21,14 +21,16 @@ STATE-DIR/journal gets the service's standard output and error. SIGTERM ends it 
 
 `systemctl` is what a stand-in /usr/bin/systemctl runs (the test binds a script that
 execs it over the real one, in a mount namespace of apt's own): each call is written to
-STATE-DIR/systemctl.calls, verbs on NAME's units go to the `serve` process, is-enabled
-answers "enabled", and every other verb or unit succeeds doing nothing.
+STATE-DIR/systemctl.calls; what systemctl does on the file system alone (enable, disable,
+preset with --root=, is-enabled) is done by the real one (STATE-DIR/systemctl.real); verbs
+on NAME's units go to the `serve` process; every other verb or unit succeeds doing nothing.
 """
 import grp
 import os
 import pwd
 import select
 import shlex
+import shutil
 import signal
 import socket
 import sys
@@ -70,6 +72,7 @@ class Manager:
         self.listener = None
         self.main_pid = None
         self.stopping = False
+        self.runtime_dirs, self.made_dirs = [], []
         self.notifications = []  # (pid, message)
         self.notify_path = os.path.join(state, "notify")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -90,7 +93,7 @@ class Manager:
             return "ok"
         unit = parse_unit(os.path.join(self.unit_dir, self.name + ".socket"))
         path = last(unit, "Socket", "ListenStream")
-        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        self.make_dirs(os.path.dirname(path))
         if os.path.exists(path):
             os.unlink(path)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -126,8 +129,9 @@ class Manager:
         mode = int(last(unit, "Service", "RuntimeDirectoryMode", "0755"), 8)
         for directory in " ".join(unit["Service"].get("RuntimeDirectory", [])).split():
             path = os.path.join("/run", directory)
-            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            self.make_dirs(os.path.dirname(path))
             os.makedirs(path, mode=mode, exist_ok=True)
+            self.runtime_dirs.append(path)
             os.chown(path, user.pw_uid, group.gr_gid)
             os.chmod(path, mode)
         argv = shlex.split(last(unit, "Service", "ExecStart"))
@@ -175,7 +179,20 @@ class Manager:
             os.killpg(pid, signal.SIGKILL)
             self.wait_for(lambda: self.main_pid is None, 10)
         self.stopping = False
+        for path in self.runtime_dirs:  # as systemd removes RuntimeDirectory= on stop
+            shutil.rmtree(path, ignore_errors=True)
+        self.runtime_dirs = []
         return "ok"
+
+    def make_dirs(self, path):
+        """makedirs, remembering what it made, to remove at the end what stays empty."""
+        missing = []
+        while not os.path.exists(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        for directory in reversed(missing):
+            os.mkdir(directory, 0o755)
+            self.made_dirs.append(directory)
 
     def reload_service(self):
         pid = self.main_pid
@@ -257,6 +274,11 @@ class Manager:
         def end(*_):
             self.stop_service()
             self.stop_socket()
+            for directory in reversed(self.made_dirs):
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    pass
             sys.exit(0)
         signal.signal(signal.SIGTERM, end)
         while True:
@@ -277,13 +299,17 @@ class Manager:
 def systemctl(state, args):
     with open(os.path.join(state, "systemctl.calls"), "a") as calls:
         calls.write(" ".join(args) + "\n")
+    real = os.path.join(state, "systemctl.real")
     words = [a for a in args if not a.startswith("-")]
     if not words:
         return 0
     verb, units = words[0], words[1:]
+    # What systemctl does on the file system alone (enable, disable, preset, is-enabled),
+    # the real one does, on /.
+    if any(a.startswith("--root=") for a in args):
+        os.execv(real, [real] + args)
     if verb == "is-enabled":
-        print("\n".join("enabled" for _ in units))
-        return 0
+        os.execv(real, [real, "--root=/", "is-enabled"] + [u for u in units if u != "--"])
     name = open(os.path.join(state, "name")).read().strip()
     status = 0
     for unit in units:
