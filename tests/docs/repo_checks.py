@@ -6,6 +6,7 @@
   repo_checks.py man-keys SOURCE-DIR    every key the configuration parser accepts is in suwrap.toml(5)
   repo_checks.py citations SOURCE-DIR   no file cites a document the repository does not have
   repo_checks.py man-render SOURCE-DIR  every manual page renders without a warning
+  repo_checks.py bench-plots SOURCE-DIR docs/bench-*.svg are bench/plot.py's drawing of docs/BENCHMARKS.md
 
 Each prints what is wrong, one line a problem, and ends with the plain summary line
 ("N passed, N failed"); the exit status is 1 when anything is wrong.
@@ -245,8 +246,45 @@ def check_man_render(top):
     return problems, len(pages)
 
 
+def check_bench_plots(top):
+    """docs/bench-*.svg are what bench/plot.py draws from the report in docs/BENCHMARKS.md,
+    and plot.py draws a run's own cells.tsv too."""
+    import filecmp
+    import tempfile
+    problems = []
+    plot = os.path.join(top, "bench", "plot.py")
+    with tempfile.TemporaryDirectory() as out:
+        result = subprocess.run([sys.executable, plot, os.path.join(top, "docs", "BENCHMARKS.md"), out],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            return [f"bench/plot.py docs/BENCHMARKS.md failed: {result.stderr.strip()}"], 0
+        drawn = sorted(os.listdir(out))
+        for name in drawn:
+            committed = os.path.join(top, "docs", name)
+            if not os.path.exists(committed):
+                problems.append(f"docs/{name} is missing: run bench/plot.py docs/BENCHMARKS.md docs/")
+            elif not filecmp.cmp(committed, os.path.join(out, name), shallow=False):
+                problems.append(f"docs/{name} is not what bench/plot.py draws from docs/BENCHMARKS.md: "
+                                "run bench/plot.py docs/BENCHMARKS.md docs/")
+        cells = os.path.join(out, "cells.tsv")
+        with open(cells, "w") as f:
+            for c, rps in ((1, 100.5), (8, 250.0), (8, 260.0)):
+                f.write(f"ours\tphp\t{c}\tok\t{rps}\t1000\t2000\t0\tdetail\t3.5\n")
+            f.write("fpm\tphp\t8\tFAILED\t\t\t\t\tno answer\t\n")
+        run = os.path.join(out, "run")
+        result = subprocess.run([sys.executable, plot, cells, run], capture_output=True, text=True)
+        if result.returncode != 0 or not os.path.exists(os.path.join(run, "bench-php.svg")):
+            problems.append(f"bench/plot.py cannot draw a cells.tsv: {result.stderr.strip()}")
+        else:
+            with open(os.path.join(run, "bench-php.svg")) as f:
+                svg = f.read()
+            if ">255</text>" not in svg or "php-fpm" in svg:
+                problems.append("bench/plot.py: a cell measured twice must show its median (255), a failed one nothing")
+    return problems, len(drawn)
+
+
 CHECKS = {"spdx": check_spdx, "man-keys": check_man_keys, "citations": check_citations,
-          "man-render": check_man_render}
+          "man-render": check_man_render, "bench-plots": check_bench_plots}
 
 
 def main():
