@@ -7,7 +7,7 @@
 RESULTS is either a run's cells.tsv (bench/run.sh writes it: stack, payload, c, status,
 req/s, p50 us, p99 us, errors, detail, CPU ms per request; a cell measured several times
 counts with its median) or a report in Markdown with the table "stack | payload | c |
-req/s | ... | CPU ms/request" (run.sh's report.md, docs/BENCHMARKS.md). OUT-DIR gets:
+req/s | ... | CPU ms/request" (the report run.sh prints, docs/BENCHMARKS.md). OUT-DIR gets:
 
   bench-php.svg   hello.php: requests per second of each stack at each concurrency (log scale)
   bench-cgi.svg   the C CGI: the same (linear scale)
