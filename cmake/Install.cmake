@@ -24,7 +24,7 @@ install(FILES install/suwrap.toml.example DESTINATION "${CMAKE_INSTALL_DATADIR}/
 # The web server snippets the deployment pages show and the tests use.
 install(DIRECTORY install/webservers/ DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap/webservers")
 install(FILES docs/deploy-nginx.md docs/deploy-apache.md docs/deploy-lighttpd.md docs/deploy-caddy.md
-        docs/hosting-panels.md docs/warm-mode.md docs/refusals.md docs/from-php-fpm.md docs/deploy-service.md
+        docs/hosting-panels.md docs/warm-mode.md docs/refusals.md docs/from-php-fpm.md docs/systemd-service.md
         DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap" OPTIONAL)
 
 if(SUWRAP_INSTALL_SYSTEM_FILES)
