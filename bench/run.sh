@@ -1694,3 +1694,9 @@ fi
 } >"$S/report.md"
 cat "$S/report.md"
 if [ -n "$output" ]; then cp "$S/report.md" "$output"; say "report written to $output"; fi
+# The figures (SVG), drawn from this run's own cells by bench/plot.py; with --output they
+# are written beside the report.
+if [ -z "$only" ] && [ -s "$S/results/cells.tsv" ] && [ -n "$output" ]; then
+  python3 "$SOURCE_DIR/bench/plot.py" "$S/results/cells.tsv" "$(dirname "$output")" >/dev/null &&
+    say "figures written to $(dirname "$output")/bench-{php,cgi,cpu}.svg"
+fi

@@ -25,7 +25,8 @@ install(FILES install/suwrap.toml.example DESTINATION "${CMAKE_INSTALL_DATADIR}/
 # The web server snippets the deployment pages show and the tests use.
 install(DIRECTORY install/webservers/ DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap/webservers")
 install(FILES docs/deploy-nginx.md docs/deploy-apache.md docs/deploy-lighttpd.md docs/deploy-caddy.md
-        docs/hosting-panels.md DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap" OPTIONAL)
+        docs/hosting-panels.md docs/warm-mode.md docs/refusals.md docs/from-php-fpm.md docs/systemd-service.md
+        DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/suwrap" OPTIONAL)
 
 if(SUWRAP_INSTALL_SYSTEM_FILES)
   set(_suwrap_system_files 1)
@@ -65,20 +66,4 @@ install(CODE "
   endif()
 ")
 
-# cpack -G DEB: a package for Debian 12. Build it with install/build-deb.sh, which
-# configures the prefix /usr that the compiled-in paths must match.
-set(CPACK_PACKAGE_NAME "suwrap")
-set(CPACK_PACKAGE_VENDOR "suwrap")
-set(CPACK_PACKAGE_CONTACT "suwrap maintainers <root@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Run each hosting account's PHP and CGI programs under its own uid, behind any web server")
-set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
-set(CPACK_DEBIAN_PACKAGE_SECTION "httpd")
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.36), libstdc++6, libspdlog1.10, libfmt9, libsystemd0, passwd, adduser")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "php-cgi")
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    "${PROJECT_SOURCE_DIR}/install/debian/postinst;${PROJECT_SOURCE_DIR}/install/debian/prerm;${PROJECT_SOURCE_DIR}/install/debian/postrm;${PROJECT_SOURCE_DIR}/install/debian/conffiles")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-# Stage through DESTDIR, so that the absolute /etc and /var paths above land in the package.
-set(CPACK_SET_DESTDIR ON)
-include(CPack)
+# The Debian package is built from debian/ with dpkg-buildpackage -us -uc -b.

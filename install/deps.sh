@@ -14,11 +14,12 @@ build_pkgs=(
   libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libasio-dev libsystemd-dev
   clang libclang-rt-14-dev clang-format clang-tidy
+  debhelper dpkg-dev lintian man-db groff-base
 )
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
   procps util-linux passwd findutils acl python3
-  wrk
+  wrk logrotate
 )
 
 missing=()

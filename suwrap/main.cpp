@@ -150,7 +150,7 @@ std::optional<std::string> stdin_listener_problem() {
   return std::nullopt;
 }
 
-// `suwrap -V`: the version and compiled-in paths, only for root and the caller.
+// `suwrap -V` (or --version): the version and compiled-in paths, only for root and the caller.
 int print_version(const LoadedConfig& config, SystemFacts& facts) {
   const uid_t uid = ::getuid();
   bool allowed = uid == 0;
@@ -158,7 +158,7 @@ int print_version(const LoadedConfig& config, SystemFacts& facts) {
     if (auto caller = facts.user_by_name(config->caller)) allowed = allowed || caller->uid == uid;
   }
   if (!allowed) {
-    std::fputs("suwrap: -V is answered only to root and the configured caller\n", stderr);
+    std::fputs("suwrap: -V and --version are answered only to root and the configured caller\n", stderr);
     return 1;
   }
   std::printf("suwrap %s\nconfig: %s\ncaller group: %s\ngate: %s\n", suwrap::build::version,
@@ -192,7 +192,8 @@ int main(int argc, char** argv, char** envp) {
   const bool cgi = find_variable(environment, "GATEWAY_INTERFACE").has_value();
   const bool pool = argc == 2 && std::string_view(argv[1]) == "--pool";
   if (!pool && !cgi && argc > 1) {
-    if (std::string_view(argv[1]) == "-V" && argc == 2) return print_version(config, facts);
+    const std::string_view option = argv[1];
+    if ((option == "-V" || option == "--version") && argc == 2) return print_version(config, facts);
     std::fputs("usage: suwrap -V\n"
                "suwrap is run by a web server or suwrap-cgid, with the request in its environment "
                "(suwrap(8), CHECKS).\n"

@@ -3,12 +3,16 @@
 // the web server's user, holds no privilege, and starts one suwrap per request — or, for a
 // php-fcgi handler, forwards the request to the account's warm pool (`suwrap --pool`).
 #include <fcntl.h>
+#include <systemd/sd-daemon.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +21,7 @@
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -64,6 +69,100 @@ class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
 
   std::string path_;
   std::FILE* file_ = nullptr;
+};
+
+// stderr when it is the journal's stream (systemd sets JOURNAL_STREAM to its device and
+// inode): each line gets the journal's "<priority>" prefix and no time stamp of its own.
+class JournalStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  static bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    struct stat st{};
+    if (stream == nullptr || ::fstat(STDERR_FILENO, &st) != 0) return false;
+    return std::string(stream) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::string line = "<" + std::to_string(priority(msg.level)) + ">";
+    line.append(formatted.data(), formatted.size());
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+
+ private:
+  static int priority(spdlog::level::level_enum level) {  // syslog's numbers
+    switch (level) {
+      case spdlog::level::critical: return 2;
+      case spdlog::level::err: return 3;
+      case spdlog::level::warn: return 4;
+      case spdlog::level::info: return 6;
+      default: return 7;
+    }
+  }
+};
+
+// What the service manager is told (sd_notify; nothing without NOTIFY_SOCKET): READY=1
+// once the socket listens, RELOADING=1 and READY=1 around a SIGHUP, and a STATUS= line
+// with the children, the queue and the pools whenever they change.
+class Notifier {
+ public:
+  Notifier(asio::io_context& io, const suwrap::cgid::Server& server, const suwrap::cgid::Options& options)
+      : timer_(io), server_(server), options_(options) {}
+
+  void ready() {
+    status_ = load_text();
+    notify("READY=1\nSTATUS=" + status_);
+    schedule();
+  }
+  void reloading() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                      static_cast<unsigned long long>(now.tv_nsec) / 1000ULL;
+    notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+  }
+  // After a reload: READY=1 again; a failed one stays in the status until the next reload.
+  void reloaded(const std::optional<std::string>& failure) {
+    reload_failure_ = failure ? "reload failed, the previous configuration stays in use: " + *failure : "";
+    status_ = load_text();
+    notify("READY=1\nSTATUS=" + status_);
+  }
+  void stopping() {
+    timer_.cancel();
+    notify("STOPPING=1\nSTATUS=stopping: finishing running requests");
+  }
+
+ private:
+  std::string load_text() const {
+    const auto& m = server_.metrics();
+    std::string text = "children " + std::to_string(m.children_active) + "/" +
+                       std::to_string(options_.max_children) + ", queued " + std::to_string(m.requests_queued) +
+                       ", pools " + std::to_string(m.pools_running) + "/" + std::to_string(options_.max_pools);
+    if (!reload_failure_.empty()) text += "; " + reload_failure_;
+    return text;
+  }
+  void schedule() {
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([this](const std::error_code& ec) {
+      if (ec) return;
+      if (std::string text = load_text(); text != status_) {
+        status_ = std::move(text);
+        notify("STATUS=" + status_);
+      }
+      schedule();
+    });
+  }
+  static void notify(const std::string& state) { (void)::sd_notify(0, state.c_str()); }
+
+  asio::steady_timer timer_;
+  const suwrap::cgid::Server& server_;
+  const suwrap::cgid::Options& options_;
+  std::string status_;
+  std::string reload_failure_;
 };
 
 // Descriptors 0-2 open, so that no pipe or socket of ours becomes one of them.
@@ -116,7 +215,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--log-file", log_file, "Log to this file (reopened on SIGHUP) instead of stderr");
+  app.add_option("--log-file", log_file,
+                 "Log to this file (reopened on SIGHUP) instead of stderr; under systemd stderr is the journal");
   app.add_option("--config", options.config_path,
                  "suwrap's configuration, read (again on SIGHUP) only to route requests whose handler is of "
                  "kind php-fcgi to the account's warm pool; it decides nothing")
@@ -130,7 +230,17 @@ int main(int argc, char** argv) {
                  "none idle a new account's request gets 503")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("-V,--version", std::string("suwrap-cgid ") + suwrap::build::version);
+  // Bad arguments exit 2, as every other start failure does (suwrap-cgid(8), EXIT STATUS);
+  // CLI11's own codes (105-109) are not part of what the daemon answers.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return 2;
+  }
 
   try {
     options.socket_mode = static_cast<mode_t>(std::stoul(socket_mode, nullptr, 8));
@@ -157,11 +267,17 @@ int main(int argc, char** argv) {
       return 2;
     }
     log = std::make_shared<spdlog::logger>("suwrap-cgid", file_sink);
+  } else if (JournalStderrSink::stderr_is_journal()) {
+    log = std::make_shared<spdlog::logger>("suwrap-cgid", std::make_shared<JournalStderrSink>());
   } else {
     log = std::make_shared<spdlog::logger>("suwrap-cgid", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   }
   log->set_level(spdlog::level::from_str(log_level));
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v");
+  // The journal stamps time, pid and priority itself.
+  if (file_sink || !JournalStderrSink::stderr_is_journal())
+    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v");
+  else
+    log->set_pattern("%v");
 
   if (::geteuid() == 0) {
     log->critical("refusing to run as root: run suwrap-cgid as the web server's user");
@@ -191,21 +307,25 @@ int main(int argc, char** argv) {
   }
   server.prepare_warm_mode();
 
+  Notifier notifier(io, server, options);
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
+      notifier.reloading();
       if (file_sink) file_sink->reopen();
       log->info("SIGHUP: log reopened");
-      server.reload_routing();
+      notifier.reloaded(server.reload_routing());
       signals.async_wait(on_signal);
       return;
     }
+    notifier.stopping();
     server.shutdown();
   };
   signals.async_wait(on_signal);
 
   server.start();
+  notifier.ready();
   io.run();
   log->info("stopped");
   return 0;

@@ -344,18 +344,19 @@ void Server::prepare_warm_mode() {
              options_.pool_dir, options_.max_pools);
 }
 
-void Server::reload_routing() {
+std::optional<std::string> Server::reload_routing() {
   if (auto error = router_.reload()) {
     log_->error("SIGHUP: {} did not load, the routing in use stays: {}", router_.config_path(), *error);
-    return;
+    return error;
   }
   std::string error;
   if (router_.has_warm_handlers() && !pools_.enabled() && !pools_.prepare(error)) {
     log_->warn("SIGHUP: configuration reloaded; warm mode is off: {}", error);
-    return;
+    return std::nullopt;
   }
   log_->info("SIGHUP: configuration reloaded for warm routing{}",
              router_.has_warm_handlers() ? "" : " (no php-fcgi handler)");
+  return std::nullopt;
 }
 
 void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,8 +61,9 @@ class Server {
   // Loads the configuration for warm routing and prepares the pool directory. Warm mode
   // stays off (every request per request) when either fails; the reason is logged.
   void prepare_warm_mode();
-  // SIGHUP: loads the configuration again; one that fails to load keeps the routing in use.
-  void reload_routing();
+  // SIGHUP: loads the configuration again; one that fails to load keeps the routing in use,
+  // and its reason is returned (nullopt: loaded).
+  std::optional<std::string> reload_routing();
   // Starts accepting. The io_context runs it.
   void start();
   // SIGTERM: stop accepting, let running requests finish (at most shutdown_grace), then

@@ -113,14 +113,14 @@ int main(int argc, char** argv) {
   app.add_option("--handler", handler_name, "The php-fcgi handler this pool serves")->required();
   app.add_option("--phprc", phprc, "The php.ini php-cgi is started with (PHPRC)")->required();
   app.add_option("--account", account, "Account mode: the account this pool serves");
+  app.set_version_flag("-V,--version", std::string("suwrap-gate ") + suwrap::build::version);
   app.add_option("--limits", limits_text,
                  "The limits the pool's processes were started with: cpu_seconds,memory_mb,nproc,nofile,fsize_mb")
       ->required();
   try {
     app.parse(argc, argv);
-  } catch (const CLI::Success&) {
-    std::cout << app.help();
-    return 0;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help or --version, on stdout
   } catch (const CLI::ParseError& e) {
     fail_start(Check::request, std::string("bad arguments: ") + e.what());
   }

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
       "each account's PHP and CGI programs under the account's own uid, and manage its accounts."};
   app.require_subcommand(1);
   app.set_version_flag(
-      "-V",
+      "-V,--version",
       [] {
         run_version();
         return std::string{};

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The deployment pages show the very configuration the suites run: every
 # "<!-- snippet: install/webservers/FILE -->" in docs/deploy-*.md is followed by a fenced
-# block equal to FILE, byte for byte, and every file of install/webservers/ is shown by a
-# page. A snippet changed for a test, or a page edited by hand, fails here.
+# block equal to FILE, byte for byte (less the file's licence line), and every file of
+# install/webservers/ is shown by a page. A snippet changed for a test, or a page edited by
+# hand, fails here.
 source "$(dirname "$0")/../lib/common.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -28,7 +29,8 @@ for page in pages:
             problems.append("%s names %s, which does not exist" % (os.path.relpath(page, repo), rel))
             continue
         shown.add(os.path.normpath(path))
-        if open(path).read() != block:
+        content = re.sub(r"\A# SPDX-License-Identifier: [^\n]*\n", "", open(path).read())
+        if content != block:
             problems.append("%s shows %s, but not as it is" % (os.path.relpath(page, repo), rel))
 for path in sorted(glob.glob(os.path.join(repo, "install", "webservers", "*"))):
     if os.path.normpath(path) not in shown:
