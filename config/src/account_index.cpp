@@ -144,6 +144,13 @@ class FileBytes final : public IndexBytes {
 
 }  // namespace
 
+bool racy(const FileStamp& stamp, std::int64_t now_ns) {
+  constexpr std::int64_t second = 1'000'000'000;
+  const bool whole_seconds = stamp.mtime_ns % second == 0 && stamp.ctime_ns % second == 0;
+  const std::int64_t window = whole_seconds ? racy_whole_seconds_ns : racy_ns;
+  return stamp.mtime_ns >= now_ns - window || stamp.ctime_ns >= now_ns - window;
+}
+
 FileStamp FileStamp::of(const struct stat& st) {
   return FileStamp{static_cast<std::uint64_t>(st.st_dev),
                    static_cast<std::uint64_t>(st.st_ino),

@@ -356,7 +356,7 @@ class AccountDirectoryOps {
         for (const auto& user : known->second.users) add_unique(file.users, user);
         for (const auto& docroot : known->second.docroots) add_unique(file.docroots, docroot);
       }
-      file.racy = file.stamp.mtime_ns >= started - racy_ns || file.stamp.ctime_ns >= started - racy_ns;
+      file.racy = racy(file.stamp, started);
       files.push_back(std::move(file));
     }
 
@@ -366,9 +366,11 @@ class AccountDirectoryOps {
     header.dir = FileStamp::of(before);
     header.built_ns = started;
     header.racy = ::fstat(listing.get(), &after) != 0 || !(FileStamp::of(after) == header.dir) ||
-                  header.dir.mtime_ns >= started - racy_ns || header.dir.ctime_ns >= started - racy_ns;
+                  racy(header.dir, started);
     std::string text = index_text(header, files);
-    if (options_.write_index) write(text);
+    // A racy index would only be refreshed again by the next look: it is not written, and
+    // that look reuses the stamps of the one on disk as well.
+    if (options_.write_index && !header.racy) write(text);
     s_.header = header;
     s_.index.emplace(index_in_memory(std::move(text)));
     s_.previous.reset();

@@ -514,19 +514,14 @@ int refuse_unless_root(std::string_view command) {
               " changes root's configuration (accounts_dir); run it as root");
 }
 
-// The accounts as the tools see them: every file's stamp read (an index that an edit made
-// in place could have dated is never believed), and, as root, the index written back.
-AccountOptions exact_accounts() {
+// The accounts as the tools see them: through the index, kept current as root. (Found
+// through it, the docroots an edit is checked against are those suwrap would find; an
+// overlap that an edit made in place elsewhere hides from it is still refused, request by
+// request, where both files hold a script.)
+AccountOptions tool_accounts() {
   AccountOptions options;
   options.write_index = running_as_root();
-  options.distrust_before_ns = std::numeric_limits<std::int64_t>::max();
   return options;
-}
-
-// After an edit: the index is brought up to date now, so that the next request finds it current.
-void reindex(AccountDirectory& accounts) {
-  accounts.reopen(std::numeric_limits<std::int64_t>::max());
-  (void)accounts.files();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,7 +542,7 @@ int run_edit(const EditOptions& opt, bool is_add) {
   if (!config) return fail(config.error().to_string());
   if (config->accounts_dir != first->accounts_dir)
     return fail("accounts_dir changed while this edit waited for its lock; run it again");
-  AccountDirectory accounts(*config, exact_accounts());
+  AccountDirectory accounts(*config, tool_accounts());
 
   const AccountRead existing = accounts.read_file(opt.name + ".toml");
   Account account;
@@ -586,9 +581,10 @@ int run_edit(const EditOptions& opt, bool is_add) {
     return fail("the account file would not read back as written; nothing was changed");
   if (auto problem = account_handler_problem(*config, *parsed)) return fail(problem->to_string());
 
+  // The index is not written now: the directory has just changed, so any index made now
+  // would be racy; the next request makes it.
   if (auto error = write_account_file(*dir, opt.name, text, is_add ? Replace::never : Replace::always))
     return fail(*error);
-  reindex(accounts);
   if (opt.json)
     std::printf("%s\n", account_json(*parsed, *config).c_str());
   else
@@ -610,8 +606,6 @@ int run_remove(const ReadOptions& opt) {
     return fail("cannot remove " + path + ": " + errno_text(errno));
   }
   if (auto error = sync_directory(*dir)) return fail(*error);
-  AccountDirectory accounts(*config, exact_accounts());
-  reindex(accounts);
   if (opt.json)
     std::printf("{\"removed\":%s,\"file\":%s}\n", json_string(opt.name).c_str(), json_string(path).c_str());
   else
@@ -624,7 +618,7 @@ int run_remove(const ReadOptions& opt) {
 int run_list(const ReadOptions& opt) {
   const LoadedConfig config = load_config(opt.config);
   if (!config) return fail(config.error().to_string());
-  AccountDirectory accounts(*config, exact_accounts());
+  AccountDirectory accounts(*config, tool_accounts());
   auto files = accounts.files();
   if (!files) return fail(files.error().to_string());
   std::vector<std::shared_ptr<const Account>> listed;

@@ -67,8 +67,8 @@ class Accounts : public ::testing::Test {
     return AccountDirectory(config, options);
   }
   [[nodiscard]] std::string index_path() const { return tree.path("accounts.d/.suwrap/index"); }
-  // Waits out the clock's granularity: a directory changed within the last second makes a racy index.
-  static void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(1100)); }
+  // Waits out the clock's granularity: a directory changed just now makes a racy index.
+  static void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
 
   TempTree tree;
   Config config;
@@ -112,16 +112,16 @@ TEST_F(Accounts, NoAccountsDirectoryIsNoAccounts) {
 
 TEST_F(Accounts, WritesAnIndexThatTheNextLookupBelieves) {
   account("alice", "alice", "/srv/alice");
-  settle();
   auto first = directory();
   ASSERT_EQ(first.for_user("alice").kind, Kind::account);
   EXPECT_EQ(first.refreshes(), 1U) << "no index yet";
   struct stat st {};
+  EXPECT_NE(::stat(index_path().c_str(), &st), 0) << "the directory had just changed: a racy index is not written";
+  settle();
+  (void)directory().for_user("alice");
   ASSERT_EQ(::stat(index_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0U);
   EXPECT_EQ(st.st_mode & 07777, 0644U);
-  settle();  // making .suwrap changed the directory: the first index was racy
-  (void)directory().for_user("alice");
   auto second = directory(false);
   ASSERT_EQ(second.for_user("alice").kind, Kind::account);
   EXPECT_EQ(second.refreshes(), 0U) << "the index on disk was current";
@@ -203,6 +203,8 @@ TEST_F(Accounts, ABrokenFileRefusesTheUserItNamesAndNoOther) {
 TEST_F(Accounts, AnUntrustedFileRefusesWhatItNamesNowAndNamedBefore) {
   account("alice", "alice", "/srv/alice");
   account("bob", "bob", "/srv/bob");
+  (void)directory().for_user("alice");  // makes .suwrap
+  settle();
   (void)directory().for_user("alice");  // indexed while it named alice
   tree.chmod("accounts.d/alice.toml", 0664);
   write("alice.toml", "user = \"mallory\"\ndocroots = [\"/srv/m\"]\n", 0664);  // its group rewrote it
@@ -210,8 +212,15 @@ TEST_F(Accounts, AnUntrustedFileRefusesWhatItNamesNowAndNamedBefore) {
   const AccountAnswer alice = accounts.for_user("alice");
   ASSERT_EQ(alice.kind, Kind::broken) << "still refused: it named alice when it was last read";
   EXPECT_TRUE(Contains(alice.problem.message, "writable by its group"));
-  EXPECT_EQ(accounts.for_user("mallory").kind, Kind::broken);
   EXPECT_EQ(accounts.for_user("bob").kind, Kind::account);
+  // What it names now, once the change is known (the daemons' inotify sees it; so does the
+  // next refresh): mallory too.
+  AccountOptions told;
+  told.distrust_before_ns = now_ns();
+  AccountDirectory refreshed(config, told);
+  EXPECT_EQ(refreshed.for_user("mallory").kind, Kind::broken);
+  EXPECT_EQ(refreshed.for_user("alice").kind, Kind::broken) << "and still alice";
+  EXPECT_EQ(refreshed.for_user("bob").kind, Kind::account);
 }
 
 TEST_F(Accounts, ABrokenFileThatNamesNothingReadableRefusesEverything) {
@@ -280,6 +289,8 @@ TEST_F(Accounts, AnIndexThatIsNotRootsOrNotThisDirectorysIsNotBelieved) {
   other.accounts_dir = tree.path("other.d");
   AccountOptions writing;
   writing.write_index = true;
+  (void)AccountDirectory(other, writing).for_user("bob");
+  settle();
   (void)AccountDirectory(other, writing).for_user("bob");
   ASSERT_EQ(suwrap::testing::run_shell("cp " + tree.path("other.d/.suwrap/index") + " " + index_path()), 0);
   auto foreign = directory(false);

@@ -17,7 +17,7 @@
 // where they hold a space, a control character, '%' or a byte above 0x7e.
 //
 // An index is current when its header's directory stamp is the directory's now and it is not
-// racy: a directory changed within the last second (the clock's granularity) may change again
+// racy: a directory changed within the clock's granularity of the look may change again
 // without its stamp moving, so such an index is refreshed again at the next look.
 #pragma once
 
@@ -48,8 +48,14 @@ struct FileStamp {
   static FileStamp of(const struct stat& st);
 };
 
-// How recent a time must be to be racy: a change within this of a look may not move a stamp.
-inline constexpr std::int64_t racy_ns = 1'000'000'000;
+// How recent a time must be to be racy: a change within this of a look may not move a
+// stamp. Linux stamps files with a clock that advances once a tick (1 to 10 ms): 50 ms is
+// well past it. A stamp with no nanoseconds may come from a file system that keeps whole
+// seconds (ext3's small inodes, FAT keeps two): there, two seconds.
+inline constexpr std::int64_t racy_ns = 50'000'000;
+inline constexpr std::int64_t racy_whole_seconds_ns = 2'000'000'000;
+// Whether `stamp` is too close to `now_ns` to prove that nothing changed after it.
+bool racy(const FileStamp& stamp, std::int64_t now_ns);
 
 // One account file as the index records it.
 struct IndexedFile {
