@@ -256,6 +256,7 @@ build_suwrap() {
   # A source tree without the gate (before warm mode) still builds and measures the rest.
   [ -f "$SOURCE_DIR/gate/CMakeLists.txt" ] && targets+=(suwrap-gate)
   say "building ${targets[*]} (Release) in $BUILD_DIR"
+  mkdir -p "$BUILD_DIR"  # a fresh clone has no build/: the log beside it needs its parent
   cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSUWRAP_CONFIG="$BENCH_CONF" \
     -DSUWRAP_GATE_PATH="$GATE_PATH" -DSUWRAP_BUILD_TESTS=OFF >"$BUILD_DIR.cmake.log" 2>&1 ||
     { tail -n 20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed"; }
