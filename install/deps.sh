@@ -14,6 +14,7 @@ build_pkgs=(
   libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libasio-dev libsystemd-dev
   clang libclang-rt-14-dev clang-format clang-tidy
+  php-dev
 )
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin

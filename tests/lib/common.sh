@@ -21,6 +21,7 @@ T_CALLER=www-data
 T_CLEANUPS=()
 T_PHP_CGI=/usr/bin/php-cgi
 T_PHP_INI_DIR=$(ls -d /etc/php/*/cgi 2>/dev/null | sort -V | tail -n 1)
+T_PHP_GUARD_DIR=""
 
 # ---- set-up and clean-up -----------------------------------------------------------------
 
@@ -45,6 +46,7 @@ t_setup() {
   T_SUWRAP="$T_ROOT/bin/suwrap"
   t_install_suwrap "$T_SUWRAP"
   t_install_gate
+  t_install_php_guard
 
   # The compiled-in configuration directory belongs to the tests while they run; one
   # that the tests did not make is never touched.
@@ -70,6 +72,25 @@ t_install_gate() {
   esac
   install -o root -g root -m 0711 "$SUWRAP_GATE_BIN" "$SUWRAP_GATE_PATH"
   t_on_cleanup "rm -f '$SUWRAP_GATE_PATH'"
+}
+
+# The PHP guard (php/suwrap_guard.c): suwrap runs PHP only with it, from its compiled-in
+# directory, which the built ini file names (zend_extension = DIR/suwrap_guard.so). The test
+# build puts that directory under /run/suwrap-tests; the built library and ini are copied
+# there, root's, while a suite runs. A directory outside /run/suwrap-tests is never written.
+t_install_php_guard() {
+  if [ -z "${SUWRAP_PHP_GUARD_SO:-}" ] || [ ! -f "$SUWRAP_PHP_GUARD_SO" ]; then return 0; fi
+  local ini dir
+  ini="$(dirname "$SUWRAP_PHP_GUARD_SO")/suwrap-guard.ini"
+  dir=$(sed -n 's|^zend_extension = \(.*\)/suwrap_guard\.so$|\1|p' "$ini")
+  case "$dir" in
+    /run/suwrap-tests/*) ;;
+    *) return 0 ;;
+  esac
+  T_PHP_GUARD_DIR=$dir
+  install -d -o root -g root -m 0755 "$dir"
+  install -o root -g root -m 0644 "$SUWRAP_PHP_GUARD_SO" "$ini" "$dir/"
+  t_on_cleanup "rm -rf '$dir'"
 }
 
 # A set-uid root copy of suwrap, group www-data, mode 4750 (suwrap(8)).
