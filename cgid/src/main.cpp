@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server.hpp"
+#include "log_line.hpp"
 #include "suwrap/build_config.hpp"
 
 namespace {
@@ -161,7 +162,8 @@ int main(int argc, char** argv) {
     log = std::make_shared<spdlog::logger>("suwrap-cgid", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   }
   log->set_level(spdlog::level::from_str(log_level));
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v");
+  // Every message one line: what a client sent is logged with its control characters escaped.
+  log->set_formatter(std::make_unique<suwrap::cgid::OneLineFormatter>("%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v"));
 
   if (::geteuid() == 0) {
     log->critical("refusing to run as root: run suwrap-cgid as the web server's user");
