@@ -20,7 +20,7 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" '<?php echo "index";'
 FORGED="suwrap-cgid[1] error: FORGED-LINE"
 
 # forged_lines: lines of the daemon's log that begin with the forged text (a line of its own).
-forged_lines() { grep -c "^$FORGED" "$T_CGID_LOG" || true; }
+forged_lines() { awk -v f="$FORGED" 'index($0, f) == 1' "$T_CGID_LOG" | wc -l; }
 
 t_start_cgid --log-level debug --max-children 1 --queue-timeout 1
 T_PORT=$(t_free_port)

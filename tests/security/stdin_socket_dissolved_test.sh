@@ -18,16 +18,23 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" \
   "<?php touch('$T_MARKS/ran-' . getmypid()); echo 'uid=', posix_getuid(), ' body=', file_get_contents('php://input');"
 
 # launch KIND: suwrap for index.php with fd 0 of that kind, run as the caller; the launcher
-# keeps its own copy of fd 0 and, for "tcp-dissolved", dissolves the connection 5 ms after
-# the start. Sets T_OUT (the response), T_RC and T_STATUS.
+# keeps its own copy of fd 0 and, for "tcp-dissolved", dissolves the connection as soon as
+# suwrap has logged its decision (an allow, where fd 0 passed the check), or after 3 s.
+# Sets T_OUT (the response), T_RC and T_STATUS.
 launch() {
   t_log_mark
   set +e
   T_OUT=$(env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST CONTENT_LENGTH=4 SERVER_PROTOCOL=HTTP/1.1 \
     SERVER_NAME=localhost SCRIPT_FILENAME="$ALICE_DOCROOT/index.php" \
-    "$T_PYTHON" -I -S - "$1" "$T_CALLER" "$T_SUWRAP" "$T_ROOT" <<'PY'
+    "$T_PYTHON" -I -S - "$1" "$T_CALLER" "$T_SUWRAP" "$T_ROOT" "$T_LOG" <<'PY'
 import ctypes, os, socket, subprocess, sys, time
-kind, caller, suwrap, root = sys.argv[1:5]
+kind, caller, suwrap, root, log = sys.argv[1:6]
+def log_size():
+    try:
+        return os.path.getsize(log)
+    except OSError:
+        return 0
+logged_before = log_size()
 keep = []
 if kind.startswith("tcp"):
     server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
@@ -46,7 +53,9 @@ else:
 proc = subprocess.Popen(["/usr/bin/setpriv", "--reuid=" + caller, "--regid=" + caller, "--init-groups", suwrap],
                         stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 if kind == "tcp-dissolved":
-    time.sleep(0.005)
+    deadline = time.monotonic() + 3
+    while proc.poll() is None and log_size() == logged_before and time.monotonic() < deadline:
+        time.sleep(0.0005)
     # struct sockaddr { sa_family_t sa_family = AF_UNSPEC; char sa_data[14]; }
     unspec = ctypes.create_string_buffer(16)
     ctypes.CDLL(None, use_errno=True).connect(keep[1].fileno(), unspec, 16)
