@@ -96,9 +96,12 @@ wait_no_procs_of() {
 
 # gate_connections UID: the inodes of the connections the gate of UID's pool has accepted
 # and still holds (ss names an accepted unix socket by its listener's path).
+# The gate's process name is its file's name (cut to 15 bytes): a test build may name it
+# otherwise than suwrap-gate (install/test.sh: SUWRAP_TEST_GATE_PATH).
+GATE_COMM=$(basename "$SUWRAP_GATE_PATH" | cut -c1-15)
 gate_connections() {
-  ss -xHpn 2>/dev/null | awk -v p="$POOL_DIR/$1-php-warm.sock" \
-    '$2 == "ESTAB" && $5 == p && /"suwrap-gate"/ { print $6 }' | sort | tr '\n' ' '
+  ss -xHpn 2>/dev/null | awk -v p="$POOL_DIR/$1-php-warm.sock" -v g="\"$GATE_COMM\"" \
+    '$2 == "ESTAB" && $5 == p && index($0, g) { print $6 }' | sort | tr '\n' ' '
 }
 
 start_daemon() {
@@ -168,7 +171,7 @@ alice_parent=$(field ppid)
 t_case "warm: a kept connection its gate has closed is not used"
 # The supervisor stopped, the daemon cannot learn that the pool ends; the gate, told to
 # stop, closes the kept connection and its socket, and exits.
-gate=$(pgrep -u "$ALICE" -x suwrap-gate | head -1 || true)
+gate=$(pgrep -u "$ALICE" -x "$GATE_COMM" | head -1 || true)
 supervisor=$(ps -o ppid= -p "${gate:-0}" 2>/dev/null | tr -d ' ' || true)
 t_expect "alice's gate ($gate) and its supervisor ($supervisor), suwrap as root" \
   test -n "$gate" -a "$(ps -o euid= -p "${supervisor:-0}" | tr -d ' ')" = 0 \

@@ -461,6 +461,26 @@ t_system_user() {
   printf -v "${var}_DOCROOT" '%s' "$home/public_html"
 }
 
+# t_require_warm: skips the suite (77) unless suwrap-cgid and the test build's gate are there.
+t_require_warm() {
+  if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
+    echo "SKIP $T_NAME: needs suwrap-cgid and the test build's gate"
+    exit 77
+  fi
+}
+
+# t_group VAR MEMBER...: a real group (removed when the suite ends) with these users as
+# supplementary members. Sets VAR (its name).
+t_group() {
+  local var=$1 name="swgrp$(( $$ % 10000 ))$RANDOM"
+  shift
+  groupadd "$name"
+  t_on_cleanup "groupdel '$name'"
+  local member
+  for member in "$@"; do usermod -aG "$name" "$member"; done
+  printf -v "$var" '%s' "$name"
+}
+
 # t_cc OUTPUT SOURCE-TEXT [GCC-OPTION...]: compiles C source text into OUTPUT.
 t_cc() {
   local out=$1 src=$2

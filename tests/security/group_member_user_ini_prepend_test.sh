@@ -12,17 +12,11 @@
 # own .user.ini naming a prepend in the shared directory refuses the request (403), and
 # nothing of it runs.
 source "$(dirname "$0")/../lib/common.sh"
-if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
-  echo "SKIP $T_NAME: needs suwrap-cgid and the test build's gate"
-  exit 77
-fi
 t_setup
+t_require_warm
 t_user ALICE
 t_user CAROL
-DEVS="swdevs$$"
-groupadd "$DEVS"
-t_on_cleanup "groupdel '$DEVS'"
-usermod -aG "$DEVS" "$CAROL"
+t_group DEVS "$CAROL"
 t_markers_dir
 
 tables() {  # tables KIND: .php handled per request ("php") or by a warm pool ("php-fcgi")

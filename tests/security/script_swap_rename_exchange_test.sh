@@ -11,17 +11,11 @@
 # request and in warm mode. Every answer is alice's page or a refusal; carol's file runs
 # only as carol (owner mode: when her file stands at the path, it is hers), never as alice.
 source "$(dirname "$0")/../lib/common.sh"
-if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
-  echo "SKIP $T_NAME: needs suwrap-cgid and the test build's gate"
-  exit 77
-fi
 t_setup
+t_require_warm
 t_user ALICE
 t_user CAROL
-DEVS="swdevs$$"
-groupadd "$DEVS"
-t_on_cleanup "groupdel '$DEVS'"
-usermod -aG "$DEVS" "$CAROL"
+t_group DEVS "$CAROL"
 t_markers_dir
 ROUNDS=40
 

@@ -7,11 +7,8 @@
 # Checked right after the kill (the supervisor may not have ended yet) and after a pause
 # (it has), six times over (the race it closes is lost often, not always).
 source "$(dirname "$0")/../lib/common.sh"
-if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
-  echo "SKIP $T_NAME: needs suwrap-cgid and the test build's gate"
-  exit 77
-fi
 t_setup
+t_require_warm
 t_user ALICE
 T_CONFIG_TABLES="[handlers.php-warm]
 kind = \"php-fcgi\"
