@@ -461,6 +461,20 @@ t_system_user() {
   printf -v "${var}_DOCROOT" '%s' "$home/public_html"
 }
 
+# t_php_kind_tables KIND: T_CONFIG_TABLES text with .php run per request (KIND "php") or
+# by a warm pool ("php-fcgi", 2 workers, 1000 requests each, 30 s idle), and .cgi programs.
+t_php_kind_tables() {
+  cat <<EOF2
+[handlers.php]
+kind = "$1"
+path = "$T_PHP_CGI"
+ini_dir = "$T_PHP_INI_DIR"
+extensions = [".php"]
+EOF2
+  [ "$1" = php-fcgi ] && printf 'workers = 2\nmax_requests = 1000\nidle_seconds = 30\n'
+  printf '\n[handlers.cgi]\nkind = "cgi"\nextensions = [".cgi"]\n'
+}
+
 # t_require_warm: skips the suite (77) unless suwrap-cgid and the test build's gate are there.
 t_require_warm() {
   if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then

@@ -19,17 +19,6 @@ t_user CAROL
 t_group DEVS "$CAROL"
 t_markers_dir
 
-tables() {  # tables KIND: .php handled per request ("php") or by a warm pool ("php-fcgi")
-  cat <<EOF2
-[handlers.php]
-kind = "$1"
-path = "$T_PHP_CGI"
-ini_dir = "$T_PHP_INI_DIR"
-extensions = [".php"]
-EOF2
-  [ "$1" = php-fcgi ] && printf 'workers = 2\nmax_requests = 100\nidle_seconds = 30\n'
-  return 0
-}
 
 # alice's tree: shared/ is group-writable for devs; own/ and lib/ are alice's alone.
 SHARED="$ALICE_DOCROOT/shared"
@@ -63,10 +52,10 @@ ask() {
 
 for mode in request warm; do
   if [ "$mode" = request ]; then
-    T_CONFIG_TABLES=$(tables php)
+    T_CONFIG_TABLES=$(t_php_kind_tables php)
     t_config allow_dir_group_writable=true
   else
-    T_CONFIG_TABLES=$(tables php-fcgi)
+    T_CONFIG_TABLES=$(t_php_kind_tables php-fcgi)
     t_config allow_dir_group_writable=true
     t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$T_ROOT/run/pools"
   fi

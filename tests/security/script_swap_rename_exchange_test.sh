@@ -19,17 +19,6 @@ t_group DEVS "$CAROL"
 t_markers_dir
 ROUNDS=40
 
-tables() {  # tables KIND
-  cat <<EOF2
-[handlers.php]
-kind = "$1"
-path = "$T_PHP_CGI"
-ini_dir = "$T_PHP_INI_DIR"
-extensions = [".php"]
-EOF2
-  [ "$1" = php-fcgi ] && printf 'workers = 2\nmax_requests = 1000\nidle_seconds = 30\n'
-  printf '\n[handlers.cgi]\nkind = "cgi"\nextensions = [".cgi"]\n'
-}
 
 SHARED="$ALICE_DOCROOT/shared"
 t_dir "$ALICE" 2775 "$SHARED"
@@ -105,9 +94,9 @@ race() {
 
 for mode in request warm; do
   if [ "$mode" = request ]; then
-    T_CONFIG_TABLES=$(tables php)
+    T_CONFIG_TABLES=$(t_php_kind_tables php)
   else
-    T_CONFIG_TABLES=$(tables php-fcgi)
+    T_CONFIG_TABLES=$(t_php_kind_tables php-fcgi)
     t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$T_ROOT/run/pools"
   fi
   t_config allow_dir_group_writable=true
