@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,15 +103,17 @@ Request request_from_environment(const std::vector<std::string>& environment, ui
 // SUWRAP_ACCOUNTS_CHANGED: when suwrap-cgid last saw an account file change (CLOCK_REALTIME,
 // nanoseconds). It can only make the account lookup refresh its index; anything that is not
 // a plain number is no hint at all.
+// A time after now is no hint: suwrap-cgid saw the change before it started suwrap.
 std::int64_t accounts_changed_hint(const std::vector<std::string>& environment) {
   const auto hint = find_variable(environment, "SUWRAP_ACCOUNTS_CHANGED");
-  if (!hint || hint->empty() || hint->size() > 19) return 0;
+  if (!hint || hint->empty() || hint->front() < '0' || hint->front() > '9') return 0;
   std::int64_t value = 0;
-  for (const char c : *hint) {
-    if (c < '0' || c > '9') return 0;
-    value = value * 10 + (c - '0');
-  }
-  return value;
+  const auto [end, error] = std::from_chars(hint->data(), hint->data() + hint->size(), value);
+  if (error != std::errc() || end != hint->data() + hint->size()) return 0;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::int64_t now_ns = static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  return value <= now_ns ? value : 0;
 }
 
 // `suwrap --pool` is given the pool's socket as fd 0 by suwrap-cgid: a listening unix

@@ -319,7 +319,7 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
     return judged;
   }
   // Allowed, and then for this pool: this account, this handler, this php.ini.
-  const auto groups = facts_.groups_of(pool_.user, pool_.gid);
+  const auto groups = facts_.groups_of(pool_.user, decision.target ? decision.target->group.gid : pool_.gid);
   if (const auto mismatch = mismatch_for_pool(decision, pool_, groups.value_or(std::vector<gid_t>{}))) {
     judged.refusal =
         GateRefusal{mismatch->verdict, mismatch->check, mismatch->http_status, ex.script, mismatch->reason};
