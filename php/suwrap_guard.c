@@ -366,14 +366,22 @@ static int open_trusted(const char *path, char *why, size_t why_size)
 }
 
 // auto_prepend_file / auto_append_file: found as PHP finds it (include_path for a relative
-// name), then opened and judged by open_trusted, and compiled from that descriptor.
+// name), then opened and judged by open_trusted, and compiled from that descriptor. A name
+// that does not resolve to an absolute path is refused, not left to PHP: its own open would
+// still try the script's directory, or a stream wrapper (phar://, data:), neither judged.
 static void bind_trusted(zend_file_handle *file_handle)
 {
 	zend_string *resolved = NULL;
 	const char *name = ZSTR_VAL(file_handle->filename);
 	if (name[0] != '/') {
 		resolved = zend_resolve_path(file_handle->filename);
-		if (resolved == NULL) return;  // PHP reports the missing file itself; nothing runs
+		if (resolved == NULL || ZSTR_VAL(resolved)[0] != '/') {
+			char reason[512];
+			snprintf(reason, sizeof(reason), "%s: not found as a file on include_path (a stream wrapper, or a name PHP "
+			         "would look for beside the script, is never compiled)", ZSTR_VAL(file_handle->filename));
+			if (resolved != NULL) zend_string_release(resolved);
+			refuse(reason);
+		}
 		name = ZSTR_VAL(resolved);
 	}
 	char why[256];
