@@ -27,6 +27,7 @@
 #include "response.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/environment.hpp"
+#include "suwrap/policy/facts.hpp"
 #include "suwrap/config/fd.hpp"
 #include "suwrap/config/gate_record.hpp"
 #include "suwrap/policy/log_record.hpp"
@@ -180,6 +181,34 @@ std::optional<std::string> php_guard_problem() {
       return std::string("the PHP guard: ") + build::php_guard_dir + "/" + name +
              " must be a regular file owned by root and writable only by root";
   }
+  return std::nullopt;
+}
+
+// The interpreter of the "#!" script at `script`, as the kernel reads its first line: a
+// problem when it is php-cgi, or exists but cannot be read to tell. A line the kernel
+// cannot use (no interpreter, one that does not exist) is left to the exec, which fails.
+std::optional<std::string> php_cgi_interpreter_problem(int script) {
+  std::array<char, 256> line{};  // the kernel reads no more of a "#!" line
+  const ssize_t got = ::pread(script, line.data(), line.size(), 0);
+  if (got < 2) return "its first line cannot be read";
+  const std::string_view text(line.data(), static_cast<std::size_t>(got));
+  const std::size_t start = text.find_first_not_of(" \t", 2);
+  if (start == std::string_view::npos) return std::nullopt;
+  const std::size_t end = text.find_first_of(" \t\n", start);
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::string interpreter(text.substr(start, end - start));
+  const policy::Fd program(::open(interpreter.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!program.valid()) {
+    if (errno == EACCES || errno == EPERM)
+      return "its interpreter " + interpreter + " cannot be read to tell what it is: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  const auto sapi = policy::php_sapi_of(program.get());
+  if (!sapi) return "its interpreter " + interpreter + " cannot be read to tell what it is";
+  if (sapi->starts_with("cgi-fcgi"))
+    return "its interpreter " + interpreter +
+           " is php-cgi, which would open the script again by its name and read ini files beside it; "
+           "PHP runs only through a handler of kind php or php-fcgi";
   return std::nullopt;
 }
 
@@ -341,6 +370,11 @@ std::optional<std::string> php_guard_problem() {
   // script itself. A binary keeps it close-on-exec and gets 0, 1, 2 only.
   std::array<char, 2> magic{};
   if (::pread(script.get(), magic.data(), magic.size(), 0) == 2 && magic[0] == '#' && magic[1] == '!') {
+    // php-cgi as the interpreter ignores /dev/fd/N: it opens SCRIPT_FILENAME again by its
+    // name and reads ini files from the script's directory, without the guard. PHP runs
+    // only through a handler of kind php or php-fcgi.
+    if (auto why = php_cgi_interpreter_problem(script.get()))
+      child_refuse(report_fd, ctx, Check::exec, Verdict::deny, 403, d.physical_path + ": " + *why);
     if (::fcntl(script.get(), F_SETFD, 0) != 0 ||
         ::fcntl(script.get(), F_SETFL, ::fcntl(script.get(), F_GETFL) & ~O_NONBLOCK) != 0)
       child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
