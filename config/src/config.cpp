@@ -324,6 +324,22 @@ std::optional<std::string> extension_problem(std::string_view extension) {
   return std::nullopt;
 }
 
+// php-cgi's -n (--no-php-ini) reads no ini file, PHP_INI_SCAN_DIR's included: the guard that
+// makes PHP compile only the checked file would silently not load. Short options may be
+// stacked ("-qn"); the rest of a word after an option that takes a value is that value.
+std::optional<std::string> php_arg_problem(std::string_view arg) {
+  constexpr std::string_view why =
+      "arguments without -n (--no-php-ini), with which php-cgi reads no ini file, suwrap's PHP guard "
+      "included; another php.ini is named with ini_dir";
+  if (arg == "--no-php-ini") return std::string(why);
+  if (arg.size() < 2 || arg[0] != '-' || arg[1] == '-') return std::nullopt;
+  for (const char option : arg.substr(1)) {
+    if (option == 'n') return std::string(why);
+    if (std::string_view("bcdfTz").find(option) != std::string_view::npos) break;
+  }
+  return std::nullopt;
+}
+
 std::string lowercase(std::string_view text) {
   std::string out(text);
   for (char& c : out)
@@ -632,7 +648,7 @@ Handler read_handler(const TableReader& reader, std::string_view name) {
   }
 
   set_if_present(handler.path, reader.string_at("path", absolute_path_problem));
-  set_if_present(handler.args, reader.strings_at("args"));
+  set_if_present(handler.args, reader.strings_at("args", php_arg_problem));
   set_if_present(handler.ini_dir, reader.string_at("ini_dir", absolute_path_problem));
   set_if_present(handler.workers, reader.integer_at("workers", {1, 256, "an integer from 1 to 256"}));
   set_if_present(handler.max_requests,

@@ -222,7 +222,11 @@ int run_config_check(const std::string& path) {
       report.error(config->file, key + ".path: " + handler.path + " does not exist");
     else if (program->uid != 0 || (program->mode & 022) != 0)
       report.error(config->file, key + ".path: " + handler.path + " must be owned by root and writable only by root");
-    else if (const auto sapi = facts.php_sapi(handler.path); !sapi || *sapi != "cgi-fcgi")
+    else if (const auto sapi = facts.php_sapi(handler.path); sapi && *sapi == "cgi-fcgi-other")
+      report.error(config->file, key + ".path: " + handler.path + " is php-cgi of another PHP build than suwrap's " +
+                                     "PHP guard (" + build::php_build_id + "), which it would not load: build and " +
+                                     "install suwrap against that PHP; suwrap refuses it meanwhile (check handler)");
+    else if (!sapi || *sapi != "cgi-fcgi")
       report.error(config->file, key + ".path: " + handler.path + " is " +
                                      (sapi && *sapi == "cli" ? "the PHP command-line binary" : "not php-cgi") +
                                      ": run with the request body on its stdin, as suwrap runs a PHP handler, it "
@@ -239,6 +243,10 @@ int run_config_check(const std::string& path) {
                    "global.allow_dir_group_writable: every member of a directory's group can then replace a "
                    "script or add a .user.ini in it, and so run code as the directory's owner; allow it only "
                    "where each such group has no member but its owner");
+  if (config->allow_file_group_writable)
+    report.warning(config->file,
+                   "global.allow_file_group_writable: every member of a script's group can then rewrite it, "
+                   "and so run code as its owner; allow it only where each such group has no member but its owner");
 
   AccountOptions options;
   options.write_index = ::geteuid() == 0;

@@ -81,7 +81,8 @@ std::vector<std::string> command_line_php_handlers(const std::string& toml) {
     const auto sapi = facts.php_sapi(handler.path);
     const std::string base = handler.path.substr(handler.path.rfind('/') + 1);
     const bool named_like_cli = base.find("cgi") == std::string::npos && base.starts_with("php");
-    if (sapi ? *sapi == "cgi-fcgi" : !named_like_cli) continue;
+    // php-cgi of another PHP build is config check's to report; it is php-cgi all the same.
+    if (sapi ? sapi->starts_with("cgi-fcgi") : !named_like_cli) continue;
     notes.push_back("handlers." + name + ".path: " + handler.path + " is " +
                     (sapi ? (*sapi == "cli" ? "the PHP command-line binary" : "not php-cgi")
                           : "not on this machine, and named like the PHP command-line binary") +

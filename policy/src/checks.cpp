@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "suwrap/build_config.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/config/paths.hpp"
 
@@ -393,6 +394,11 @@ class Pipeline {
     const auto sapi = facts_.php_sapi(handler.path);
     if (!sapi)
       return error(Check::handler, "handler " + handler.name + ": " + handler.path + " cannot be read");
+    if (*sapi == "cgi-fcgi-other")
+      return error(Check::handler, "handler " + handler.name + ": " + handler.path +
+                                       " is php-cgi of another PHP build than suwrap's PHP guard (" +
+                                       build::php_build_id +
+                                       "), which it would not load; build and install suwrap against that PHP");
     if (*sapi != "cgi-fcgi")
       return error(Check::handler,
                    "handler " + handler.name + ": " + handler.path + " is " +

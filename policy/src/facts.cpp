@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "suwrap/build_config.hpp"
 #include "suwrap/config/fd.hpp"
 
 namespace suwrap::policy {
@@ -226,7 +227,8 @@ std::optional<std::string> php_sapi_of(int fd) {
   std::optional<std::string> sapi;
   // A SAPI's pretty name, as sapi_module_struct gives it; php-cgi's is "CGI/FastCGI".
   if (holds(data, size, "CGI/FastCGI"))
-    sapi = "cgi-fcgi";
+    // php-cgi of another PHP build (another minor version) would not load suwrap's guard.
+    sapi = holds(data, size, build::php_build_id) ? "cgi-fcgi" : "cgi-fcgi-other";
   else if (holds(data, size, "Command Line Interface"))
     sapi = "cli";
   else

@@ -520,6 +520,18 @@ TEST(ParseConfig, RefusesACgiHandlerWithPath) {
                "not allowed");
 }
 
+// -n makes php-cgi read no ini file at all, suwrap's PHP guard included.
+TEST(ParseConfig, RefusesAPhpHandlerArgumentThatLoadsNoIniFile) {
+  const std::string head = "[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n";
+  for (const char* args : {R"(["-n"])", R"(["--no-php-ini"])", R"(["-qn"])", R"(["-d", "x=1", "-n"])"})
+    expect_error(config_error(head + "args = " + args + "\n"), 5, "handlers.php.args", "without -n");
+  // What follows an option that takes a value is that value: "-dopcache.enable=0" sets no -n.
+  for (const char* args : {R"(["-dopcache.enable=0"])", R"(["-d", "display_errors=on"])", R"(["-q"])"}) {
+    const auto config = parse_config(head + "args = " + args + "\n", main_file);
+    EXPECT_TRUE(config.has_value()) << args << ": " << (config ? "" : config.error().to_string());
+  }
+}
+
 TEST(ParseConfig, RefusesPoolSettingsOutsidePhpFcgi) {
   expect_error(
       config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n"

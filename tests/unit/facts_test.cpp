@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "suwrap/build_config.hpp"
 #include "support.hpp"
 
 namespace {
@@ -210,11 +211,14 @@ TEST(PhpSapi, TellsPhpCgiFromTheCommandLineBinaryAndFromOtherPrograms) {
 // A file that is not ELF is searched whole; the name must stand alone as a C string.
 TEST(PhpSapi, FindsTheNameOnlyAsAWholeString) {
   suwrap::testing::TempTree tree;
-  tree.write("cgi", std::string("x\0CGI/FastCGI\0y", 15));
+  const std::string build = std::string(1, '\0') + suwrap::build::php_build_id + '\0';
+  tree.write("cgi", std::string("x\0CGI/FastCGI\0y", 15) + build);
+  tree.write("other", std::string("x\0CGI/FastCGI\0y", 15) + std::string(1, '\0') + "API1,NTS" + '\0');
   tree.write("fpm", std::string("x\0FPM/CGI/FastCGIx\0y", 20));
   tree.write("cli", std::string("\0Command Line Interface\0", 24));
   suwrap::policy::SystemFacts facts;
   EXPECT_EQ(facts.php_sapi(tree.path("cgi")), "cgi-fcgi");
+  EXPECT_EQ(facts.php_sapi(tree.path("other")), "cgi-fcgi-other") << "another PHP build would not load the guard";
   EXPECT_EQ(facts.php_sapi(tree.path("fpm")), "");
   EXPECT_EQ(facts.php_sapi(tree.path("cli")), "cli");
 }

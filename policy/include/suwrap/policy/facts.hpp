@@ -39,6 +39,8 @@ class FactSource {
   // Which PHP SAPI the program at `path` (links followed) is built as, read from the SAPI
   // names in its read-only data: "cgi-fcgi" (php-cgi, "CGI/FastCGI"), "cli" (the command-line
   // binary, "Command Line Interface"), "" when it is neither; nullopt when it cannot be read.
+  // php-cgi built for another PHP extension API than suwrap's PHP guard (which it would not
+  // load) is "cgi-fcgi-other".
   virtual std::optional<std::string> php_sapi(std::string_view path) = 0;
 };
 
