@@ -483,6 +483,19 @@ t_require_warm() {
   fi
 }
 
+# t_shared_with_carol: the set-up of the attacks by a group member: users ALICE and CAROL,
+# a group DEVS with carol in it, and SHARED, alice's directory $ALICE_DOCROOT/shared of
+# group DEVS, mode 2775: carol can write into it (allow_dir_group_writable admits it).
+t_shared_with_carol() {
+  t_user ALICE
+  t_user CAROL
+  t_group DEVS "$CAROL"
+  SHARED="$ALICE_DOCROOT/shared"
+  t_dir "$ALICE" 2775 "$SHARED"
+  chgrp "$DEVS" "$SHARED"
+  chmod 2775 "$SHARED"
+}
+
 # t_group VAR MEMBER...: a real group (removed when the suite ends) with these users as
 # supplementary members. Sets VAR (its name).
 t_group() {

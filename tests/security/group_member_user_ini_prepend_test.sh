@@ -14,17 +14,10 @@
 source "$(dirname "$0")/../lib/common.sh"
 t_setup
 t_require_warm
-t_user ALICE
-t_user CAROL
-t_group DEVS "$CAROL"
+t_shared_with_carol
 t_markers_dir
 
-
-# alice's tree: shared/ is group-writable for devs; own/ and lib/ are alice's alone.
-SHARED="$ALICE_DOCROOT/shared"
-t_dir "$ALICE" 2775 "$SHARED"
-chgrp "$DEVS" "$SHARED"
-chmod 2775 "$SHARED"
+# alice's tree: shared/ (t_shared_with_carol) is group-writable for devs; own/ and lib/ are alice's alone.
 t_file "$ALICE" 0644 "$SHARED/page.php" '<?php echo "ALICE-PAGE uid=", posix_getuid(), "\n";'
 t_dir "$ALICE" 0755 "$ALICE_DOCROOT/own"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/own/page.php" '<?php echo "ALICE-PAGE uid=", posix_getuid(), "\n";'

@@ -13,17 +13,9 @@
 source "$(dirname "$0")/../lib/common.sh"
 t_setup
 t_require_warm
-t_user ALICE
-t_user CAROL
-t_group DEVS "$CAROL"
+t_shared_with_carol
 t_markers_dir
 ROUNDS=40
-
-
-SHARED="$ALICE_DOCROOT/shared"
-t_dir "$ALICE" 2775 "$SHARED"
-chgrp "$DEVS" "$SHARED"
-chmod 2775 "$SHARED"
 
 # Alice's pages and carol's files, one pair per kind: PHP, a compiled CGI, a "#!" CGI.
 t_file "$ALICE" 0644 "$SHARED/page.php" '<?php echo "ALICE-PAGE uid=", posix_getuid(), "\n";'
