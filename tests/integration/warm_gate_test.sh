@@ -77,7 +77,7 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 # Sets POOL_PID (the supervisor) and T_OUT (the launcher's READY/REFUSED line).
 start_pool() {
   # As suwrap-cgid does: the pool is for the uid that owns the script as stat() sees it.
-  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="$(stat -L -c %u "$1" 2>/dev/null)" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
+  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="$(stat -L -c %u "$1" 2>/dev/null)" SCRIPT_FILENAME="$1" "$T_PYTHON" "$T_LIB/pool_launch.py" \
     "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
   POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/^READY pid=\([0-9]*\)$/\1/p')
@@ -103,7 +103,7 @@ ask() {
   local as=root out
   if [ "$1" = --as ]; then as=$2; shift 2; fi
   t_log_mark
-  out=$(FCGI_LIB="$SUWRAP_SOURCE_DIR/tests/lib" /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" \
+  out=$(FCGI_LIB="$T_LIB" /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" \
     --init-groups "$T_PYTHON" -c '
 import os, sys
 sys.path.insert(0, os.environ["FCGI_LIB"])
