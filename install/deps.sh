@@ -15,6 +15,7 @@ build_pkgs=(
   libtomlplusplus-dev libasio-dev libsystemd-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   debhelper dpkg-dev lintian man-db groff-base
+  php-dev
 )
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin

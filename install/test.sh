@@ -19,6 +19,8 @@ build="${SUWRAP_TEST_BUILD:-$here/build/test}"
 # Two test runs on one machine need their own compiled-in configuration and gate paths.
 config="${SUWRAP_TEST_CONFIG:-/etc/suwrap-test/suwrap.toml}"
 gate="${SUWRAP_TEST_GATE_PATH:-/run/suwrap-tests/suwrap-gate}"
+# The PHP guard's directory beside the gate: /run/suwrap-tests/<prefix>php-guard.
+php_guard="${SUWRAP_TEST_PHP_GUARD_DIR:-$(dirname "$gate")/$(basename "$gate" | sed 's/suwrap-gate$//')php-guard}"
 export SUWRAP_TEST_CONFIG="$config"
 jobs=$(nproc)
 
@@ -33,7 +35,8 @@ cmake -S "$here" -B "$build" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSUWRAP_DEVELOPER=ON \
   -DSUWRAP_CONFIG="$config" \
-  -DSUWRAP_GATE_PATH="$gate"
+  -DSUWRAP_GATE_PATH="$gate" \
+  -DSUWRAP_PHP_GUARD_DIR="$php_guard"
 cmake --build "$build" -j "$jobs"
 
 sanitizers=0

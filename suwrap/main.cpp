@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,15 +103,17 @@ Request request_from_environment(const std::vector<std::string>& environment, ui
 // SUWRAP_ACCOUNTS_CHANGED: when suwrap-cgid last saw an account file change (CLOCK_REALTIME,
 // nanoseconds). It can only make the account lookup refresh its index; anything that is not
 // a plain number is no hint at all.
+// A time after now is no hint: suwrap-cgid saw the change before it started suwrap.
 std::int64_t accounts_changed_hint(const std::vector<std::string>& environment) {
   const auto hint = find_variable(environment, "SUWRAP_ACCOUNTS_CHANGED");
-  if (!hint || hint->empty() || hint->size() > 19) return 0;
+  if (!hint || hint->empty() || hint->front() < '0' || hint->front() > '9') return 0;
   std::int64_t value = 0;
-  for (const char c : *hint) {
-    if (c < '0' || c > '9') return 0;
-    value = value * 10 + (c - '0');
-  }
-  return value;
+  const auto [end, error] = std::from_chars(hint->data(), hint->data() + hint->size(), value);
+  if (error != std::errc() || end != hint->data() + hint->size()) return 0;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::int64_t now_ns = static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  return value <= now_ns ? value : 0;
 }
 
 // `suwrap --pool` is given the pool's socket as fd 0 by suwrap-cgid: a listening unix
@@ -130,22 +135,33 @@ std::optional<std::string> pool_socket_problem() {
   return std::nullopt;
 }
 
-// A handler's stdin is the request body: a pipe, a file or a connected socket. A listening
-// (or unconnected) socket there would make php-cgi a FastCGI server (it takes fd 0 for one
-// when getpeername() fails with ENOTCONN) that runs whatever its peer names, as the
-// account, unchecked and unlogged. Only `suwrap --pool` serves a listening socket, and
-// only through the gate.
+// A handler's stdin is the request body. A listening (or unconnected) socket there would make
+// php-cgi a FastCGI server (it takes fd 0 for one when getpeername() fails with ENOTCONN)
+// that runs whatever its peer names, as the account, unchecked and unlogged. Judging the
+// socket's state is not enough: the caller may keep a copy and change it after the judgement
+// (connect(AF_UNSPEC) dissolves a TCP connection). So only what cannot change its kind is
+// taken: a pipe or FIFO (suwrap-cgid, lighttpd), a regular file (a body spooled to disk), a
+// character device (/dev/null), or a connected unix stream socket (Apache mod_cgid), which
+// can neither be disconnected nor made to listen. Only `suwrap --pool` serves a listening
+// socket, and only through the gate.
 std::optional<std::string> stdin_listener_problem() {
-  int listening = 0;
-  socklen_t size = sizeof(int);
-  if (::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0) {
-    if (errno == ENOTSOCK) return std::nullopt;  // a pipe or a file: a body
-    return std::string("cannot tell what fd 0 is: ") + std::strerror(errno);
-  }
-  if (listening == 1) return "fd 0 is a listening socket; a request's stdin must be its body";
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) != 0) return std::string("cannot tell what fd 0 is: ") + std::strerror(errno);
+  if (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)) return std::nullopt;
+  if (!S_ISSOCK(st.st_mode))
+    return "fd 0 is neither a pipe, a file, a character device nor a socket; a request's stdin must be its body";
+  const auto option = [](int name) {
+    int value = -1;
+    socklen_t size = sizeof(value);
+    return ::getsockopt(STDIN_FILENO, SOL_SOCKET, name, &value, &size) == 0 ? value : -1;
+  };
+  if (option(SO_DOMAIN) != AF_UNIX || option(SO_TYPE) != SOCK_STREAM)
+    return "fd 0 is a socket other than a unix stream socket, which its holder could turn into a listening one; "
+           "a request's stdin must be its body";
+  if (option(SO_ACCEPTCONN) != 0) return "fd 0 is a listening socket; a request's stdin must be its body";
   sockaddr_storage peer{};
   socklen_t peer_size = sizeof(peer);
-  if (::getpeername(STDIN_FILENO, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 && errno == ENOTCONN)
+  if (::getpeername(STDIN_FILENO, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0)
     return "fd 0 is an unconnected socket; a request's stdin must be its body";
   return std::nullopt;
 }

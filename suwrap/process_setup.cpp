@@ -51,9 +51,12 @@ bool set_own_limits() {
   const rlimit no_core{0, 0};
   const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
   const rlimit descriptors{1024, 1024};
+  // A caller's tiny stack would crash suwrap before it could answer or log (SIGSEGV).
+  const rlimit stack{8U << 20U, 8U << 20U};
   return ::setrlimit(RLIMIT_CORE, &no_core) == 0 && ::setrlimit(RLIMIT_FSIZE, &unlimited) == 0 &&
          ::setrlimit(RLIMIT_CPU, &unlimited) == 0 && ::setrlimit(RLIMIT_AS, &unlimited) == 0 &&
-         ::setrlimit(RLIMIT_DATA, &unlimited) == 0 && ::setrlimit(RLIMIT_NOFILE, &descriptors) == 0;
+         ::setrlimit(RLIMIT_DATA, &unlimited) == 0 && ::setrlimit(RLIMIT_NOFILE, &descriptors) == 0 &&
+         ::setrlimit(RLIMIT_STACK, &stack) == 0;
 }
 
 }  // namespace suwrap

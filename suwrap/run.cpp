@@ -115,13 +115,13 @@ void default_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-// Opens the compiled-in gate the way the walk opens a script: from "/", one component at a
-// time, never following a link. Every directory on the way and the file itself must be
-// root's and writable by nobody else, or an account could replace the program that the
-// pool runs for another account.
-std::optional<std::string> open_gate(policy::Fd& out) {
-  const std::string path = build::gate_path;
-  if (path.empty() || path.front() != '/') return "the compiled-in gate path is not absolute: " + path;
+// Opens `path` the way the walk opens a script: from "/", one component at a time, never
+// following a link. Every directory on the way and the object itself must be root's and
+// writable by nobody else, or an account could replace what root installed (the gate that
+// a pool runs, the PHP guard) for another account. `what` names it in messages.
+std::optional<std::string> open_root_owned(const std::string& path, const char* what, policy::Fd& out,
+                                           struct stat& found) {
+  if (path.empty() || path.front() != '/') return std::string("the compiled-in ") + what + " path is not absolute: " + path;
   policy::Fd at(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   std::size_t start = 1;
   std::string walked;
@@ -133,13 +133,8 @@ std::optional<std::string> open_gate(policy::Fd& out) {
     if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
       return (walked.empty() ? std::string("/") : walked) + " must be owned by root and writable only by root";
     if (last) {
-      // Executable but not readable by the account: exec of a file the process cannot read
-      // leaves it undumpable from the start, so the account's own processes cannot ptrace
-      // the gate before it has set that itself.
-      if (!S_ISREG(st.st_mode) || (st.st_mode & S_IXOTH) == 0 || (st.st_mode & (S_IRGRP | S_IROTH)) != 0 ||
-          (st.st_mode & (S_ISUID | S_ISGID)) != 0)
-        return path + " must be a regular file that others may execute but not read (mode 0711), without set-uid or set-gid";
       out = std::move(at);
+      found = st;
       return std::nullopt;
     }
     if (!S_ISDIR(st.st_mode)) return walked + " is not a directory";
@@ -147,11 +142,45 @@ std::optional<std::string> open_gate(policy::Fd& out) {
     const std::size_t end = slash == std::string::npos ? path.size() : slash;
     const std::string component = path.substr(start, end - start);
     if (component.empty() || component == "." || component == "..")
-      return "the compiled-in gate path is not canonical: " + path;
+      return std::string("the compiled-in ") + what + " path is not canonical: " + path;
     walked += "/" + component;
     at = policy::Fd(::openat(at.get(), component.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     start = end + 1;
   }
+}
+
+// The compiled-in gate, opened as root and checked before the drop.
+std::optional<std::string> open_gate(policy::Fd& out) {
+  struct stat st {};
+  if (auto why = open_root_owned(build::gate_path, "gate", out, st)) return why;
+  // Executable but not readable by the account: exec of a file the process cannot read
+  // leaves it undumpable from the start, so the account's own processes cannot ptrace
+  // the gate before it has set that itself.
+  if (!S_ISREG(st.st_mode) || (st.st_mode & S_IXOTH) == 0 || (st.st_mode & (S_IRGRP | S_IROTH)) != 0 ||
+      (st.st_mode & (S_ISUID | S_ISGID)) != 0)
+    return std::string(build::gate_path) +
+           " must be a regular file that others may execute but not read (mode 0711), without set-uid or set-gid";
+  return std::nullopt;
+}
+
+// The PHP guard's directory (php/suwrap_guard.c): php-cgi reads every ini file in it, so the
+// directory, its ini file and the library must all be root's alone. Checked as root before
+// the drop, for every PHP handler and pool; nothing PHP runs without it.
+constexpr const char* guard_library = "suwrap_guard.so";
+constexpr const char* guard_ini = "suwrap-guard.ini";
+std::optional<std::string> php_guard_problem() {
+  policy::Fd dir;
+  struct stat st {};
+  if (auto why = open_root_owned(build::php_guard_dir, "PHP guard", dir, st)) return "the PHP guard: " + *why;
+  if (!S_ISDIR(st.st_mode)) return std::string("the PHP guard: ") + build::php_guard_dir + " is not a directory";
+  for (const char* name : {guard_library, guard_ini}) {
+    struct stat file {};
+    if (::fstatat(dir.get(), name, &file, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(file.st_mode) || file.st_uid != 0 ||
+        (file.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+      return std::string("the PHP guard: ") + build::php_guard_dir + "/" + name +
+             " must be a regular file owned by root and writable only by root";
+  }
+  return std::nullopt;
 }
 
 // Warm mode's step 15: the gate runs as the account user with fd 0 the pool's listening
@@ -224,6 +253,9 @@ std::optional<std::string> open_gate(policy::Fd& out) {
     if (auto why = open_gate(gate))
       child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500, *why);
   }
+  if (handler.is_php()) {
+    if (auto why = php_guard_problem()) child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500, *why);
+  }
   // Root's log descriptor never reaches the account user, not even before the exec.
   ctx.log.close();
 
@@ -235,18 +267,19 @@ std::optional<std::string> open_gate(policy::Fd& out) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != supervisor)
     child_refuse(report_fd, ctx, Check::drop, Verdict::error, 500, "the supervisor went away");
 
-  // 14. identity: the script opened as the target user is the file that was checked.
-  // Every directory on its way is writable only by this user or root (check dir_perms),
-  // so nobody else can swap it between here and the exec.
+  // 14. identity: the script opened as the target user is the file that was checked:
+  // the same device and inode, and the same change time and owner (a file created in the
+  // meantime may reuse a freed inode number, never its change time). This descriptor is
+  // what a CGI is executed from (execveat), and what php-cgi's guard compares with.
+  policy::Fd script(::open(d.physical_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  struct stat script_st {};
+  if (!script || ::fstat(script.get(), &script_st) != 0)
+    child_refuse(report_fd, ctx, Check::identity, Verdict::deny, 403,
+                 d.physical_path + " cannot be opened as " + target.user.name + ": " + std::strerror(errno));
   {
-    policy::Fd script(::open(d.physical_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    struct stat st {};
-    if (!script || ::fstat(script.get(), &st) != 0)
+    if (!policy::FileFacts::from(script_st).same_identity(d.script_facts))
       child_refuse(report_fd, ctx, Check::identity, Verdict::deny, 403,
-                   d.physical_path + " cannot be opened as " + target.user.name + ": " + std::strerror(errno));
-    if (!policy::FileFacts::from(st).same_file(d.script_facts))
-      child_refuse(report_fd, ctx, Check::identity, Verdict::deny, 403,
-                   d.physical_path + " changed after it was checked (device/inode differ)");
+                   d.physical_path + " changed after it was checked (device, inode, change time or owner differ)");
   }
 
   // The php.ini that PHPRC names must be readable by the account: php-cgi would otherwise
@@ -269,16 +302,20 @@ std::optional<std::string> open_gate(policy::Fd& out) {
   own.home = target.user.home;
   own.user = target.user.name;
   std::vector<std::string> environment = policy::build_environment(ctx.request_environment, own);
+  if (handler.is_php()) {
+    // php-cgi loads the guard from root's directory (an environment variable: php-cgi
+    // ignores its options for a query string that starts with '-'), after its own ini
+    // directory, and the guard compiles only the file with this identity (php/suwrap_guard.c).
+    environment.push_back(std::string("PHP_INI_SCAN_DIR=:") + build::php_guard_dir);
+    environment.push_back(std::string(policy::script_identity_name) + "=" + d.script_facts.identity());
+  }
 
   std::vector<std::string> args;
-  std::string program;
   if (handler.is_php()) {
-    program = handler.path;
     args.push_back(handler.path);
     args.insert(args.end(), handler.args.begin(), handler.args.end());
   } else {
     // kind cgi: the script runs itself, with no argument from the request.
-    program = d.physical_path;
     args.push_back(d.physical_path);
   }
   std::vector<char*> argv = exec_vector(args);
@@ -290,10 +327,29 @@ std::optional<std::string> open_gate(policy::Fd& out) {
                  "cannot enter " + d.script_dir + ": " + std::strerror(errno));
 
   default_signals();
-  ::execve(program.c_str(), argv.data(), envp.data());
+  if (handler.is_php()) {
+    ::execve(handler.path.c_str(), argv.data(), envp.data());
+    // Over the account's RLIMIT_NPROC, execve fails with EAGAIN.
+    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+                 "cannot execute " + handler.path + ": " + std::strerror(errno));
+  }
+
+  // kind cgi: executed through the descriptor checked above, so that no rename between the
+  // check and the exec can put another file in its place. A script with a "#!" line is run
+  // by the kernel as `interpreter /dev/fd/N`, so for one (and only for one) that descriptor
+  // stays open across the exec: the handler then has fds 0, 1, 2 and N, read-only on the
+  // script itself. A binary keeps it close-on-exec and gets 0, 1, 2 only.
+  std::array<char, 2> magic{};
+  if (::pread(script.get(), magic.data(), magic.size(), 0) == 2 && magic[0] == '#' && magic[1] == '!') {
+    if (::fcntl(script.get(), F_SETFD, 0) != 0 ||
+        ::fcntl(script.get(), F_SETFL, ::fcntl(script.get(), F_GETFL) & ~O_NONBLOCK) != 0)
+      child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+                   "cannot keep " + d.physical_path + " open for its interpreter: " + std::strerror(errno));
+  }
+  ::syscall(SYS_execveat, script.get(), "", argv.data(), envp.data(), AT_EMPTY_PATH);
   // Over the account's RLIMIT_NPROC, execve fails with EAGAIN.
   child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
-               "cannot execute " + program + ": " + std::strerror(errno));
+               "cannot execute " + d.physical_path + ": " + std::strerror(errno));
 }
 
 // --- the supervisor ----------------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server.hpp"
+#include "log_line.hpp"
 #include "suwrap/build_config.hpp"
 
 namespace {
@@ -273,11 +274,11 @@ int main(int argc, char** argv) {
     log = std::make_shared<spdlog::logger>("suwrap-cgid", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   }
   log->set_level(spdlog::level::from_str(log_level));
-  // The journal stamps time, pid and priority itself.
-  if (file_sink || !JournalStderrSink::stderr_is_journal())
-    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v");
-  else
-    log->set_pattern("%v");
+  // Every message one line: what a client sent is logged with its control characters
+  // escaped. The journal stamps time, pid and priority itself.
+  const bool stamped = file_sink || !JournalStderrSink::stderr_is_journal();
+  log->set_formatter(std::make_unique<suwrap::cgid::OneLineFormatter>(
+      stamped ? "%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v" : "%v"));
 
   if (::geteuid() == 0) {
     log->critical("refusing to run as root: run suwrap-cgid as the web server's user");

@@ -328,10 +328,15 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_ch
   pool->kept.clear();  // closes them
   pool->idle_timer.cancel();
   forget(pool);
-  // Remove the socket file only if it is still the one this pool bound: a fresh pool for
-  // the same key may have bound the path again meanwhile.
+  // Remove the socket file only if it is still the one this pool bound. A fresh pool for
+  // the same key (a request that found this one dead started it) has bound the path again:
+  // then the file is that pool's, whatever its inode number says — a file system may give
+  // the new socket the very inode number the old one freed, and unlinking it would leave
+  // the new pool unreachable (connect: ENOENT) and its requests answered 502.
+  const auto successor = pools_.find(pool->key);
   struct stat st {};
-  if (::lstat(pool->socket_path.c_str(), &st) == 0 && st.st_dev == pool->socket_dev && st.st_ino == pool->socket_ino)
+  if (successor == pools_.end() && ::lstat(pool->socket_path.c_str(), &st) == 0 && st.st_dev == pool->socket_dev &&
+      st.st_ino == pool->socket_ino)
     ::unlink(pool->socket_path.c_str());
   --alive_;
   metrics_.pools_running = alive_;

@@ -58,6 +58,7 @@ std::string_view reason_phrase(int status) {
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
@@ -480,7 +481,27 @@ awaitable<void> Server::serve(stream::socket socket) {
         }
       } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
         ++metrics_.protocol_errors;
-        log_->warn("closing a connection: malformed FastCGI stream: {}", error->reason);
+        // A request whose params are over the bound is one the web server sent whole and
+        // well-formed: it gets an answer before the connection closes (the session is over,
+        // so the records are written here), not a silent close.
+        const auto req = conn->current;
+        const bool oversized = error->violation == fcgi::Violation::params_too_large ||
+                               error->violation == fcgi::Violation::too_many_params;
+        if (oversized && req && req->stage == Request::Stage::waiting && !req->output_sent) {
+          log_->warn("request {} refused with 431: {}; closing the connection", req->id, error->reason);
+          req->stage = Request::Stage::finished;
+          req->status = 431;
+          ++metrics_.requests_by_status[req->status];
+          std::string out;
+          fcgi::append_stdout(out, req->id,
+                              "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n"
+                              "431 Request Header Fields Too Large\n");
+          fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, req->id);
+          fcgi::append_end_request(out, req->id, 0, fcgi::ProtocolStatus::request_complete);
+          (void)co_await conn->send(std::move(out));
+        } else {
+          log_->warn("closing a connection: malformed FastCGI stream: {}", error->reason);
+        }
         open = false;
         break;
       }

@@ -24,6 +24,7 @@ namespace {
 
 constexpr std::string_view index_dir_name = ".suwrap";
 constexpr std::string_view index_file_name = "index";
+constexpr std::string_view temporary_prefix = ".index.";
 constexpr std::size_t max_cached_answers = 4096;
 
 std::int64_t now_ns() {
@@ -270,9 +271,14 @@ class AccountDirectoryOps {
     }
     s_.dir = std::move(*dir);
     if (options_.write_index) {
-      // Made before the directory's stamp is taken, so that making it does not date the index.
-      if (::mkdirat(s_.dir.fd.get(), std::string(index_dir_name).c_str(), 0755) == 0)
+      // Made before the directory's stamp is taken, so that making it does not date the index;
+      // 0755 whatever the umask (suwrap's is 077): the daemons read and watch the index.
+      const std::string name(index_dir_name);
+      if (::mkdirat(s_.dir.fd.get(), name.c_str(), 0755) == 0) {
+        // Best effort: a directory left 0700 is still root's, only slower for the daemons.
+        [[maybe_unused]] const int chmodded = ::fchmodat(s_.dir.fd.get(), name.c_str(), 0755, 0);
         (void)::fstat(s_.dir.fd.get(), &s_.dir.st);
+      }
     }
     use_disk_index();
     if (!s_.index) refresh({});
@@ -329,6 +335,7 @@ class AccountDirectoryOps {
       }
     }
 
+    bool learnt = false;  // anything the previous index did not say
     std::vector<IndexedFile> files;
     files.reserve(names->size());
     for (const auto& name : *names) {
@@ -357,6 +364,8 @@ class AccountDirectoryOps {
         for (const auto& docroot : known->second.docroots) add_unique(file.docroots, docroot);
       }
       file.racy = racy(file.stamp, started);
+      learnt = learnt || known == previous.end() || known->second.valid != file.valid ||
+               known->second.users != file.users || known->second.docroots != file.docroots;
       files.push_back(std::move(file));
     }
 
@@ -370,7 +379,8 @@ class AccountDirectoryOps {
     std::string text = index_text(header, files);
     // A racy index would only be refreshed again by the next look: it is not written, and
     // that look reuses the stamps of the one on disk as well.
-    if (options_.write_index && !header.racy) write(text);
+    learnt = learnt || files.size() != previous.size();
+    if (options_.write_index && !header.racy) write(text, header.built_ns, learnt);
     s_.header = header;
     s_.index.emplace(index_in_memory(std::move(text)));
     s_.previous.reset();
@@ -399,17 +409,19 @@ class AccountDirectoryOps {
     return names;
   }
 
-  // Written beside its final name and renamed into place: a reader sees the old index or the
-  // new one. A failure only costs the next lookup a refresh.
-  void write(const std::string& text) {
+  // Written as a file without a name (O_TMPFILE), given one beside the index and renamed
+  // into place: a reader sees the old index or the new one, and a writer killed on the way
+  // leaves nothing (or, killed between the two calls, a name removed by the next writer a
+  // minute later). An index older than the one already there is not written over it.
+  // A failure only costs the next lookup a refresh.
+  void write(const std::string& text, std::int64_t built_ns, bool learnt) {
     const std::string sub_path = child_path(config_.accounts_dir, index_dir_name);
     const Fd sub(::openat(s_.dir.fd.get(), std::string(index_dir_name).c_str(),
                           O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
     struct stat st {};
     if (!sub || ::fstat(sub.get(), &st) != 0 || trust_problem(sub_path, st)) return;
-    static std::atomic<unsigned> counter{0};
-    const std::string temporary = ".index." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    Fd out(::openat(sub.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    remove_stale_temporaries(sub.get());
+    Fd out(::openat(sub.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
     if (!out) return;
     bool written = ::fchmod(out.get(), 0644) == 0;
     std::size_t done = 0;
@@ -419,9 +431,47 @@ class AccountDirectoryOps {
       if (n <= 0) written = false;
       else done += static_cast<std::size_t>(n);
     }
-    out.reset();
-    if (!written || ::renameat(sub.get(), temporary.c_str(), sub.get(), std::string(index_file_name).c_str()) != 0)
+    if (!written || newer_on_disk(sub.get(), built_ns, learnt)) return;
+    static std::atomic<unsigned> counter{0};
+    const std::string temporary = std::string(temporary_prefix) + std::to_string(::getpid()) + "." +
+                                  std::to_string(counter++);
+    if (::linkat(out.get(), "", sub.get(), temporary.c_str(), AT_EMPTY_PATH) != 0) return;
+    if (::renameat(sub.get(), temporary.c_str(), sub.get(), std::string(index_file_name).c_str()) != 0)
       (void)::unlinkat(sub.get(), temporary.c_str(), 0);
+  }
+
+  // Whether the index there now was built after this one began — a refresh held up (stopped
+  // by its caller) must not put an older index back — or, when this one learnt nothing new,
+  // within the last second: a caller that makes every request refresh (a hint of "now"
+  // each time) costs a write a second at most, not one a request.
+  bool newer_on_disk(int sub, std::int64_t built_ns, bool learnt) const {
+    auto file = open_file_in(sub, std::string(index_file_name), "index", true);
+    if (!file) return false;
+    const auto size = static_cast<std::uint64_t>(file->st.st_size);
+    IndexReader reader(index_in_file(std::move(file->fd), size));
+    const auto header = reader.header();
+    return header && header->accounts_dir == config_.accounts_dir &&
+           (header->built_ns > built_ns || (!learnt && header->built_ns > now_ns() - 1'000'000'000));
+  }
+
+  // Names a writer gave but did not rename (it was killed between the two), a minute on.
+  static void remove_stale_temporaries(int sub) {
+    const Fd listing(::openat(sub, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!listing) return;
+    const int fd = ::dup(listing.get());
+    if (fd < 0) return;
+    const std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(fd), ::closedir);
+    if (!stream) {
+      ::close(fd);
+      return;
+    }
+    const std::int64_t cutoff = now_ns() - 60'000'000'000;
+    while (const dirent* entry = ::readdir(stream.get())) {  // NOLINT(concurrency-mt-unsafe): a private stream
+      if (!std::string_view(entry->d_name).starts_with(temporary_prefix)) continue;
+      struct stat st {};
+      if (::fstatat(sub, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && FileStamp::of(st).mtime_ns < cutoff)
+        (void)::unlinkat(sub, entry->d_name, 0);
+    }
   }
 
   const AccountRead& read(const std::string& name) {
@@ -502,7 +552,8 @@ class AccountDirectoryOps {
       for (const auto& name : stale) s_.reads.erase(name);
       refresh(stale);
     }
-    return s_.dir_problem;
+    if (s_.dir_problem) return s_.dir_problem;
+    return file_error(config_.accounts_dir, "account files changed while they were read; try again");
   }
 
  private:

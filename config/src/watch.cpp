@@ -128,6 +128,12 @@ void CurrentConfig::watch_index() {
   std::vector<std::string> dirs;
   if (index_watched_) dirs.push_back(index_dir);
   index_watch_.watch(dirs, {});
+  // A directory it cannot watch (not readable to this user): as if there were none, rather
+  // than "changed" at every look — the accounts_dir watch still sees every account file.
+  if (index_watched_ && !index_watch_.watching()) {
+    index_watched_ = false;
+    index_watch_.watch({}, {});
+  }
 }
 
 void CurrentConfig::reload() {

@@ -185,7 +185,10 @@ int main(int argc, char** argv) {
                         "PHP_FCGI_MAX_REQUESTS=" + std::to_string(handler->max_requests),
                         "HOME=" + user->home,
                         "USER=" + user->name,
-                        "LOGNAME=" + user->name};
+                        "LOGNAME=" + user->name,
+                        // The PHP guard (php/suwrap_guard.c), from root's directory, which
+                        // suwrap --pool checked before it started this gate.
+                        std::string("PHP_INI_SCAN_DIR=:") + suwrap::build::php_guard_dir};
   auto php = gate::PhpPool::start(launch, php_ready_within);
   if (!php) fail_start(Check::exec, "php-cgi did not start: " + php.error());
 

@@ -103,6 +103,11 @@ std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, 
                         limits_argument(pool.limits) + "); the pool restarts",
                     true);
   }
+  if (decision.target->group.gid != pool.gid)
+    return refuse(Verdict::error, Check::user, 500,
+                  "the group of " + pool.user + " changed (gid " + std::to_string(decision.target->group.gid) +
+                      ", the pool has " + std::to_string(pool.gid) + "); the pool restarts",
+                  true);
   if (groups != pool.groups)
     return refuse(Verdict::error, Check::drop, 500, "the groups of " + pool.user + " changed; the pool restarts",
                   true);

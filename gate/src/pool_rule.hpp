@@ -59,7 +59,9 @@ struct PoolMismatch {
 //    max_lifetime_seconds changed: error, check handler, 500, retire;
 //  - PHPRC differs from the pool's: error, check handler, 500, retire;
 //  - the limits differ from the pool's (wall_seconds aside): error, check user, 500, retire;
+//  - the group (gid) differs from the pool's: error, check user, 500, retire;
 //  - the user's groups differ from the pool's: error, check drop, 500, retire.
+// `groups` must be the list for the decision's gid (what initgroups would give now).
 std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, const PoolIdentity& pool,
                                               const std::vector<gid_t>& groups);
 

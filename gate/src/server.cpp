@@ -319,7 +319,7 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
     return judged;
   }
   // Allowed, and then for this pool: this account, this handler, this php.ini.
-  const auto groups = facts_.groups_of(pool_.user, pool_.gid);
+  const auto groups = facts_.groups_of(pool_.user, decision.target ? decision.target->group.gid : pool_.gid);
   if (const auto mismatch = mismatch_for_pool(decision, pool_, groups.value_or(std::vector<gid_t>{}))) {
     judged.refusal =
         GateRefusal{mismatch->verdict, mismatch->check, mismatch->http_status, ex.script, mismatch->reason};
@@ -341,6 +341,9 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
     const auto equals = entry.find('=');
     php_params.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
   }
+  // What the PHP guard in the worker compares the script it opens with. The client's own
+  // SUWRAP_* params were dropped by the allowlist above: only the gate's value gets there.
+  php_params.emplace_back(std::string(policy::script_identity_name), decision.script_facts.identity());
   fcgi::append_begin_request(judged.php_head, php_request_id, fcgi::Role::responder, false);
   if (!fcgi::append_params(judged.php_head, php_request_id, php_params)) {
     judged.refusal = GateRefusal{Verdict::error, Check::exec, 500, ex.script, "the params cannot be encoded"};

@@ -254,6 +254,17 @@ class Pipeline {
           return deny(Check::target, "no account's docroot holds " + *request_.script);
         break;
       case AccountAnswer::Kind::account:
+        // The file that runs decides as the name does (as for the handler): a link into
+        // another account's docroot would run that account's file under this one's settings.
+        if (config().mode == Mode::account && walk_->physical_path() != *request_.script) {
+          const AccountAnswer there = governing_account(config(), accounts_, walk_->physical_path(), owner);
+          if (there.kind != AccountAnswer::Kind::account || there.account->name != found.account->name)
+            return deny(Check::target, *request_.script + " leads to " + walk_->physical_path() + ", which " +
+                                           (there.kind == AccountAnswer::Kind::account
+                                                ? "is account " + there.account->name + "'s"
+                                                : std::string("no account holds alone")) +
+                                           ", not account " + found.account->name + "'s");
+        }
         account_ = std::move(found.account);
         // `config` passed for the main file; this account file is judged valid too.
         decision_.checks[static_cast<std::size_t>(Check::config) - 1].detail +=

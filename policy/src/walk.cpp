@@ -31,7 +31,14 @@ FileFacts FileFacts::from(const struct stat& st) {
   facts.gid = st.st_gid;
   facts.nlink = st.st_nlink;
   facts.size = st.st_size;
+  facts.ctime_sec = st.st_ctim.tv_sec;
+  facts.ctime_nsec = st.st_ctim.tv_nsec;
   return facts;
+}
+
+std::string FileFacts::identity() const {
+  return std::to_string(dev) + ":" + std::to_string(ino) + ":" + std::to_string(ctime_sec) + ":" +
+         std::to_string(ctime_nsec);
 }
 
 namespace {

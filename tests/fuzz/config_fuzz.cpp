@@ -54,7 +54,6 @@ void check_error(const ConfigError& error, std::string_view expected_file) {
 
 void check_config(const Config& config) {
   require(config.file == main_file, "the configuration remembers its file");
-  require(config.accounts.empty(), "parse_config reads no account");
   require(is_clean_absolute(config.accounts_dir), "accounts_dir is a clean absolute path");
   require(config.min_uid >= 1 && config.min_gid >= 1, "min_uid and min_gid are at least 1");
   require(config.umask <= 0777, "umask is at most 0777");

@@ -23,6 +23,7 @@ T_PHP_CGI=/usr/bin/php-cgi
 T_PHP_INI_DIR=$(ls -d /etc/php/*/cgi 2>/dev/null | sort -V | tail -n 1)
 # What other users run, copied into the scratch tree: t_copy_for_others.
 source "$(dirname "${BASH_SOURCE[0]}")/scratch_copies.sh"
+T_PHP_GUARD_DIR=""
 
 # ---- set-up and clean-up -----------------------------------------------------------------
 
@@ -48,6 +49,7 @@ t_setup() {
   t_install_suwrap "$T_SUWRAP"
   t_copy_for_others
   t_install_gate
+  t_install_php_guard
 
   # The compiled-in configuration directory belongs to the tests while they run; one
   # that the tests did not make is never touched.
@@ -73,6 +75,25 @@ t_install_gate() {
   esac
   install -o root -g root -m 0711 "$SUWRAP_GATE_BIN" "$SUWRAP_GATE_PATH"
   t_on_cleanup "rm -f '$SUWRAP_GATE_PATH'"
+}
+
+# The PHP guard (php/suwrap_guard.c): suwrap runs PHP only with it, from its compiled-in
+# directory, which the built ini file names (zend_extension = DIR/suwrap_guard.so). The test
+# build puts that directory under /run/suwrap-tests; the built library and ini are copied
+# there, root's, while a suite runs. A directory outside /run/suwrap-tests is never written.
+t_install_php_guard() {
+  if [ -z "${SUWRAP_PHP_GUARD_SO:-}" ] || [ ! -f "$SUWRAP_PHP_GUARD_SO" ]; then return 0; fi
+  local ini dir
+  ini="$(dirname "$SUWRAP_PHP_GUARD_SO")/suwrap-guard.ini"
+  dir=$(sed -n 's|^zend_extension = \(.*\)/suwrap_guard\.so$|\1|p' "$ini")
+  case "$dir" in
+    /run/suwrap-tests/*) ;;
+    *) return 0 ;;
+  esac
+  T_PHP_GUARD_DIR=$dir
+  install -d -o root -g root -m 0755 "$dir"
+  install -o root -g root -m 0644 "$SUWRAP_PHP_GUARD_SO" "$ini" "$dir/"
+  t_on_cleanup "rm -rf '$dir'"
 }
 
 # A set-uid root copy of suwrap, group www-data, mode 4750 (suwrap(8)).
@@ -441,6 +462,40 @@ t_system_user() {
   printf -v "${var}_GID" '%s' "$(id -g "$name")"
   printf -v "${var}_HOME" '%s' "$home"
   printf -v "${var}_DOCROOT" '%s' "$home/public_html"
+}
+
+# t_php_kind_tables KIND: T_CONFIG_TABLES text with .php run per request (KIND "php") or
+# by a warm pool ("php-fcgi", 2 workers, 1000 requests each, 30 s idle), and .cgi programs.
+t_php_kind_tables() {
+  cat <<EOF2
+[handlers.php]
+kind = "$1"
+path = "$T_PHP_CGI"
+ini_dir = "$T_PHP_INI_DIR"
+extensions = [".php"]
+EOF2
+  [ "$1" = php-fcgi ] && printf 'workers = 2\nmax_requests = 1000\nidle_seconds = 30\n'
+  printf '\n[handlers.cgi]\nkind = "cgi"\nextensions = [".cgi"]\n'
+}
+
+# t_require_warm: skips the suite (77) unless suwrap-cgid and the test build's gate are there.
+t_require_warm() {
+  if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
+    echo "SKIP $T_NAME: needs suwrap-cgid and the test build's gate"
+    exit 77
+  fi
+}
+
+# t_group VAR MEMBER...: a real group (removed when the suite ends) with these users as
+# supplementary members. Sets VAR (its name).
+t_group() {
+  local var=$1 name="swgrp$(( $$ % 10000 ))$RANDOM"
+  shift
+  groupadd "$name"
+  t_on_cleanup "groupdel '$name'"
+  local member
+  for member in "$@"; do usermod -aG "$name" "$member"; done
+  printf -v "$var" '%s' "$name"
 }
 
 # t_cc OUTPUT SOURCE-TEXT [GCC-OPTION...]: compiles C source text into OUTPUT.

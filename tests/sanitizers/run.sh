@@ -100,6 +100,7 @@ for suite in "${suites[@]}"; do
   set +e
   env SUWRAP_BIN="$main_build/suwrap/suwrap" SUWRAP_POLICY_BIN="$main_build/policy/suwrap-policy" \
     SUWRAP_CGID_BIN="$wrapper" SUWRAP_CONFIG_PATH="$config_path" SUWRAP_SOURCE_DIR="$root" \
+    SUWRAP_PHP_GUARD_SO="$main_build/php/suwrap_guard.so" \
     ${gate:+SUWRAP_GATE_BIN="$gate"} bash "$suite" >"$build/$name.log" 2>&1
   rc=$?
   set -e

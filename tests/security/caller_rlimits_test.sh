@@ -98,6 +98,10 @@ size=$(stat -c %s "$T_LOG")
 t_request_via prlimit --fsize=$((size + 40)):$((size + 40)) -- SCRIPT_FILENAME="$ALICE_DOCROOT/limits.cgi"
 decided_whole
 
+t_case "a tiny stack (RLIMIT_STACK 64 KiB): suwrap answers and logs, it does not crash"
+t_request_via prlimit --stack=65536:65536 -- SCRIPT_FILENAME="$ALICE_DOCROOT/limits.cgi"
+decided_whole
+
 t_case "the next ordinary request is logged as a line of its own"
 t_attack_script "$ALICE_DOCROOT/ok.php"
 t_ran_only

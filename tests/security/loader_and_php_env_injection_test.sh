@@ -90,9 +90,16 @@ t_case "PHP: no loader variable, and the configured ini only"
 t_attack_script "$ALICE_DOCROOT/env.php" "${hostile[@]}"
 t_ran_only
 body=$(t_body)
-for n in LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT GCONV_PATH PHP_VALUE PHP_ADMIN_VALUE PHP_INI_SCAN_DIR; do
+for n in LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT GCONV_PATH PHP_VALUE PHP_ADMIN_VALUE; do
   t_expect "getenv('$n') is false" t_contains "$body" "getenv:$n=false"
 done
+# suwrap's own PHP_INI_SCAN_DIR: the PHP guard's root-owned directory after php-cgi's own.
+if [ -n "$T_PHP_GUARD_DIR" ]; then
+  t_expect "PHP_INI_SCAN_DIR is suwrap's, naming the PHP guard's directory" \
+    t_contains "$body" "getenv:PHP_INI_SCAN_DIR=':$T_PHP_GUARD_DIR'"
+else
+  t_expect "getenv('PHP_INI_SCAN_DIR') is not the caller's" eval '! t_contains "$body" "getenv:PHP_INI_SCAN_DIR='"'"'$ALICE_HOME"'
+fi
 t_expect "PHPRC is the configured php.ini, not the caller's" t_contains "$body" "PHPRC=$configured_ini"
 t_expect "the configured ini is loaded" t_contains "$body" "loaded=$configured_ini"
 t_expect "no ini from the caller's PHP_INI_SCAN_DIR" eval '! t_contains "$body" "$ALICE_HOME/evil"'

@@ -65,6 +65,28 @@ t_expect "no request read the secret after the change ($read_after did)" test "$
 t_expect "and the last one was served, without the group (got: $T_OUT)" t_contains "$T_OUT" "secret:denied"
 t_expect "by a new pool" test "$(gate_pid)" != "$first_gate"
 
+t_case "the account file's group taken away while the pool serves: nothing runs with the old group"
+gpasswd -a "$ALICE" "$GROUP" >/dev/null
+t_account alice "user = \"$ALICE\"
+group = \"$GROUP\"
+docroots = [\"$ALICE_DOCROOT\"]
+[limits]
+memory_mb = 512"
+gpasswd -d "$ALICE" "$GROUP" >/dev/null  # only the account file's group key gives it now
+for _ in 1 2 3 4; do probe; done
+t_expect "with the account's group, the secret is read (got: $T_OUT)" t_contains "$T_OUT" "secret:read"
+t_account alice "user = \"$ALICE\"
+docroots = [\"$ALICE_DOCROOT\"]
+[limits]
+memory_mb = 512"
+read_after=0
+for _ in 1 2 3 4; do
+  probe
+  t_contains "$T_OUT" "secret:read" && read_after=$((read_after + 1))
+done
+t_expect "no request read the secret once the group key was gone ($read_after did)" test "$read_after" = 0
+t_expect "the last one was served without it (got: $T_OUT)" t_contains "$T_OUT" "secret:denied"
+
 t_case "memory_mb lowered in the account file while the pool serves: nothing runs with the old limit"
 t_account alice "user = \"$ALICE\"
 docroots = [\"$ALICE_DOCROOT\"]

@@ -128,6 +128,38 @@ TEST_F(Accounts, WritesAnIndexThatTheNextLookupBelieves) {
   EXPECT_FALSE(second.index_in_memory());
 }
 
+TEST_F(Accounts, TheIndexDirectoryIsReadableByTheDaemonsWhateverTheUmask) {
+  account("alice", "alice", "/srv/alice");
+  const mode_t before = ::umask(077);  // suwrap's own
+  (void)directory().for_user("alice");
+  ::umask(before);
+  struct stat st {};
+  ASSERT_EQ(::stat(tree.path("accounts.d/.suwrap").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755U);
+}
+
+TEST_F(Accounts, ARefreshThatLearntNothingDoesNotRewriteARecentIndex) {
+  account("alice", "alice", "/srv/alice");
+  (void)directory().for_user("alice");
+  settle();
+  (void)directory().for_user("alice");
+  struct stat first {};
+  ASSERT_EQ(::stat(index_path().c_str(), &first), 0);
+  AccountOptions told;
+  told.write_index = true;
+  told.distrust_before_ns = now_ns();  // a refresh, as a hint of "now" asks for at every request
+  for (int i = 0; i < 3; ++i) (void)AccountDirectory(config, told).for_user("alice");
+  struct stat after {};
+  ASSERT_EQ(::stat(index_path().c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, first.st_ino) << "nothing new: the index of a moment ago stays";
+  account("alice", "bob", "/srv/alice");  // in place: something new
+  told.distrust_before_ns = now_ns();
+  (void)AccountDirectory(config, told).for_user("bob");
+  ASSERT_EQ(::stat(index_path().c_str(), &after), 0);
+  EXPECT_NE(after.st_ino, first.st_ino) << "what a refresh learnt is written at once";
+  EXPECT_EQ(directory(false).for_user("bob").kind, Kind::account) << "and believed by the next lookup";
+}
+
 TEST_F(Accounts, AFileAddedOrRemovedIsSeenAtTheNextLookup) {
   account("alice", "alice", "/srv/alice");
   (void)directory().for_user("alice");

@@ -190,6 +190,17 @@ TEST(MismatchForPool, ChangedGroupsRetireThePool) {
   EXPECT_EQ(mismatch->reason, "the groups of alice changed; the pool restarts");
 }
 
+TEST(MismatchForPool, AChangedGroupRetiresThePool) {
+  const Handler handler = warm_handler();
+  Decision decision = allowed(alice, handler);
+  decision.target->group.gid = 2000;  // the account file now names another group
+  const auto mismatch = mismatch_for_pool(decision, alices_pool(handler), alices_groups);
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->check, Check::user);
+  EXPECT_TRUE(mismatch->retire_pool);
+  EXPECT_EQ(mismatch->reason, "the group of alice changed (gid 2000, the pool has 1001); the pool restarts");
+}
+
 TEST(MismatchForPool, InAccountModeAPoolServesItsOwnAccountOnly) {
   const Handler handler = warm_handler();
   PoolIdentity pool = alices_pool(handler);

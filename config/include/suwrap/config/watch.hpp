@@ -32,6 +32,8 @@ class ConfigWatch {
 
   // Whether anything changed since the last call (always true when watching failed).
   bool changed();
+  // Whether the last watch() could watch everything it was given.
+  [[nodiscard]] bool watching() const { return !broken_; }
 
  private:
   Fd inotify_;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <sys/stat.h>
+
+#include <cstdint>
 #include <sys/types.h>
 
 #include <string>
@@ -23,13 +25,29 @@ struct FileFacts {
   gid_t gid = 0;
   nlink_t nlink = 0;
   off_t size = 0;
+  // The inode's change time: a new file that reuses a freed inode number has another, and
+  // nobody can set it back (the `identity` check and the PHP guard compare it).
+  std::int64_t ctime_sec = 0;
+  std::int64_t ctime_nsec = 0;
 
   static FileFacts from(const struct stat& st);
   [[nodiscard]] bool is_dir() const { return S_ISDIR(mode); }
   [[nodiscard]] bool is_regular() const { return S_ISREG(mode); }
   [[nodiscard]] bool is_symlink() const { return S_ISLNK(mode); }
   [[nodiscard]] bool same_file(const FileFacts& o) const { return dev == o.dev && ino == o.ino; }
+  // The same file, unchanged in its inode: device, inode, change time and owner.
+  [[nodiscard]] bool same_identity(const FileFacts& o) const {
+    return same_file(o) && ctime_sec == o.ctime_sec && ctime_nsec == o.ctime_nsec && uid == o.uid;
+  }
+  // "dev:ino:ctime_sec:ctime_nsec": what php-cgi's guard (php/suwrap_guard.c) compares the
+  // script it opens with, passed as SUWRAP_SCRIPT_ID.
+  [[nodiscard]] std::string identity() const;
 };
+
+// The variable (per request) or FastCGI param (warm mode) that carries FileFacts::identity()
+// of the checked script to the PHP guard. Set by suwrap and the gate only: the request's own
+// SUWRAP_* variables never reach a handler.
+inline constexpr std::string_view script_identity_name = "SUWRAP_SCRIPT_ID";
 
 // An object reached by the walk, named by its physical path (symlinks resolved).
 struct WalkNode {

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// suwrap-cgid's log is text, one message a line. Its messages carry what clients sent (a
+// SCRIPT_FILENAME may hold a newline: nginx's fastcgi_split_path_info does not match across
+// one), so every message is made one line before it is written, whatever logged it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
+
+namespace suwrap::cgid {
+
+// `text` with every control character (below 0x20, and 0x7f) and the backslash written as
+// \xNN: nothing in it can end a line or pass for an escape.
+std::string one_line(std::string_view text);
+
+// A pattern formatter whose messages are one_line() first.
+class OneLineFormatter final : public spdlog::formatter {
+ public:
+  explicit OneLineFormatter(std::string pattern);
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override;
+
+ private:
+  std::string pattern_;
+  spdlog::pattern_formatter inner_;
+};
+
+}  // namespace suwrap::cgid

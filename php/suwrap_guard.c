@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: Apache-2.0
+// suwrap_guard: a Zend extension that php-cgi loads only when suwrap (per request) or the
+// warm-mode gate starts it, through PHP_INI_SCAN_DIR naming a root-owned directory whose one
+// ini file loads this library (never through the account's ini, never through argv: php-cgi
+// ignores its command line for a query string that starts with '-').
+//
+// It makes three promises, each checked before any PHP code of the request runs:
+//   1. The primary script PHP compiles is the file suwrap (or the gate) checked: the same
+//      device, inode and change time, owned by this process's user. suwrap passes what it
+//      checked as SUWRAP_SCRIPT_ID (per request: the environment; warm: a FastCGI param the
+//      gate sets after dropping any of the client's). The guard opens the script itself,
+//      compares, and hands PHP that very descriptor, so nothing can be swapped in between.
+//   2. A .user.ini is read only when nobody but this user or root could have written it:
+//      every directory from / down to the script's, and every .user.ini in them, is owned
+//      by this user or root and writable by neither group nor others. Otherwise .user.ini
+//      files are not read at all for the request (user_ini.filename is emptied before the
+//      SAPI reads them).
+//   3. auto_prepend_file and auto_append_file run only from such a trusted file: opened by
+//      the guard from / component by component, links followed by hand, every directory on
+//      the way and the file itself owned by this user or root and writable by neither group
+//      nor others; PHP compiles the descriptor the guard checked.
+// Whatever cannot be checked refuses the request: 403, nothing of it runs, and the reason
+// goes to PHP's error log (the web server's error log, through php-cgi's stderr).
+#include <php.h>
+#include <SAPI.h>
+#include <zend_extensions.h>
+#include <zend_compile.h>
+#include <zend_ini.h>
+#include <zend_stream.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef ZTS
+#error "suwrap_guard keeps its per-request state in one static: php-cgi is built without ZTS"
+#endif
+
+#define GUARD_NAME "suwrap_guard"
+#define IDENTITY_NAME "SUWRAP_SCRIPT_ID"
+#define MAX_LINKS 40
+
+struct identity {
+	unsigned long long dev, ino;
+	long long ctime_sec, ctime_nsec;
+};
+
+// One request at a time (php-cgi serves requests one after the other in each process).
+static struct {
+	bool have_identity;
+	struct identity checked;
+	bool started;         // the first compile of this request was seen
+	bool prepend_seen;    // auto_prepend_file was judged
+	bool primary_bound;   // the primary script was opened and compared
+	char problem[512];    // found at activation: refuse at the first compile
+} request;
+
+static zend_op_array *(*next_compile_file)(zend_file_handle *file_handle, int type);
+static zend_result (*next_post_startup)(void);
+
+static bool owner_trusted(const struct stat *st)
+{
+	return st->st_uid == geteuid() || st->st_uid == 0;
+}
+
+static bool writable_by_others(const struct stat *st)
+{
+	return (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+// Nothing of the request runs: a 403, the reason in PHP's error log, and a bailout to the
+// zend_try around the script's execution (request shutdown then sends the headers).
+static ZEND_COLD ZEND_NORETURN void refuse(const char *why)
+{
+	char line[768];
+	snprintf(line, sizeof(line), GUARD_NAME ": refused %s: %s",
+		SG(request_info).path_translated ? SG(request_info).path_translated : "(no script)", why);
+	php_log_err(line);
+	if (!SG(headers_sent)) {
+		SG(sapi_headers).http_response_code = 403;
+		sapi_add_header_ex("Content-Type: text/plain", sizeof("Content-Type: text/plain") - 1, 1, 1);
+		PHPWRITE("403 Forbidden\n", sizeof("403 Forbidden\n") - 1);
+	}
+	EG(exit_status) = 1;
+	zend_bailout();
+}
+
+// "dev:ino:ctime_sec:ctime_nsec", decimal, nothing else.
+static bool parse_identity(const char *text, struct identity *out)
+{
+	unsigned long long parts[4];
+	const char *p = text;
+	for (int i = 0; i < 4; i++) {
+		if (*p < '0' || *p > '9') return false;
+		unsigned long long value = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (value > (ULLONG_MAX - 9) / 10) return false;
+			value = value * 10 + (unsigned long long)(*p - '0');
+			p++;
+		}
+		parts[i] = value;
+		if (i < 3 && *p++ != ':') return false;
+	}
+	if (*p != '\0' || parts[2] > LLONG_MAX || parts[3] > 999999999ULL) return false;
+	out->dev = parts[0];
+	out->ino = parts[1];
+	out->ctime_sec = (long long)parts[2];
+	out->ctime_nsec = (long long)parts[3];
+	return true;
+}
+
+static bool same_identity(const struct stat *st, const struct identity *id)
+{
+	return (unsigned long long)st->st_dev == id->dev && (unsigned long long)st->st_ino == id->ino &&
+		(long long)st->st_ctim.tv_sec == id->ctime_sec && (long long)st->st_ctim.tv_nsec == id->ctime_nsec;
+}
+
+// --- .user.ini ----------------------------------------------------------------------------
+
+// True when nobody but this user or root can have written a user ini file that php-cgi
+// reads for `script`: it reads one in every directory from the (client-supplied)
+// DOCUMENT_ROOT down to the script's, so every directory from / down is judged.
+static bool user_ini_trusted(const char *script, const char *ini_name, char *why, size_t why_size)
+{
+	if (strchr(ini_name, '/') != NULL) {
+		snprintf(why, why_size, "user_ini.filename holds a '/'");
+		return false;
+	}
+	char path[PATH_MAX];
+	if (script == NULL || script[0] != '/' || strlen(script) >= sizeof(path)) {
+		snprintf(why, why_size, "the script path is not absolute");
+		return false;
+	}
+	strcpy(path, script);
+	char *last_slash = strrchr(path, '/');
+	*last_slash = '\0';  // the script's directory ("" for "/")
+
+	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *component = path;
+	for (;;) {
+		struct stat st;
+		if (dir < 0 || fstat(dir, &st) != 0) {
+			snprintf(why, why_size, "cannot open a directory on the way: %s", strerror(errno));
+			if (dir >= 0) close(dir);
+			return false;
+		}
+		if (!owner_trusted(&st) || writable_by_others(&st)) {
+			snprintf(why, why_size, "a directory on the way is writable by someone else");
+			close(dir);
+			return false;
+		}
+		if (fstatat(dir, ini_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!S_ISREG(st.st_mode) || !owner_trusted(&st) || writable_by_others(&st)) {
+				snprintf(why, why_size, "a %s is not this user's or root's alone", ini_name);
+				close(dir);
+				return false;
+			}
+		} else if (errno != ENOENT) {
+			snprintf(why, why_size, "cannot look at a %s: %s", ini_name, strerror(errno));
+			close(dir);
+			return false;
+		}
+		// The next component of the script's directory.
+		while (*component == '/') component++;
+		if (*component == '\0') break;
+		char *end = strchr(component, '/');
+		if (end != NULL) *end = '\0';
+		int next = openat(dir, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dir);
+		dir = next;
+		if (end == NULL) component += strlen(component);
+		else component = end + 1;
+	}
+	close(dir);
+	return true;
+}
+
+// Before the SAPI reads .user.ini files (zend_extension activation comes first in
+// php_request_startup): if any could be someone else's, none is read for this request.
+static void guard_user_ini(void)
+{
+	const char *ini_name = INI_STR("user_ini.filename");
+	if (ini_name == NULL || ini_name[0] == '\0') return;
+	char why[256];
+	if (user_ini_trusted(SG(request_info).path_translated, ini_name, why, sizeof(why))) return;
+	zend_string *name = zend_string_init("user_ini.filename", sizeof("user_ini.filename") - 1, 0);
+	const zend_result altered = zend_alter_ini_entry_chars(name, "", 0, ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME);
+	zend_string_release(name);
+	if (altered != SUCCESS) {
+		snprintf(request.problem, sizeof(request.problem), "%s, and user ini files cannot be turned off", why);
+		return;
+	}
+	char line[512];
+	snprintf(line, sizeof(line), GUARD_NAME ": %s files not read for %s: %s", ini_name,
+		SG(request_info).path_translated, why);
+	php_log_err(line);
+}
+
+static void guard_activate(void)
+{
+	memset(&request, 0, sizeof(request));
+	char *id = sapi_getenv(IDENTITY_NAME, sizeof(IDENTITY_NAME) - 1);
+	if (id == NULL) {
+		snprintf(request.problem, sizeof(request.problem), "no " IDENTITY_NAME ": php-cgi was not started by suwrap");
+	} else {
+		request.have_identity = parse_identity(id, &request.checked);
+		if (!request.have_identity)
+			snprintf(request.problem, sizeof(request.problem), IDENTITY_NAME " is malformed");
+		efree(id);
+	}
+	guard_user_ini();
+}
+
+// --- opening what PHP compiles ----------------------------------------------------------------
+
+// Gives PHP `fd` as the file to compile, in place of whatever the handle held.
+static void hand_over(zend_file_handle *file_handle, int fd)
+{
+	FILE *fp = fdopen(fd, "rb");
+	if (fp == NULL) {
+		close(fd);
+		refuse("cannot use the opened file");
+	}
+	if (file_handle->type == ZEND_HANDLE_FP && file_handle->handle.fp != NULL) {
+		fclose(file_handle->handle.fp);
+	} else if (file_handle->type == ZEND_HANDLE_STREAM && file_handle->handle.stream.closer != NULL &&
+		file_handle->handle.stream.handle != NULL) {
+		file_handle->handle.stream.closer(file_handle->handle.stream.handle);
+	}
+	if (file_handle->buf != NULL) {
+		efree(file_handle->buf);
+		file_handle->buf = NULL;
+		file_handle->len = 0;
+	}
+	memset(&file_handle->handle, 0, sizeof(file_handle->handle));
+	file_handle->type = ZEND_HANDLE_FP;
+	file_handle->handle.fp = fp;
+}
+
+// The primary script: opened here, compared with what suwrap checked, then compiled from
+// this descriptor.
+static void bind_primary(zend_file_handle *file_handle)
+{
+	if (!request.have_identity) refuse(request.problem[0] ? request.problem : "no checked identity");
+	const char *path = ZSTR_VAL(file_handle->filename);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) refuse("the script cannot be opened");
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		refuse("the script is not a regular file");
+	}
+	if (!same_identity(&st, &request.checked) || st.st_uid != geteuid()) {
+		close(fd);
+		refuse("the script changed after it was checked (device, inode, change time or owner differ)");
+	}
+	// Blocking again: PHP reads the file whole.
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	hand_over(file_handle, fd);
+	request.primary_bound = true;
+}
+
+// Opens `path` (absolute) as this user, following links by hand: every directory passed
+// through — and so every link read — must be this user's or root's and writable by neither
+// group nor others, and so must the file. Returns the file's descriptor, or -1 with `why`.
+static int open_trusted(const char *path, char *why, size_t why_size)
+{
+	char pending[2 * PATH_MAX];
+	if (path[0] != '/' || strlen(path) >= sizeof(pending)) {
+		snprintf(why, why_size, "not an absolute path");
+		return -1;
+	}
+	strcpy(pending, path);
+	int links = 0;
+	int dir = -1;
+	char *rest = pending;
+	for (;;) {
+		if (*rest == '/' || dir < 0) {
+			if (dir >= 0) close(dir);
+			dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
+		struct stat st;
+		if (dir < 0 || fstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, why_size, "cannot open a directory on the way");
+			if (dir >= 0) close(dir);
+			return -1;
+		}
+		if (!owner_trusted(&st) || writable_by_others(&st)) {
+			snprintf(why, why_size, "a directory on the way is writable by someone else");
+			close(dir);
+			return -1;
+		}
+		while (*rest == '/') rest++;
+		char *end = strchr(rest, '/');
+		if (end != NULL) *end = '\0';
+		const bool last = end == NULL || end[1] == '\0';
+		char component[NAME_MAX + 1];
+		if (strlen(rest) > NAME_MAX) {
+			snprintf(why, why_size, "a component is too long");
+			close(dir);
+			return -1;
+		}
+		strcpy(component, rest);
+		rest = end == NULL ? rest + strlen(rest) : end + 1;
+		if (component[0] == '\0' || strcmp(component, ".") == 0) {
+			if (last) {
+				snprintf(why, why_size, "names a directory");
+				close(dir);
+				return -1;
+			}
+			continue;
+		}
+		if (fstatat(dir, component, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			snprintf(why, why_size, "a component cannot be found: %s", strerror(errno));
+			close(dir);
+			return -1;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			// The link lies in a directory only this user or root can change: what it says
+			// is theirs. Its target is walked the same way, from / if it is absolute.
+			char target[PATH_MAX];
+			const ssize_t n = readlinkat(dir, component, target, sizeof(target) - 1);
+			if (++links > MAX_LINKS || n <= 0) {
+				snprintf(why, why_size, "too many links, or a link that cannot be read");
+				close(dir);
+				return -1;
+			}
+			target[n] = '\0';
+			char joined[2 * PATH_MAX];
+			if ((size_t)snprintf(joined, sizeof(joined), "%s%s%s", target, *rest ? "/" : "", rest) >= sizeof(joined)) {
+				snprintf(why, why_size, "the path is too long");
+				close(dir);
+				return -1;
+			}
+			strcpy(pending, joined);
+			rest = pending;
+			if (*rest != '/') continue;  // relative: from the link's directory
+			close(dir);
+			dir = -1;
+			continue;
+		}
+		if (last) {
+			const int fd = openat(dir, component, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+			close(dir);
+			if (fd < 0 || fstat(fd, &st) != 0) {
+				snprintf(why, why_size, "cannot be opened: %s", strerror(errno));
+				if (fd >= 0) close(fd);
+				return -1;
+			}
+			if (!S_ISREG(st.st_mode) || !owner_trusted(&st) || writable_by_others(&st)) {
+				snprintf(why, why_size, "the file is not this user's or root's alone");
+				close(fd);
+				return -1;
+			}
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			return fd;
+		}
+		const int next = openat(dir, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dir);
+		dir = next;
+	}
+}
+
+// auto_prepend_file / auto_append_file: found as PHP finds it (include_path for a relative
+// name), then opened and judged by open_trusted, and compiled from that descriptor.
+static void bind_trusted(zend_file_handle *file_handle)
+{
+	zend_string *resolved = NULL;
+	const char *name = ZSTR_VAL(file_handle->filename);
+	if (name[0] != '/') {
+		resolved = zend_resolve_path(file_handle->filename);
+		if (resolved == NULL) return;  // PHP reports the missing file itself; nothing runs
+		name = ZSTR_VAL(resolved);
+	}
+	char why[256];
+	const int fd = open_trusted(name, why, sizeof(why));
+	if (fd < 0) {
+		char reason[512];
+		snprintf(reason, sizeof(reason), "%s: %s", ZSTR_VAL(file_handle->filename), why);
+		if (resolved != NULL) zend_string_release(resolved);
+		refuse(reason);
+	}
+	hand_over(file_handle, fd);
+	if (file_handle->opened_path == NULL)
+		file_handle->opened_path = resolved != NULL ? resolved : zend_string_copy(file_handle->filename);
+	else if (resolved != NULL)
+		zend_string_release(resolved);
+}
+
+// True when `file_handle` is the auto_prepend_file that zend_execute_scripts() compiles
+// before the primary script (it names it by the setting's value).
+static bool is_prepend(const zend_file_handle *file_handle)
+{
+	const char *prepend = PG(auto_prepend_file);
+	return prepend != NULL && prepend[0] != '\0' && strcmp(ZSTR_VAL(file_handle->filename), prepend) == 0;
+}
+
+static zend_op_array *guard_compile_file(zend_file_handle *file_handle, int type)
+{
+	if (!request.started) {
+		request.started = true;
+		if (request.problem[0] != '\0') refuse(request.problem);
+	}
+	if (file_handle->filename == NULL) refuse("a file without a name");
+	// What is compiled outside any execution is one of the three files of
+	// php_execute_script(): auto_prepend_file, the primary script, auto_append_file, in that
+	// order (php-cgi 8.2 does not mark the primary handle). Includes are compiled while
+	// something executes: they are the account's own code's choice.
+	if (EG(current_execute_data) == NULL) {
+		if (!request.primary_bound && !request.prepend_seen && is_prepend(file_handle)) {
+			request.prepend_seen = true;
+			bind_trusted(file_handle);
+		} else if (!request.primary_bound) {
+			bind_primary(file_handle);
+		} else {
+			bind_trusted(file_handle);
+		}
+	}
+	return next_compile_file(file_handle, type);
+}
+
+// After every other extension's post-startup (opcache installs its compile hook there), so
+// that this check wraps theirs: a script served from opcache is still opened and compared.
+static zend_result guard_post_startup(void)
+{
+	if (next_post_startup != NULL) {
+		zend_result (*next)(void) = next_post_startup;
+		next_post_startup = NULL;
+		if (next() != SUCCESS) return FAILURE;
+	}
+	next_compile_file = zend_compile_file;
+	zend_compile_file = guard_compile_file;
+	return SUCCESS;
+}
+
+static int guard_startup(zend_extension *extension)
+{
+	(void)extension;
+	next_post_startup = zend_post_startup_cb;
+	zend_post_startup_cb = guard_post_startup;
+	return SUCCESS;
+}
+
+ZEND_DLEXPORT zend_extension zend_extension_entry = {
+	GUARD_NAME,
+	"0.1.0",
+	"suwrap",
+	"",
+	"Apache-2.0",
+	guard_startup,
+	NULL,           /* shutdown */
+	guard_activate, /* per-request activation */
+	NULL,           /* per-request deactivation */
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	STANDARD_ZEND_EXTENSION_PROPERTIES
+};
+
+ZEND_DLEXPORT zend_extension_version_info extension_version_info = {
+	ZEND_EXTENSION_API_NO,
+	ZEND_EXTENSION_BUILD_ID
+};

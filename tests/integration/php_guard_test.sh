@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# suwrap's PHP guard (php/suwrap_guard.c) on its own, with the real php-cgi: loaded from its
+# root-owned directory through PHP_INI_SCAN_DIR, after Debian's own ini directory (so after
+# opcache), it compiles the primary script only when it is the file SUWRAP_SCRIPT_ID names
+# (device, inode, change time; owned by the process's user), and nothing of the request runs
+# otherwise (403). In FastCGI mode (as warm workers run) a script already in opcache's cache
+# is refused too when the identity does not match: the guard wraps opcache's compile hook.
+source "$(dirname "$0")/../lib/common.sh"
+t_setup
+if [ -z "$T_PHP_GUARD_DIR" ]; then
+  echo "SKIP $T_NAME: the test build's PHP guard is not installed (SUWRAP_PHP_GUARD_SO)"
+  exit 77
+fi
+t_user ALICE
+t_markers_dir
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/page.php" "<?php touch('$T_MARKS/page-ran'); echo 'PAGE uid=', posix_getuid();"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/other.php" "<?php touch('$T_MARKS/other-ran'); echo 'OTHER';"
+
+identity() { "$T_PYTHON" -c 'import os, sys; s = os.stat(sys.argv[1]); print("%d:%d:%d:%d" % (s.st_dev, s.st_ino, s.st_ctime_ns // 10**9, s.st_ctime_ns % 10**9))' "$1"; }
+
+# php SCRIPT [NAME=VALUE]...: php-cgi as alice in CGI mode, the way suwrap runs it.
+php() {
+  local script=$1
+  shift
+  rm -f "$T_MARKS"/*
+  T_OUT=$(env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET REDIRECT_STATUS=200 PATH=/usr/bin:/bin \
+    PHPRC="$T_PHP_INI_DIR/php.ini" PHP_INI_SCAN_DIR=":$T_PHP_GUARD_DIR" SCRIPT_FILENAME="$script" "$@" \
+    /usr/bin/setpriv --reuid="$ALICE" --regid="$ALICE_GID" --init-groups "$T_PHP_CGI" 2>"$T_ROOT/stderr") || true
+  T_ERR=$(cat "$T_ROOT/stderr")
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=${T_STATUS:-200}
+}
+
+t_case "php-cgi loads the guard after opcache"
+T_OUT=$(env -i PHP_INI_SCAN_DIR=":$T_PHP_GUARD_DIR" PHPRC="$T_PHP_INI_DIR/php.ini" "$T_PHP_CGI" -v)
+t_expect "php-cgi -v names suwrap_guard" t_contains "$T_OUT" "with suwrap_guard"
+
+t_case "the checked identity: the page runs"
+php "$ALICE_DOCROOT/page.php" SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"
+t_expect "it ran as alice" t_contains "$T_OUT" "PAGE uid=$ALICE_UID"
+
+for wrong in other missing malformed changed; do
+  t_case "the identity is $wrong: nothing runs"
+  case $wrong in
+    other) php "$ALICE_DOCROOT/page.php" SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/other.php")" ;;
+    missing) php "$ALICE_DOCROOT/page.php" ;;
+    malformed) php "$ALICE_DOCROOT/page.php" SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")x" ;;
+    changed)
+      id=$(identity "$ALICE_DOCROOT/page.php")
+      chmod 0640 "$ALICE_DOCROOT/page.php"; chmod 0644 "$ALICE_DOCROOT/page.php"  # same inode, new change time
+      php "$ALICE_DOCROOT/page.php" SUWRAP_SCRIPT_ID="$id" ;;
+  esac
+  t_expect "403 (got $T_STATUS)" test "$T_STATUS" = 403
+  t_expect "the page did not run" t_no_marker page-ran other-ran
+  t_expect "the reason is in PHP's error log" t_contains "$T_ERR" "suwrap_guard: refused"
+done
+
+t_case "FastCGI mode with opcache: a cached script with another identity is refused"
+sock="$T_ROOT/php.sock"
+mkdir -p "$T_ROOT/fcgi"
+chown "$ALICE" "$T_ROOT/fcgi"
+sock="$T_ROOT/fcgi/php.sock"
+env -i PATH=/usr/bin:/bin PHPRC="$T_PHP_INI_DIR/php.ini" PHP_INI_SCAN_DIR=":$T_PHP_GUARD_DIR" PHP_FCGI_CHILDREN=0 \
+  /usr/bin/setpriv --reuid="$ALICE" --regid="$ALICE_GID" --init-groups \
+  "$T_PHP_CGI" -d opcache.enable=1 -d opcache.validate_timestamps=0 -b "$sock" </dev/null >/dev/null 2>&1 &
+fcgi_pid=$!
+t_on_cleanup "kill $fcgi_pid"
+for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+fcgi() {
+  rm -f "$T_MARKS"/*
+  T_OUT=$(env -i REQUEST_METHOD=GET GATEWAY_INTERFACE=CGI/1.1 SCRIPT_FILENAME="$ALICE_DOCROOT/page.php" "$@" \
+    /usr/bin/cgi-fcgi -bind -connect "$sock" 2>&1) || true
+  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=${T_STATUS:-200}
+}
+fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"
+t_expect "the checked identity runs (and is cached)" t_contains "$T_OUT" "PAGE uid=$ALICE_UID"
+fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/other.php")"
+t_expect "another identity: 403 (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "the cached page did not run" t_no_marker page-ran
+fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"
+t_expect "the checked identity runs again" t_contains "$T_OUT" "PAGE uid=$ALICE_UID"
+
+t_done
