@@ -47,7 +47,7 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 pool() {
   local launch=()
   if [ "$1" = --fd0 ]; then launch=(--fd0 "$2"); shift 2; fi
-  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="${POOL_UID-$ALICE_UID}" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
+  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="${POOL_UID-$ALICE_UID}" SCRIPT_FILENAME="$1" "$T_PYTHON" "$T_LIB/pool_launch.py" \
     "${launch[@]}" "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
   POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
@@ -57,7 +57,7 @@ pool() {
 }
 ready() { case "$T_OUT" in "READY "*) return 0 ;; *) return 1 ;; esac; }
 no_pool_of() { ! pgrep -u "$1" >/dev/null; }
-ask() { T_OUT=$("$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/fcgi_client.py" "$SOCK" request "${base[@]}" "$@" 2>&1); }
+ask() { T_OUT=$("$T_PYTHON" "$T_LIB/fcgi_client.py" "$SOCK" request "${base[@]}" "$@" 2>&1); }
 
 # ---- refusals: nothing starts -------------------------------------------------------------
 t_case "a handler that is not php-fcgi has no pool"

@@ -46,7 +46,8 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/slow.php" \
   "<?php file_put_contents('$T_MARKS/slow.pid', getmypid()); sleep(10); echo 'late';"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/sleeper.php" \
   "<?php file_put_contents('$T_MARKS/sleeper.pid', getmypid()); sleep(30); echo 'late';"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/one_second.php" '<?php sleep(1); echo "finished\n";'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/one_second.php" \
+  "<?php touch('$T_MARKS/one_second.started'); sleep(1); echo \"finished\\n\";"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 307\" >/dev/null 2>&1 &"); echo "started\n";'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/body.php" '<?php $b = file_get_contents("php://input"); echo strlen($b), " ", md5($b), "\n";'
 ran() { printf "<?php touch('%s/ran-%s');" "$T_MARKS" "$1"; }
@@ -77,7 +78,7 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 # Sets POOL_PID (the supervisor) and T_OUT (the launcher's READY/REFUSED line).
 start_pool() {
   # As suwrap-cgid does: the pool is for the uid that owns the script as stat() sees it.
-  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="$(stat -L -c %u "$1" 2>/dev/null)" SCRIPT_FILENAME="$1" "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" \
+  T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="$(stat -L -c %u "$1" 2>/dev/null)" SCRIPT_FILENAME="$1" "$T_PYTHON" "$T_LIB/pool_launch.py" \
     "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
   POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/^READY pid=\([0-9]*\)$/\1/p')
@@ -103,7 +104,7 @@ ask() {
   local as=root out
   if [ "$1" = --as ]; then as=$2; shift 2; fi
   t_log_mark
-  out=$(FCGI_LIB="$SUWRAP_SOURCE_DIR/tests/lib" /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" \
+  out=$(FCGI_LIB="$T_LIB" /usr/bin/setpriv --reuid="$as" --regid="$(id -g "$as")" \
     --init-groups "$T_PYTHON" -c '
 import os, sys
 sys.path.insert(0, os.environ["FCGI_LIB"])
@@ -328,7 +329,9 @@ t_case "SIGTERM: a running request finishes, new connections are refused, the po
 ask_result="$T_ROOT/one_second.out"
 (ask SCRIPT_FILENAME="$ALICE_DOCROOT/one_second.php"; printf '%s|%s' "$T_STATUS" "$T_OUT" >"$ask_result") &
 asker=$!
-sleep 0.5
+# SIGTERM once the request runs: a fixed pause is not enough on a loaded machine, where the
+# client may not even have connected by then.
+for _ in $(seq 1 100); do [ -e "$T_MARKS/one_second.started" ] && break; sleep 0.1; done
 kill -TERM "$POOL_PID"
 sleep 0.2
 refused_connect=$("$T_PYTHON" -c 'import socket, sys

@@ -21,6 +21,8 @@ T_CALLER=www-data
 T_CLEANUPS=()
 T_PHP_CGI=/usr/bin/php-cgi
 T_PHP_INI_DIR=$(ls -d /etc/php/*/cgi 2>/dev/null | sort -V | tail -n 1)
+# What other users run, copied into the scratch tree: t_copy_for_others.
+source "$(dirname "${BASH_SOURCE[0]}")/scratch_copies.sh"
 T_PHP_GUARD_DIR=""
 
 # ---- set-up and clean-up -----------------------------------------------------------------
@@ -45,6 +47,7 @@ t_setup() {
   T_LOG="$T_ROOT/log/suwrap.log"
   T_SUWRAP="$T_ROOT/bin/suwrap"
   t_install_suwrap "$T_SUWRAP"
+  t_copy_for_others
   t_install_gate
   t_install_php_guard
 

@@ -55,9 +55,22 @@ say "unit tests"
 # 1 MB instead of 256: the suites assert its peak RSS (under 64 MB after a 50 MB answer,
 # 8 MB of growth while 50 MB stream through), and freed 64 KiB buffers parked in a large
 # quarantine would count there though the daemon holds none of them.
-reports="$build/sanitizer-reports"
-wrapper="$build/suwrap-cgid-sanitized"
-daemon="$build/cgid/suwrap-cgid"
+#
+# www-data may not enter the build tree (a clone under /root, 0700 on Debian): the daemon,
+# its wrapper and the reports directory live in a scratch directory of the pass's own under
+# /run/suwrap-tests, root's and 0755, removed when the pass ends.
+mkdir -p /run/suwrap-tests
+[ "$(stat -c %u:%g:%a /run/suwrap-tests)" = 0:0:755 ] || {
+  chown root:root /run/suwrap-tests
+  chmod 0755 /run/suwrap-tests
+}
+scratch=$(mktemp -d /run/suwrap-tests/sanitizers.XXXXXX)
+chmod 0755 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+reports="$scratch/reports"
+wrapper="$scratch/suwrap-cgid-sanitized"
+daemon="$scratch/suwrap-cgid"
+install -o root -g root -m 0755 "$build/cgid/suwrap-cgid" "$daemon"
 cat >"$wrapper" <<WRAPPER
 #!/bin/sh
 # Written by tests/sanitizers/run.sh: suwrap-cgid with its sanitizer options.

@@ -20,7 +20,7 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 # launch FD0_KIND: suwrap (no --pool) for index.php with that fd 0, as the caller.
 launch() {
   T_OUT=$(env -i "${base[@]}" SCRIPT_FILENAME="$ALICE_DOCROOT/index.php" "$T_PYTHON" \
-    "$SUWRAP_SOURCE_DIR/tests/lib/pool_launch.py" --fd0 "$1" "$SOCK" "$T_CALLER" -- "$T_SUWRAP" 2>/dev/null)
+    "$T_LIB/pool_launch.py" --fd0 "$1" "$SOCK" "$T_CALLER" -- "$T_SUWRAP" 2>/dev/null)
   T_RC=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
   T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
