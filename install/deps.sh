@@ -19,7 +19,7 @@ build_pkgs=(
 )
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
-  procps util-linux passwd findutils acl python3 python3-jsonschema
+  procps util-linux passwd findutils acl python3 python3-jsonschema strace
   wrk logrotate
 )
 

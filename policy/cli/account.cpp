@@ -720,7 +720,7 @@ int run_list(const ReadOptions& opt) {
     listed.push_back(read.account);
   }
   if (opt.json) {
-    // An array, as CONTRACT.md fixes it; each object carries schema_version.
+    // An array, as suwrap-policy(8) fixes it; each object carries schema_version.
     std::string out = "[";
     for (size_t i = 0; i < listed.size(); ++i) {
       if (i != 0) out += ",\n";

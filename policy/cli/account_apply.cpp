@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // suwrap-policy account apply FILE: many account edits under one lock, all or nothing
-// (suwrap-policy(8), docs/hosting-panels.md; the input's shape is schemas/account-apply-input.json).
+// (suwrap-policy(8), docs/hosting-panels.md; the input's shape is schemas/account-apply-input.schema.json).
 //
 // FILE holds either the desired set of accounts ({"accounts": [...]}: afterwards accounts_dir
 // holds exactly these) or a list of changes ({"changes": [{"action": "add|set|remove", ...}]}).

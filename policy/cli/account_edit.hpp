@@ -47,7 +47,7 @@ class Problems {
 void validate_alone(const policy::Account& account, const policy::Config& config, policy::FactSource& facts,
                     Problems& problems);
 
-// The object of `account show --json` (suwrap-policy(8), schemas/account.json); `changed`,
+// The object of `account show --json` (suwrap-policy(8), schemas/account.schema.json); `changed`,
 // when given, is added (add, set: whether the file was written).
 std::string account_json(const policy::Account& account, const policy::Config& config,
                          std::optional<bool> changed = std::nullopt);

@@ -17,7 +17,7 @@
 
 namespace suwrap::cli {
 
-// Exit statuses (suwrap-policy(8), EXIT STATUS). 0-2 are CONTRACT.md's; 3-6 tell a panel
+// Exit statuses (suwrap-policy(8), EXIT STATUS). 0-2 are those of every suwrap-policy command; 3-6 tell a panel
 // which failure it met, so that it can retry what may succeed later (5), treat a retried
 // add or remove as done (3, 4) where it asked for that, and stop on the rest.
 inline constexpr int exit_ok = 0;

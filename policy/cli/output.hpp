@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // What suwrap-policy answers a panel with: the exit status of each failure, and under --json
 // the failure itself as one JSON object on standard output (suwrap-policy(8), EXIT STATUS and
-// JSON; schemas/error.json). Every JSON document the commands print starts with
+// JSON; schemas/error.schema.json). Every JSON document the commands print starts with
 // "schema_version", so that a panel can tell which shapes it is reading.
 #pragma once
 
