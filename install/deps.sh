@@ -12,14 +12,14 @@ fi
 build_pkgs=(
   build-essential cmake pkg-config git
   libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-  libtomlplusplus-dev libasio-dev libsystemd-dev
+  libtomlplusplus-dev libasio-dev libsystemd-dev nlohmann-json3-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   debhelper dpkg-dev lintian man-db groff-base
   php-dev
 )
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
-  procps util-linux passwd findutils acl python3
+  procps util-linux passwd findutils acl python3 python3-jsonschema strace
   wrk logrotate
 )
 

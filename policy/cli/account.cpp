@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -30,7 +31,9 @@
 #include <system_error>
 #include <vector>
 
+#include "account_edit.hpp"
 #include "commands.hpp"
+#include "output.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/account_file.hpp"
 #include "suwrap/config/accounts.hpp"
@@ -41,7 +44,7 @@
 #include "suwrap/policy/log_record.hpp"
 #include "suwrap/config/paths.hpp"
 
-namespace suwrap::cli {
+namespace suwrap::cli::edit {
 
 namespace {
 
@@ -85,6 +88,8 @@ struct EditOptions {
   std::optional<std::string> disabled;  // set: "true" | "false"
   bool disabled_flag = false;           // add: --disabled
   std::array<std::optional<std::string>, limit_options.size()> limits;
+  bool if_absent = false;     // add: an account that exists as asked is not an error
+  double lock_timeout = 30;   // seconds to wait for another edit's lock
   CLI::Option* docroots_option = nullptr;
   CLI::Option* domains_option = nullptr;
 };
@@ -93,31 +98,15 @@ struct ReadOptions {
   std::string config = suwrap::build::config_path;
   bool json = false;
   std::string name;
+  bool if_present = false;  // remove: an account that is not there is not an error
+  double lock_timeout = 30;
 };
+
+constexpr std::string_view lock_timeout_help =
+    "Seconds to wait for another edit of accounts_dir to end (default 30); then exit 5 (locked)";
 
 // ---------------------------------------------------------------------------------------
 // Reporting.
-
-// Problems found while validating one edit: all are printed, then the edit is refused.
-class Problems {
- public:
-  void error(std::string text) { errors_.push_back(std::move(text)); }
-  void warning(std::string text) { warnings_.push_back(std::move(text)); }
-  [[nodiscard]] bool any_error() const { return !errors_.empty(); }
-  void print() const {
-    for (const auto& w : warnings_) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    for (const auto& e : errors_) std::fprintf(stderr, "error: %s\n", e.c_str());
-  }
-
- private:
-  std::vector<std::string> errors_;
-  std::vector<std::string> warnings_;
-};
-
-int fail(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
-  return exit_error;
-}
 
 std::string errno_text(int err) {
   return std::generic_category().message(err);
@@ -142,12 +131,15 @@ std::string json_optional(const std::optional<std::string>& value) {
   return value ? json_string(*value) : "null";
 }
 
+}  // namespace
+
 // The object of `account list --json` and `account show --json` (suwrap-policy(8)). Keys the
 // account leaves unset are null (group: the user's primary group; handlers: all of them);
-// limits are the effective ones, [limits] with the account's overrides, all six.
-std::string account_json(const Account& account, const Config& config) {
+// limits are the effective ones, [limits] with the account's overrides, all six; "overrides"
+// are the account's own (what `account apply` takes as "limits").
+std::string account_json(const Account& account, const Config& config, std::optional<bool> changed) {
   const Limits limits = account.limits.applied_to(config.limits);
-  std::string out = "{\"name\":" + json_string(account.name);
+  std::string out = json_object_start() + "\"name\":" + json_string(account.name);
   out += ",\"user\":" + json_string(account.user);
   out += ",\"group\":" + json_optional(account.group);
   out += ",\"docroots\":" + json_array(account.docroots);
@@ -162,9 +154,26 @@ std::string account_json(const Account& account, const Config& config) {
   out += ",\"nproc\":" + std::to_string(limits.nproc);
   out += ",\"nofile\":" + std::to_string(limits.nofile);
   out += ",\"fsize_mb\":" + std::to_string(limits.fsize_mb) + "}";
-  out += ",\"file\":" + json_string(account.file) + "}";
-  return out;
+  out += ",\"overrides\":{";
+  bool first = true;
+  for (const LimitOption& option : limit_options) {
+    if (const auto& value = account.limits.*option.field) {
+      out += (first ? "\"" : ",\"") + std::string(option.key) + "\":" + std::to_string(*value);
+      first = false;
+    }
+  }
+  out += "}";
+  out += ",\"file\":" + json_string(account.file);
+  if (changed) out += std::string(",\"changed\":") + (*changed ? "true" : "false");
+  return out + "}";
 }
+
+std::string account_file_text(const Account& account, std::string_view command) {
+  return "# Account " + account.name + ", written by suwrap-policy account " + std::string(command) +
+         ".\n# Change it with `suwrap-policy account set " + account.name + " ...`.\n" + account_to_toml(account);
+}
+
+namespace {
 
 std::string joined(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
@@ -236,8 +245,8 @@ void check_user_and_group(const Account& account, const Config& config, FactSour
                    std::to_string(config.min_gid) + (account.group ? "" : "; name another with --group"));
 }
 
-void check_docroots(const Account& account, const Config& config, AccountDirectory& accounts, FactSource& facts,
-                    Problems& problems, const std::optional<UserInfo>& user) {
+void check_docroots(const Account& account, const Config& config, FactSource& facts, Problems& problems,
+                    const std::optional<UserInfo>& user) {
   if (account.docroots.empty()) problems.error("an account needs at least one docroot (--docroot)");
   for (const auto& docroot : account.docroots) {
     if (auto why = directory_path_problem(docroot)) {
@@ -253,17 +262,6 @@ void check_docroots(const Account& account, const Config& config, AccountDirecto
       problems.error("docroot " + docroot + " is not a directory");
       continue;
     }
-    // Found through the index, whatever the number of accounts: the docroots at, above and
-    // below this one.
-    if (auto claims = accounts.claims_overlapping(docroot); !claims) {
-      problems.error(claims.error().to_string());
-    } else {
-      for (const auto& theirs : *claims) {
-        if (theirs.account == account.name) continue;
-        problems.error("docroot " + docroot + " overlaps " + theirs.docroot + " of account " + theirs.account +
-                       "; a script must belong to one account only");
-      }
-    }
     // Not errors: the panel may be about to fix them; but every script there would be refused.
     if (!matching_docroot(docroot, config.docroots))
       problems.warning("docroot " + docroot + " is not inside any [global] docroots (" +
@@ -275,6 +273,23 @@ void check_docroots(const Account& account, const Config& config, AccountDirecto
     if ((facts_of->mode & S_IWOTH) != 0)
       problems.warning("docroot " + docroot + " is writable by others (mode " + mode_text(facts_of->mode) +
                        "); its scripts are refused (check dir_perms)");
+  }
+}
+
+// Found through the index, whatever the number of accounts: the docroots at, above and below
+// each of the account's.
+void check_docroot_overlaps(const Account& account, AccountDirectory& accounts, Problems& problems) {
+  for (const auto& docroot : account.docroots) {
+    if (directory_path_problem(docroot)) continue;  // said already
+    if (auto claims = accounts.claims_overlapping(docroot); !claims) {
+      problems.error(claims.error().to_string());
+    } else {
+      for (const auto& theirs : *claims) {
+        if (theirs.account == account.name) continue;
+        problems.error("docroot " + docroot + " overlaps " + theirs.docroot + " of account " + theirs.account +
+                       "; a script must belong to one account only");
+      }
+    }
   }
 }
 
@@ -340,14 +355,23 @@ void check_user_named_once(const Account& account, const Config& config, Account
   }
 }
 
-void validate(const Account& account, const Config& config, AccountDirectory& accounts, FactSource& facts,
-              Problems& problems) {
+}  // namespace
+
+void validate_alone(const Account& account, const Config& config, FactSource& facts, Problems& problems) {
   std::optional<UserInfo> user;
   check_user_and_group(account, config, facts, problems, user);
-  check_user_named_once(account, config, accounts, problems);
-  check_docroots(account, config, accounts, facts, problems, user);
+  check_docroots(account, config, facts, problems, user);
   check_handlers(account, config, problems);
   check_php_ini_dir(account, facts, problems, user);
+}
+
+namespace {
+
+void validate(const Account& account, const Config& config, AccountDirectory& accounts, FactSource& facts,
+              Problems& problems) {
+  validate_alone(account, config, facts, problems);
+  check_user_named_once(account, config, accounts, problems);
+  check_docroot_overlaps(account, accounts, problems);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,11 +407,11 @@ std::vector<std::string> comma_list(const std::string& text) {
 }
 
 // Applies the given options to `account` (empty for add). An empty string clears an optional
-// key; "default" clears a limit override. Returns false after printing what was malformed.
-bool apply_options(const EditOptions& opt, Account& account, bool is_add) {
+// key; "default" clears a limit override. Returns false after noting what was malformed.
+bool apply_options(const EditOptions& opt, Account& account, bool is_add, Problems& problems) {
   bool ok = true;
   const auto bad = [&](const std::string& message) {
-    std::fprintf(stderr, "error: %s\n", message.c_str());
+    problems.error(message);
     ok = false;
   };
   if (opt.user) account.user = *opt.user;
@@ -442,22 +466,31 @@ bool apply_options(const EditOptions& opt, Account& account, bool is_add) {
 // ---------------------------------------------------------------------------------------
 // The file system: accounts_dir, locked, and the atomic write.
 
-struct AccountsDir {
-  std::string path;
-  Fd fd;  // O_RDONLY|O_DIRECTORY, holding the flock
-};
+}  // namespace
 
-// Opens accounts_dir (made if missing, as the loader treats a missing one as "no accounts"),
-// checks it is root's as the loader will, and takes the edit lock.
-Expected<AccountsDir, std::string> lock_accounts_dir(const std::string& path) {
+Expected<AccountsDir, DirFailure> lock_accounts_dir(const std::string& path, std::chrono::milliseconds timeout) {
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
-    return unexpected("cannot create " + path + ": " + errno_text(errno));
-  if (auto problem = check_trusted_path(path)) return unexpected(problem->to_string());
+    return unexpected(DirFailure{ErrorCode::io, "cannot create " + path + ": " + errno_text(errno)});
+  if (auto problem = check_trusted_path(path)) return unexpected(DirFailure{ErrorCode::invalid, problem->to_string()});
   AccountsDir dir{path, Fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))};
-  if (!dir.fd) return unexpected("cannot open " + path + ": " + errno_text(errno));
-  while (::flock(dir.fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return unexpected("cannot lock " + path + ": " + errno_text(errno));
+  if (!dir.fd) return unexpected(DirFailure{ErrorCode::io, "cannot open " + path + ": " + errno_text(errno)});
+  // Polled rather than blocking, so that a panel waits a bounded time (--lock-timeout) and
+  // then hears "locked", which it may retry, instead of hanging behind a stuck edit.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(2);
+  while (::flock(dir.fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK)
+      return unexpected(DirFailure{ErrorCode::io, "cannot lock " + path + ": " + errno_text(errno)});
+    if (std::chrono::steady_clock::now() >= deadline)
+      return unexpected(DirFailure{
+          ErrorCode::locked, "another edit of " + path + " held its lock for more than " +
+                                 std::to_string(timeout.count() / 1000) +
+                                 " s; run the command again (or give a longer --lock-timeout)"});
+    ::usleep(static_cast<useconds_t>(pause.count() * 1000));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
+  if (auto error = recover_interrupted_apply(dir)) return unexpected(DirFailure{ErrorCode::io, *error});
   return dir;
 }
 
@@ -466,52 +499,38 @@ std::optional<std::string> sync_directory(const AccountsDir& dir) {
   return std::nullopt;
 }
 
-enum class Replace { never, always };
-
-// Writes <name>.toml atomically. The temporary name starts with '.', which the loader never
-// reads, so a crash between the write and the rename leaves nothing that suwrap would load.
-std::optional<std::string> write_account_file(const AccountsDir& dir, const std::string& name,
-                                              const std::string& text, Replace replace) {
-  const std::string final_name = name + ".toml";
-  const std::string final_path = dir.path + "/" + final_name;
+std::string hidden_name(const std::string& name, std::string_view what) {
   std::random_device random;
-  const std::string temp_name =
-      "." + final_name + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(random());
+  return "." + name + ".toml." + std::string(what) + "." + std::to_string(::getpid()) + "." +
+         std::to_string(random());
+}
+
+std::optional<std::string> write_new_file(const AccountsDir& dir, const std::string& temp_name,
+                                          const std::string& text) {
+  const std::string path = dir.path + "/" + temp_name;
   Fd file(
       ::openat(dir.fd.get(), temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!file) return "cannot create a temporary file in " + dir.path + ": " + errno_text(errno);
+  if (!file) return "cannot create " + path + ": " + errno_text(errno);
   const auto abandon = [&](const std::string& why) -> std::optional<std::string> {
     ::unlinkat(dir.fd.get(), temp_name.c_str(), 0);
     return why;
   };
   // Explicitly root's and 0644 whatever the umask: the loader refuses anything else (check config).
   if (::fchown(file.get(), 0, 0) != 0 || ::fchmod(file.get(), 0644) != 0)
-    return abandon("cannot set owner and mode of " + final_path + ": " + errno_text(errno));
+    return abandon("cannot set owner and mode of " + path + ": " + errno_text(errno));
   size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(file.get(), text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return abandon("cannot write " + final_path + ": " + errno_text(errno));
+    if (n <= 0) return abandon("cannot write " + path + ": " + errno_text(errno));
     written += static_cast<size_t>(n);
   }
-  if (::fsync(file.get()) != 0) return abandon("cannot fsync " + final_path + ": " + errno_text(errno));
-  if (::close(file.release()) != 0) return abandon("cannot close " + final_path + ": " + errno_text(errno));
-  const unsigned flags = replace == Replace::never ? RENAME_NOREPLACE : 0U;
-  if (::renameat2(dir.fd.get(), temp_name.c_str(), dir.fd.get(), final_name.c_str(), flags) != 0) {
-    const int err = errno;
-    if (err == EEXIST) return abandon("account " + name + " exists (" + final_path + ")");
-    return abandon("cannot rename into " + final_path + ": " + errno_text(err));
-  }
-  return sync_directory(dir);
+  if (::close(file.release()) != 0) return abandon("cannot close " + path + ": " + errno_text(errno));
+  return std::nullopt;
 }
 
 bool running_as_root() {
   return ::geteuid() == 0;
-}
-
-int refuse_unless_root(std::string_view command) {
-  return fail("account " + std::string(command) +
-              " changes root's configuration (accounts_dir); run it as root");
 }
 
 // The accounts as the tools see them: through the index, kept current as root. (Found
@@ -524,92 +543,160 @@ AccountOptions tool_accounts() {
   return options;
 }
 
+namespace {
+
+enum class Replace { never, always };
+
+// Writes <name>.toml atomically. The temporary name starts with '.', which the loader never
+// reads, so a crash between the write and the rename leaves nothing that suwrap would load.
+Expected<bool, DirFailure> write_account_file(const AccountsDir& dir, const std::string& name,
+                                              const std::string& text, Replace replace) {
+  const std::string final_name = name + ".toml";
+  const std::string final_path = dir.path + "/" + final_name;
+  const std::string temp_name = hidden_name(name, "tmp");
+  if (auto error = write_new_file(dir, temp_name, text)) return unexpected(DirFailure{ErrorCode::io, *error});
+  const auto abandon = [&](ErrorCode code, const std::string& why) -> Expected<bool, DirFailure> {
+    ::unlinkat(dir.fd.get(), temp_name.c_str(), 0);
+    return unexpected(DirFailure{code, why});
+  };
+  {
+    const Fd file(::openat(dir.fd.get(), temp_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!file || ::fsync(file.get()) != 0)
+      return abandon(ErrorCode::io, "cannot fsync " + final_path + ": " + errno_text(errno));
+  }
+  const unsigned flags = replace == Replace::never ? RENAME_NOREPLACE : 0U;
+  if (::renameat2(dir.fd.get(), temp_name.c_str(), dir.fd.get(), final_name.c_str(), flags) != 0) {
+    const int err = errno;
+    if (err == EEXIST) return abandon(ErrorCode::exists, "account " + name + " exists (" + final_path + ")");
+    return abandon(ErrorCode::io, "cannot rename into " + final_path + ": " + errno_text(err));
+  }
+  if (auto error = sync_directory(dir)) return unexpected(DirFailure{ErrorCode::io, *error});
+  return true;
+}
+
+int refuse_unless_root(std::string_view command) {
+  return fail(ErrorCode::invalid, "account " + std::string(command) +
+                                      " changes root's configuration (accounts_dir); run it as root");
+}
+
 // ---------------------------------------------------------------------------------------
 // The commands.
+
+std::chrono::milliseconds lock_timeout(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
 
 // add and set share everything but where the account starts from and whether it may exist.
 int run_edit(const EditOptions& opt, bool is_add) {
   const std::string_view command = is_add ? "add" : "set";
   if (!running_as_root()) return refuse_unless_root(command);
-  if (auto why = account_name_error(opt.name)) return fail(*why);
+  if (auto why = account_name_error(opt.name)) return fail(ErrorCode::invalid, *why);
 
   const LoadedConfig first = load_config(opt.config);
-  if (!first) return fail(first.error().to_string());
-  auto dir = lock_accounts_dir(first->accounts_dir);
-  if (!dir) return fail(dir.error());
+  if (!first) return fail(ErrorCode::invalid, first.error().to_string());
+  auto dir = lock_accounts_dir(first->accounts_dir, lock_timeout(opt.lock_timeout));
+  if (!dir) return fail(dir.error().code, dir.error().message);
   // Loaded again under the lock: the state this edit is validated against is the one it changes.
   LoadedConfig config = load_config(opt.config);
-  if (!config) return fail(config.error().to_string());
+  if (!config) return fail(ErrorCode::invalid, config.error().to_string());
   if (config->accounts_dir != first->accounts_dir)
-    return fail("accounts_dir changed while this edit waited for its lock; run it again");
+    return fail(ErrorCode::invalid, "accounts_dir changed while this edit waited for its lock; run it again");
   AccountDirectory accounts(*config, tool_accounts());
 
   const AccountRead existing = accounts.read_file(opt.name + ".toml");
+  const std::string file = child_path(config->accounts_dir, opt.name + ".toml");
   Account account;
   if (is_add) {
-    if (!existing.missing)
-      return fail("account " + opt.name + " exists (" + child_path(config->accounts_dir, opt.name + ".toml") +
-                  "); change it with `suwrap-policy account set`");
+    if (!existing.missing && !opt.if_absent)
+      return fail(ErrorCode::exists,
+                  "account " + opt.name + " exists (" + file + "); change it with `suwrap-policy account set`");
   } else {
-    if (existing.missing) return fail("no account " + opt.name + " in " + config->accounts_dir);
+    if (existing.missing) return fail(ErrorCode::not_found, "no account " + opt.name + " in " + config->accounts_dir);
     if (existing.problem)
-      return fail("account " + opt.name + " cannot be changed: its file is broken: " + existing.problem->to_string() +
-                  "; fix it by hand, or remove it and add it again");
+      return fail(ErrorCode::invalid, "account " + opt.name + " cannot be changed: its file is broken: " +
+                                          existing.problem->to_string() +
+                                          "; fix it by hand, or remove it and add it again");
     account = *existing.account;
   }
   account.name = opt.name;
   account.file = dir->path + "/" + opt.name + ".toml";
-  if (!apply_options(opt, account, is_add)) return exit_error;
+  Problems problems;
+  if (!apply_options(opt, account, is_add, problems)) return fail(ErrorCode::invalid, problems.errors());
+
+  // add --if-absent of an account that exists: done already if it is the one asked for.
+  if (is_add && !existing.missing) {
+    if (!existing.problem && account_to_toml(*existing.account) == account_to_toml(account)) {
+      if (opt.json)
+        std::printf("%s\n", account_json(*existing.account, *config, false).c_str());
+      else
+        std::printf("account %s exists as asked (%s); nothing changed\n", opt.name.c_str(), file.c_str());
+      return exit_ok;
+    }
+    return fail(ErrorCode::exists, "account " + opt.name + " exists (" + file + ") and differs from what was asked" +
+                                       (existing.problem ? " (its file is broken)" : "") +
+                                       "; change it with `suwrap-policy account set`, or remove it first");
+  }
 
   SystemFacts facts;
-  Problems problems;
   validate(account, *config, accounts, facts, problems);
-  problems.print();
+  problems.print_warnings();
   if (problems.any_error()) {
-    std::fprintf(stderr, "account %s: not %s\n", opt.name.c_str(), is_add ? "added" : "changed");
-    return exit_error;
+    const int status = fail(ErrorCode::invalid, problems.errors());
+    if (!json_failures()) std::fprintf(stderr, "account %s: not %s\n", opt.name.c_str(), is_add ? "added" : "changed");
+    return status;
   }
 
   // What suwrap will load is what the loader's own parser makes of the text: check that it
   // accepts it, that it means what was asked, and that the configuration accepts it.
-  const std::string text = "# Account " + opt.name + ", written by suwrap-policy account " +
-                           std::string(command) + ".\n# Change it with `suwrap-policy account set " +
-                           opt.name + " ...`.\n" + account_to_toml(account);
+  const std::string text = account_file_text(account, command);
   auto parsed = parse_account(text, account.file, opt.name);
-  if (!parsed) return fail("the account file would not load: " + parsed.error().to_string());
+  if (!parsed) return fail(ErrorCode::invalid, "the account file would not load: " + parsed.error().to_string());
   if (account_to_toml(*parsed) != account_to_toml(account))
-    return fail("the account file would not read back as written; nothing was changed");
-  if (auto problem = account_handler_problem(*config, *parsed)) return fail(problem->to_string());
+    return fail(ErrorCode::invalid, "the account file would not read back as written; nothing was changed");
+  if (auto problem = account_handler_problem(*config, *parsed)) return fail(ErrorCode::invalid, problem->to_string());
 
+  // set that changes nothing writes nothing: a retried set is a no-op.
+  const bool changed = is_add || account_to_toml(*existing.account) != account_to_toml(account);
   // The index is not written now: the directory has just changed, so any index made now
   // would be racy; the next request makes it.
-  if (auto error = write_account_file(*dir, opt.name, text, is_add ? Replace::never : Replace::always))
-    return fail(*error);
+  if (changed) {
+    auto written = write_account_file(*dir, opt.name, text, is_add ? Replace::never : Replace::always);
+    if (!written) return fail(written.error().code, written.error().message);
+  }
   if (opt.json)
-    std::printf("%s\n", account_json(*parsed, *config).c_str());
-  else
+    std::printf("%s\n", account_json(*parsed, *config, changed).c_str());
+  else if (changed)
     std::printf("%s account %s (%s)\n", is_add ? "added" : "changed", opt.name.c_str(), parsed->file.c_str());
+  else
+    std::printf("account %s already as asked (%s); nothing changed\n", opt.name.c_str(), parsed->file.c_str());
   return exit_ok;
 }
 
 int run_remove(const ReadOptions& opt) {
   if (!running_as_root()) return refuse_unless_root("remove");
-  if (auto why = account_name_error(opt.name)) return fail(*why);
+  if (auto why = account_name_error(opt.name)) return fail(ErrorCode::invalid, *why);
   const LoadedConfig config = load_config(opt.config);
-  if (!config) return fail(config.error().to_string());
-  auto dir = lock_accounts_dir(config->accounts_dir);
-  if (!dir) return fail(dir.error());
+  if (!config) return fail(ErrorCode::invalid, config.error().to_string());
+  auto dir = lock_accounts_dir(config->accounts_dir, lock_timeout(opt.lock_timeout));
+  if (!dir) return fail(dir.error().code, dir.error().message);
   const std::string file_name = opt.name + ".toml";
   const std::string path = dir->path + "/" + file_name;
+  bool changed = true;
   if (::unlinkat(dir->fd.get(), file_name.c_str(), 0) != 0) {
-    if (errno == ENOENT) return fail("no account " + opt.name + " in " + dir->path);
-    return fail("cannot remove " + path + ": " + errno_text(errno));
+    if (errno != ENOENT) return fail(ErrorCode::io, "cannot remove " + path + ": " + errno_text(errno));
+    if (!opt.if_present) return fail(ErrorCode::not_found, "no account " + opt.name + " in " + dir->path);
+    changed = false;
   }
-  if (auto error = sync_directory(*dir)) return fail(*error);
+  if (changed) {
+    if (auto error = sync_directory(*dir)) return fail(ErrorCode::io, *error);
+  }
   if (opt.json)
-    std::printf("{\"removed\":%s,\"file\":%s}\n", json_string(opt.name).c_str(), json_string(path).c_str());
-  else
+    std::printf("%s\"removed\":%s,\"file\":%s,\"changed\":%s}\n", json_object_start().c_str(),
+                json_string(opt.name).c_str(), json_string(path).c_str(), changed ? "true" : "false");
+  else if (changed)
     std::printf("removed account %s (%s)\n", opt.name.c_str(), path.c_str());
+  else
+    std::printf("no account %s (%s); nothing to remove\n", opt.name.c_str(), path.c_str());
   return exit_ok;
 }
 
@@ -617,10 +704,10 @@ int run_remove(const ReadOptions& opt) {
 // refused until it is fixed: `suwrap-policy config check` says which).
 int run_list(const ReadOptions& opt) {
   const LoadedConfig config = load_config(opt.config);
-  if (!config) return fail(config.error().to_string());
+  if (!config) return fail(ErrorCode::invalid, config.error().to_string());
   AccountDirectory accounts(*config, tool_accounts());
   auto files = accounts.files();
-  if (!files) return fail(files.error().to_string());
+  if (!files) return fail(ErrorCode::invalid, files.error().to_string());
   std::vector<std::shared_ptr<const Account>> listed;
   listed.reserve(files->size());
   for (const auto& file : *files) {
@@ -633,6 +720,7 @@ int run_list(const ReadOptions& opt) {
     listed.push_back(read.account);
   }
   if (opt.json) {
+    // An array, as suwrap-policy(8) fixes it; each object carries schema_version.
     std::string out = "[";
     for (size_t i = 0; i < listed.size(); ++i) {
       if (i != 0) out += ",\n";
@@ -651,13 +739,13 @@ int run_list(const ReadOptions& opt) {
 }
 
 int run_show(const ReadOptions& opt) {
-  if (auto why = account_name_error(opt.name)) return fail(*why);
+  if (auto why = account_name_error(opt.name)) return fail(ErrorCode::invalid, *why);
   const LoadedConfig config = load_config(opt.config);
-  if (!config) return fail(config.error().to_string());
+  if (!config) return fail(ErrorCode::invalid, config.error().to_string());
   AccountDirectory accounts(*config, {});
   const AccountRead read = accounts.read_file(opt.name + ".toml");
-  if (read.missing) return fail("no account " + opt.name + " in " + config->accounts_dir);
-  if (read.problem) return fail(read.problem->to_string());
+  if (read.missing) return fail(ErrorCode::not_found, "no account " + opt.name + " in " + config->accounts_dir);
+  if (read.problem) return fail(ErrorCode::invalid, read.problem->to_string());
   if (opt.json)
     std::printf("%s\n", account_json(*read.account, *config).c_str());
   else
@@ -695,21 +783,37 @@ void add_edit_options(CLI::App* sub, EditOptions& opt, bool is_add) {
                     "Override [limits] " + std::string(limit_options[i].key) + " (0 = unlimited" +
                         (is_add ? ")" : "; \"default\" drops the override)"));
   }
-  sub->add_flag("--json", opt.json, "Print the resulting account as JSON (as `account show --json`)");
+  if (is_add)
+    sub->add_flag("--if-absent", opt.if_absent,
+                  "Succeed without a change when the account exists exactly as asked (a retried add); "
+                  "one that differs is still exit 3");
+  sub->add_option("--lock-timeout", opt.lock_timeout, std::string(lock_timeout_help))
+      ->check(CLI::Range(0.0, 86400.0));
+  sub->add_flag("--json", opt.json,
+                "Print the resulting account as JSON (as `account show --json`, with \"changed\"); "
+                "failures as JSON too");
   sub->add_option("--config", opt.config, "Configuration file (default: the compiled-in one)");
 }
 
 }  // namespace
 
+}  // namespace suwrap::cli::edit
+
+namespace suwrap::cli {
+
 void add_account_commands(CLI::App& app, Commands& commands) {
+  using namespace edit;
   auto* account = app.add_subcommand(
-      "account", "Manage accounts (<accounts_dir>/<name>.toml), atomically; editing needs root. Exit 0 / 2.");
+      "account",
+      "Manage accounts (<accounts_dir>/<name>.toml), atomically; editing needs root.\n"
+      "Exit 0 done, 2 invalid, 3 exists, 4 not found, 5 locked, 6 io (suwrap-policy(8)).");
   account->require_subcommand(1);
 
   auto add_opt = std::make_shared<EditOptions>();
   auto* add = account->add_subcommand(
       "add",
-      "Create an account after validating it (user, docroots, handlers, php_ini_dir). Exit 2 if it exists.");
+      "Create an account after validating it (user, docroots, handlers, php_ini_dir).\n"
+      "Exit 0 done, 2 invalid, 3 it exists (0 with --if-absent when it exists as asked), 5 locked, 6 io.");
   add_edit_options(add, *add_opt, true);
   commands.push_back({add, [add_opt] { return run_edit(*add_opt, true); }});
 
@@ -717,14 +821,20 @@ void add_account_commands(CLI::App& app, Commands& commands) {
   auto* set = account->add_subcommand(
       "set",
       "Change an existing account: only the options given change, with the same validation as add.\n"
-      "An empty value clears an optional key (--group '' --php-handler '' --handlers '' --php-ini-dir '').");
+      "An empty value clears an optional key (--group '' --php-handler '' --handlers '' --php-ini-dir '').\n"
+      "Exit 0 done (also when nothing changed), 2 invalid, 4 no such account, 5 locked, 6 io.");
   add_edit_options(set, *set_opt, false);
   commands.push_back({set, [set_opt] { return run_edit(*set_opt, false); }});
 
   auto remove_opt = std::make_shared<ReadOptions>();
-  auto* remove = account->add_subcommand("remove", "Remove an account's file. Exit 2 if there is none.");
+  auto* remove = account->add_subcommand(
+      "remove", "Remove an account's file. Exit 0 done, 4 there is none (0 with --if-present), 5 locked, 6 io.");
   remove->add_option("name", remove_opt->name, "Account name")->required();
-  remove->add_flag("--json", remove_opt->json, "Print {\"removed\", \"file\"}");
+  remove->add_flag("--if-present", remove_opt->if_present,
+                   "Succeed without a change when there is no such account (a retried remove)");
+  remove->add_option("--lock-timeout", remove_opt->lock_timeout, std::string(lock_timeout_help))
+      ->check(CLI::Range(0.0, 86400.0));
+  remove->add_flag("--json", remove_opt->json, "Print {\"schema_version\", \"removed\", \"file\", \"changed\"}");
   remove->add_option("--config", remove_opt->config, "Configuration file (default: the compiled-in one)");
   commands.push_back({remove, [remove_opt] { return run_remove(*remove_opt); }});
 
@@ -735,11 +845,13 @@ void add_account_commands(CLI::App& app, Commands& commands) {
   commands.push_back({list, [list_opt] { return run_list(*list_opt); }});
 
   auto show_opt = std::make_shared<ReadOptions>();
-  auto* show = account->add_subcommand("show", "Show one account, with its effective limits");
+  auto* show = account->add_subcommand("show", "Show one account, with its effective limits. Exit 4 if there is none.");
   show->add_option("name", show_opt->name, "Account name")->required();
   show->add_flag("--json", show_opt->json, "Print one JSON object");
   show->add_option("--config", show_opt->config, "Configuration file (default: the compiled-in one)");
   commands.push_back({show, [show_opt] { return run_show(*show_opt); }});
+
+  add_account_apply_command(account, commands);
 }
 
 }  // namespace suwrap::cli

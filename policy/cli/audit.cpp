@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "output.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/caching_facts.hpp"
 #include "suwrap/config/accounts.hpp"
@@ -452,7 +453,7 @@ std::string by_check_text(const std::map<std::string, size_t>& by_check) {
 }
 
 void print_json(const Auditor& auditor, bool fix, double seconds) {
-  std::string out = "{\"scanned\":" + std::to_string(auditor.scanned());
+  std::string out = json_object_start() + "\"scanned\":" + std::to_string(auditor.scanned());
   out += ",\"refused\":" + std::to_string(auditor.refused().size());
   out += ",\"by_check\":{";
   bool first = true;
@@ -514,27 +515,18 @@ void print_text(const Auditor& auditor, bool fix, double seconds) {
 int run_audit(const AuditOptions& opt) {
   const auto started = Clock::now();
   const LoadedConfig config = load_config(opt.config);
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().to_string().c_str());
-    return exit_error;
-  }
+  if (!config) return fail(ErrorCode::invalid, config.error().to_string());
   // As `check`: root asks on the caller's behalf; anyone else must be the caller, or every
   // script would be refused for that alone (check caller).
   SystemFacts facts;
   const auto caller = facts.user_by_name(config->caller);
-  if (!caller) {
-    std::fprintf(stderr, "error: the configured caller %s is not a user of this system\n",
-                 config->caller.c_str());
-    return exit_error;
-  }
+  if (!caller)
+    return fail(ErrorCode::invalid, "the configured caller " + config->caller + " is not a user of this system");
   const uid_t uid = ::getuid();
-  if (uid != 0 && uid != caller->uid) {
-    std::fprintf(stderr,
-                 "error: audit runs as root or as the caller %s (uid %u); as uid %u every script would "
-                 "be refused (check caller)\n",
-                 config->caller.c_str(), caller->uid, uid);
-    return exit_error;
-  }
+  if (uid != 0 && uid != caller->uid)
+    return fail(ErrorCode::invalid, "audit runs as root or as the caller " + config->caller + " (uid " +
+                                        std::to_string(caller->uid) + "); as uid " + std::to_string(uid) +
+                                        " every script would be refused (check caller)");
 
   Auditor auditor(config, caller->uid, opt.fix);
   bool bad_argument = false;

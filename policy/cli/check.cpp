@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "output.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/config/accounts.hpp"
 #include "suwrap/policy/checks.hpp"
@@ -39,7 +40,7 @@ struct CheckOptions {
 };
 
 void print_check_json(const Decision& d) {
-  std::string out = "{\"decision\":" + json_string(verdict_name(d.verdict));
+  std::string out = json_object_start() + "\"decision\":" + json_string(verdict_name(d.verdict));
   out += ",\"script\":" + json_string(d.script);
   const bool known = d.target.has_value();
   out += ",\"user\":" + (known ? json_string(d.target->user.name) : "null");
@@ -136,20 +137,12 @@ class Names {
 
 class Report {
  public:
-  void error(const std::string& where, const std::string& what) {
-    std::fprintf(stderr, "error: %s: %s\n", where.c_str(), what.c_str());
-    ++errors_;
-  }
-  void warning(const std::string& where, const std::string& what) {
-    std::fprintf(stderr, "warning: %s: %s\n", where.c_str(), what.c_str());
-    ++warnings_;
-  }
-  [[nodiscard]] int errors() const { return errors_; }
-  [[nodiscard]] int warnings() const { return warnings_; }
+  explicit Report(ConfigReport& report) : report_(report) {}
+  void error(const std::string& where, const std::string& what) { report_.errors.push_back({where, what}); }
+  void warning(const std::string& where, const std::string& what) { report_.warnings.push_back({where, what}); }
 
  private:
-  int errors_ = 0;
-  int warnings_ = 0;
+  ConfigReport& report_;
 };
 
 std::string listed(const std::vector<std::string>& items, std::size_t at_most = 5) {
@@ -196,18 +189,17 @@ void check_account(const Config& config, const Account& account, const Names& na
                                      " is below 256; php-cgi maps about 200 MB at start and may fail");
 }
 
-// `config check`: the main file loads (syntax, keys, values, trust) and what it names exists
-// on this system; then every account file is read and judged: each broken one is listed
-// with the requests it refuses, and users named twice and overlapping docroots are found.
-// As root it also brings the account index up to date.
-int run_config_check(const std::string& path) {
-  const LoadedConfig config = load_config(path);
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().to_string().c_str());
-    return exit_error;
-  }
+}  // namespace
+
+// What `config check` and `config install` judge once the main file has loaded: what it names
+// exists on this system; then every account file is read and judged: each broken one is
+// listed with the requests it refuses, and users named twice and overlapping docroots are
+// found. With `write_index` (root, config check) it also brings the account index up to date.
+ConfigReport check_configuration(const Config& loaded, bool write_index) {
+  const Config* config = &loaded;
   SystemFacts facts;
-  Report report;
+  ConfigReport result;
+  Report report(result);
   const Names names;
 
   if (names.user(config->caller) == nullptr)
@@ -249,7 +241,7 @@ int run_config_check(const std::string& path) {
                    "and so run code as its owner; allow it only where each such group has no member but its owner");
 
   AccountOptions options;
-  options.write_index = ::geteuid() == 0;
+  options.write_index = write_index;
   options.distrust_before_ns = std::numeric_limits<std::int64_t>::max();  // every file's stamp is read
   AccountDirectory accounts(*config, options);
   std::size_t valid = 0;
@@ -292,14 +284,56 @@ int run_config_check(const std::string& path) {
         report.warning(config->accounts_dir, what + " (owner mode does not use account docroots)");
     }
   }
-  const std::string counts = std::to_string(config->handlers.size()) + " handler(s), " + std::to_string(valid) +
-                             " account(s), " + std::to_string(broken) + " broken account file(s)";
-  if (report.errors() != 0) {
-    std::fprintf(stderr, "%s: %s; %d error(s), %d warning(s)\n", config->file.c_str(), counts.c_str(),
-                 report.errors(), report.warnings());
-    return exit_error;
+  result.handlers = config->handlers.size();
+  result.accounts = valid;
+  result.broken = broken;
+  return result;
+}
+
+std::string counts_text(const ConfigReport& report) {
+  return std::to_string(report.handlers) + " handler(s), " + std::to_string(report.accounts) + " account(s), " +
+         std::to_string(report.broken) + " broken account file(s)";
+}
+
+std::string findings_json(const std::vector<ConfigFinding>& findings) {
+  std::string out = "[";
+  for (size_t i = 0; i < findings.size(); ++i) {
+    out += (i == 0 ? "" : ",") + std::string("{\"file\":") + json_string(findings[i].file) +
+           ",\"message\":" + json_string(findings[i].message) + "}";
   }
-  std::printf("OK %s: %s, %d warning(s)\n", config->file.c_str(), counts.c_str(), report.warnings());
+  return out + "]";
+}
+
+int report_failure(const ConfigReport& report, const std::string& file) {
+  for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s: %s\n", w.file.c_str(), w.message.c_str());
+  std::vector<Problem> problems;
+  for (const auto& e : report.errors) problems.push_back(Problem{e.file + ": " + e.message, {}, e.file});
+  const int status = fail(ErrorCode::invalid, problems);
+  if (!json_failures())
+    std::fprintf(stderr, "%s: %s; %zu error(s), %zu warning(s)\n", file.c_str(), counts_text(report).c_str(),
+                 report.errors.size(), report.warnings.size());
+  return status;
+}
+
+namespace {
+
+// `config check`: the main file loads (syntax, keys, values, trust), then check_configuration.
+int run_config_check(const std::string& path, bool json) {
+  const LoadedConfig config = load_config(path);
+  if (!config) return fail(ErrorCode::invalid, config.error().to_string());
+  const ConfigReport report = check_configuration(*config, ::geteuid() == 0);
+  if (!report.errors.empty()) return report_failure(report, config->file);
+  if (json) {
+    std::printf("%s\"valid\":true,\"file\":%s,\"accounts_dir\":%s,\"handlers\":%zu,\"accounts\":%zu,"
+                "\"broken\":%zu,\"warnings\":%s}\n",
+                json_object_start().c_str(), json_string(config->file).c_str(),
+                json_string(config->accounts_dir).c_str(), report.handlers, report.accounts, report.broken,
+                findings_json(report.warnings).c_str());
+    return exit_ok;
+  }
+  for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s: %s\n", w.file.c_str(), w.message.c_str());
+  std::printf("OK %s: %s, %zu warning(s)\n", config->file.c_str(), counts_text(report).c_str(),
+              report.warnings.size());
   return exit_ok;
 }
 
@@ -339,14 +373,22 @@ void add_check_commands(CLI::App& app, Commands& commands) {
   check->add_option("--config", check_opt->config, "Configuration file (default: the compiled-in one)");
   commands.push_back({check, [check_opt] { return run_check(*check_opt); }});
 
-  auto config_path = std::make_shared<std::string>(suwrap::build::config_path);
+  struct ConfigCheckOptions {
+    std::string config = suwrap::build::config_path;
+    bool json = false;
+  };
+  auto config_opt = std::make_shared<ConfigCheckOptions>();
   auto* config = app.add_subcommand("config", "Work with the configuration");
   config->require_subcommand(1);
   auto* config_check = config->add_subcommand(
       "check",
       "Validate the configuration and accounts: syntax, keys, permissions, users.\nExit 0 valid, 2 not.");
-  config_check->add_option("--config", *config_path, "Configuration file (default: the compiled-in one)");
-  commands.push_back({config_check, [config_path] { return run_config_check(*config_path); }});
+  config_check->add_option("--config", config_opt->config, "Configuration file (default: the compiled-in one)");
+  config_check->add_flag("--json", config_opt->json,
+                         "Print {\"schema_version\", \"valid\", \"file\", \"accounts_dir\", \"handlers\", "
+                         "\"accounts\", \"broken\", \"warnings\"}; the errors as a JSON failure");
+  commands.push_back({config_check, [config_opt] { return run_config_check(config_opt->config, config_opt->json); }});
+  add_config_install_command(*config, commands);
 
   auto* version = app.add_subcommand("version", "Print the version and the compiled-in paths and defaults");
   commands.push_back({version, [] { return run_version(); }});

@@ -35,21 +35,6 @@ void write_key(std::string& out, std::string_view key, const std::string& value)
   out += '\n';
 }
 
-struct LimitField {
-  std::string_view key;
-  std::optional<std::uint64_t> LimitOverrides::*value;
-};
-
-// The order of suwrap.toml(5)'s [limits].
-constexpr std::array<LimitField, 6> limit_fields{{
-    {"cpu_seconds", &LimitOverrides::cpu_seconds},
-    {"wall_seconds", &LimitOverrides::wall_seconds},
-    {"memory_mb", &LimitOverrides::memory_mb},
-    {"nproc", &LimitOverrides::nproc},
-    {"nofile", &LimitOverrides::nofile},
-    {"fsize_mb", &LimitOverrides::fsize_mb},
-}};
-
 }  // namespace
 
 std::optional<std::string> account_name_error(std::string_view name) {

@@ -117,8 +117,10 @@ std::optional<std::uint64_t> decimal(std::string_view text, std::uint64_t max) {
   return value;
 }
 
+// suPHP reads a umask with any number of leading zeros ("00022" is 022).
 std::optional<unsigned> octal(std::string_view text) {
-  if (text.empty() || text.size() > 4) return std::nullopt;
+  while (text.size() > 1 && text.front() == '0') text.remove_prefix(1);
+  if (text.empty() || text.size() > 3) return std::nullopt;
   unsigned value = 0;
   for (const char c : text) {
     if (c < '0' || c > '7') return std::nullopt;
@@ -190,6 +192,19 @@ class Importer {
                std::string(suwrap_default_docroots) + " (suwrap's default) is written; edit it");
       set("docroots", std::string(suwrap_default_docroots), "suwrap's default; suPHP's was \"/\"");
     }
+    const auto missing = [&](std::string_view key) {
+      return !conf_.section("global") || !conf_.section("global")->find(key);
+    };
+    if (missing("webserver_user"))
+      note(0, "webserver_user",
+           "not set: suPHP used the user it was built with (--with-apache-user, often wwwrun or www-data); "
+           "suwrap's caller is www-data: set [global] caller if the web server runs as another user");
+    for (const std::string_view key : {"min_uid", "min_gid"}) {
+      if (missing(key))
+        note(0, key,
+             "not set: suPHP's default was 1; suwrap's is 1000 (narrower: system accounts below 1000 no longer "
+             "run scripts). Set " + std::string(key) + " if such accounts must");
+    }
     if (!conf_.section("global") || !conf_.section("global")->find("mode")) {
       note(0, "mode",
            "suPHP's set-id mode (owner, force or paranoid) was chosen when it was built and is not in this "
@@ -232,9 +247,18 @@ class Importer {
     set(std::move(key), std::move(value), "suPHP " + entry.key);
   }
 
-  // The value of a single-valued key: suPHP splits every value at ':', so an unquoted
-  // "/bin:/usr/bin" arrives as two; the file's author meant the whole.
-  static std::string single(const SuphpEntry& entry) { return joined(entry.values, ":"); }
+  // The value of a single-valued key, as suPHP 0.7.2 took it: it splits every value at each
+  // unquoted ':' and reads the first piece only (IniSection::getValue), so an unquoted
+  // "env_path=/bin:/usr/bin" ran with PATH=/bin. What suPHP ran is what is carried over,
+  // with a note, once per key.
+  std::string single(const SuphpEntry& entry) {
+    if (entry.values.size() > 1 && split_noted_.insert(entry.key + "@" + std::to_string(entry.line)).second)
+      note(entry.line, entry.key,
+           "the unquoted value \"" + joined(entry.values, ":") + "\" was split at ':', and suPHP used only \"" +
+               entry.values.front() + "\"; that is what is carried over. If the whole was meant, suPHP never "
+               "ran with it: quote it in suphp.conf (\"...\") and import again, or edit the result");
+    return entry.values.front();
+  }
 
   std::optional<bool> boolean(const SuphpEntry& entry) {
     auto value = suphp_bool(single(entry));
@@ -379,10 +403,12 @@ class Importer {
       }
     }
     if (patterns.empty()) {
+      // suwrap's defaults could allow a place suPHP did not: nothing is written instead.
       note(entry.line, entry.key,
-           "no docroot could be carried over; " + std::string(suwrap_default_docroots) +
-               " (suwrap's default) is written: edit it to name where scripts live");
-      set("docroots", std::string(suwrap_default_docroots), "suwrap's default");
+           "no docroot could be carried over, and suwrap's defaults might allow what suPHP did not: "
+           "docroots = [] is written, so every request is refused (check docroot) until you name where "
+           "scripts live");
+      set("docroots", "[]", "suPHP docroot: nothing could be carried over");
       return;
     }
     set("docroots", toml_array(patterns), "suPHP docroot");
@@ -443,8 +469,9 @@ class Importer {
     if (name.starts_with("suphp-")) name.remove_prefix(6);
     std::string out;
     for (const char c : name) {
+      // Not '.': [handlers.php5.6] would be a table php5 holding a table 6.
       const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                         c == '_' || c == '.' || c == '-';
+                         c == '_' || c == '-';
       out += plain ? c : '-';
     }
     if (out.empty() || out == "suphp") out = std::string(to_string(kind));
@@ -465,6 +492,15 @@ class Importer {
       return;
     }
     for (const SuphpEntry& entry : section->entries) {
+      if (entry.values.size() > 1 && entry.values.front().find(':') == std::string::npos) {
+        // Unquoted "php:/usr/bin/php-cgi" was split at ':'; suPHP took "php", which is no
+        // interpreter it knows, and refused every request for this handler.
+        note(entry.line, entry.key,
+             "skipped: the unquoted value \"" + joined(entry.values, ":") + "\" was split at ':' and suPHP "
+             "read only \"" + entry.values.front() + "\", which it refused as an unknown interpreter for every "
+             "request; suwrap refuses them too (check handler). Quote it in suphp.conf to mean the whole");
+        continue;
+      }
       const std::string spec = single(entry);
       const size_t colon = spec.find(':');
       const std::string mode = spec.substr(0, colon);
@@ -523,6 +559,22 @@ class Importer {
     if (path != nullptr) {
       std::string dir = single(*path);
       while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      // The fork documents a file here (PHPRC names php.ini itself); suwrap's ini_dir is its
+      // directory, and PHPRC is always <ini_dir>/php.ini.
+      if (dir.ends_with(".ini")) {
+        const std::string file = dir;
+        dir = file.substr(0, file.rfind('/'));
+        if (file.substr(file.rfind('/') + 1) != "php.ini" || dir.empty()) {
+          note(path->line, path->key,
+               "names the file " + file + ", which suwrap cannot name: PHPRC is always <ini_dir>/php.ini. "
+               "ini_dir = \"" + (dir.empty() ? std::string("/") : dir) + "\" is written: make " +
+               (dir.empty() ? std::string("/") : dir) + "/php.ini that file's copy (or a link to it), or the handler's "
+               "requests are refused (check handler)");
+        } else {
+          note(path->line, path->key, "names the file " + file + ": ini_dir = \"" + dir + "\" (PHPRC is its php.ini)");
+        }
+        if (dir.empty()) dir = "/";
+      }
       if (!suwrap_refuses("handlers.probe", "kind = \"php\"\npath = \"/\"\nini_dir = " + toml_string(dir)))
         return dir;
       note(path->line, path->key,
@@ -530,10 +582,20 @@ class Importer {
                " is written instead");
       return options_.default_ini_dir;
     }
+    // Without PHPRC, suPHP's php-cgi read its own compiled-in php.ini: that directory is kept,
+    // not another PHP's (a looser disable_functions or open_basedir).
+    const std::string interpreter = single(handler).substr(single(handler).find(':') + 1);
+    if (auto own = compiled_in_ini_dir(interpreter)) {
+      note(handler.line, handler.key,
+           "no [phprc_paths] entry: ini_dir = \"" + *own + "\", where " + interpreter +
+               " reads its php.ini when PHPRC is unset, as it did under suPHP; a vhost's suPHP_ConfigPath "
+               "becomes the account's php_ini_dir");
+      return *own;
+    }
     note(handler.line, handler.key,
-         "no [phprc_paths] entry: ini_dir = \"" + options_.default_ini_dir +
-             "\" is written (suwrap sets PHPRC to its php.ini); a vhost's suPHP_ConfigPath becomes the "
-             "account's php_ini_dir");
+         "no [phprc_paths] entry, and where " + interpreter + " reads its php.ini by itself is not known from "
+         "its path: ini_dir = \"" + options_.default_ini_dir + "\" is written, which may not be the php.ini "
+         "suPHP's runs read: check it (php-cgi -i | grep 'Loaded Configuration File')");
     return options_.default_ini_dir;
   }
 
@@ -578,9 +640,40 @@ class Importer {
   std::vector<TranslatedHandler> handlers_;
   std::vector<std::string> notes_;
   std::optional<ConfigError> error_;
+  std::set<std::string> split_noted_;
 };
 
 }  // namespace
+
+std::optional<std::string> compiled_in_ini_dir(std::string_view path) {
+  const auto digits = [](std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto version = [&](std::string_view text) {  // "8.2"
+    const size_t dot = text.find('.');
+    return dot != std::string_view::npos && digits(text.substr(0, dot)) && digits(text.substr(dot + 1));
+  };
+  // Debian and Ubuntu: /usr/bin/php-cgiX.Y, /usr/lib/cgi-bin/phpX.Y -> /etc/php/X.Y/cgi.
+  for (const std::string_view prefix : {"/usr/bin/php-cgi", "/usr/lib/cgi-bin/php"}) {
+    if (path.starts_with(prefix) && version(path.substr(prefix.size())))
+      return "/etc/php/" + std::string(path.substr(prefix.size())) + "/cgi";
+  }
+  // cPanel EA4, CloudLinux alt-php, Remi's collections: the prefix's own etc.
+  struct Layout {
+    std::string_view prefix, binary, ini;
+  };
+  for (const Layout& l : {Layout{"/opt/cpanel/ea-php", "/root/usr/bin/php-cgi", "/opt/cpanel/ea-php%/root/etc"},
+                          Layout{"/opt/alt/php", "/usr/bin/php-cgi", "/opt/alt/php%/etc"},
+                          Layout{"/opt/remi/php", "/root/usr/bin/php-cgi", "/etc/opt/remi/php%"}}) {
+    if (!path.starts_with(l.prefix) || !path.ends_with(l.binary)) continue;
+    const std::string_view nn = path.substr(l.prefix.size(), path.size() - l.prefix.size() - l.binary.size());
+    if (!digits(nn)) continue;
+    std::string ini(l.ini);
+    ini.replace(ini.find('%'), 1, nn);
+    return ini;
+  }
+  return std::nullopt;
+}
 
 const SuphpEntry* SuphpSection::find(std::string_view key) const {
   const auto found =

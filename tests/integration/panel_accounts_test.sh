@@ -103,9 +103,9 @@ t_expect "alice's line says enabled" eval 'printf "%s\n" "$T_OUT" | grep -q "^al
 t_policy account show alice "${C[@]}"
 t_expect "key: value lines" t_contains "$T_OUT" "php_handler:  php82"
 
-t_case "show of an unknown account: exit 2"
+t_case "show of an unknown account: exit 4 (not found)"
 t_policy account show nobody "${C[@]}"
-t_policy_exit 2
+t_policy_exit 4
 
 # ---- suspend and resume ---------------------------------------------------------------------
 t_case "account set --disabled true suspends alice"
@@ -170,16 +170,16 @@ t_expect "cpu_seconds is [limits]' 30 again, memory_mb stays 300" t_json_is '[j[
 # ---- validation: nothing is written when an edit is wrong ------------------------------------
 snapshot() { (cd "$ACCOUNTS" && LC_ALL=C ls -A && cat ./*.toml) | sha256sum; }
 before=$(snapshot)
-refused_edit() {  # refused_edit DESCRIPTION EXPECTED-WORDS ARGS...
+refused_edit() {  # refused_edit DESCRIPTION EXPECTED-WORDS ARGS... (exit 2, or $EXIT)
   local what=$1 words=$2
   shift 2
   t_case "refused: $what"
   t_policy account "$@" "${C[@]}"
-  t_policy_exit 2
+  t_policy_exit "${EXIT:-2}"
   t_expect "stderr says: $words" t_contains "$T_ERR" "$words"
   t_expect "accounts.d is unchanged" test "$(snapshot)" = "$before"
 }
-refused_edit "an account that exists" "account alice exists" \
+EXIT=3 refused_edit "an account that exists (exit 3)" "account alice exists" \
   add alice --user "$ALICE" --docroot "$ALICE_DOCROOT" --domain alice.example
 refused_edit "a docroot inside another account's" "overlaps $ALICE_DOCROOT of account alice" \
   add carol --user "$CAROL" --docroot "$ALICE_DOCROOT" --domain carol.example
@@ -216,10 +216,10 @@ refused_edit "a name with a '/'" "may hold only" \
   add carol/x --user "$CAROL" --docroot "$CAROL_DOCROOT" --domain carol.example
 refused_edit "a limit that is not a number" "--memory-mb takes a whole number" \
   add carol --user "$CAROL" --docroot "$CAROL_DOCROOT" --domain carol.example --memory-mb lots
-refused_edit "set on an account that does not exist" "no account carol" set carol --disabled true
+EXIT=4 refused_edit "set on an account that does not exist (exit 4)" "no account carol" set carol --disabled true
 refused_edit "set --disabled with a word other than true or false" "takes true or false" set alice --disabled yes
 refused_edit "set moving bob's docroot into alice's" "overlaps" set bob --docroot "$ALICE_DOCROOT/sub"
-refused_edit "remove of an account that does not exist" "no account carol" remove carol
+EXIT=4 refused_edit "remove of an account that does not exist (exit 4)" "no account carol" remove carol
 
 t_case "editing needs root: as www-data, exit 2 and nothing written"
 T_AS=$T_CALLER t_policy account set alice --disabled true "${C[@]}"

@@ -190,7 +190,9 @@ t_expect "one refusal, file_perms" t_json_is '[j["refused"], j["by_check"]]' "[1
 t_case "anyone else: exit 2, every script would fail check caller"
 T_AS=$ALICE t_policy audit --json "${C[@]}" "$A"
 t_policy_exit 2
-t_expect "stderr says why" t_contains "$T_ERR" "runs as root or as the caller"
+t_expect "with --json, the failure is JSON on stdout, saying why" t_json_is \
+  '[j["schema_version"], j["error"]["code"], "runs as root or as the caller" in j["error"]["problems"][0]["message"]]' \
+  "[1, 'invalid', True]"
 
 t_case "a directory that does not exist: exit 2"
 t_policy audit --json "${C[@]}" "$A/site" "$A/nothere"

@@ -94,7 +94,7 @@ t_expect "webserver_user -> caller" test "$(toml_value "$f" 't["global"]["caller
 t_expect "docroot -> docroots, \${HOME} -> /home/*" test "$(toml_value "$f" 't["global"]["docroots"]')" = "['/var/www', '/home/*/public_html']"
 t_expect "umask 0077 -> \"077\"" test "$(toml_value "$f" 't["global"]["umask"]')" = 077
 t_expect "min_uid, min_gid" test "$(toml_value "$f" '[t["global"]["min_uid"], t["global"]["min_gid"]]')" = "[100, 100]"
-t_expect "env_path -> safe_path, whole" test "$(toml_value "$f" 't["global"]["safe_path"]')" = /bin:/usr/bin
+t_expect "unquoted env_path -> safe_path as suPHP 0.7.2 read it (the first piece), noted" test "$(toml_value "$f" 't["global"]["safe_path"]')" = /bin
 t_expect "check_vhost_docroot -> check_vhost" test "$(toml_value "$f" 't["global"]["check_vhost"]')" = true
 t_expect "errors_to_browser, allow_*_group_writable" test \
   "$(toml_value "$f" '[t["global"][k] for k in ("errors_to_browser", "allow_file_group_writable", "allow_dir_group_writable")]')" \

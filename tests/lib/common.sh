@@ -921,6 +921,13 @@ print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' 
 # t_json_is EXPRESSION VALUE: t_json EXPRESSION prints VALUE (for t_expect).
 t_json_is() { [ "$(t_json "$1" 2>&1)" = "$2" ]; }
 
+# t_schema NAME: the last T_OUT is one JSON document valid against schemas/NAME.schema.json
+# (the errors, if any, in T_SCHEMA_ERR). NAME "error" is the failure object of every command.
+t_schema() {
+  T_SCHEMA_ERR=$(printf '%s' "$T_OUT" | "$T_PYTHON" "$SUWRAP_SOURCE_DIR/tests/lib/json_schema.py" \
+    "$SUWRAP_SOURCE_DIR/schemas" "$1" 2>&1) || { echo "     schema $1: $T_SCHEMA_ERR"; return 1; }
+}
+
 # t_policy_exit RC: the last t_policy exited with RC.
 t_policy_exit() {
   if [ "$T_RC" = "$1" ]; then t_pass "exit $1"; else t_fail "expected exit $1, got $T_RC"; fi

@@ -242,14 +242,22 @@ TEST(ImportSuphp, UnsupportedSettingsAreNotedAndLeftOut) {
   loaded(import);
 }
 
-TEST(ImportSuphp, ADocrootOfEverythingBecomesSuwrapsDefaultWithANote) {
-  for (const std::string_view text :
-       {"[global]\ndocroot=/\n", "[global]\ndocroot=/*\n", "[global]\nmin_uid=1\n"}) {
+// A docroot written but not expressible allows nothing: suwrap's defaults might allow a place
+// that suPHP's setting did not. With none written (suPHP: "/"), the defaults are narrower.
+TEST(ImportSuphp, ADocrootOfEverythingAllowsNothingWithANote) {
+  for (const std::string_view text : {"[global]\ndocroot=/\n", "[global]\ndocroot=/*\n"}) {
     const SuphpImport import = imported(text);
     const Config config = loaded(import);
-    EXPECT_EQ(config.docroots, (std::vector<std::string>{"/var/www", "/home/*/public_html"})) << text;
-    EXPECT_TRUE(has_note(import, "docroot", "default")) << text << all_notes(import);
+    EXPECT_TRUE(config.docroots.empty()) << text;
+    EXPECT_TRUE(has_note(import, "docroot", "docroots = [] is written")) << text << all_notes(import);
   }
+}
+
+TEST(ImportSuphp, NoDocrootBecomesSuwrapsDefaultWithANote) {
+  const SuphpImport import = imported("[global]\nmin_uid=1\n");
+  const Config config = loaded(import);
+  EXPECT_EQ(config.docroots, (std::vector<std::string>{"/var/www", "/home/*/public_html"}));
+  EXPECT_TRUE(has_note(import, "docroot", "default")) << all_notes(import);
 }
 
 TEST(ImportSuphp, DocrootPatternsAreNeverWidened) {
@@ -276,7 +284,8 @@ TEST(ImportSuphp, TranslatesValuesToSuwrapsSpelling) {
   EXPECT_TRUE(config.allow_dir_group_writable);
   EXPECT_TRUE(config.errors_to_browser);
   EXPECT_FALSE(config.check_vhost);
-  EXPECT_EQ(config.safe_path, "/usr/bin:/bin") << "an unquoted PATH is split by suPHP and joined back";
+  EXPECT_EQ(config.safe_path, "/usr/bin") << "suPHP 0.7.2 read the first ':' piece of an unquoted value";
+  EXPECT_TRUE(has_note(import, "env_path", "suPHP used only")) << all_notes(import);
 }
 
 TEST(ImportSuphp, ParanoidAndForceModesBecomeAccountMode) {

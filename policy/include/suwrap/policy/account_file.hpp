@@ -3,6 +3,8 @@
 // same account. Used by `suwrap-policy account add|set`, which write accounts_dir for panels.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +12,20 @@
 #include "suwrap/config/config.hpp"
 
 namespace suwrap::policy {
+
+// An account's [limits] keys, in the order of suwrap.toml(5), with the override each sets.
+struct LimitField {
+  std::string_view key;
+  std::optional<std::uint64_t> LimitOverrides::*value;
+};
+inline constexpr std::array<LimitField, 6> limit_fields{{
+    {"cpu_seconds", &LimitOverrides::cpu_seconds},
+    {"wall_seconds", &LimitOverrides::wall_seconds},
+    {"memory_mb", &LimitOverrides::memory_mb},
+    {"nproc", &LimitOverrides::nproc},
+    {"nofile", &LimitOverrides::nofile},
+    {"fsize_mb", &LimitOverrides::fsize_mb},
+}};
 
 // Why `name` cannot name an account (the file <name>.toml), if it cannot: an account name is
 // letters, digits, '_', '.' and '-', and does not start with '.' (the loader skips hidden files).

@@ -43,9 +43,16 @@ struct SuphpConf {
 Expected<SuphpConf, ConfigError> parse_suphp_conf(std::string_view text, std::string_view file);
 
 struct SuphpImportOptions {
-  // ini_dir for a PHP handler that [phprc_paths] gives none (suwrap requires one).
+  // ini_dir for a PHP handler that [phprc_paths] gives none and whose php-cgi's own compiled-in
+  // directory is not known from its path (compiled_in_ini_dir); a note says so.
   std::string default_ini_dir = "/etc/php/8.2/cgi";
 };
+
+// The directory of the php.ini that the php-cgi at `path` reads when PHPRC is unset (its
+// compiled-in configuration path), for the layouts the packagings use: Debian and Ubuntu
+// (/usr/bin/php-cgiX.Y, /usr/lib/cgi-bin/phpX.Y, php5), cPanel EA4 (/opt/cpanel/ea-phpNN),
+// CloudLinux alt-php (/opt/alt/phpNN), Remi's collections (/opt/remi/phpNN). nullopt: unknown.
+std::optional<std::string> compiled_in_ini_dir(std::string_view path);
 
 struct SuphpImport {
   std::string toml;                // a suwrap.toml that parse_config accepts
