@@ -184,31 +184,79 @@ std::optional<std::string> php_guard_problem() {
   return std::nullopt;
 }
 
-// The interpreter of the "#!" script at `script`, as the kernel reads its first line: a
-// problem when it is php-cgi, or exists but cannot be read to tell. A line the kernel
-// cannot use (no interpreter, one that does not exist) is left to the exec, which fails.
-std::optional<std::string> php_cgi_interpreter_problem(int script) {
-  std::array<char, 256> line{};  // the kernel reads no more of a "#!" line
-  const ssize_t got = ::pread(script, line.data(), line.size(), 0);
-  if (got < 2) return "its first line cannot be read";
-  const std::string_view text(line.data(), static_cast<std::size_t>(got));
-  const std::size_t start = text.find_first_not_of(" \t", 2);
-  if (start == std::string_view::npos) return std::nullopt;
-  const std::size_t end = text.find_first_of(" \t\n", start);
-  if (end == std::string_view::npos) return std::nullopt;
-  const std::string interpreter(text.substr(start, end - start));
-  const policy::Fd program(::open(interpreter.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+// A CGI whose "#!" line leads to php-cgi: php-cgi ignores the /dev/fd/N it is given, opens
+// SCRIPT_FILENAME again by its name and reads ini files from the script's directory, all
+// without the guard. The line is read as the kernel reads it (at most 256 bytes; the name
+// ends at a blank, a newline or a NUL; the rest of the line is one argument), and followed
+// where the kernel or the interpreter would go on: an interpreter that is itself a "#!"
+// script (the kernel allows four levels), and the argument when it names a program —
+// `#!/usr/bin/env php-cgi` (looked up in the handler's PATH), `#!/lib64/ld-linux… php-cgi`.
+// A problem when any of them is php-cgi, or exists but cannot be read to tell; a line the
+// kernel cannot use (no interpreter, one that does not exist) is left to the exec to fail.
+std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, const std::string& safe_path, int depth);
+
+// The program `name` would run: a path as it is, a bare name through `safe_path`.
+std::optional<std::string> program_path(const std::string& name, const std::string& safe_path) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string_view rest = safe_path;
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    if (dir.empty()) continue;
+    const std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> php_cgi_problem_at(const std::string& path, const std::string& safe_path, int depth) {
+  const policy::Fd program(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!program.valid()) {
-    if (errno == EACCES || errno == EPERM)
-      return "its interpreter " + interpreter + " cannot be read to tell what it is: " + std::strerror(errno);
+    const int error = errno;
+    if (error == EACCES || error == EPERM)
+      return path + " cannot be read to tell whether it is php-cgi: " + std::strerror(error);
     return std::nullopt;
   }
-  const auto sapi = policy::php_sapi_of(program.get());
-  if (!sapi) return "its interpreter " + interpreter + " cannot be read to tell what it is";
-  if (sapi->starts_with("cgi-fcgi"))
-    return "its interpreter " + interpreter +
-           " is php-cgi, which would open the script again by its name and read ini files beside it; "
-           "PHP runs only through a handler of kind php or php-fcgi";
+  struct stat st {};
+  if (::fstat(program.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;  // exec fails
+  return php_cgi_problem_of(program.get(), path, safe_path, depth);
+}
+
+std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, const std::string& safe_path, int depth) {
+  std::array<char, 256> line{};  // the kernel reads no more of a "#!" line; unread bytes stay NUL
+  const ssize_t got = ::pread(fd, line.data(), line.size(), 0);
+  if (got < 0) return what + " cannot be read to tell whether it leads to php-cgi";
+  if (got < 2 || line[0] != '#' || line[1] != '!') {
+    if (depth == 0) return std::nullopt;  // not reached: the script itself starts with "#!"
+    const auto sapi = policy::php_sapi_of(fd);
+    if (!sapi) return what + " cannot be read to tell whether it is php-cgi";
+    if (sapi->starts_with("cgi-fcgi"))
+      return what + " is php-cgi, which would open the script again by its name and read ini files beside it; "
+                    "PHP runs only through a handler of kind php or php-fcgi";
+    return std::nullopt;
+  }
+  if (depth >= 5) return std::nullopt;  // deeper than the kernel goes: the exec fails
+  const std::string_view text(line.data(), line.size());
+  const std::size_t newline = text.find_first_of(std::string_view("\n\0", 2), 2);
+  if (newline == std::string_view::npos) return std::nullopt;  // too long for the kernel
+  const std::string_view first = text.substr(0, newline);
+  const std::size_t start = first.find_first_not_of(" \t", 2);
+  if (start == std::string_view::npos) return std::nullopt;
+  const std::size_t end = std::min(first.find_first_of(" \t", start), first.size());
+  const std::string interpreter(first.substr(start, end - start));
+  if (auto why = php_cgi_problem_at(interpreter, safe_path, depth + 1)) return why;
+  // The rest of the line, one argument to the interpreter: a program it may run.
+  std::string_view argument = first.substr(end);
+  while (!argument.empty() && (argument.front() == ' ' || argument.front() == '\t')) argument.remove_prefix(1);
+  while (!argument.empty() && (argument.back() == ' ' || argument.back() == '\t' || argument.back() == '\r'))
+    argument.remove_suffix(1);
+  const std::size_t word_end = std::min(argument.find_first_of(" \t"), argument.size());
+  const std::string word(argument.substr(0, word_end));
+  if (word.empty() || word.front() == '-') return std::nullopt;
+  if (const auto path = program_path(word, safe_path)) {
+    if (auto why = php_cgi_problem_at(*path, safe_path, depth + 1)) return why;
+  }
   return std::nullopt;
 }
 
@@ -373,7 +421,7 @@ std::optional<std::string> php_cgi_interpreter_problem(int script) {
     // php-cgi as the interpreter ignores /dev/fd/N: it opens SCRIPT_FILENAME again by its
     // name and reads ini files from the script's directory, without the guard. PHP runs
     // only through a handler of kind php or php-fcgi.
-    if (auto why = php_cgi_interpreter_problem(script.get()))
+    if (auto why = php_cgi_problem_of(script.get(), d.physical_path, ctx.config.safe_path, 0))
       child_refuse(report_fd, ctx, Check::exec, Verdict::deny, 403, d.physical_path + ": " + *why);
     if (::fcntl(script.get(), F_SETFD, 0) != 0 ||
         ::fcntl(script.get(), F_SETFL, ::fcntl(script.get(), F_GETFL) & ~O_NONBLOCK) != 0)

@@ -331,7 +331,8 @@ std::optional<std::string> php_arg_problem(std::string_view arg) {
   constexpr std::string_view why =
       "arguments without -n (--no-php-ini), with which php-cgi reads no ini file, suwrap's PHP guard "
       "included; another php.ini is named with ini_dir";
-  if (arg == "--no-php-ini") return std::string(why);
+  // A long option is its name up to '=' ("--no-php-ini=1" is -n too); no abbreviation.
+  if (arg.substr(0, arg.find('=')) == "--no-php-ini") return std::string(why);
   if (arg.size() < 2 || arg[0] != '-' || arg[1] == '-') return std::nullopt;
   for (const char option : arg.substr(1)) {
     if (option == 'n') return std::string(why);

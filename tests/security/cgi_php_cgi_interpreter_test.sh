@@ -23,6 +23,22 @@ printf 'Content-Type: text/plain\\r\\n\\r\\nSH-CGI uid=%s\\n' \"\$(id -u)\""
 install -o root -g root -m 0755 "$(readlink -f "$T_PHP_CGI")" "$T_ROOT/bin/interp"
 t_file "$ALICE" 0755 "$SHARED/renamed.cgi" "#!$T_ROOT/bin/interp
 <?php touch('$T_MARKS/renamed-ran'); echo 'ALICE-CGI';"
+# The kernel's other ways to php-cgi: a name ended by a NUL (and a file that is only the
+# "#!" line), an interpreter that is itself a "#!" script, env and the dynamic loader with
+# php-cgi as their argument.
+printf '#!%s\0%s\n<?php touch("%s/nul-ran");\n' "$T_PHP_CGI" "$(printf 'A%.0s' $(seq 1 300))" "$T_MARKS" >"$SHARED/nul.cgi"
+printf '#!%s' "$T_PHP_CGI" >"$SHARED/short.cgi"
+t_dir "$ALICE" 0755 "$ALICE_HOME/bin"
+t_file "$ALICE" 0755 "$ALICE_HOME/bin/runphp" "#!$T_PHP_CGI"
+t_file "$ALICE" 0755 "$SHARED/nested.cgi" "#!$ALICE_HOME/bin/runphp
+<?php touch('$T_MARKS/nested-ran');"
+t_file "$ALICE" 0755 "$SHARED/env.cgi" "#!/usr/bin/env php-cgi
+<?php touch('$T_MARKS/env-ran');"
+loader=$(readlink -f "$(ldd "$(readlink -f "$T_PHP_CGI")" | awk '/ld-linux/ {print $1; exit}')")
+t_file "$ALICE" 0755 "$SHARED/loader.cgi" "#!$loader $(readlink -f "$T_PHP_CGI")
+<?php touch('$T_MARKS/loader-ran');"
+chown "$ALICE:$ALICE" "$SHARED/nul.cgi" "$SHARED/short.cgi"
+chmod 0755 "$SHARED/nul.cgi" "$SHARED/short.cgi"
 T_CONFIG_TABLES=$(t_php_kind_tables php)
 t_config allow_dir_group_writable=true
 
@@ -32,7 +48,7 @@ setpriv --reuid="$CAROL" --regid="$CAROL_GID" --init-groups sh -c "
   printf 'auto_prepend_file=$SHARED/.x.php\\n' >'$SHARED/.user.ini'"
 [ "$(stat -c %U "$SHARED/php-cgi-fcgi.ini")" = "$CAROL" ] || { echo "FAIL $T_NAME: carol could not write into the shared directory" >&2; exit 1; }
 
-for script in app.cgi renamed.cgi; do
+for script in app.cgi renamed.cgi nul.cgi short.cgi nested.cgi env.cgi loader.cgi; do
   t_case "a CGI run by php-cgi ($script), carol's ini and .user.ini beside it"
   rm -f "$T_MARKS"/*
   t_attack SCRIPT_FILENAME="$SHARED/$script" DOCUMENT_ROOT="$ALICE_DOCROOT"

@@ -523,7 +523,7 @@ TEST(ParseConfig, RefusesACgiHandlerWithPath) {
 // -n makes php-cgi read no ini file at all, suwrap's PHP guard included.
 TEST(ParseConfig, RefusesAPhpHandlerArgumentThatLoadsNoIniFile) {
   const std::string head = "[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n";
-  for (const char* args : {R"(["-n"])", R"(["--no-php-ini"])", R"(["-qn"])", R"(["-d", "x=1", "-n"])"})
+  for (const char* args : {R"(["-n"])", R"(["--no-php-ini"])", R"(["--no-php-ini=1"])", R"(["-qn"])", R"(["-d", "x=1", "-n"])"})
     expect_error(config_error(head + "args = " + args + "\n"), 5, "handlers.php.args", "without -n");
   // What follows an option that takes a value is that value: "-dopcache.enable=0" sets no -n.
   for (const char* args : {R"(["-dopcache.enable=0"])", R"(["-d", "display_errors=on"])", R"(["-q"])"}) {
