@@ -65,7 +65,11 @@ std::optional<std::string> account_label(const policy::Config& config, policy::A
   if (policy::validate_script_path(script)) return std::nullopt;
   const policy::AccountAnswer found = policy::governing_account(config, accounts, script, owner.user);
   if (found.kind == policy::AccountAnswer::Kind::account) return found.account->name;
-  if (found.kind == policy::AccountAnswer::Kind::none && config.mode == policy::Mode::owner) return owner.user;
+  // A system user (below min_uid, which check `user` refuses) is never counted as an
+  // account: a request for /etc/passwd must not make root a series.
+  if (found.kind == policy::AccountAnswer::Kind::none && config.mode == policy::Mode::owner &&
+      owner.uid >= config.min_uid)
+    return owner.user;
   return std::nullopt;
 }
 

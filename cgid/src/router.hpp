@@ -60,8 +60,9 @@ std::optional<WarmRoute> warm_route(const policy::Config& config, policy::Accoun
                                     const ScriptOwner& owner);
 
 // The name a request is counted under in the metrics (suwrap-cgid(8), METRICS): the account
-// that governs the script, else in owner mode the owner's user name; nullopt when neither
-// is known (suwrap will refuse the request, and it is counted without an account).
+// that governs the script, else in owner mode the owner's user name if its uid is at least
+// min_uid; nullopt when neither is known (suwrap will refuse the request, and it is counted
+// without an account).
 std::optional<std::string> account_label(const policy::Config& config, policy::AccountSource& accounts,
                                          std::string_view script, const ScriptOwner& owner);
 

@@ -244,6 +244,8 @@ TEST(AccountLabel, OwnerModeNamesTheAccountFileElseTheOwnersUser) {
   EXPECT_EQ(label(config, accounts, "/srv/www/a.php", ScriptOwner{4242, std::nullopt, ""}), std::nullopt)
       << "a uid without a user: suwrap refuses it, counted under no account";
   EXPECT_EQ(label(config, accounts, "relative.php"), std::nullopt);
+  EXPECT_EQ(label(config, {}, "/etc/passwd", ScriptOwner{0, "root", ""}), std::nullopt)
+      << "a system user is never an account";
 }
 
 TEST(AccountLabel, AccountModeNamesTheAccountHoldingTheScriptOrNone) {
