@@ -8,7 +8,11 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 t_setup
 t_cgid_site
-t_start_cgid --status-path /suwrap-status
+# No account series: to label one, the daemon opens the account index, which the first
+# suwrap writes at a time of its own choosing (not in the racy window after a change), so
+# its descriptor would appear between this suite's leak counts. cgid_prometheus_test
+# tests the account series.
+t_start_cgid --status-path /suwrap-status --metrics-accounts 0
 
 t_case "cgi-fcgi: a request runs through suwrap and php-cgi as the script's owner"
 t_site_env "$ALICE" whoami.php
@@ -17,14 +21,12 @@ t_expect "cgi-fcgi exits 0 (got $T_RC)" test "$T_RC" = 0
 t_expect "status 200" test "$T_STATUS" = 200
 t_expect "body is alice's uid" test "$(t_body)" = "uid=$ALICE_UID"
 t_expect "suwrap logged an allow for alice" test "$(t_log_field decision user)" = "$ALICE"
+t_cgid_baseline
 
 t_case "cgi-fcgi: bob's script runs as bob"
 t_site_env "$BOB" whoami.php
 t_fcgi "${T_ENV[@]}"
 t_expect "body is bob's uid" test "$(t_body)" = "uid=$BOB_UID"
-# The baseline once the account index exists: the first request's suwrap writes it, and
-# the daemon, which looks accounts up for the metrics, holds it open from the next one.
-t_cgid_baseline
 
 t_case "cgi-fcgi: a POST body reaches the script"
 head -c 300000 /dev/urandom >"$T_ROOT/body"
