@@ -17,10 +17,13 @@ build_pkgs=(
   debhelper dpkg-dev lintian man-db groff-base
   php-dev
 )
+# prometheus: promtool checks the metrics, the alert rules and the dashboard's queries, and
+# one test scrapes suwrap-cgid with a private Prometheus of its own (its own port and data
+# directory); the package's service is never used.
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
   procps util-linux passwd findutils acl python3 python3-jsonschema strace
-  wrk logrotate
+  wrk logrotate prometheus
 )
 
 missing=()

@@ -26,8 +26,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "server.hpp"
 #include "log_line.hpp"
+#include "metrics_listener.hpp"
+#include "server.hpp"
 #include "suwrap/build_config.hpp"
 
 namespace {
@@ -188,6 +189,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_file;
   int max_pools = 64;
+  int metrics_accounts = 100;
 
   CLI::App app{
       "suwrap-cgid: a FastCGI responder that runs each request through suwrap, the set-uid wrapper\n"
@@ -212,6 +214,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
   app.add_option("--status-path", options.status_path, "SCRIPT_NAME that answers with Prometheus metrics");
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "Serve the metrics over plain HTTP (GET /metrics) on an IP address and port "
+                 "(127.0.0.1:9258, [::1]:9258) or a unix socket path; default: off");
+  app.add_option("--metrics-accounts", metrics_accounts,
+                 "Accounts with request and CPU series of their own (the busiest); the rest are summed "
+                 "under account=\"(other)\"; 0: no account series")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_option("--allow-uid", options.allow_uids, "A further peer uid to serve (besides ours and root)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -258,6 +268,18 @@ int main(int argc, char** argv) {
   options.timeout = std::chrono::seconds(timeout);
   options.shutdown_grace = std::chrono::seconds(shutdown_grace);
   options.max_pools = static_cast<std::size_t>(max_pools);
+  options.metrics_accounts = static_cast<std::size_t>(metrics_accounts);
+  options.version = suwrap::build::version;
+  std::optional<suwrap::cgid::MetricsAddress> metrics_address;
+  if (!options.metrics_listen.empty()) {
+    std::string why;
+    metrics_address = suwrap::cgid::parse_metrics_address(options.metrics_listen, why);
+    if (!metrics_address) {
+      std::fprintf(stderr, "suwrap-cgid: --metrics-listen %s: expected %s\n", options.metrics_listen.c_str(),
+                   why.c_str());
+      return 2;
+    }
+  }
 
   std::shared_ptr<ReopenableFileSink> file_sink;
   std::shared_ptr<spdlog::logger> log;
@@ -307,6 +329,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   server.prepare_warm_mode();
+  std::unique_ptr<suwrap::cgid::MetricsListener> metrics_listener;
+  if (metrics_address) {
+    metrics_listener = std::make_unique<suwrap::cgid::MetricsListener>(
+        io, *metrics_address, [&server] { return server.render_metrics(); }, log, server.metrics_counters());
+    if (!metrics_listener->open(error)) {
+      log->critical("{}", error);
+      return 2;
+    }
+  }
 
   Notifier notifier(io, server, options);
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
@@ -321,11 +352,13 @@ int main(int argc, char** argv) {
       return;
     }
     notifier.stopping();
+    if (metrics_listener) metrics_listener->close();
     server.shutdown();
   };
   signals.async_wait(on_signal);
 
   server.start();
+  if (metrics_listener) metrics_listener->start();
   notifier.ready();
   io.run();
   log->info("stopped");

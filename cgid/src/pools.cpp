@@ -175,7 +175,8 @@ bool Pools::prepare(std::string& error) {
   return true;
 }
 
-awaitable<PoolAcquired> Pools::acquire(const WarmRoute& route, const std::vector<std::string>& environment) {
+awaitable<PoolAcquired> Pools::acquire(const WarmRoute& route, const std::vector<std::string>& environment,
+                                       std::optional<std::string> account) {
   auto executor = co_await asio::this_coro::executor;
   if (!enabled_) co_return PoolFallback{};
   const auto room_deadline = PoolClock::now() + options_.room_timeout;
@@ -225,13 +226,13 @@ awaitable<PoolAcquired> Pools::acquire(const WarmRoute& route, const std::vector
     }
 
     PoolAcquired failure = PoolFallback{};
-    if (!start(route, environment, failure)) co_return failure;
+    if (!start(route, environment, account, failure)) co_return failure;
     // The new pool is in the map, starting: the loop waits for it like any other request.
   }
 }
 
 std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std::string>& environment,
-                                   PoolAcquired& failure) {
+                                   std::optional<std::string> account, PoolAcquired& failure) {
   const auto path = pool_socket_path(options_.dir, route.key);
   if (!path) {
     log_->error("no pool for {}: its socket path under {} is too long; serving it per request",
@@ -266,6 +267,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   // The listening socket now lives in suwrap (and then the gate); we connect by its path.
   listener.reset();
   pool->pid = spawned.pid;
+  pool->account = std::move(account);
   pool->pidfd = std::make_unique<asio::posix::stream_descriptor>(io_, spawned.pidfd.release());
   pools_[route.key] = pool;
   ++alive_;
@@ -312,11 +314,16 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_ch
 
 
   (void)co_await pool->pidfd->async_wait(asio::posix::stream_descriptor::wait_read, as_tuple(use_awaitable));
+  // Reaped with its resource use: the supervisor's, and that of every process below it
+  // that was waited for (the gate, php-cgi and its workers) — the pool's CPU.
   siginfo_t info{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pool->pidfd->native_handle()), &info, WEXITED) ==
-      0) {
+  rusage usage{};
+  if (wait_with_usage(pool->pidfd->native_handle(), info, usage)) {
     pool->exit_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    if (pool->account) metrics_.accounts.add_cpu(*pool->account, cpu_seconds(usage));
   }
+  // Ready, never retired: it ended on its own (its gate or supervisor died).
+  if (pool->state == Pool::State::ready) ++metrics_.pool_unexpected_exits;
   if (!pool->refusal.empty() && pool->exit_status >= 1 && pool->exit_status <= 3)
     ++metrics_.wrapper_exits[pool->exit_status];
   {

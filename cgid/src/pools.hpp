@@ -85,6 +85,7 @@ struct Pool {
       : key(std::move(route_key)), socket_path(std::move(path)), idle(idle_after), idle_timer(std::move(executor)) {}
 
   RouteKey key;
+  std::optional<std::string> account;  // what the metrics count its CPU under
   std::string socket_path;
   dev_t socket_dev = 0;  // the socket file we bound: removed at the end only if it is still ours
   ino_t socket_ino = 0;
@@ -137,7 +138,9 @@ class Pools {
   [[nodiscard]] bool enabled() const { return enabled_; }
 
   // The pool of `route`, started with `environment` (the request's params) if there is none.
-  asio::awaitable<PoolAcquired> acquire(const WarmRoute& route, const std::vector<std::string>& environment);
+  // A pool started here counts its processes' CPU under `account` when it ends.
+  asio::awaitable<PoolAcquired> acquire(const WarmRoute& route, const std::vector<std::string>& environment,
+                                        std::optional<std::string> account = std::nullopt);
   // A request counted by acquire() is over.
   void release(const std::shared_ptr<Pool>& pool);
   // A kept connection to `pool` that is still open (the gate has not closed it), if any.
@@ -154,7 +157,7 @@ class Pools {
 
  private:
   std::shared_ptr<Pool> start(const WarmRoute& route, const std::vector<std::string>& environment,
-                              PoolAcquired& failure);
+                              std::optional<std::string> account, PoolAcquired& failure);
   asio::awaitable<void> supervise(std::shared_ptr<Pool> pool, policy::Fd start_channel);
   void take(const std::shared_ptr<Pool>& pool);
   void retire(const std::shared_ptr<Pool>& pool, std::string_view why);

@@ -60,7 +60,21 @@ std::optional<WarmRoute> warm_route(const policy::Config& config, policy::Accoun
                    std::chrono::seconds((*handler)->idle_seconds)};
 }
 
+std::optional<std::string> account_label(const policy::Config& config, policy::AccountSource& accounts,
+                                         std::string_view script, const ScriptOwner& owner) {
+  if (policy::validate_script_path(script)) return std::nullopt;
+  const policy::AccountAnswer found = policy::governing_account(config, accounts, script, owner.user);
+  if (found.kind == policy::AccountAnswer::Kind::account) return found.account->name;
+  // A system user (below min_uid, which check `user` refuses) is never counted as an
+  // account: a request for /etc/passwd must not make root a series.
+  if (found.kind == policy::AccountAnswer::Kind::none && config.mode == policy::Mode::owner &&
+      owner.uid >= config.min_uid)
+    return owner.user;
+  return std::nullopt;
+}
+
 std::optional<std::string> Router::reload() {
+  user_names_.clear();
   current_.mark_changed();
   const auto snapshot = current_.get();
   if (!snapshot->config) return snapshot->config.error().to_string();
@@ -82,20 +96,40 @@ bool Router::has_warm_handlers() {
   return any_warm_handler(*current_.get());
 }
 
-std::optional<WarmRoute> Router::route(const fastcgi::NameValuePairs& params) {
+bool Router::config_loads() { return current_.get()->config.has_value(); }
+
+std::optional<std::string> Router::cached_user_name(uid_t uid) {
+  if (auto it = user_names_.find(uid); it != user_names_.end()) return it->second;
+  constexpr std::size_t bound = 4096;  // users whose scripts ran since the last reload
+  if (user_names_.size() >= bound) user_names_.clear();
+  return user_names_.emplace(uid, user_name(uid)).first->second;
+}
+
+Routing Router::look(const fastcgi::NameValuePairs& params, bool with_account) {
   const auto snapshot = current_.get();
-  if (!any_warm_handler(*snapshot)) return std::nullopt;
+  const bool warm_possible = any_warm_handler(*snapshot);
+  if (!snapshot->config || (!warm_possible && !with_account)) return {};
   const auto script = param_value(params, "SCRIPT_FILENAME");
-  if (!script) return std::nullopt;
+  if (!script) return {};
   // The owner and the file that runs as this daemon can see them; a script it cannot stat
   // goes to suwrap, which reads it as root and answers properly.
   struct stat st {};
-  if (::stat(script->c_str(), &st) != 0) return std::nullopt;
-  const std::unique_ptr<char, decltype(&std::free)> physical(::realpath(script->c_str(), nullptr), &std::free);
-  if (!physical) return std::nullopt;
-  const ScriptOwner owner{st.st_uid, user_name(st.st_uid), physical.get()};
-  return warm_route(*snapshot->config, snapshot->account_source(), *script, param_value(params, "SUWRAP_HANDLER"),
-                    owner);
+  if (::stat(script->c_str(), &st) != 0) return {};
+  Routing routing;
+  if (warm_possible) {
+    // Routing asks the passwd database every time: a user renamed or removed is routed as
+    // suwrap will see it.
+    const std::unique_ptr<char, decltype(&std::free)> physical(::realpath(script->c_str(), nullptr), &std::free);
+    const ScriptOwner owner{st.st_uid, user_name(st.st_uid), physical ? physical.get() : ""};
+    if (physical)
+      routing.warm = warm_route(*snapshot->config, snapshot->account_source(), *script,
+                                param_value(params, "SUWRAP_HANDLER"), owner);
+    if (with_account) routing.account = account_label(*snapshot->config, snapshot->account_source(), *script, owner);
+    return routing;
+  }
+  const ScriptOwner owner{st.st_uid, cached_user_name(st.st_uid), {}};
+  routing.account = account_label(*snapshot->config, snapshot->account_source(), *script, owner);
+  return routing;
 }
 
 }  // namespace suwrap::cgid

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "suwrap/fastcgi/protocol.hpp"
 #include "suwrap/config/accounts.hpp"
@@ -58,6 +59,19 @@ std::optional<WarmRoute> warm_route(const policy::Config& config, policy::Accoun
                                     std::string_view script, const std::optional<std::string>& requested_handler,
                                     const ScriptOwner& owner);
 
+// The name a request is counted under in the metrics (suwrap-cgid(8), METRICS): the account
+// that governs the script, else in owner mode the owner's user name if its uid is at least
+// min_uid; nullopt when neither is known (suwrap will refuse the request, and it is counted
+// without an account).
+std::optional<std::string> account_label(const policy::Config& config, policy::AccountSource& accounts,
+                                         std::string_view script, const ScriptOwner& owner);
+
+// What the router tells of one request: where it goes, and whose it is.
+struct Routing {
+  std::optional<WarmRoute> warm;       // nullopt: the per-request way
+  std::optional<std::string> account;  // asked for only: account_label()
+};
+
 // The configuration as it is now (read again when inotify says one of its files changed),
 // and the routing of one request's params.
 class Router {
@@ -70,7 +84,15 @@ class Router {
   std::optional<std::string> reload();
 
   // The warm route of a request, or nullopt for the per-request way.
-  [[nodiscard]] std::optional<WarmRoute> route(const fastcgi::NameValuePairs& params);
+  [[nodiscard]] std::optional<WarmRoute> route(const fastcgi::NameValuePairs& params) {
+    return look(params, false).warm;
+  }
+  // The warm route, and with `with_account` the request's account_label() too: one stat
+  // of the script for both. Per request, whatever the number of accounts: the account
+  // source is indexed, and user names come from a small cache (cleared by reload()).
+  [[nodiscard]] Routing look(const fastcgi::NameValuePairs& params, bool with_account);
+  // Whether the configuration loads now (what inotify has seen so far).
+  [[nodiscard]] bool config_loads();
 
   // Whether any handler is of kind php-fcgi: without one no request is looked at at all.
   [[nodiscard]] bool has_warm_handlers();
@@ -83,8 +105,11 @@ class Router {
   }
 
  private:
+  std::optional<std::string> cached_user_name(uid_t uid);
+
   std::string config_path_;
   policy::CurrentConfig current_;
+  std::unordered_map<uid_t, std::optional<std::string>> user_names_;  // only for account labels
 };
 
 }  // namespace suwrap::cgid

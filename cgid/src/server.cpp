@@ -192,6 +192,9 @@ struct Request {
   bool output_sent = false;   // a byte of the response went out (504 is then too late)
   bool suppress_output = false;
   std::string head;  // the start of stdout, to read the CGI status from
+  std::optional<std::string> account;  // counted under this account in the metrics
+  std::string refused_check;           // named by suwrap's refusal line on stderr
+  bool stderr_seen = false;
   int status = 200;
   bool status_known = false;
 
@@ -247,6 +250,8 @@ Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::lo
       log_(std::move(log)),
       acceptor_(io),
       slots_(options_.max_children),
+      metrics_(MetricsSettings{options_.version, options_.max_children, options_.max_pools, options_.timeout,
+                               options_.queue_timeout, options_.metrics_accounts}),
       router_(options_.config_path),
       pools_(io, PoolOptions{options_.wrapper, options_.pool_dir, options_.max_pools, options_.timeout,
                              options_.queue_timeout},
@@ -361,6 +366,11 @@ std::optional<std::string> Server::reload_routing() {
 }
 
 void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+
+std::string Server::render_metrics() {
+  metrics_.config_loads = router_.config_loads();
+  return metrics_.render();
+}
 
 void Server::shutdown() {
   if (stopping_) return;
@@ -574,6 +584,7 @@ awaitable<void> Server::end_request(std::shared_ptr<Connection> conn, std::share
   req->stage = Request::Stage::finished;
   req->started.notify_all();
   ++metrics_.requests_by_status[req->status];
+  if (req->account) metrics_.accounts.add_request(*req->account);
   std::string out;
   fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, req->id);
   const bool ended = conn->session().end_request(req->id, app_status, out);
@@ -590,7 +601,7 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   auto executor = req->executor;
 
   if (!options_.status_path.empty() && param(req->params, "SCRIPT_NAME") == options_.status_path) {
-    co_await respond(conn, req, 200, "text/plain; version=0.0.4", metrics_.render());
+    co_await respond(conn, req, 200, "text/plain; version=0.0.4", render_metrics());
     co_return;
   }
 
@@ -612,10 +623,14 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   if (const auto changed = router_.accounts_changed_ns(); changed != 0)
     environment.push_back("SUWRAP_ACCOUNTS_CHANGED=" + std::to_string(changed));
 
-  // A php-fcgi handler: the account's warm pool, unless no pool can be made here.
-  if (pools_.enabled()) {
-    if (auto route = router_.route(req->params)) {
-      if (co_await run_warm(conn, req, *route, environment, received)) co_return;
+  // A php-fcgi handler: the account's warm pool, unless no pool can be made here. The
+  // account the metrics count it under comes with the same look at the script.
+  const bool with_account = counts_accounts();
+  if (pools_.enabled() || with_account) {
+    Routing routing = router_.look(req->params, with_account);
+    req->account = std::move(routing.account);
+    if (pools_.enabled() && routing.warm) {
+      if (co_await run_warm(conn, req, *routing.warm, environment, received)) co_return;
     }
   }
 
@@ -672,12 +687,18 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
 
   // Both pipes are at their end: suwrap is exiting. Reap it through its pidfd.
   (void)co_await req->pidfd->async_wait(asio::posix::stream_descriptor::wait_read, asio::experimental::as_tuple(use_awaitable));
+  // Its resource use includes the program's, which suwrap's supervisor waited for.
   siginfo_t info{};
+  rusage usage{};
   std::uint32_t app_status = 0;
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(req->pidfd->native_handle()), &info, WEXITED) == 0) {
+  if (wait_with_usage(req->pidfd->native_handle(), info, usage)) {
+    if (req->account) metrics_.accounts.add_cpu(*req->account, cpu_seconds(usage));
     if (info.si_code == CLD_EXITED) {
       app_status = static_cast<std::uint32_t>(info.si_status);
-      if (info.si_status >= 1 && info.si_status <= 3) ++metrics_.wrapper_exits[info.si_status];
+      if (info.si_status >= 1 && info.si_status <= 3) {
+        ++metrics_.wrapper_exits[info.si_status];
+        metrics_.count_refusal(RequestMode::cgi, req->refused_check.empty() ? "unknown" : req->refused_check);
+      }
     } else {
       app_status = 128 + static_cast<std::uint32_t>(info.si_status);
     }
@@ -696,7 +717,7 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
     fcgi::append_stdout(out, req->id, "Status: 502 Bad Gateway\r\nContent-Type: text/plain\r\n\r\n502 Bad Gateway\n");
     (void)co_await conn->send(std::move(out));
   }
-  metrics_.response_seconds.observe(std::chrono::duration<double>(clock::now() - received).count());
+  metrics_.observe_response(RequestMode::cgi, std::chrono::duration<double>(clock::now() - received).count());
   log_->debug("request {} for {} ended: status {}, suwrap exit {}", req->id, param(req->params, "SCRIPT_FILENAME"),
               req->status, app_status);
   co_await end_request(conn, req, app_status);
@@ -715,7 +736,18 @@ awaitable<void> Server::pump_output(std::shared_ptr<Connection> conn, std::share
       req->note_stdout(data);
       fcgi::append_stdout(out, req->id, data);
     } else {
-      fcgi::append_stderr(out, req->id, data);
+      // suwrap's refusal line, first on its stderr, is this daemon's: the check for the
+      // metrics. Its log names the check too, so the line goes no further.
+      std::string_view rest = data;
+      if (!req->stderr_seen) {
+        req->stderr_seen = true;
+        if (auto check = policy::parse_refusal_line(rest)) {
+          req->refused_check = std::string(policy::check_name(check->first));
+          rest.remove_prefix(check->second);
+        }
+      }
+      if (rest.empty()) continue;
+      fcgi::append_stderr(out, req->id, rest);
     }
     // Awaiting the write before reading more is the backpressure: a slow client slows
     // the program down instead of filling our memory.
@@ -765,7 +797,7 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
   // Once more on a fresh pool when connecting to one fails: nothing of the request reached
   // it, so nothing can have run twice.
   for (int attempt = 0; attempt < 2 && !pool; ++attempt) {
-    auto acquired = co_await pools_.acquire(route, environment);
+    auto acquired = co_await pools_.acquire(route, environment, req->account);
     if (std::holds_alternative<PoolFallback>(acquired)) co_return false;
     if (auto* unavailable = std::get_if<PoolUnavailable>(&acquired)) {
       co_await respond(conn, req, unavailable->status, "text/plain",
@@ -774,6 +806,7 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
     }
     if (auto* refused = std::get_if<PoolRefused>(&acquired)) {
       // suwrap's own CGI refusal (it has logged the check): relayed as it is.
+      metrics_.count_refusal(RequestMode::warm, "unknown");
       std::string out;
       req->note_stdout(refused->response);
       fcgi::append_stdout(out, req->id, refused->response);
@@ -804,7 +837,6 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
     co_return true;
   }
 
-  ++metrics_.warm_requests_by_uid[route.key.uid];
   req->stage = Request::Stage::running;
   // The body that came while the pool started may go now; its end, if it came, went with the params.
   req->started.notify_all();
@@ -821,7 +853,7 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
     req->close_gate();
   }
   pools_.release(pool);
-  metrics_.response_seconds.observe(std::chrono::duration<double>(clock::now() - received).count());
+  metrics_.observe_response(RequestMode::warm, std::chrono::duration<double>(clock::now() - received).count());
   co_return true;
 }
 
@@ -917,7 +949,7 @@ awaitable<bool> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
   }
   req->stage = Request::Stage::finished;
   if (app_status) {
-    if (auto check = gate_refusal_check(*app_status)) ++metrics_.warm_refusals_by_check[std::string(policy::check_name(*check))];
+    if (auto check = gate_refusal_check(*app_status)) metrics_.count_refusal(RequestMode::warm, policy::check_name(*check));
   } else if (!req->output_sent && !req->gone) {
     // The pool went away without an answer: its gate or supervisor died.
     std::string out;

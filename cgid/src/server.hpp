@@ -39,6 +39,9 @@ struct Options {
   std::chrono::seconds queue_timeout{5};
   std::chrono::seconds timeout{60};
   std::string status_path;            // SCRIPT_NAME that answers with metrics; empty: none
+  std::string metrics_listen;         // --metrics-listen: address or unix socket; empty: none
+  std::size_t metrics_accounts = 100; // accounts with series of their own; 0: no account series
+  std::string version;                // for suwrap_cgid_build_info
   std::vector<uid_t> allow_uids;      // besides our own uid and root
   std::chrono::seconds shutdown_grace{30};
   std::string config_path;            // suwrap's configuration, read only to route warm requests
@@ -71,6 +74,10 @@ class Server {
   void shutdown();
 
   [[nodiscard]] const Metrics& metrics() const { return metrics_; }
+  // For the metrics listener's own counter.
+  [[nodiscard]] Metrics& metrics_counters() { return metrics_; }
+  // The metrics text as a scrape gets it now (--status-path, --metrics-listen).
+  [[nodiscard]] std::string render_metrics();
 
  private:
   asio::awaitable<void> accept_loop();
@@ -94,6 +101,11 @@ class Server {
   asio::awaitable<void> end_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
                                     std::uint32_t app_status);
   bool peer_allowed(int fd, std::string& who);
+  // Whether a request's account is looked up for the metrics: they are served somewhere,
+  // and account series are asked for.
+  [[nodiscard]] bool counts_accounts() const {
+    return options_.metrics_accounts > 0 && (!options_.status_path.empty() || !options_.metrics_listen.empty());
+  }
 
   asio::io_context& io_;
   Options options_;

@@ -161,4 +161,14 @@ bool spawn_pool(const std::string& wrapper, const std::vector<std::string>& envi
   return true;
 }
 
+bool wait_with_usage(int pidfd, siginfo_t& info, rusage& usage) {
+  // glibc's waitid() has no rusage argument; the system call has (as wait4 for a pid).
+  return ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &usage) == 0;
+}
+
+double cpu_seconds(const rusage& usage) {
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 }  // namespace suwrap::cgid

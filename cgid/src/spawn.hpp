@@ -4,6 +4,8 @@
 // for a warm pool (`suwrap --pool`), the pool's listening socket and the start channel.
 #pragma once
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <string>
@@ -37,5 +39,12 @@ struct SpawnedPool {
 // `listening_socket`, fd 1 the write end of the start channel, fd 2 our own stderr.
 bool spawn_pool(const std::string& wrapper, const std::vector<std::string>& environment, int listening_socket,
                 SpawnedPool& pool, std::string& error);
+
+// Reaps the exited child behind `pidfd` (waitid P_PIDFD) and gives its resource use: its
+// own and that of every descendant it waited for. False when it could not be reaped.
+bool wait_with_usage(int pidfd, siginfo_t& info, rusage& usage);
+
+// User and system CPU of `usage`, in seconds.
+double cpu_seconds(const rusage& usage);
 
 }  // namespace suwrap::cgid

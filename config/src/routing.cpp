@@ -25,6 +25,28 @@ std::optional<Check> check_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+constexpr std::string_view refusal_prefix = "suwrap: refused by check `";
+constexpr std::string_view refusal_suffix = "`\n";
+}  // namespace
+
+std::string refusal_line(Check check) {
+  std::string line(refusal_prefix);
+  line += check_name(check);
+  line += refusal_suffix;
+  return line;
+}
+
+std::optional<std::pair<Check, std::size_t>> parse_refusal_line(std::string_view bytes) {
+  if (!bytes.starts_with(refusal_prefix)) return std::nullopt;
+  const auto name_start = refusal_prefix.size();
+  const auto end = bytes.find(refusal_suffix, name_start);
+  if (end == std::string_view::npos) return std::nullopt;
+  const auto check = check_from_name(bytes.substr(name_start, end - name_start));
+  if (!check) return std::nullopt;
+  return std::pair{*check, end + refusal_suffix.size()};
+}
+
 std::string_view verdict_name(Verdict v) {
   switch (v) {
     case Verdict::allow: return "allow";

@@ -304,13 +304,13 @@ for _ in $(seq 1 50); do grep -q 'configuration reloaded for warm routing' "$T_C
 t_expect "a configuration that loads is taken" grep -q 'SIGHUP: configuration reloaded for warm routing$' "$T_CGID_LOG"
 
 # ---- /suwrap-status ----------------------------------------------------------------------
-t_case "warm: /suwrap-status counts pools, warm requests and the gate's refusals"
+t_case "warm: /suwrap-status counts pools, requests by account and the gate's refusals"
 t_fcgi SCRIPT_NAME=/suwrap-status SCRIPT_FILENAME="$T_ROOT/home/suwrap-status"
 t_expect "suwrap_cgid_pools_running" t_contains "$T_OUT" "suwrap_cgid_pools_running "
 t_expect "suwrap_cgid_pool_starts_total" t_contains "$T_OUT" "suwrap_cgid_pool_starts_total "
-t_expect "warm requests of alice's uid" t_contains "$T_OUT" "suwrap_cgid_warm_requests_total{uid=\"$ALICE_UID\"}"
-t_expect "the gate's file_perms refusal" t_contains "$T_OUT" 'suwrap_cgid_warm_refusals_total{check="file_perms"} 1'
-t_expect "the gate's path refusal" t_contains "$T_OUT" 'suwrap_cgid_warm_refusals_total{check="path"} 1'
+t_expect "alice's requests by her name, not her uid" t_contains "$T_OUT" "suwrap_cgid_account_requests_total{account=\"$ALICE\"}"
+t_expect "the gate's file_perms refusal" t_contains "$T_OUT" 'suwrap_cgid_refusals_total{mode="warm",check="file_perms"} 1'
+t_expect "the gate's path refusal" t_contains "$T_OUT" 'suwrap_cgid_refusals_total{mode="warm",check="path"} 1'
 running=$(printf '%s\n' "$T_OUT" | awk '$1 == "suwrap_cgid_pools_running" {print $2}')
 t_expect "pools running: alice's, and maybe bob's and carol's ($running)" eval 'test "$running" -ge 1 && test "$running" -le 3'
 

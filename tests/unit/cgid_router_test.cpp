@@ -227,6 +227,35 @@ TEST(WarmRoute, InAccountModeTheAccountHoldingTheScriptApplies) {
   EXPECT_EQ(route(config, accounts, "/srv/www/shop/a.php")->key, (RouteKey{1001, "php-warm", "shop"}));
 }
 
+// ---- account_label ----------------------------------------------------------------------
+
+std::optional<std::string> label(const Config& config, const std::vector<Account>& accounts, std::string_view script,
+                                 ScriptOwner owner = alice) {
+  AccountList list(accounts);
+  return suwrap::cgid::account_label(config, list, script, owner);
+}
+
+TEST(AccountLabel, OwnerModeNamesTheAccountFileElseTheOwnersUser) {
+  const Config config = config_with();
+  std::vector<Account> accounts;
+  EXPECT_EQ(label(config, accounts, "/srv/www/a.php"), "alice") << "no account file: the owner's user";
+  add_account(accounts, "alice-site", "user = \"alice\"\n");
+  EXPECT_EQ(label(config, accounts, "/srv/www/a.php"), "alice-site") << "never the raw uid";
+  EXPECT_EQ(label(config, accounts, "/srv/www/a.php", ScriptOwner{4242, std::nullopt, ""}), std::nullopt)
+      << "a uid without a user: suwrap refuses it, counted under no account";
+  EXPECT_EQ(label(config, accounts, "relative.php"), std::nullopt);
+  EXPECT_EQ(label(config, {}, "/etc/passwd", ScriptOwner{0, "root", ""}), std::nullopt)
+      << "a system user is never an account";
+}
+
+TEST(AccountLabel, AccountModeNamesTheAccountHoldingTheScriptOrNone) {
+  Config config = config_with(std::string(main_text).replace(main_text.find("[global]\n") + 9, 0, "mode = \"account\"\n"));
+  std::vector<Account> accounts;
+  add_account(accounts, "shop", "user = \"alice\"\ndocroots = [\"/srv/www/shop\"]\n");
+  EXPECT_EQ(label(config, accounts, "/srv/www/shop/a.php"), "shop");
+  EXPECT_EQ(label(config, accounts, "/srv/www/elsewhere/a.php"), std::nullopt);
+}
+
 // ---- Router ---------------------------------------------------------------------------
 
 // main_text with the tree as its docroot, in the tree, and an empty accounts.d beside it.

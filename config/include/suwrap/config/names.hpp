@@ -3,8 +3,11 @@
 // and a decision's verdict. One name per idea, the same in code, log, CLI and tests.
 #pragma once
 
+#include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace suwrap::policy {
 
@@ -30,6 +33,15 @@ inline constexpr int last_policy_check = 12;  // checks 1..12 are the library's
 
 std::string_view check_name(Check c);
 std::optional<Check> check_from_name(std::string_view name);
+
+// suwrap's refusal line on its standard error, written once, before the refusal's response:
+// "suwrap: refused by check `<name>`\n". suwrap-cgid reads it at the start of that stream
+// to count refusals by check (suwrap-cgid(8), METRICS) and passes nothing of it on; a web
+// server that runs suwrap itself logs it.
+std::string refusal_line(Check check);
+// The check of a refusal line at the very start of `bytes`, and the line's length with its
+// newline; nullopt for anything else.
+std::optional<std::pair<Check, std::size_t>> parse_refusal_line(std::string_view bytes);
 
 enum class Verdict { allow, deny, error };
 std::string_view verdict_name(Verdict v);
