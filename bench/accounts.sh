@@ -85,9 +85,10 @@ trap cleanup EXIT
 mkdir -p "$BUILD_DIR"
 say "building suwrap, suwrap-policy, suwrap-cgid and suwrap-gate (Release) in $BUILD_DIR"
 cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSUWRAP_BUILD_TESTS=OFF \
-  -DSUWRAP_CONFIG="$CONF" -DSUWRAP_GATE_PATH="$S/bin/suwrap-gate" >"$BUILD_DIR/configure.log" 2>&1 ||
+  -DSUWRAP_CONFIG="$CONF" -DSUWRAP_GATE_PATH="$S/bin/suwrap-gate" -DSUWRAP_PHP_GUARD_DIR="$S/php" \
+  >"$BUILD_DIR/configure.log" 2>&1 ||
   { cat "$BUILD_DIR/configure.log" >&2; exit 1; }
-cmake --build "$BUILD_DIR" -j "$(nproc)" --target suwrap suwrap-policy suwrap-cgid suwrap-gate >"$BUILD_DIR/build.log" 2>&1 ||
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target suwrap suwrap-policy suwrap-cgid suwrap-gate suwrap_php_guard >"$BUILD_DIR/build.log" 2>&1 ||
   { tail -n 30 "$BUILD_DIR/build.log" >&2; exit 1; }
 POLICY=$BUILD_DIR/policy/suwrap-policy
 
@@ -96,6 +97,9 @@ chmod 0755 "$S/bin" "$S/home" "$S/sites" "$CONF_DIR" "$CONF_DIR/accounts.d"
 touch "$CONF_DIR/.made-by-bench"
 install -o root -g "$CALLER" -m 4750 "$BUILD_DIR/suwrap/suwrap" "$S/bin/suwrap"
 install -o root -g root -m 0711 "$BUILD_DIR/gate/suwrap-gate" "$S/bin/suwrap-gate"
+# The PHP guard, where this build's suwrap names it: without it no PHP handler runs.
+install -d -o root -g root -m 0755 "$S/php"
+install -o root -g root -m 0644 "$BUILD_DIR/php/suwrap_guard.so" "$BUILD_DIR/php/suwrap-guard.ini" "$S/php/"
 
 make_user() {  # make_user NAME: a real user with a docroot under $S/home
   useradd --user-group --no-create-home --home-dir "$S/home/$1" --shell /usr/sbin/nologin "$1"

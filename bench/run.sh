@@ -35,6 +35,9 @@ PHP_CGI=/usr/bin/php-cgi
 # runs only a gate whose file and every directory above it are root's and writable by no one
 # else; /run and $RUN_BASE are. The built gate is installed there while the run lasts.
 GATE_PATH=$RUN_BASE/suwrap-gate
+# The PHP guard's directory (SUWRAP_PHP_GUARD_DIR), root's like the gate: suwrap runs no PHP
+# handler or pool without it.
+GUARD_DIR=$RUN_BASE/php-guard
 PACKAGES=(wrk hyperfine fcgiwrap apache2 apache2-suexec-custom php-fpm nginx php-cgi gcc curl python3)
 
 duration=10
@@ -253,12 +256,14 @@ purge_installed_packages() {
 
 build_suwrap() {
   local targets=(suwrap suwrap-cgid)
+  [ -f "$SOURCE_DIR/php/CMakeLists.txt" ] && targets+=(suwrap_php_guard)
   # A source tree without the gate (before warm mode) still builds and measures the rest.
   [ -f "$SOURCE_DIR/gate/CMakeLists.txt" ] && targets+=(suwrap-gate)
   say "building ${targets[*]} (Release) in $BUILD_DIR"
   mkdir -p "$BUILD_DIR"  # a fresh clone has no build/: the log beside it needs its parent
   cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSUWRAP_CONFIG="$BENCH_CONF" \
-    -DSUWRAP_GATE_PATH="$GATE_PATH" -DSUWRAP_BUILD_TESTS=OFF >"$BUILD_DIR.cmake.log" 2>&1 ||
+    -DSUWRAP_GATE_PATH="$GATE_PATH" -DSUWRAP_PHP_GUARD_DIR="$GUARD_DIR" -DSUWRAP_BUILD_TESTS=OFF \
+    >"$BUILD_DIR.cmake.log" 2>&1 ||
     { tail -n 20 "$BUILD_DIR.cmake.log" >&2; die "cmake failed"; }
   make -C "$BUILD_DIR" -j"$(nproc)" "${targets[@]}" >"$BUILD_DIR.make.log" 2>&1 ||
     { tail -n 30 "$BUILD_DIR.make.log" >&2; die "build failed"; }
@@ -365,6 +370,7 @@ cleanup() {
   purge_installed_packages
   [ -n "$S" ] && rm -rf "$S"
   [ -n "$GATE_INSTALLED" ] && rm -f "$GATE_PATH"
+  rm -rf "$GUARD_DIR"
   rmdir "$RUN_BASE" 2>/dev/null
   [ -e "$BENCH_CONF_DIR/.made-by-suwrap-bench" ] && rm -rf "$BENCH_CONF_DIR"
   exit "$rc"
@@ -401,6 +407,7 @@ clean_stale_runs() {
   done
   # We hold the lock: a gate there was left by a run that was killed.
   rm -f "$GATE_PATH"
+  rm -rf "$GUARD_DIR"
   restore_suexec_conf
   return 0
 }
@@ -594,6 +601,10 @@ EOF
   chmod 4750 "$SUWRAP"
   CGID_BIN=$BUILD_DIR/cgid/suwrap-cgid
   [ -x "$CGID_BIN" ] || die "no $CGID_BIN"
+  if [ -f "$BUILD_DIR/php/suwrap_guard.so" ]; then
+    install -d -o root -g root -m 0755 "$GUARD_DIR"
+    install -o root -g root -m 0644 "$BUILD_DIR/php/suwrap_guard.so" "$BUILD_DIR/php/suwrap-guard.ini" "$GUARD_DIR/"
+  fi
   if [ -z "$WARM_MISSING" ]; then
     install -o root -g root -m 0711 "$BUILD_DIR/gate/suwrap-gate" "$GATE_PATH"
     GATE_INSTALLED=1
