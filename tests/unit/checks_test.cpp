@@ -929,6 +929,14 @@ TEST_F(Decide, HandlerWhoseProgramIsThePhpCommandLineBinaryIsAnError) {
   EXPECT_TRUE(Contains(decision.reason, "is the PHP command-line binary"));
 }
 
+// php-cgi of another PHP build would not load suwrap's guard, and PHP would then compile
+// whatever file it opens.
+TEST_F(Decide, HandlerWhoseProgramIsPhpCgiOfAnotherBuildIsAnError) {
+  const Decision decision = decide_with_php_program("/usr/bin/php-cgi7.4", "cgi-fcgi-other");
+  EXPECT_TRUE(RefusedBy(decision, Check::handler, Verdict::error, 500, 3));
+  EXPECT_TRUE(Contains(decision.reason, "another PHP build"));
+}
+
 TEST_F(Decide, HandlerWhoseProgramIsNoPhpAtAllIsAnError) {
   const Decision decision = decide_with_php_program("/usr/bin/python3", "");
   EXPECT_TRUE(RefusedBy(decision, Check::handler, Verdict::error, 500, 3));
