@@ -11,6 +11,7 @@
 
 #include "name_cache.hpp"
 #include "support.hpp"
+#include "suwrap/build_config.hpp"
 #include "suwrap/policy/facts.hpp"
 
 namespace {
@@ -109,7 +110,8 @@ namespace {
 TEST(NameCache, AProgramsSapiIsReadAgainOnlyWhenTheProgramIsReplaced) {
   TempTree tree;
   tree.mkdir("etc");
-  tree.write("program", std::string("\0CGI/FastCGI\0", 13), 0755);
+  // php-cgi of the guard's build: the SAPI's name and the extension build string.
+  tree.write("program", std::string("\0CGI/FastCGI\0", 13) + suwrap::build::php_build_id + '\0', 0755);
   SystemFacts system;
   NameCache cache(system, tree.path("etc"), 1h);
   EXPECT_EQ(cache.php_sapi(tree.path("program")), "cgi-fcgi");
