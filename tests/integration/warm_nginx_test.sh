@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Warm mode end to end: real nginx -> suwrap-cgid -> suwrap --pool -> suwrap-gate -> php-cgi.
-# Accounts whose .php handler is of kind php-fcgi (workers = 2, idle_seconds = 3): each
+# Accounts whose .php handler is of kind php-fcgi (workers = 2, idle_seconds = 6): each
 # request runs as its owner, an account's requests share one pool (one php parent, one
 # opcache), the refusal classes still refuse with their check, concurrent first requests
 # start one pool, an idle pool ends and a new one starts, a killed worker and a script past
@@ -19,7 +19,8 @@ t_setup
 [ -x "$SUWRAP_GATE_PATH" ] || { echo "FAIL $T_NAME: the gate is not installed at $SUWRAP_GATE_PATH" >&2; exit 1; }
 
 WORKERS=2
-IDLE=3
+# Long enough that no pool idles out between two steps on a loaded machine.
+IDLE=6
 WALL=4
 MAX_POOLS=8
 POOL_DIR=$T_ROOT/run/pools
@@ -224,6 +225,8 @@ t_expect "logged with check path (got $(last_check))" test "$(last_check)" = pat
 
 t_case "warm: a .jpg never runs"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/photo.jpg" '<?php echo "ran";'
+t_curl "$(t_url "$ALICE" who.php)"
+alice_parent=$(field ppid)
 t_log_mark
 t_curl "$(t_url "$ALICE" photo.jpg/x.php)"
 t_expect "403 or 404 (got $T_STATUS)" eval 'test "$T_STATUS" = 403 || test "$T_STATUS" = 404'
