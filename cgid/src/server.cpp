@@ -240,7 +240,7 @@ struct Request {
   // its output side closes, so its next write fails and PHP decides (ignore_user_abort,
   // connection_aborted()); wall_seconds and --timeout still bound it, and it keeps its
   // child slot until it ends. A warm request's gate is told with FCGI_ABORT_REQUEST
-  // (closing the connection to it would end the worker); see Server::let_go_warm.
+  // (closing the connection to it would end the worker): Server::abort_at_gate.
   void give_up() {
     if (gone) return;
     gone = true;
