@@ -692,7 +692,7 @@ int run_and_supervise(const RunContext& ctx) {
         const int sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGCHLD) child_changed = true;
         if (sig != SIGCHLD) signal_group(child, sig);  // relay SIGTERM, SIGINT, SIGHUP
-        // SIGTERM ends the request (the daemon's --timeout, a client that went away): a
+        // SIGTERM ends the request (the daemon's --timeout, a web server's own): a
         // group that ignores it is killed after the same grace as at wall_seconds.
         if (sig == SIGTERM && !terminating && !timed_out) {
           terminating = true;

@@ -236,10 +236,19 @@ struct Request {
       status_known = true;
     }
   }
-  // The client gave up (abort or disconnect): end the child the way --timeout does.
+  // The client gave up (abort or disconnect). As under php-fpm, the script is not ended:
+  // its output side closes, so its next write fails and PHP decides (ignore_user_abort,
+  // connection_aborted()); wall_seconds and --timeout still bound it, and it keeps its
+  // child slot until it ends. A warm request's gate is told with FCGI_ABORT_REQUEST
+  // (closing the connection to it would end the worker): Server::abort_at_gate.
   void give_up() {
+    if (gone) return;
     gone = true;
-    terminate();
+    if (stage == Stage::running && !gate) {
+      std::error_code ignored;
+      if (stdout_pipe) stdout_pipe->close(ignored);
+      close_stdin();
+    }
     started.notify_all();
   }
 };
@@ -394,7 +403,9 @@ void Server::shutdown() {
       [this]() -> awaitable<void> {
         const auto deadline = clock::now() + options_.shutdown_grace;
         asio::steady_timer tick(io_);
-        while ((!connections_.empty() || pools_.alive() > 0) && clock::now() < deadline) {
+        // A request whose client went away runs on without a connection: it is waited for too.
+        while ((!connections_.empty() || pools_.alive() > 0 || metrics_.children_active > 0) &&
+               clock::now() < deadline) {
           tick.expires_after(std::chrono::milliseconds(50));
           co_await tick.async_wait(asio::experimental::as_tuple(use_awaitable));
         }
@@ -487,7 +498,7 @@ awaitable<void> Server::serve(stream::socket socket) {
       } else if (auto* abort = std::get_if<fcgi::Abort>(&event)) {
         if (conn->current && conn->current->id == abort->request_id) {
           log_->info("request {} aborted by the web server", abort->request_id);
-          conn->current->give_up();
+          client_gone(conn->current);
         }
       } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
         ++metrics_.protocol_errors;
@@ -519,10 +530,35 @@ awaitable<void> Server::serve(stream::socket socket) {
     }
   }
   // The connection is over: a request still running has lost its client.
-  if (conn->current && conn->current->stage != Request::Stage::finished) conn->current->give_up();
+  if (conn->current && conn->current->stage != Request::Stage::finished) client_gone(conn->current);
   conn->close();
   connections_.erase(conn);
   --metrics_.connections_open;
+}
+
+void Server::client_gone(const std::shared_ptr<Request>& req) {
+  const bool was_gone = req->gone;
+  req->give_up();
+  if (!was_gone && req->stage == Request::Stage::running && req->gate)
+    asio::co_spawn(req->executor, abort_at_gate(req), asio::detached);
+}
+
+// Warm: the gate lets the worker run on (its output side closed) when told with
+// FCGI_ABORT_REQUEST, and relay_from_pool reads on until the gate's END_REQUEST, so the
+// request stays counted against its pool until the script ends. A body not yet sent whole
+// will never come: then the connection closes, and the gate ends the worker, which would
+// otherwise wait for it until wall_seconds.
+awaitable<void> Server::abort_at_gate(std::shared_ptr<Request> req) {
+  if (!req->gate || !req->gate->is_open()) co_return;
+  if (!req->stdin_end_sent || req->gate_writes > 0) {
+    req->close_gate();
+    co_return;
+  }
+  std::string out;
+  fcgi::append_abort_request(out, pool_request_id);
+  ++req->gate_writes;
+  (void)co_await asio::async_write(*req->gate, asio::buffer(out), asio::experimental::as_tuple(use_awaitable));
+  --req->gate_writes;
 }
 
 awaitable<void> Server::feed_stdin(std::shared_ptr<Request> req, std::string bytes) {
@@ -751,7 +787,7 @@ awaitable<void> Server::pump_output(std::shared_ptr<Connection> conn, std::share
     }
     // Awaiting the write before reading more is the backpressure: a slow client slows
     // the program down instead of filling our memory.
-    if (!co_await conn->send(std::move(out))) req->give_up();
+    if (!co_await conn->send(std::move(out))) client_gone(req);
   }
   std::error_code ignored;
   pipe.close(ignored);
@@ -840,6 +876,8 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
   req->stage = Request::Stage::running;
   // The body that came while the pool started may go now; its end, if it came, went with the params.
   req->started.notify_all();
+  // The client went away while the request was being handed to the pool.
+  if (req->gone) asio::co_spawn(executor, abort_at_gate(req), asio::detached);
 
   auto deadline = std::make_shared<asio::steady_timer>(executor, options_.timeout);
   asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
@@ -931,12 +969,12 @@ awaitable<bool> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
         req->note_stdout(out->bytes);
         std::string record;
         fcgi::append_stdout(record, req->id, out->bytes);
-        if (!co_await conn->send(std::move(record))) req->give_up();
+        if (!co_await conn->send(std::move(record))) client_gone(req);
       } else if (auto* err = std::get_if<fcgi::Stderr>(&event)) {
         if (req->gone) continue;
         std::string record;
         fcgi::append_stderr(record, req->id, err->bytes);
-        if (!co_await conn->send(std::move(record))) req->give_up();
+        if (!co_await conn->send(std::move(record))) client_gone(req);
       } else if (auto* end = std::get_if<fcgi::EndRequest>(&event)) {
         app_status = end->app_status;
       } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {

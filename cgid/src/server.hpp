@@ -94,6 +94,10 @@ class Server {
   asio::awaitable<PoolSend> connect_to_pool(std::shared_ptr<Request> req, const std::shared_ptr<Pool>& pool);
   // True when the gate's answer ended with END_REQUEST and nothing after it.
   asio::awaitable<bool> relay_from_pool(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
+  // The client went away (FCGI_ABORT_REQUEST, or its connection closed): the script's
+  // output side closes, the script runs on to its end or its limit.
+  void client_gone(const std::shared_ptr<Request>& req);
+  asio::awaitable<void> abort_at_gate(std::shared_ptr<Request> req);
   asio::awaitable<void> feed_stdin(std::shared_ptr<Request> req, std::string bytes);
   asio::awaitable<void> end_stdin(std::shared_ptr<Request> req);
   asio::awaitable<void> respond(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, int status,

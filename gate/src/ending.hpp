@@ -18,7 +18,8 @@ enum class Ending {
   worker_lost,       // the connection to php-cgi closed without END_REQUEST
   malformed_answer,  // php-cgi's record stream broke the protocol
   wall_limit,        // the request ran past the account's wall_seconds
-  client_gone,       // the client closed its connection or aborted the request
+  client_gone,       // the client aborted (the worker ran on, its output dropped), or
+                     // suwrap-cgid closed the connection (then the worker is ended)
 };
 
 // What a refusal record on fd 2 says about an ending that is one.

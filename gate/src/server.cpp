@@ -2,6 +2,7 @@
 #include "server.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -122,6 +123,8 @@ struct Exchange {
 
   std::unique_ptr<stream::socket> php;  // set once the request is forwarded; closed, never reset
   bool php_takes_input = true;          // false once a write to php-cgi failed
+  bool body_sent = false;               // the end of the body went to php-cgi
+  bool let_go = false;                  // the client aborted: php's output is dropped, it runs on
   bool php_answered = false;            // php-cgi's END_REQUEST came
   bool output_started = false;          // a byte of php's STDOUT went to the client
   std::optional<Ending> cut_short;      // why it ended before php-cgi's END_REQUEST
@@ -250,11 +253,12 @@ awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
           std::string record;
           fcgi::append_stdin_end(record, php_request_id);
           co_await to_php(ex, std::move(record));
+          ex->body_sent = ex->php_takes_input;
         }
       } else if (const auto* abort = std::get_if<fcgi::Abort>(&event)) {
         if (is_current(abort->request_id)) {
           if (ex->php) {
-            end_early(*ex, Ending::client_gone, "");  // the relay answers END_REQUEST
+            let_go(*ex);  // the relay answers END_REQUEST when the worker is done
           } else {
             std::string nothing;
             co_await complete(conn, ex, std::move(nothing), 0);
@@ -269,7 +273,8 @@ awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       // DATA belongs to the FILTER role, which the session does not accept.
     }
   }
-  // The connection is over: a request still running has lost its client.
+  // The connection is over: suwrap-cgid ended the request (its --timeout, a body that will
+  // not come whole) or is gone itself. A worker still on it is ended.
   if (const auto ex = conn->exchange; ex && !ex->completed) {
     if (ex->php) {
       end_early(*ex, Ending::client_gone, "");
@@ -406,6 +411,7 @@ awaitable<void> Server::relay(std::shared_ptr<Connection> conn, std::shared_ptr<
     reader.feed(std::string_view(buffer.get(), n), events);
     for (auto& event : events) {
       if (ex->cut_short) break;
+      if (ex->let_go && !std::holds_alternative<fcgi::EndRequest>(event)) continue;  // nobody reads it
       if (auto* out = std::get_if<fcgi::Stdout>(&event)) {
         ex->output_started = true;
         std::string record;
@@ -429,11 +435,13 @@ awaitable<void> Server::relay(std::shared_ptr<Connection> conn, std::shared_ptr<
       }
     }
   }
+  if (ex->let_go && !ex->cut_short && !ex->php_answered) co_await until_worker_lets_go(ex);
   ex->deadline.cancel();
   std::error_code ignored;
   ex->php->close(ignored);
 
-  const Ending ending = ex->cut_short.value_or(ex->php_answered ? answer : Ending::worker_lost);
+  const Ending ending = ex->cut_short.value_or(
+      ex->php_answered ? answer : (ex->let_go ? Ending::client_gone : Ending::worker_lost));
   const Closing closing = closing_for(ending, ex->output_started, php_status);
   std::string before_end;
   if (closing.record) {
@@ -490,6 +498,34 @@ void Server::end_early(Exchange& ex, Ending ending, std::string note) {
   ex.deadline.cancel();
   std::error_code ignored;
   ex.php->close(ignored);  // the relay's read ends; it answers the client
+}
+
+void Server::let_go(Exchange& ex) {
+  if (ex.completed || ex.php_answered || ex.cut_short || ex.let_go || !ex.php || !ex.php->is_open()) return;
+  // A body not yet sent whole will never come: the worker would wait for it until
+  // wall_seconds. It is ended instead, as before a script of it can have run.
+  if (!ex.body_sent) {
+    end_early(ex, Ending::client_gone, "");
+    return;
+  }
+  ex.let_go = true;
+  // Our reading side shut, php-cgi's next write fails (EPIPE): the script sees the client
+  // gone, as under php-fpm. The connection stays open so that the worker is still found
+  // as its holder, at wall_seconds, and so that its end says the request is over.
+  ::shutdown(ex.php->native_handle(), SHUT_RD);
+}
+
+// The worker closes its end when it is done with the request (php-cgi gets no
+// FCGI_KEEP_CONN). With our reading side shut that shows as a hang-up, not as input.
+// The reactor runs only once this coroutine waits, so a hang-up before the wait is
+// seen by the poll, and one after it by the wait.
+awaitable<void> Server::until_worker_lets_go(std::shared_ptr<Exchange> ex) {
+  while (ex->php->is_open() && !ex->cut_short) {
+    pollfd hangup{ex->php->native_handle(), 0, 0};
+    if (::poll(&hangup, 1, 0) != 0) co_return;  // a hang-up or an error: done either way
+    auto [ec] = co_await ex->php->async_wait(stream::socket::wait_error, as_tuple);
+    if (ec) co_return;  // closed by the watchdog at wall_seconds
+  }
 }
 
 awaitable<void> Server::refuse(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,

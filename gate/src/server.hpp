@@ -87,6 +87,10 @@ class Server {
   Judgement judge(Exchange& ex, const fastcgi::NameValuePairs& params);
   std::optional<policy::GateRefusal> connect_php(Exchange& ex);
   void end_early(Exchange& ex, Ending ending, std::string note);
+  // FCGI_ABORT_REQUEST: the client went away. The worker's output side closes and it runs
+  // on; PHP decides (ignore_user_abort), wall_seconds still bounds it.
+  void let_go(Exchange& ex);
+  asio::awaitable<void> until_worker_lets_go(std::shared_ptr<Exchange> ex);
   std::optional<uid_t> caller_uid(const std::shared_ptr<policy::ConfigSnapshot>& config);
   void request_begun();
   void request_ended();

@@ -64,11 +64,12 @@ t_expect "status 200" test "$T_STATUS" = 200
 t_expect "metrics text (got: $(t_body | head -c 200))" t_contains "$(t_body)" "# TYPE"
 t_expect "suwrap was not run" test "$(t_suwrap_log_lines)" = "$lines"
 
-t_case "FCGI_ABORT_REQUEST ends the running script"
+t_case "FCGI_ABORT_REQUEST closes the script's output: its next write fails, and PHP ends it"
 t_site_env "$ALICE" drip.php s=30
 t_fcgi_client abort 1 "${T_ENV[@]}" REQUEST_METHOD=GET
-t_expect "the request ends (got: $T_OUT $T_ERR)" t_contains "$T_OUT" "ended"
-t_expect "suwrap's exit line shows a signal, not a finished run" test "$(t_log_field exit signal)" != null
+t_expect "the request ends with END_REQUEST (got: $T_OUT $T_ERR)" t_contains "$T_OUT" "ended"
+t_expect "suwrap's exit line: not signalled, not timed out (signal $(t_log_field exit signal))" \
+  eval 'test "$(t_log_field exit signal)" = null && test "$(t_log_field exit timed_out)" = false'
 t_nothing_left "$ALICE" "$BOB"
 
 t_case "a param value holding a NUL is refused whole, suwrap never starts"

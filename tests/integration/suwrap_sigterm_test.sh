@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# SIGTERM to suwrap (what suwrap-cgid sends at --timeout or when the client goes away)
+# SIGTERM to suwrap (what suwrap-cgid sends at --timeout; a client that goes away is not one)
 # ends the whole request: relayed to the handler's group, and a group that ignores it
 # is killed after the grace — nothing of it is left running as the account.
 source "$(dirname "$0")/../lib/common.sh"
