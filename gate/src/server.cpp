@@ -125,6 +125,7 @@ struct Exchange {
   bool php_takes_input = true;          // false once a write to php-cgi failed
   bool body_sent = false;               // the end of the body went to php-cgi
   bool let_go = false;                  // the client aborted: php's output is dropped, it runs on
+  std::uint64_t worker_socket = 0;      // let go: the inode of the worker's end, to see it let go
   bool php_answered = false;            // php-cgi's END_REQUEST came
   bool output_started = false;          // a byte of php's STDOUT went to the client
   std::optional<Ending> cut_short;      // why it ended before php-cgi's END_REQUEST
@@ -508,23 +509,33 @@ void Server::let_go(Exchange& ex) {
     end_early(ex, Ending::client_gone, "");
     return;
   }
+  // Which worker's end to watch: known before our end is shut. Unknown, or not yet taken
+  // by a worker, the request cannot be followed to its end, and is ended instead.
+  const auto peer = peer_socket_inode(ex.php->native_handle());
+  if (!peer || !find_socket_holder(php_.parent(), *peer)) {
+    end_early(ex, Ending::client_gone, "");
+    return;
+  }
   ex.let_go = true;
-  // Our reading side shut, php-cgi's next write fails (EPIPE): the script sees the client
-  // gone, as under php-fpm. The connection stays open so that the worker is still found
-  // as its holder, at wall_seconds, and so that its end says the request is over.
-  ::shutdown(ex.php->native_handle(), SHUT_RD);
+  ex.worker_socket = *peer;
+  // Both directions shut: php-cgi's next write fails (EPIPE), so the script sees its
+  // client gone, as under php-fpm; and when the request is over, php-cgi's wait for our
+  // end (it shuts its writing side, then reads until the end) returns at once, so the
+  // worker closes the connection and accepts the next one. Our descriptor stays open, so
+  // that at wall_seconds the worker is still found as its holder and killed.
+  ::shutdown(ex.php->native_handle(), SHUT_RDWR);
 }
 
-// The worker closes its end when it is done with the request (php-cgi gets no
-// FCGI_KEEP_CONN). With our reading side shut that shows as a hang-up, not as input.
-// The reactor runs only once this coroutine waits, so a hang-up before the wait is
-// seen by the poll, and one after it by the wait.
+// With both directions shut, our socket tells nothing more; the worker is done with the
+// request when no worker holds the other end any more. Looked at every 100 ms while an
+// abandoned request runs (a few /proc/PID/fd reads); the wall_seconds watchdog, still
+// armed, closes our end and ends the wait.
 awaitable<void> Server::until_worker_lets_go(std::shared_ptr<Exchange> ex) {
+  asio::steady_timer pause(io_);
   while (ex->php->is_open() && !ex->cut_short) {
-    pollfd hangup{ex->php->native_handle(), 0, 0};
-    if (::poll(&hangup, 1, 0) != 0) co_return;  // a hang-up or an error: done either way
-    auto [ec] = co_await ex->php->async_wait(stream::socket::wait_error, as_tuple);
-    if (ec) co_return;  // closed by the watchdog at wall_seconds
+    if (!find_socket_holder(php_.parent(), ex->worker_socket)) co_return;
+    pause.expires_after(std::chrono::milliseconds(100));
+    (void)co_await pause.async_wait(as_tuple);
   }
 }
 

@@ -117,6 +117,13 @@ for mode in "per request" warm; do
     # The worker was not killed and replaced: it is still there, serving.
     pid=$(sed -n 's/.* pid=//p' "$T_MARKS/linger.$uid")
     t_expect "its worker ($pid) still runs, as bob" test "$(ps -o user= -p "$pid" 2>/dev/null)" = "$BOB"
+    # Done with the request, the worker is free again: the gate did not wait for
+    # wall_seconds and kill it.
+    sleep $((WALL + 1))
+    t_expect "past wall_seconds, the worker ($pid) still runs: it was let go, not killed" \
+      test "$(ps -o user= -p "$pid" 2>/dev/null)" = "$BOB"
+    t_expect "no worker was killed (log: $(grep -o 'php worker [0-9]* killed' "$T_LOG" | tr '\n' ' '))" \
+      eval '! grep -q "php worker [0-9]* killed" "$T_LOG"'
   else
     t_expect "suwrap's exit line: the script ended by itself (status $(t_log_field exit status), signal $(t_log_field exit signal))" \
       eval 'test "$(t_log_field exit signal)" = null && test "$(t_log_field exit timed_out)" = false'
