@@ -193,7 +193,13 @@ std::optional<std::string> php_guard_problem() {
 // `#!/usr/bin/env php-cgi` (looked up in the handler's PATH), `#!/lib64/ld-linux… php-cgi`.
 // A problem when any of them is php-cgi, or exists but cannot be read to tell; a line the
 // kernel cannot use (no interpreter, one that does not exist) is left to the exec to fail.
-std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, const std::string& safe_path, int depth);
+// The first line of a file as the kernel reads it for "#!": at most 256 bytes, the rest
+// NUL. Empty when it cannot be read.
+using ShebangLine = std::array<char, 256>;
+bool read_first_line(int fd, ShebangLine& line) { return ::pread(fd, line.data(), line.size(), 0) >= 0; }
+bool is_shebang(const ShebangLine& line) { return line[0] == '#' && line[1] == '!'; }
+
+std::optional<std::string> shebang_problem(const ShebangLine& line, const std::string& safe_path, int depth);
 
 // The program `name` would run: a path as it is, a bare name through `safe_path`.
 std::optional<std::string> program_path(const std::string& name, const std::string& safe_path) {
@@ -210,6 +216,8 @@ std::optional<std::string> program_path(const std::string& name, const std::stri
   return std::nullopt;
 }
 
+// The program at `path`, reached from a "#!" line: php-cgi itself, or a "#!" script that
+// leads to it.
 std::optional<std::string> php_cgi_problem_at(const std::string& path, const std::string& safe_path, int depth) {
   const policy::Fd program(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!program.valid()) {
@@ -220,22 +228,20 @@ std::optional<std::string> php_cgi_problem_at(const std::string& path, const std
   }
   struct stat st {};
   if (::fstat(program.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;  // exec fails
-  return php_cgi_problem_of(program.get(), path, safe_path, depth);
+  ShebangLine line{};
+  if (!read_first_line(program.get(), line)) return path + " cannot be read to tell whether it leads to php-cgi";
+  if (is_shebang(line)) return shebang_problem(line, safe_path, depth + 1);
+  const auto sapi = policy::php_sapi_of(program.get());
+  if (!sapi) return path + " cannot be read to tell whether it is php-cgi";
+  if (sapi->starts_with("cgi-fcgi"))
+    return path + " is php-cgi, which would open the script again by its name and read ini files beside it; "
+                  "PHP runs only through a handler of kind php or php-fcgi";
+  return std::nullopt;
 }
 
-std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, const std::string& safe_path, int depth) {
-  std::array<char, 256> line{};  // the kernel reads no more of a "#!" line; unread bytes stay NUL
-  const ssize_t got = ::pread(fd, line.data(), line.size(), 0);
-  if (got < 0) return what + " cannot be read to tell whether it leads to php-cgi";
-  if (got < 2 || line[0] != '#' || line[1] != '!') {
-    if (depth == 0) return std::nullopt;  // not reached: the script itself starts with "#!"
-    const auto sapi = policy::php_sapi_of(fd);
-    if (!sapi) return what + " cannot be read to tell whether it is php-cgi";
-    if (sapi->starts_with("cgi-fcgi"))
-      return what + " is php-cgi, which would open the script again by its name and read ini files beside it; "
-                    "PHP runs only through a handler of kind php or php-fcgi";
-    return std::nullopt;
-  }
+// A "#!" line (`line` starts with it) that leads to php-cgi: its interpreter, and the
+// line's argument where it names a program.
+std::optional<std::string> shebang_problem(const ShebangLine& line, const std::string& safe_path, int depth) {
   if (depth >= 5) return std::nullopt;  // deeper than the kernel goes: the exec fails
   const std::string_view text(line.data(), line.size());
   const std::size_t newline = text.find_first_of(std::string_view("\n\0", 2), 2);
@@ -245,7 +251,7 @@ std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, c
   if (start == std::string_view::npos) return std::nullopt;
   const std::size_t end = std::min(first.find_first_of(" \t", start), first.size());
   const std::string interpreter(first.substr(start, end - start));
-  if (auto why = php_cgi_problem_at(interpreter, safe_path, depth + 1)) return why;
+  if (auto why = php_cgi_problem_at(interpreter, safe_path, depth)) return why;
   // The rest of the line, one argument to the interpreter: a program it may run.
   std::string_view argument = first.substr(end);
   while (!argument.empty() && (argument.front() == ' ' || argument.front() == '\t')) argument.remove_prefix(1);
@@ -254,9 +260,7 @@ std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, c
   const std::size_t word_end = std::min(argument.find_first_of(" \t"), argument.size());
   const std::string word(argument.substr(0, word_end));
   if (word.empty() || word.front() == '-') return std::nullopt;
-  if (const auto path = program_path(word, safe_path)) {
-    if (auto why = php_cgi_problem_at(*path, safe_path, depth + 1)) return why;
-  }
+  if (const auto path = program_path(word, safe_path)) return php_cgi_problem_at(*path, safe_path, depth);
   return std::nullopt;
 }
 
@@ -416,12 +420,15 @@ std::optional<std::string> php_cgi_problem_of(int fd, const std::string& what, c
   // by the kernel as `interpreter /dev/fd/N`, so for one (and only for one) that descriptor
   // stays open across the exec: the handler then has fds 0, 1, 2 and N, read-only on the
   // script itself. A binary keeps it close-on-exec and gets 0, 1, 2 only.
-  std::array<char, 2> magic{};
-  if (::pread(script.get(), magic.data(), magic.size(), 0) == 2 && magic[0] == '#' && magic[1] == '!') {
+  ShebangLine line{};
+  if (!read_first_line(script.get(), line))
+    child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500,
+                 "cannot read " + d.physical_path + ": " + std::strerror(errno));
+  if (is_shebang(line)) {
     // php-cgi as the interpreter ignores /dev/fd/N: it opens SCRIPT_FILENAME again by its
     // name and reads ini files from the script's directory, without the guard. PHP runs
     // only through a handler of kind php or php-fcgi.
-    if (auto why = php_cgi_problem_of(script.get(), d.physical_path, ctx.config.safe_path, 0))
+    if (auto why = shebang_problem(line, ctx.config.safe_path, 0))
       child_refuse(report_fd, ctx, Check::exec, Verdict::deny, 403, d.physical_path + ": " + *why);
     if (::fcntl(script.get(), F_SETFD, 0) != 0 ||
         ::fcntl(script.get(), F_SETFL, ::fcntl(script.get(), F_GETFL) & ~O_NONBLOCK) != 0)
