@@ -400,9 +400,16 @@ TEST(Rfc3339Now, IsUtcWithMilliseconds) {
   setenv("TZ", "XXX-7", 1);
   tzset();
 
-  const std::time_t before = std::time(nullptr);
+  // The same clock as rfc3339_now(): time() reads the coarse clock, which can be a tick
+  // behind, so a stamp made just after a second began would seem to come from the future.
+  const auto realtime_seconds = [] {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec;
+  };
+  const std::time_t before = realtime_seconds();
   const std::string stamp = rfc3339_now();
-  const std::time_t after = std::time(nullptr);
+  const std::time_t after = realtime_seconds();
 
   if (saved_tz) {
     setenv("TZ", saved_tz->c_str(), 1);
