@@ -39,13 +39,19 @@ using namespace suwrap::policy;
 constexpr int exit_configuration = 2;
 constexpr int exit_internal = 3;
 
+// Who asked, and the labels that tie this request's lines together.
+struct Teller {
+  std::string caller;
+  RequestLabels labels;
+};
+
 // Writes the refusal to the client and its line to the log, and exits with the
 // decision's status (1 deny, 2 configuration, 3 internal).
 [[noreturn]] void refuse(const Decision& decision, const LoadedConfig& config, const LogSink& log,
-                         const std::string& caller) {
+                         const Teller& who) {
   // The log line first: a caller that kills suwrap as soon as the answer arrives must
   // not be able to keep the refusal out of the log.
-  log.write(decision_line(record_of(decision, ::getpid(), caller)));
+  log.write(decision_line(record_of(decision, ::getpid(), who.caller, who.labels)));
   const bool errors_to_browser = config.has_value() && config->errors_to_browser;
   write_refusal(decision.http_status, errors_to_browser, decision.failed, decision.reason);
   std::exit(decision.exit_code());
@@ -53,22 +59,22 @@ constexpr int exit_internal = 3;
 
 // A refusal by a check suwrap makes after the pipeline allowed the request.
 [[noreturn]] void refuse_allowed(const Decision& allowed, Check check, const std::string& reason,
-                                 const LoadedConfig& config, const LogSink& log, const std::string& caller) {
+                                 const LoadedConfig& config, const LogSink& log, const Teller& who) {
   Decision refused = allowed;
   record_check(refused, check, Outcome::fail, reason, Verdict::deny, 403);
-  refuse(refused, config, log, caller);
+  refuse(refused, config, log, who);
 }
 
 // A refusal that no check of the pipeline made: the process itself could not be set up.
 [[noreturn]] void refuse_internal(const std::string& reason, const LoadedConfig& config, const LogSink& log,
-                                  const std::string& caller, std::optional<Check> check = std::nullopt,
+                                  const Teller& who, std::optional<Check> check = std::nullopt,
                                   int exit_code = exit_internal) {
   Decision decision;
   decision.verdict = Verdict::error;
   decision.failed = check;
   decision.reason = reason;
   decision.http_status = 500;
-  log.write(decision_line(record_of(decision, ::getpid(), caller)));
+  log.write(decision_line(record_of(decision, ::getpid(), who.caller, who.labels)));
   const bool errors_to_browser = config.has_value() && config->errors_to_browser;
   write_refusal(decision.http_status, errors_to_browser, check, reason);
   std::exit(exit_code);
@@ -199,7 +205,7 @@ int main(int argc, char** argv, char** envp) {
   const LoadedConfig config = load_config(suwrap::build::config_path);
   const uid_t real_uid = ::getuid();
   const auto caller_user = facts.user_by_uid(real_uid);
-  const std::string caller = caller_user ? caller_user->name : std::to_string(real_uid);
+  const Teller who{caller_user ? caller_user->name : std::to_string(real_uid), request_labels(environment)};
 
   // Options exist only outside CGI: a web server may pass query words as arguments, and
   // nothing from a request ever becomes one.
@@ -227,11 +233,11 @@ int main(int argc, char** argv, char** envp) {
   } else if (!log.open(config->log, log_error)) {
     std::string ignored;
     log.open_syslog(ignored);
-    refuse_internal(log_error + "; refusing to run unlogged", config, log, caller, Check::config,
+    refuse_internal(log_error + "; refusing to run unlogged", config, log, who, Check::config,
                     exit_configuration);
   }
-  if (!closed_inherited) refuse_internal("cannot close inherited descriptors", config, log, caller);
-  if (!limits_set) refuse_internal("cannot set suwrap's own resource limits", config, log, caller);
+  if (!closed_inherited) refuse_internal("cannot close inherited descriptors", config, log, who);
+  if (!limits_set) refuse_internal("cannot set suwrap's own resource limits", config, log, who);
 
   // Checks 1-12: caller, config, request, docroot, path, target, user, owner, dir_perms,
   // file_perms, handler, vhost — the same code suwrap-policy check runs. The account is
@@ -247,15 +253,15 @@ int main(int argc, char** argv, char** envp) {
   if (config) directory.emplace(*config, account_options);
   AccountSource& accounts = directory ? static_cast<AccountSource&>(*directory) : no_accounts;
   const Decision decision = decide(request, config, accounts, facts);
-  if (decision.verdict != Verdict::allow) refuse(decision, config, log, caller);
+  if (decision.verdict != Verdict::allow) refuse(decision, config, log, who);
   if (pool) {
     // Warm mode: only a php-fcgi handler has a pool, and only a listening socket is served.
     if (decision.handler == nullptr || decision.handler->kind != HandlerKind::php_fcgi) {
       refuse_allowed(decision, Check::handler,
                      "handler " + decision.handler_name + " is not of kind php-fcgi; only a php-fcgi handler has a pool",
-                     config, log, caller);
+                     config, log, who);
     }
-    if (auto why = pool_socket_problem()) refuse_internal(*why, config, log, caller, Check::request);
+    if (auto why = pool_socket_problem()) refuse_internal(*why, config, log, who, Check::request);
     // The socket was made for one user's pool (SUWRAP_POOL_UID, set by suwrap-cgid from the
     // owner it routed by): a script swapped since then must not start another user's
     // gate on it. It can only narrow what is allowed.
@@ -266,19 +272,18 @@ int main(int argc, char** argv, char** envp) {
                      pool_uid ? "the pool's socket is for uid " + std::string(*pool_uid) + ", but the script's user is " +
                                     decision.target->user.name + " (uid " + decided_uid + ")"
                               : "--pool needs SUWRAP_POOL_UID, the uid the pool's socket is for",
-                     config, log, caller);
+                     config, log, who);
     }
   } else if (auto why = stdin_listener_problem()) {
-    refuse_allowed(decision, Check::request, *why, config, log, caller);
+    refuse_allowed(decision, Check::request, *why, config, log, who);
   }
 
   // Allowed, and logged before anything runs: a run that cannot be logged does not happen.
-  if (!log.write(decision_line(record_of(decision, ::getpid(), caller))))
-    refuse_internal("the decision could not be written to the log; refusing to run unlogged", config, log,
-                    caller);
+  if (!log.write(decision_line(record_of(decision, ::getpid(), who.caller, who.labels))))
+    refuse_internal("the decision could not be written to the log; refusing to run unlogged", config, log, who);
 
   // Checks 13-15 in the child (drop, identity, exec); the parent supervises.
-  const int status = run_and_supervise({decision, *config, environment, log, caller, pool});
-  if (status < 0) refuse_internal("cannot start the supervised child", config, log, caller);
+  const int status = run_and_supervise({decision, *config, environment, log, who.caller, who.labels, pool});
+  if (status < 0) refuse_internal("cannot start the supervised child", config, log, who);
   return status;
 }

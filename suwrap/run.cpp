@@ -498,8 +498,10 @@ class GateLogReader {
   // Logs the count of lines the rate limit held back, if any.
   void flush_suppressed() {
     if (suppressed_ == 0) return;
-    policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller);
+    policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller, ctx_.labels);
     record.script.clear();
+    record.request_id.clear();
+    record.host.clear();
     record.verdict = Verdict::error;
     record.check.reset();
     record.reason = "gate: " + std::to_string(suppressed_) + " more refusals than the log takes (" +
@@ -550,7 +552,10 @@ class GateLogReader {
       return;
     }
     flush_suppressed();
-    policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller);
+    policy::DecisionRecord record = policy::record_of(ctx_.decision, ::getpid(), ctx_.caller, ctx_.labels);
+    // The request the gate refused, not the one that started the pool.
+    record.request_id = refusal->request_id;
+    record.host = refusal->host;
     record.script = refusal->script;
     record.verdict = refusal->verdict;
     record.check = refusal->check;
@@ -734,8 +739,7 @@ int run_and_supervise(const RunContext& ctx) {
     ctx.log.reopen_if_rotated();
   }
 
-  policy::ExitRecord exit_record;
-  exit_record.pid = supervisor;
+  policy::ExitRecord exit_record = policy::exit_record_of(d, supervisor, ctx.labels);
   if (WIFEXITED(status)) exit_record.status = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) exit_record.signal = WTERMSIG(status);
   exit_record.wall_ms = static_cast<std::uint64_t>(now_ms() - started);
@@ -749,7 +753,7 @@ int run_and_supervise(const RunContext& ctx) {
   int exit_code = 0;
   if (failure) {
     // Check 13, 14 or 15 failed in the child: a second decision line names it.
-    policy::DecisionRecord record = policy::record_of(d, supervisor, ctx.caller);
+    policy::DecisionRecord record = policy::record_of(d, supervisor, ctx.caller, ctx.labels);
     record.verdict = static_cast<Verdict>(failure->verdict);
     record.check = static_cast<Check>(failure->check);
     record.reason = failure->reason;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "log_sink.hpp"
+#include "suwrap/policy/log_record.hpp"
 #include "suwrap/policy/checks.hpp"
 #include "suwrap/config/config.hpp"
 
@@ -20,6 +21,7 @@ struct RunContext {
   const std::vector<std::string>& request_environment;  // validated by check `request`
   LogSink& log;
   std::string caller;  // user name of the real uid, for the log
+  policy::RequestLabels labels;  // the request's id and host, for the log
   // `suwrap --pool` (warm mode): the child execs the account's gate instead of the handler,
   // with fd 0 the pool's listening socket and fd 1 the start channel; the supervisor has
   // no wall limit and writes the gate's refusal lines to the log.

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <vector>
 
+#include "suwrap/config/request_id.hpp"
 #include "suwrap/config/text.hpp"
 
 namespace suwrap::policy {
@@ -76,6 +77,10 @@ std::string encode_gate_refusal(const GateRefusal& refusal) {
   line += '\t';
   line += std::to_string(refusal.http_status);
   line += '\t';
+  if (is_request_id(refusal.request_id)) line += refusal.request_id;  // at most 128 bytes, nothing to escape
+  line += '\t';
+  append_escaped(line, refusal.host, 3 * 255);
+  line += '\t';
   // Whatever the fixed fields leave, shared: the script first (at most half), the reason
   // gets the rest. Two tabs and the newline are still to come.
   const std::size_t fixed = line.size() + 2;
@@ -92,7 +97,7 @@ std::string encode_gate_refusal(const GateRefusal& refusal) {
 std::optional<GateRefusal> parse_gate_refusal(std::string_view line) {
   if (line.size() + 1 > max_gate_record_bytes) return std::nullopt;
   const std::vector<std::string_view> fields = split_fields(line);
-  if (fields.size() != 6 || fields[0] != tag) return std::nullopt;
+  if (fields.size() != 8 || fields[0] != tag) return std::nullopt;
 
   GateRefusal refusal;
   if (fields[1] == verdict_name(Verdict::deny)) {
@@ -115,9 +120,13 @@ std::optional<GateRefusal> parse_gate_refusal(std::string_view line) {
   if (!known) return std::nullopt;
   refusal.http_status = status;
 
-  auto script = unescape(fields[4]);
-  auto reason = unescape(fields[5]);
-  if (!script || !reason) return std::nullopt;
+  if (!fields[4].empty() && !is_request_id(fields[4])) return std::nullopt;
+  refusal.request_id = std::string(fields[4]);
+  auto host = unescape(fields[5]);
+  auto script = unescape(fields[6]);
+  auto reason = unescape(fields[7]);
+  if (!host || !script || !reason) return std::nullopt;
+  refusal.host = std::move(*host);
   refusal.script = std::move(*script);
   refusal.reason = std::move(*reason);
   return refusal;

@@ -118,6 +118,8 @@ struct Exchange {
   std::uint16_t id;
   bool keep_conn;
   std::string script;  // SCRIPT_FILENAME as asked, for the records
+  std::string rid;   // suwrap-cgid's SUWRAP_REQUEST_ID (the request id of the log), for the records
+  std::string host;        // HTTP_HOST, else SERVER_NAME, for the records
   bool errors_to_browser = false;
   std::uint64_t wall_seconds = 0;
 
@@ -294,6 +296,9 @@ awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
 Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params) {
   Judgement judged;
   ex.script = param(params, "SCRIPT_FILENAME").value_or("");
+  ex.rid = param(params, "SUWRAP_REQUEST_ID").value_or("");
+  ex.host = param(params, "HTTP_HOST").value_or("");
+  if (ex.host.empty()) ex.host = param(params, "SERVER_NAME").value_or("");
   const auto config = config_.get();
   ex.errors_to_browser = config->config.has_value() && config->config->errors_to_browser;
 
@@ -463,8 +468,8 @@ awaitable<void> Server::relay(std::shared_ptr<Connection> conn, std::shared_ptr<
       case Ending::answered:
       case Ending::client_gone: reason = ex->cut_note; break;
     }
-    write_record(
-        {closing.record->verdict, closing.record->check, closing.record->http_status, ex->script, reason});
+    write_record({closing.record->verdict, closing.record->check, closing.record->http_status, ex->script, reason,
+                  ex->rid, ex->host});
     if (closing.error_response)
       fcgi::append_stdout(
           before_end, ex->id,
@@ -543,6 +548,8 @@ awaitable<void> Server::refuse(std::shared_ptr<Connection> conn, std::shared_ptr
                                GateRefusal refusal) {
   // The record first: a client that hangs up as soon as the answer arrives must not keep
   // the refusal out of the log.
+  refusal.request_id = ex->rid;
+  refusal.host = ex->host;
   write_record(refusal);
   std::string out;
   fcgi::append_stdout(

@@ -12,6 +12,8 @@
 #include <string>
 #include <utility>
 
+#include "suwrap/policy/environment.hpp"
+
 namespace suwrap::policy {
 namespace {
 
@@ -183,6 +185,8 @@ std::string decision_line(const DecisionRecord& r) {
   line += json_string(rfc3339_now());
   line += ",\"event\":\"decision\",\"pid\":";
   line += std::to_string(r.pid);
+  line += ",\"request_id\":";
+  append_string_or_null(line, r.request_id);
   line += ",\"caller\":";
   line += json_string(r.caller);
   line += ",\"script\":";
@@ -195,6 +199,10 @@ std::string decision_line(const DecisionRecord& r) {
   append_number_or_null(line, r.uid);
   line += ",\"gid\":";
   append_number_or_null(line, r.gid);
+  line += ",\"account\":";
+  append_string_or_null(line, r.account);
+  line += ",\"host\":";
+  append_string_or_null(line, r.host);
   line += ",\"decision\":";
   line += json_string(verdict_name(r.verdict));
   line += ",\"check\":";
@@ -214,6 +222,18 @@ std::string exit_line(const ExitRecord& r) {
   line += json_string(rfc3339_now());
   line += ",\"event\":\"exit\",\"pid\":";
   line += std::to_string(r.pid);
+  line += ",\"request_id\":";
+  append_string_or_null(line, r.request_id);
+  line += ",\"account\":";
+  append_string_or_null(line, r.account);
+  line += ",\"user\":";
+  append_string_or_null(line, r.user);
+  line += ",\"handler\":";
+  append_string_or_null(line, r.handler);
+  line += ",\"script\":";
+  append_string_or_null(line, r.script);
+  line += ",\"host\":";
+  append_string_or_null(line, r.host);
   line += ",\"status\":";
   append_number_or_null(line, r.status);
   line += ",\"signal\":";
@@ -230,9 +250,10 @@ std::string exit_line(const ExitRecord& r) {
   return line;
 }
 
-DecisionRecord record_of(const Decision& d, pid_t pid, std::string caller) {
+DecisionRecord record_of(const Decision& d, pid_t pid, std::string caller, const RequestLabels& labels) {
   DecisionRecord r;
   r.pid = pid;
+  r.request_id = labels.request_id;
   r.caller = std::move(caller);
   r.script = d.script;
   r.handler = d.handler_name;
@@ -240,11 +261,43 @@ DecisionRecord record_of(const Decision& d, pid_t pid, std::string caller) {
     r.user = d.target->user.name;
     r.uid = d.target->user.uid;
     r.gid = d.target->group.gid;
+    if (d.target->account) r.account = d.target->account->name;
   }
+  r.host = labels.host;
   r.verdict = d.verdict;
   r.check = d.failed;
   r.reason = d.reason;
   return r;
+}
+
+ExitRecord exit_record_of(const Decision& d, pid_t pid, const RequestLabels& labels) {
+  ExitRecord r;
+  r.pid = pid;
+  r.request_id = labels.request_id;
+  if (d.target) {
+    r.user = d.target->user.name;
+    if (d.target->account) r.account = d.target->account->name;
+  }
+  r.handler = d.handler_name;
+  r.script = d.script;
+  r.host = labels.host;
+  return r;
+}
+
+RequestLabels request_labels(const std::vector<std::string>& environment) {
+  RequestLabels labels;
+  for (const std::string_view name : {"SUWRAP_REQUEST_ID"sv, "UNIQUE_ID"sv}) {
+    const auto id = find_variable(environment, name);
+    if (id && is_request_id(*id)) {
+      labels.request_id = std::string(*id);
+      break;
+    }
+  }
+  if (labels.request_id.empty()) labels.request_id = new_request_id();
+  auto host = find_variable(environment, "HTTP_HOST");
+  if (!host || host->empty()) host = find_variable(environment, "SERVER_NAME");
+  if (host) labels.host = std::string(host->substr(0, 255));
+  return labels;
 }
 
 std::string cgi_refusal(int http_status, bool errors_to_browser, std::optional<Check> check,

@@ -165,7 +165,7 @@ T_ERR=$(cat "$T_ROOT/stderr")
 t_expect "exit 3 (got $T_RC)" test "$T_RC" = 3
 t_expect "a CGI 500 on the start channel" t_contains "$T_OUT" "Status: 500"
 t_expect "a record that says why, check request" \
-  t_contains "$T_ERR" "$(printf 'suwrap-gate\terror\trequest\t500\t\tfd 0 is not a listening unix stream socket')"
+  t_contains "$T_ERR" "$(printf 'suwrap-gate\terror\trequest\t500\t\t\t\tfd 0 is not a listening unix stream socket')"
 t_expect "nothing of the account runs" no_process_of "$ALICE"
 
 # ---- an allowed pool ---------------------------------------------------------------------------

@@ -25,13 +25,13 @@ std::string without_newline(std::string line) {
 TEST(EncodeGateRefusal, WritesOneTaggedLine) {
   const GateRefusal refusal{Verdict::deny, Check::file_perms, 403, "/home/a/x.php", "group-writable"};
   EXPECT_EQ(encode_gate_refusal(refusal),
-            "suwrap-gate\tdeny\tfile_perms\t403\t/home/a/x.php\tgroup-writable\n");
+            "suwrap-gate\tdeny\tfile_perms\t403\t\t\t/home/a/x.php\tgroup-writable\n");
 }
 
 TEST(EncodeGateRefusal, EscapesWhatCouldEndAFieldOrALine) {
   const GateRefusal refusal{Verdict::deny, Check::path, 404, "/a\n{\"forged\":1}\t%.php", "r\x7f"};
   const std::string line = encode_gate_refusal(refusal);
-  EXPECT_EQ(line, "suwrap-gate\tdeny\tpath\t404\t/a%0A{\"forged\":1}%09%25.php\tr%7F\n");
+  EXPECT_EQ(line, "suwrap-gate\tdeny\tpath\t404\t\t\t/a%0A{\"forged\":1}%09%25.php\tr%7F\n");
 }
 
 TEST(ParseGateRefusal, RoundTripsEveryByte) {
@@ -61,40 +61,61 @@ TEST(EncodeGateRefusal, CutsLongFieldsToFitTheLimitWithoutBreakingAnEscape) {
 }
 
 TEST(ParseGateRefusal, RefusesAnAllowVerdict) {
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tallow\tfile_perms\t403\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tallow\tfile_perms\t403\t\t\t/s\tr").has_value());
 }
 
 TEST(ParseGateRefusal, RefusesUnknownChecksStatusesAndTags) {
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tno_such_check\t403\t/s\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t200\t/s\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403x\t/s\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t\t/s\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gatX\tdeny\tpath\t403\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tno_such_check\t403\t\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t200\t\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403x\t\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t\t\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gatX\tdeny\tpath\t403\t\t\t/s\tr").has_value());
   EXPECT_FALSE(parse_gate_refusal("PHP Warning: something on stderr").has_value());
 }
 
 TEST(ParseGateRefusal, RefusesChecksOnlySuwrapMakes) {
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\terror\tcaller\t500\t/s\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\terror\tdrop\t500\t/s\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tidentity\t403\t/s\tr").has_value());
-  EXPECT_TRUE(parse_gate_refusal("suwrap-gate\terror\tconfig\t500\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\terror\tcaller\t500\t\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\terror\tdrop\t500\t\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tidentity\t403\t\t\t/s\tr").has_value());
+  EXPECT_TRUE(parse_gate_refusal("suwrap-gate\terror\tconfig\t500\t\t\t/s\tr").has_value());
 }
 
 TEST(ParseGateRefusal, RefusesWrongFieldCounts) {
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t/s").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t/s\tr\textra").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t\t\t/s").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t\t\t/s\tr\textra").has_value());
   EXPECT_FALSE(parse_gate_refusal("").has_value());
 }
 
 TEST(ParseGateRefusal, RefusesRawControlBytesAndBadEscapes) {
-  EXPECT_FALSE(parse_gate_refusal(std::string("suwrap-gate\tdeny\tpath\t403\t/s\r\tr")).has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t/s%0\tr").has_value());
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t/s%0a\tr").has_value());  // lower case
-  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t/s%41\tr").has_value());  // 'A' needs none
+  EXPECT_FALSE(parse_gate_refusal(std::string("suwrap-gate\tdeny\tpath\t403\t\t\t/s\r\tr")).has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t\t\t/s%0\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t\t\t/s%0a\tr").has_value());  // lower case
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t\t\t/s%41\tr").has_value());  // 'A' needs none
+}
+
+TEST(GateRefusal, CarriesTheRequestIdAndHost) {
+  GateRefusal refusal{Verdict::deny, Check::request, 403, "/s", "r"};
+  refusal.request_id = "4f2a9c01e3b54d6f8a7b6c5d4e3f2a1b";
+  refusal.host = "shop.example:8080\n{";
+  const std::string line = encode_gate_refusal(refusal);
+  EXPECT_EQ(line, "suwrap-gate\tdeny\trequest\t403\t4f2a9c01e3b54d6f8a7b6c5d4e3f2a1b\tshop.example:8080%0A{\t/s\tr\n");
+  const auto parsed = parse_gate_refusal(without_newline(line));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->request_id, refusal.request_id);
+  EXPECT_EQ(parsed->host, refusal.host);
+}
+
+TEST(GateRefusal, NeverWritesOrAcceptsARequestIdThatIsNotOne) {
+  GateRefusal refusal{Verdict::deny, Check::request, 403, "/s", "r"};
+  refusal.request_id = "a b";
+  EXPECT_EQ(encode_gate_refusal(refusal), "suwrap-gate\tdeny\trequest\t403\t\t\t/s\tr\n");
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\trequest\t403\ta%20b\t\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\trequest\t403\t" + std::string(129, 'a') + "\t\t/s\tr").has_value());
+  EXPECT_TRUE(parse_gate_refusal("suwrap-gate\tdeny\trequest\t403\t" + std::string(128, 'a') + "\t\t/s\tr").has_value());
 }
 
 TEST(ParseGateRefusal, RefusesALineOverTheLimit) {
-  const std::string line = "suwrap-gate\tdeny\tpath\t403\t/s\t" + std::string(max_gate_record_bytes, 'r');
+  const std::string line = "suwrap-gate\tdeny\tpath\t403\t\t\t/s\t" + std::string(max_gate_record_bytes, 'r');
   EXPECT_FALSE(parse_gate_refusal(line).has_value());
 }
 

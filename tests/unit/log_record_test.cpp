@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <regex>
@@ -30,7 +31,11 @@ using suwrap::policy::exit_line;
 using suwrap::policy::ExitRecord;
 using suwrap::policy::json_escape;
 using suwrap::policy::json_string;
+using suwrap::policy::exit_record_of;
+using suwrap::policy::is_request_id;
 using suwrap::policy::record_of;
+using suwrap::policy::request_labels;
+using suwrap::policy::RequestLabels;
 using suwrap::policy::rfc3339_now;
 using suwrap::policy::Verdict;
 
@@ -440,14 +445,17 @@ DecisionRecord denied_record() {
   r.verdict = Verdict::deny;
   r.check = Check::docroot;
   r.reason = "not inside a configured docroot";
+  r.request_id = "9f86d081884c7d659a2feaa0c55ad015";
+  r.account = "alice-shop";
+  r.host = "shop.example:8443";
   return r;
 }
 
 TEST(DecisionLine, HasTheContractFieldsWithTheirTypes) {
   const Json line = parse_log_line(decision_line(denied_record()));
-  const std::vector<std::string> expected_keys = {"ts",  "event", "pid",      "caller", "script",
-                                                  "handler", "user", "uid", "gid", "decision",
-                                                  "check", "reason"};
+  const std::vector<std::string> expected_keys = {"ts",  "event", "pid", "request_id", "caller", "script",
+                                                  "handler", "user", "uid", "gid", "account", "host",
+                                                  "decision", "check", "reason"};
   EXPECT_EQ(keys_of(line), expected_keys);
 
   const auto string_field = [&](const char* key) -> std::string {
@@ -479,6 +487,9 @@ TEST(DecisionLine, HasTheContractFieldsWithTheirTypes) {
   EXPECT_EQ(string_field("decision"), "deny");
   EXPECT_EQ(string_field("check"), "docroot");
   EXPECT_EQ(string_field("reason"), "not inside a configured docroot");
+  EXPECT_EQ(string_field("request_id"), "9f86d081884c7d659a2feaa0c55ad015");
+  EXPECT_EQ(string_field("account"), "alice-shop");
+  EXPECT_EQ(string_field("host"), "shop.example:8443");
 }
 
 TEST(DecisionLine, UnknownValuesAreNull) {
@@ -490,7 +501,7 @@ TEST(DecisionLine, UnknownValuesAreNull) {
   r.check = Check::caller;
   r.reason = "real uid is not the caller";
   const Json line = parse_log_line(decision_line(r));
-  for (const char* key : {"handler", "user", "uid", "gid"}) {
+  for (const char* key : {"request_id", "handler", "user", "uid", "gid", "account", "host"}) {
     const Json* v = line.member(key);
     ASSERT_NE(v, nullptr) << key;
     EXPECT_EQ(v->kind, Json::Kind::null) << key;
@@ -546,10 +557,23 @@ TEST(ExitLine, HasTheContractFieldsWithTheirTypes) {
   r.cpu_ms = 56;
   r.maxrss_kb = 20480;
   r.timed_out = false;
+  r.request_id = "req-1";
+  r.account = "alice-shop";
+  r.user = "alice";
+  r.handler = "php82";
+  r.script = "/home/alice/public_html/index.php";
+  r.host = "shop.example";
   const Json line = parse_log_line(exit_line(r));
-  const std::vector<std::string> expected_keys = {"ts",     "event",  "pid",       "status", "signal",
-                                                  "wall_ms", "cpu_ms", "maxrss_kb", "timed_out"};
+  const std::vector<std::string> expected_keys = {
+      "ts",     "event",  "pid",    "request_id", "account", "user",    "handler",   "script",
+      "host",   "status", "signal", "wall_ms",    "cpu_ms",  "maxrss_kb", "timed_out"};
   EXPECT_EQ(keys_of(line), expected_keys);
+  EXPECT_EQ(line.member("request_id")->text, "req-1");
+  EXPECT_EQ(line.member("account")->text, "alice-shop");
+  EXPECT_EQ(line.member("user")->text, "alice");
+  EXPECT_EQ(line.member("handler")->text, "php82");
+  EXPECT_EQ(line.member("script")->text, "/home/alice/public_html/index.php");
+  EXPECT_EQ(line.member("host")->text, "shop.example");
   EXPECT_TRUE(std::regex_match(line.member("ts")->text, rfc3339_millis_utc));
   EXPECT_EQ(line.member("event")->text, "exit");
   EXPECT_EQ(line.member("pid")->text, "99");
@@ -595,7 +619,16 @@ TEST(RecordOf, TakesTheFieldsFromTheDecision) {
   target.group.gid = 1005;
   d.target = target;
 
-  const DecisionRecord r = record_of(d, 321, "www-data");
+  auto account = std::make_shared<suwrap::policy::Account>();
+  account->name = "alice-shop";
+  target.account = account;
+  d.target = target;
+  const RequestLabels labels{"4bf92f3577b34da6a3ce929d0e0e4736", "shop.example"};
+
+  const DecisionRecord r = record_of(d, 321, "www-data", labels);
+  EXPECT_EQ(r.request_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(r.account, "alice-shop");
+  EXPECT_EQ(r.host, "shop.example");
   EXPECT_EQ(r.pid, 321);
   EXPECT_EQ(r.caller, "www-data");
   EXPECT_EQ(r.script, "/home/alice/public_html/x.php");
@@ -614,13 +647,68 @@ TEST(RecordOf, WithoutATargetUserAndGroupAreUnknown) {
   d.failed = Check::docroot;
   d.reason = "outside";
   d.script = "/tmp/x.php";
-  const DecisionRecord r = record_of(d, 1, "www-data");
+  const DecisionRecord r = record_of(d, 1, "www-data", RequestLabels{"r", ""});
   EXPECT_TRUE(r.user.empty());
+  EXPECT_TRUE(r.account.empty());
   EXPECT_EQ(r.uid, std::nullopt);
   EXPECT_EQ(r.gid, std::nullopt);
   EXPECT_EQ(r.check, std::optional<Check>(Check::docroot));
   const Json line = parse_log_line(decision_line(r));
   EXPECT_EQ(line.member("uid")->kind, Json::Kind::null);
+}
+
+TEST(ExitRecordOf, NamesWhoRanWhatForWhichHost) {
+  Decision d;
+  d.verdict = Verdict::allow;
+  d.script = "/home/alice/public_html/x.php";
+  d.handler_name = "php82";
+  suwrap::policy::Target target;
+  target.user.name = "alice";
+  d.target = target;
+  const ExitRecord r = exit_record_of(d, 55, RequestLabels{"id-1", "a.example"});
+  EXPECT_EQ(r.pid, 55);
+  EXPECT_EQ(r.request_id, "id-1");
+  EXPECT_EQ(r.user, "alice");
+  EXPECT_TRUE(r.account.empty());  // no account file applies
+  EXPECT_EQ(r.handler, "php82");
+  EXPECT_EQ(r.script, "/home/alice/public_html/x.php");
+  EXPECT_EQ(r.host, "a.example");
+  EXPECT_EQ(parse_log_line(exit_line(r)).member("account")->kind, Json::Kind::null);
+}
+
+// ---- request_labels ------------------------------------------------------------------------
+
+TEST(RequestLabels, TakesSuwrapCgidsIdThenApachesUniqueId) {
+  EXPECT_EQ(request_labels({"UNIQUE_ID=YWJj@-d", "SUWRAP_REQUEST_ID=cgid-1"}).request_id, "cgid-1");
+  EXPECT_EQ(request_labels({"UNIQUE_ID=YWJj@-d"}).request_id, "YWJj@-d");
+}
+
+TEST(RequestLabels, MakesItsOwnIdWhenNoneIsGivenOrTheGivenOneIsNotAnId) {
+  for (const std::vector<std::string>& env :
+       {std::vector<std::string>{}, {"SUWRAP_REQUEST_ID=a b"}, {"SUWRAP_REQUEST_ID="},
+        {"SUWRAP_REQUEST_ID=" + std::string(129, 'a')}, {"SUWRAP_REQUEST_ID=x\\y"}, {"UNIQUE_ID=\n"}}) {
+    const std::string id = request_labels(env).request_id;
+    EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{32}"))) << id;
+  }
+  EXPECT_NE(request_labels({}).request_id, request_labels({}).request_id);
+}
+
+TEST(RequestLabels, HostIsHttpHostElseServerName) {
+  EXPECT_EQ(request_labels({"SERVER_NAME=b.example", "HTTP_HOST=a.example:8080"}).host, "a.example:8080");
+  EXPECT_EQ(request_labels({"SERVER_NAME=b.example", "HTTP_HOST="}).host, "b.example");
+  EXPECT_EQ(request_labels({}).host, "");
+  EXPECT_EQ(request_labels({"HTTP_HOST=" + std::string(1000, 'h')}).host.size(), 255U);
+}
+
+TEST(IsRequestId, AcceptsWhatWebServersMakeAndNothingThatCouldForge) {
+  EXPECT_TRUE(is_request_id("4bf92f3577b34da6a3ce929d0e0e4736"));        // nginx $request_id
+  EXPECT_TRUE(is_request_id("ZDcxOGFk@-ZGQ3N2EwMDA"));                   // Apache UNIQUE_ID
+  EXPECT_TRUE(is_request_id("123e4567-e89b-12d3-a456-426614174000"));    // a UUID
+  EXPECT_TRUE(is_request_id(std::string(128, 'a')));
+  EXPECT_FALSE(is_request_id(""));
+  EXPECT_FALSE(is_request_id(std::string(129, 'a')));
+  for (const char* bad : {"a b", "a\tb", "a\nb", "a\"b", "a\\b", "a%b", "a;b", "\xc3\xa9"})
+    EXPECT_FALSE(is_request_id(bad)) << bad;
 }
 
 // ---- cgi_refusal ---------------------------------------------------------------------------
