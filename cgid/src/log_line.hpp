@@ -17,7 +17,25 @@ namespace suwrap::cgid {
 // \xNN: nothing in it can end a line or pass for an escape.
 std::string one_line(std::string_view text);
 
-// A pattern formatter whose messages are one_line() first.
+// The request a message is about, for the messages logged while a RequestScope lives: the
+// log shows it as "request <id>: " before the message (text) or as request_id (JSON).
+// suwrap-cgid runs on one thread, and a scope never spans a co_await.
+class RequestScope {
+ public:
+  explicit RequestScope(std::string_view request_id);
+  ~RequestScope();
+  RequestScope(const RequestScope&) = delete;
+  RequestScope& operator=(const RequestScope&) = delete;
+
+  // The id of the innermost live scope; empty outside any.
+  static std::string_view current();
+
+ private:
+  std::string_view previous_;
+};
+
+// A pattern formatter whose messages are one_line() first, after "request <id>: " when a
+// RequestScope names one.
 class OneLineFormatter final : public spdlog::formatter {
  public:
   explicit OneLineFormatter(std::string pattern);
@@ -27,6 +45,15 @@ class OneLineFormatter final : public spdlog::formatter {
  private:
   std::string pattern_;
   spdlog::pattern_formatter inner_;
+};
+
+// --log-format json: one JSON object a line, the same JSON Lines suwrap writes, so one
+// parser reads both: {"ts","event":"cgid","level","pid","request_id","message"}.
+// request_id is null outside a RequestScope.
+class JsonLineFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override;
 };
 
 }  // namespace suwrap::cgid

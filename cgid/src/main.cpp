@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
   int shutdown_grace = 30;
   std::string log_level = "info";
   std::string log_file;
+  std::string log_format = "text";
   int max_pools = 64;
   int metrics_accounts = 100;
 
@@ -226,6 +227,15 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  app.add_option("--log-format", log_format,
+                 "text (one message a line) or json (JSON Lines, as suwrap's own log: ts, event, level, pid, "
+                 "request_id, message)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--request-id-param", options.request_id_param,
+                 "Take each request's id for the logs from this param when the web server sends one that is "
+                 "an id (1-128 of A-Z a-z 0-9 . _ : @ + / = -), e.g. HTTP_X_REQUEST_ID; otherwise, and by "
+                 "default, suwrap-cgid makes one. It is passed to suwrap and the gate as SUWRAP_REQUEST_ID");
   app.add_option("--log-file", log_file,
                  "Log to this file (reopened on SIGHUP) instead of stderr; under systemd stderr is the journal");
   app.add_option("--config", options.config_path,
@@ -299,8 +309,12 @@ int main(int argc, char** argv) {
   // Every message one line: what a client sent is logged with its control characters
   // escaped. The journal stamps time, pid and priority itself.
   const bool stamped = file_sink || !JournalStderrSink::stderr_is_journal();
-  log->set_formatter(std::make_unique<suwrap::cgid::OneLineFormatter>(
-      stamped ? "%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v" : "%v"));
+  if (log_format == "json") {
+    log->set_formatter(std::make_unique<suwrap::cgid::JsonLineFormatter>());
+  } else {
+    log->set_formatter(std::make_unique<suwrap::cgid::OneLineFormatter>(
+        stamped ? "%Y-%m-%dT%H:%M:%S.%e%z suwrap-cgid[%P] %l: %v" : "%v"));
+  }
 
   if (::geteuid() == 0) {
     log->critical("refusing to run as root: run suwrap-cgid as the web server's user");

@@ -30,9 +30,11 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "log_line.hpp"
 #include "spawn.hpp"
 #include "suwrap/fastcgi/client_reader.hpp"
 #include "suwrap/fastcgi/encoder.hpp"
+#include "suwrap/config/request_id.hpp"
 
 namespace suwrap::cgid {
 
@@ -114,6 +116,31 @@ std::string_view param(const fcgi::NameValuePairs& params, std::string_view name
   return {};
 }
 
+// A message about one request: its id goes with it (RequestScope).
+template <typename... Args>
+void log_about(spdlog::logger& log, std::string_view request_id, spdlog::level::level_enum level,
+               spdlog::format_string_t<Args...> format, Args&&... args) {
+  const RequestScope scope(request_id);
+  log.log(level, format, std::forward<Args>(args)...);
+}
+
+// The request's id for every log line about it: the web server's, from --request-id-param,
+// when it is one, else a new one. It replaces whatever SUWRAP_REQUEST_ID the client sent,
+// and goes on to suwrap (its environment) and to the gate (a param) as that.
+std::string take_request_id(fcgi::NameValuePairs& params, const std::string& from_param) {
+  std::string id;
+  if (!from_param.empty()) {
+    // The last value wins, as for every param.
+    for (const auto& [name, value] : params)
+      if (name == from_param) id = value;
+    if (!policy::is_request_id(id)) id.clear();
+  }
+  if (id.empty()) id = policy::new_request_id();
+  std::erase_if(params, [](const fcgi::NameValuePair& p) { return p.first == "SUWRAP_REQUEST_ID"; });
+  params.emplace_back("SUWRAP_REQUEST_ID", id);
+  return id;
+}
+
 }  // namespace
 
 // One FastCGI connection. The reading coroutine (Server::serve) owns the order of
@@ -173,6 +200,7 @@ struct Request {
   bool keep_conn;
   asio::any_io_executor executor;
   fcgi::NameValuePairs params;
+  std::string rid;  // the request id of the logs (take_request_id), once the params came
   Stage stage = Stage::waiting;
   Waiters started;  // the stdin feeder waits here until the child runs (or never will)
 
@@ -497,7 +525,8 @@ awaitable<void> Server::serve(stream::socket socket) {
         if (conn->current && conn->current->id == end->request_id) co_await end_stdin(conn->current);
       } else if (auto* abort = std::get_if<fcgi::Abort>(&event)) {
         if (conn->current && conn->current->id == abort->request_id) {
-          log_->info("request {} aborted by the web server", abort->request_id);
+          log_about(*log_, conn->current->rid, spdlog::level::info, "aborted by the web server (FastCGI request {})",
+                    abort->request_id);
           client_gone(conn->current);
         }
       } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
@@ -635,6 +664,7 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   using namespace asio::experimental::awaitable_operators;
   const auto received = clock::now();
   auto executor = req->executor;
+  req->rid = take_request_id(req->params, options_.request_id_param);
 
   if (!options_.status_path.empty() && param(req->params, "SCRIPT_NAME") == options_.status_path) {
     co_await respond(conn, req, 200, "text/plain; version=0.0.4", render_metrics());
@@ -647,7 +677,7 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   environment.reserve(req->params.size());
   for (const auto& [name, value] : req->params) {
     if (name.empty() || name.find('=') != std::string::npos) {
-      log_->warn("request {} refused: a param name is empty or holds '='", req->id);
+      log_about(*log_, req->rid, spdlog::level::warn, "refused: a param name is empty or holds '='");
       co_await respond(conn, req, 400, "text/plain", "400 Bad Request\n");
       co_return;
     }
@@ -675,8 +705,8 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   --metrics_.requests_queued;
   if (!got_slot) {
     ++metrics_.queue_timeouts;
-    log_->warn("request for {} waited {}s for a free child (--max-children {}): 503",
-               param(req->params, "SCRIPT_FILENAME"), options_.queue_timeout.count(), options_.max_children);
+    log_about(*log_, req->rid, spdlog::level::warn, "request for {} waited {}s for a free child (--max-children {}): 503",
+              param(req->params, "SCRIPT_FILENAME"), options_.queue_timeout.count(), options_.max_children);
     co_await respond(conn, req, 503, "text/plain", "503 Service Unavailable\n");
     co_return;
   }
@@ -700,7 +730,7 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   std::string spawn_error;
   if (!spawn_wrapper(options_.wrapper, environment, child, spawn_error)) {
     ++metrics_.spawn_failures;
-    log_->error("cannot start suwrap: {}", spawn_error);
+    log_about(*log_, req->rid, spdlog::level::err, "cannot start suwrap: {}", spawn_error);
     co_await respond(conn, req, 500, "text/plain", "500 Internal Server Error\n");
     co_return;
   }
@@ -754,8 +784,9 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
     (void)co_await conn->send(std::move(out));
   }
   metrics_.observe_response(RequestMode::cgi, std::chrono::duration<double>(clock::now() - received).count());
-  log_->debug("request {} for {} ended: status {}, suwrap exit {}", req->id, param(req->params, "SCRIPT_FILENAME"),
-              req->status, app_status);
+  log_about(*log_, req->rid, spdlog::level::debug, "{} ended: status {}, suwrap exit {}, {} ms",
+            param(req->params, "SCRIPT_FILENAME"), req->status, app_status,
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - received).count());
   co_await end_request(conn, req, app_status);
 }
 
@@ -803,7 +834,8 @@ awaitable<void> Server::watchdog(std::shared_ptr<Connection> conn, std::shared_p
   if (ec || req->stage != Request::Stage::running) co_return;
   req->timed_out = true;
   ++metrics_.request_timeouts;
-  log_->warn("request for {} ran past --timeout {}s: ending it", param(req->params, "SCRIPT_FILENAME"),
+  log_about(*log_, req->rid, spdlog::level::warn, "request for {} ran past --timeout {}s: ending it",
+            param(req->params, "SCRIPT_FILENAME"),
              options_.timeout.count());
   req->terminate(SIGTERM);
   if (!req->output_sent && !req->gone) {
@@ -819,7 +851,8 @@ awaitable<void> Server::watchdog(std::shared_ptr<Connection> conn, std::shared_p
   deadline->expires_after(term_grace);
   auto [ec2] = co_await deadline->async_wait(asio::experimental::as_tuple(use_awaitable));
   if (!ec2 && req->stage == Request::Stage::running)
-    log_->warn("request for {} still runs {}s after SIGTERM: its program ignores it; suwrap ends it at wall_seconds",
+    log_about(*log_, req->rid, spdlog::level::warn,
+              "request for {} still runs {}s after SIGTERM: its program ignores it; suwrap ends it at wall_seconds",
                param(req->params, "SCRIPT_FILENAME"), term_grace.count());
 }
 
@@ -919,7 +952,8 @@ awaitable<Server::PoolSend> Server::connect_to_pool(std::shared_ptr<Request> req
                                                        asio::experimental::as_tuple(use_awaitable));
       if (connect_ec) {
         if (is_out_of_resources(connect_ec)) {
-          log_->warn("cannot connect to the pool for {}: {}", param(req->params, "SCRIPT_FILENAME"),
+          log_about(*log_, req->rid, spdlog::level::warn, "cannot connect to the pool for {}: {}",
+                    param(req->params, "SCRIPT_FILENAME"),
                      connect_ec.message());
           co_return PoolSend::out_of_resources;
         }
@@ -979,7 +1013,8 @@ awaitable<bool> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
         app_status = end->app_status;
       } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
         ++metrics_.protocol_errors;
-        log_->warn("the pool for {} sent a malformed answer: {}", param(req->params, "SCRIPT_FILENAME"),
+        log_about(*log_, req->rid, spdlog::level::warn, "the pool for {} sent a malformed answer: {}",
+                  param(req->params, "SCRIPT_FILENAME"),
                    error->reason);
         broken = true;
       }
@@ -996,8 +1031,8 @@ awaitable<bool> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
     fcgi::append_stdout(out, req->id, "Status: 502 Bad Gateway\r\nContent-Type: text/plain\r\n\r\n502 Bad Gateway\n");
     (void)co_await conn->send(std::move(out));
   }
-  log_->debug("warm request {} for {} ended: status {}, app status {}", req->id, param(req->params, "SCRIPT_FILENAME"),
-              req->status, app_status.value_or(0));
+  log_about(*log_, req->rid, spdlog::level::debug, "{} ended (warm): status {}, app status {}",
+            param(req->params, "SCRIPT_FILENAME"), req->status, app_status.value_or(0));
   co_await end_request(conn, req, app_status.value_or(0));
   co_return app_status.has_value() && !broken;
 }

@@ -44,6 +44,7 @@ struct Options {
   std::string version;                // for suwrap_cgid_build_info
   std::vector<uid_t> allow_uids;      // besides our own uid and root
   std::chrono::seconds shutdown_grace{30};
+  std::string request_id_param;       // --request-id-param: the param a request's id may come in
   std::string config_path;            // suwrap's configuration, read only to route warm requests
   std::string pool_dir = "/run/suwrap/pools";
   std::size_t max_pools = 64;

@@ -10,19 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "suwrap/config/json.hpp"
 #include "suwrap/config/request_id.hpp"
 #include "suwrap/policy/checks.hpp"
 
 namespace suwrap::policy {
-
-// JSON string escaping (quotes, backslash, control characters as \uXXXX; bytes >= 0x80 that
-// are not valid UTF-8 as \u00XX) so that nothing in a value can forge a line.
-std::string json_escape(std::string_view s);
-// "\"...\"" with escaping.
-std::string json_string(std::string_view s);
-
-// RFC 3339 UTC with milliseconds: "2026-11-21T22:19:17.123Z".
-std::string rfc3339_now();
 
 // What ties a request's lines together (suwrap(8), LOG): its id, and the host it was for.
 struct RequestLabels {
