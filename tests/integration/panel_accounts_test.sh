@@ -291,9 +291,10 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 decision = [l for l in lines if l["event"] == "decision"][-1]
 exit_ = [l for l in lines if l["event"] == "exit"][-1]
-print(sorted(decision) == sorted(["ts", "event", "pid", "caller", "script", "handler", "user", "uid", "gid",
-                                  "decision", "check", "reason"]) or sorted(decision),
-      sorted(set(["pid", "status", "signal", "wall_ms", "cpu_ms", "maxrss_kb", "timed_out"]) - set(exit_)) == [],
+print(sorted(decision) == sorted(["ts", "event", "pid", "request_id", "caller", "script", "handler", "user", "uid",
+                                  "gid", "account", "host", "decision", "check", "reason"]) or sorted(decision),
+      sorted(exit_) == sorted(["ts", "event", "pid", "request_id", "account", "user", "handler", "script", "host",
+                               "status", "signal", "wall_ms", "cpu_ms", "maxrss_kb", "timed_out"]) or sorted(exit_),
       decision["decision"], decision["user"], decision["caller"])
 PY
 )
