@@ -197,12 +197,7 @@ void print_account_text(const Account& account, const Config& config) {
   std::printf("php_ini_dir:  %s\n",
               account.php_ini_dir ? account.php_ini_dir->c_str() : "(the handler's ini_dir)");
   std::printf("disabled:     %s\n", account.disabled ? "yes" : "no");
-  std::printf(
-      "limits:       cpu_seconds=%llu wall_seconds=%llu memory_mb=%llu nproc=%llu nofile=%llu "
-      "fsize_mb=%llu\n",
-      static_cast<unsigned long long>(l.cpu_seconds), static_cast<unsigned long long>(l.wall_seconds),
-      static_cast<unsigned long long>(l.memory_mb), static_cast<unsigned long long>(l.nproc),
-      static_cast<unsigned long long>(l.nofile), static_cast<unsigned long long>(l.fsize_mb));
+  std::printf("limits:       %s\n", limits_text(l).c_str());
   std::printf("file:         %s\n", account.file.c_str());
 }
 

@@ -351,12 +351,7 @@ int run_version() {
               defaults.caller.c_str(), std::string(to_string(defaults.mode)).c_str(), defaults.min_uid,
               defaults.min_gid, std::string(to_string(defaults.symlinks)).c_str(),
               static_cast<unsigned>(defaults.umask));
-  std::printf(
-      "limits:        cpu_seconds=%llu wall_seconds=%llu memory_mb=%llu nproc=%llu nofile=%llu "
-      "fsize_mb=%llu\n",
-      static_cast<unsigned long long>(l.cpu_seconds), static_cast<unsigned long long>(l.wall_seconds),
-      static_cast<unsigned long long>(l.memory_mb), static_cast<unsigned long long>(l.nproc),
-      static_cast<unsigned long long>(l.nofile), static_cast<unsigned long long>(l.fsize_mb));
+  std::printf("limits:        %s\n", limits_text(l).c_str());
   return exit_ok;
 }
 

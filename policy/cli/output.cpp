@@ -77,4 +77,10 @@ int fail(ErrorCode code, const std::string& message) {
   return fail(code, std::vector<Problem>{Problem{message, {}, {}}});
 }
 
+std::string limits_text(const policy::Limits& l) {
+  return "cpu_seconds=" + std::to_string(l.cpu_seconds) + " wall_seconds=" + std::to_string(l.wall_seconds) +
+         " memory_mb=" + std::to_string(l.memory_mb) + " nproc=" + std::to_string(l.nproc) +
+         " nofile=" + std::to_string(l.nofile) + " fsize_mb=" + std::to_string(l.fsize_mb);
+}
+
 }  // namespace suwrap::cli

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "suwrap/config/config.hpp"
+
 namespace suwrap::cli {
 
 inline constexpr int schema_version = 1;
@@ -44,5 +46,9 @@ int fail(ErrorCode code, const std::string& message);
 
 // "{\"schema_version\":1," — the start of every JSON object the commands print.
 std::string json_object_start();
+
+// "cpu_seconds=N wall_seconds=N memory_mb=N nproc=N nofile=N fsize_mb=N": limits as the
+// text outputs show them.
+std::string limits_text(const policy::Limits& limits);
 
 }  // namespace suwrap::cli
