@@ -79,7 +79,7 @@ std::string encode_gate_refusal(const GateRefusal& refusal) {
   line += '\t';
   if (is_request_id(refusal.request_id)) line += refusal.request_id;  // at most 128 bytes, nothing to escape
   line += '\t';
-  append_escaped(line, refusal.host, 3 * 255);
+  append_escaped(line, request_host(refusal.host), 3 * max_request_host_bytes);
   line += '\t';
   // Whatever the fixed fields leave, shared: the script first (at most half), the reason
   // gets the rest. Two tabs and the newline are still to come.
@@ -125,7 +125,7 @@ std::optional<GateRefusal> parse_gate_refusal(std::string_view line) {
   auto host = unescape(fields[5]);
   auto script = unescape(fields[6]);
   auto reason = unescape(fields[7]);
-  if (!host || !script || !reason) return std::nullopt;
+  if (!host || !script || !reason || host->size() > max_request_host_bytes) return std::nullopt;
   refusal.host = std::move(*host);
   refusal.script = std::move(*script);
   refusal.reason = std::move(*reason);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 
 namespace suwrap::policy {
@@ -25,17 +26,24 @@ std::string new_request_id() {
   std::size_t got = 0;
   while (got < bytes.size()) {
     const ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, GRND_NONBLOCK);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
   if (got < bytes.size()) {
-    // The kernel's pool not ready yet (early boot): the time and the pid still make an id
-    // to join lines by. It is a label, never a secret.
+    // The kernel's pool not ready yet (early boot), or no getrandom(): the time, the pid and
+    // a count of this process's ids still make ids unique enough to join lines by. It is a
+    // label, never a secret.
+    static std::uint64_t made = 0;
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
-    std::uint64_t mix = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000U + static_cast<std::uint64_t>(now.tv_nsec);
-    mix ^= static_cast<std::uint64_t>(::getpid()) << 40U;
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] ^= static_cast<unsigned char>(mix >> ((i % 8) * 8));
+    const std::uint64_t time_ns =
+        static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000U + static_cast<std::uint64_t>(now.tv_nsec);
+    const std::uint64_t process = (static_cast<std::uint64_t>(::getpid()) << 32U) | (++made & 0xffffffffU);
+    for (std::size_t i = 0; i < 8; ++i) {
+      bytes[i] = static_cast<unsigned char>(time_ns >> (i * 8));
+      bytes[8 + i] = static_cast<unsigned char>(process >> (i * 8));
+    }
   }
   constexpr std::string_view hex = "0123456789abcdef";
   std::string id;
@@ -45,6 +53,14 @@ std::string new_request_id() {
     id += hex[b & 0x0fU];
   }
   return id;
+}
+
+std::string request_host(std::string_view host) {
+  if (host.size() <= max_request_host_bytes) return std::string(host);
+  std::size_t end = max_request_host_bytes;
+  // Back to the start of the sequence the cut falls in (at most three continuation bytes).
+  while (end > max_request_host_bytes - 3 && (static_cast<unsigned char>(host[end]) & 0xc0U) == 0x80U) --end;
+  return std::string(host.substr(0, end));
 }
 
 }  // namespace suwrap::policy

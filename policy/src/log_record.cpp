@@ -181,7 +181,7 @@ RequestLabels request_labels(const std::vector<std::string>& environment) {
   if (labels.request_id.empty()) labels.request_id = new_request_id();
   auto host = find_variable(environment, "HTTP_HOST");
   if (!host || host->empty()) host = find_variable(environment, "SERVER_NAME");
-  if (host) labels.host = std::string(host->substr(0, 255));
+  if (host) labels.host = request_host(*host);
   return labels;
 }
 

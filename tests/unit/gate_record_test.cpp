@@ -114,6 +114,26 @@ TEST(GateRefusal, NeverWritesOrAcceptsARequestIdThatIsNotOne) {
   EXPECT_TRUE(parse_gate_refusal("suwrap-gate\tdeny\trequest\t403\t" + std::string(128, 'a') + "\t\t/s\tr").has_value());
 }
 
+TEST(GateRefusal, AHostKeepsEveryByteAndIsCutToTheLimitOnAWholeCharacter) {
+  GateRefusal refusal{Verdict::deny, Check::request, 403, "/s", "r"};
+  refusal.host = "a\tb%c";
+  auto parsed = parse_gate_refusal(without_newline(encode_gate_refusal(refusal)));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->host, "a\tb%c");
+
+  // 254 bytes, then a two-byte character that the limit of 255 would cut in half.
+  refusal.host = std::string(254, 'h') + "\xc3\xa9" + std::string(100, 'h');
+  parsed = parse_gate_refusal(without_newline(encode_gate_refusal(refusal)));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->host, std::string(254, 'h'));
+}
+
+TEST(ParseGateRefusal, RefusesAHostOverTheLimitAndTheOldSixFieldLine) {
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\trequest\t403\t\t" + std::string(256, 'h') + "\t/s\tr").has_value());
+  EXPECT_TRUE(parse_gate_refusal("suwrap-gate\tdeny\trequest\t403\t\t" + std::string(255, 'h') + "\t/s\tr").has_value());
+  EXPECT_FALSE(parse_gate_refusal("suwrap-gate\tdeny\tpath\t403\t/s\tr").has_value());
+}
+
 TEST(ParseGateRefusal, RefusesALineOverTheLimit) {
   const std::string line = "suwrap-gate\tdeny\tpath\t403\t\t\t/s\t" + std::string(max_gate_record_bytes, 'r');
   EXPECT_FALSE(parse_gate_refusal(line).has_value());

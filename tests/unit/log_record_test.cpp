@@ -698,6 +698,10 @@ TEST(RequestLabels, HostIsHttpHostElseServerName) {
   EXPECT_EQ(request_labels({"SERVER_NAME=b.example", "HTTP_HOST="}).host, "b.example");
   EXPECT_EQ(request_labels({}).host, "");
   EXPECT_EQ(request_labels({"HTTP_HOST=" + std::string(1000, 'h')}).host.size(), 255U);
+  // Never cut inside a character: the last whole one before the limit ends it.
+  EXPECT_EQ(request_labels({"HTTP_HOST=" + std::string(253, 'h') + "\xe2\x82\xac"}).host, std::string(253, 'h'));
+  EXPECT_EQ(request_labels({"HTTP_HOST=" + std::string(252, 'h') + "\xe2\x82\xac"}).host,
+            std::string(252, 'h') + "\xe2\x82\xac");
 }
 
 TEST(IsRequestId, AcceptsWhatWebServersMakeAndNothingThatCouldForge) {

@@ -37,6 +37,8 @@ struct GateRefusal {
   int http_status = 403;            // 403, 404, 500, 502 or 504
   std::string script;
   std::string reason;
+  // Like script and reason, what the account's gate says: an account can claim any id and
+  // host in its own pool's lines, never another account's name, user or uid.
   std::string request_id;  // the refused request's (suwrap-cgid's SUWRAP_REQUEST_ID); empty: none
   std::string host;        // the host it was for (HTTP_HOST, else SERVER_NAME); empty: not known
 };
@@ -50,13 +52,14 @@ inline constexpr std::size_t max_gate_record_bytes = 4096;
 inline constexpr std::uint32_t gate_refusal_app_status_base = 1000;
 
 // "suwrap-gate\t<verdict>\t<check>\t<status>\t<request id>\t<host>\t<script>\t<reason>\n".
-// A request id that is_request_id() does not accept is written empty. Host, script and reason
-// are percent-encoded (%, tab, control bytes and DEL), and cut so the line fits
-// max_gate_record_bytes.
+// A request id that is_request_id() does not accept is written empty, a host is cut as
+// request_host() cuts it. Host, script and reason are percent-encoded (%, tab, control
+// bytes and DEL), and cut so the line fits max_gate_record_bytes.
 std::string encode_gate_refusal(const GateRefusal& refusal);
 
 // The line without its '\n'. nullopt for anything that is not exactly such a record: a
-// wrong tag or field count, an allow verdict, a request id that is not one, a check the gate does not make (caller,
+// wrong tag or field count, an allow verdict, a request id that is not one, a host longer
+// than max_request_host_bytes, a check the gate does not make (caller,
 // drop and identity are suwrap's alone), a status other than those above, a bad escape,
 // a raw control byte, or a line over the limit.
 std::optional<GateRefusal> parse_gate_refusal(std::string_view line);

@@ -3,6 +3,7 @@
 // from the web server), passed to suwrap and the gate, written in every line about it.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,12 @@ bool is_request_id(std::string_view id);
 
 // A new request id: 32 hex digits from the kernel's random source.
 std::string new_request_id();
+
+// The longest host a log line carries, in bytes.
+inline constexpr std::size_t max_request_host_bytes = 255;
+
+// `host` (HTTP_HOST or SERVER_NAME) as logged: cut to max_request_host_bytes, never inside a
+// UTF-8 sequence.
+std::string request_host(std::string_view host);
 
 }  // namespace suwrap::policy
