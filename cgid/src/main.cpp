@@ -234,8 +234,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--request-id-param", options.request_id_param,
                  "Take each request's id for the logs from this param when the web server sends one that is "
-                 "an id (1-128 of A-Z a-z 0-9 . _ : @ + / = -), e.g. HTTP_X_REQUEST_ID; otherwise, and by "
-                 "default, suwrap-cgid makes one. It is passed to suwrap and the gate as SUWRAP_REQUEST_ID");
+                 "an id (1-128 of A-Z a-z 0-9 . _ : @ + / = -); otherwise, and by default, suwrap-cgid makes "
+                 "one. Name only a param the web server sets itself (nginx: fastcgi_param HTTP_X_REQUEST_ID "
+                 "$request_id), never a client's header as it came. Passed to suwrap and the gate as "
+                 "SUWRAP_REQUEST_ID");
   app.add_option("--log-file", log_file,
                  "Log to this file (reopened on SIGHUP) instead of stderr; under systemd stderr is the journal");
   app.add_option("--config", options.config_path,

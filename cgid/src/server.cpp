@@ -538,7 +538,7 @@ awaitable<void> Server::serve(stream::socket socket) {
         const bool oversized = error->violation == fcgi::Violation::params_too_large ||
                                error->violation == fcgi::Violation::too_many_params;
         if (oversized && req && req->stage == Request::Stage::waiting && !req->output_sent) {
-          log_->warn("request {} refused with 431: {}; closing the connection", req->id, error->reason);
+          log_->warn("FastCGI request {} refused with 431: {}; closing the connection", req->id, error->reason);
           req->stage = Request::Stage::finished;
           req->status = 431;
           ++metrics_.requests_by_status[req->status];

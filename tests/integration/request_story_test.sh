@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # One story per request: through real nginx and suwrap-cgid (--log-format json), a request's
 # id is in suwrap-cgid's line about it, in suwrap's decision and exit lines (per request) and
-# in the decision line of a refusal by the account's gate (warm) — the id of an X-Request-ID
-# header when --request-id-param names it and it is an id, else one suwrap-cgid makes, never
-# one a client forged. The exit line alone says whose run it was (account, user, handler,
+# in the decision line of a refusal by the account's gate (warm) — nginx's own $request_id
+# (install/webservers/nginx-suwrap-request-id.conf, --request-id-param HTTP_X_REQUEST_ID),
+# else one suwrap-cgid makes; never one a client sent. The exit line alone says whose run it was (account, user, handler,
 # script, host) and how it went. suwrap run directly takes Apache's UNIQUE_ID, or makes one.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
@@ -48,7 +48,10 @@ t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$T_ROOT/run/pools" --log
 T_PORT=$(t_free_port)
 t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/nginx-site.conf" \
   LISTEN="127.0.0.1:$T_PORT" SERVER_NAME=localhost DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
+sed -i "\\|include /etc/nginx/fastcgi_params;|r $T_WEBSERVERS_DIR/nginx-suwrap-request-id.conf" "$T_ROOT/nginx-site.conf"
 t_start_nginx "$T_ROOT/nginx-site.conf"
+# nginx_id: the X-Request-ID of the last answer (nginx's $request_id).
+nginx_id() { sed -n 's/^X-Request-ID: \([^[:space:]]*\).*/\1/Ip' "$T_ROOT/headers"; }
 
 # story ID: what the logs say of the request ID, one line a fact:
 #   cgid <level> <message>                 each line of suwrap-cgid's log with that id
@@ -89,10 +92,13 @@ for raw in open(sys.argv[1], encoding="utf-8"):
 # The host as nginx passes it: HTTP_HOST is $host (Debian's fastcgi_params), without the port.
 HOST=127.0.0.1
 
-t_case "per request, with an X-Request-ID: every line of the story carries it"
-t_curl "$(t_url "$ALICE" hello.php)" -H "X-Request-ID: lb-7f3a.alice-1"
+t_case "per request: every line of the story carries nginx's \$request_id, not the client's X-Request-ID"
+t_curl "$(t_url "$ALICE" hello.php)" -H "X-Request-ID: client-picked-1" -D "$T_ROOT/headers"
 t_expect "200 as alice (got $T_STATUS: $T_OUT)" test "$T_STATUS $T_OUT" = "200 uid=$ALICE_UID"
-T_STORY=$(story lb-7f3a.alice-1)
+id=$(nginx_id)
+t_expect "nginx named its id (got: $id)" eval '[[ "$id" =~ ^[0-9a-f]{32}$ ]]'
+t_expect "the client's id is nowhere" eval '! grep -q "client-picked-1" "$T_LOG" "$T_CGID_LOG"'
+T_STORY=$(story "$id")
 t_expect "suwrap-cgid's line (story: $T_STORY)" \
   t_contains "$T_STORY" "cgid debug $T_ROOT/home/$ALICE/public_html/hello.php ended: status 200, suwrap exit 0"
 t_expect "suwrap's allow line: no account file, alice, the host" \
@@ -101,11 +107,10 @@ t_expect "the exit line says whose run it was and how it ended" \
   t_contains "$T_STORY" "exit null $ALICE php $T_ROOT/home/$ALICE/public_html/hello.php $HOST 0 null"
 t_expect "three lines in all" test "$(printf '%s\n' "$T_STORY" | wc -l)" = 3
 
-t_case "per request, without one: suwrap-cgid makes the id, and each request has its own"
-t_log_mark
+t_case "without an id from the web server, suwrap-cgid makes one, and each request has its own"
 cgid_before=$(ids_in cgid)
-t_curl "$(t_url "$ALICE" hello.php)"
-t_curl "$(t_url "$ALICE" hello.php)"
+t_fcgi SCRIPT_FILENAME="$T_ROOT/home/$ALICE/public_html/hello.php"
+t_fcgi SCRIPT_FILENAME="$T_ROOT/home/$ALICE/public_html/hello.php" HTTP_X_REQUEST_ID='not an id'
 new_ids=$(comm -13 <(printf '%s\n' "$cgid_before") <(ids_in cgid))
 t_expect "two new ids, 32 hex digits each (got: $(echo $new_ids))" \
   eval 'test "$(printf "%s\n" "$new_ids" | grep -cE "^[0-9a-f]{32}$")" = 2'
@@ -115,8 +120,8 @@ for id in $new_ids; do
     eval 't_contains "$T_STORY" "cgid debug" && t_contains "$T_STORY" "decision allow" && t_contains "$T_STORY" "exit null $ALICE php"'
 done
 
-t_case "an X-Request-ID that is not an id is not taken: the id is made"
-t_curl "$(t_url "$ALICE" hello.php)" -H 'X-Request-ID: a b"}{"event":"forged'
+t_case "a param that is not an id is not taken, nor any part of it"
+t_fcgi SCRIPT_FILENAME="$T_ROOT/home/$ALICE/public_html/hello.php" HTTP_X_REQUEST_ID='a b"}{"event":"forged'
 t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
 t_expect "no line carries any part of it" eval '! grep -q "forged" "$T_LOG" "$T_CGID_LOG"'
 
@@ -129,15 +134,15 @@ t_expect "the id of the param --request-id-param names is used" \
   t_contains "$(story given-by-lb)" "exit null $ALICE php"
 
 t_case "warm: the pool's first request, and a later one the gate refuses, each in its own story"
-t_curl "$(t_url "$BOB" hello.php)" -H "X-Request-ID: bob-first"
+t_curl "$(t_url "$BOB" hello.php)" -D "$T_ROOT/headers"
 t_expect "200 as bob (got $T_STATUS: $T_OUT)" test "$T_STATUS $T_OUT" = "200 uid=$BOB_UID"
-T_STORY=$(story bob-first)
+T_STORY=$(story "$(nginx_id)")
 t_expect "the pool was started for it: suwrap's allow line names the account (story: $T_STORY)" \
   t_contains "$T_STORY" "decision allow null bob-shop $BOB $HOST"
 t_expect "suwrap-cgid's line says it ended warm" t_contains "$T_STORY" "hello.php ended (warm): status 200"
-t_curl "$(t_url "$BOB" open.php)" -H "X-Request-ID: bob-refused"
+t_curl "$(t_url "$BOB" open.php)" -D "$T_ROOT/headers"
 t_expect "403 (got $T_STATUS)" test "$T_STATUS" = 403
-T_STORY=$(story bob-refused)
+T_STORY=$(story "$(nginx_id)")
 t_expect "the gate's refusal is logged under the refused request's id (story: $T_STORY)" \
   t_contains "$T_STORY" "decision deny file_perms bob-shop $BOB $HOST"
 t_expect "suwrap-cgid's line has the same id" t_contains "$T_STORY" "open.php ended (warm): status 403"
