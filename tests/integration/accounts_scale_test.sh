@@ -8,7 +8,7 @@
 # running; in owner mode, another file rewritten in place to name a user is seen by the
 # next request that comes through suwrap-cgid. The generated accounts name users that do not
 # exist: only the three that requests are made for are real.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid panel
 t_setup
 t_user ALICE
 t_user BOB

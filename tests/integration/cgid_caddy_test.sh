@@ -19,11 +19,11 @@ t_fill_template "$T_WEBSERVERS_DIR/caddy-suwrap.Caddyfile" "$T_ROOT/caddy-site.C
 t_start_caddy "$T_ROOT/caddy-site.Caddyfile"
 
 t_case "Caddy: without --allow-uid the daemon closes Caddy's connections"
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_curl "$(t_url "$ALICE" whoami.php)"
 t_expect "502 (got $T_STATUS)" test "$T_STATUS" = 502
 t_expect "the daemon logged Caddy's uid" grep -q "closed a connection from uid $(id -u caddy) " "$T_CGID_LOG"
-t_expect "suwrap never ran" test "$(t_suwrap_log_lines)" = "$lines"
+t_expect "suwrap never ran" test "$(t_log_count)" = "$lines"
 t_stop_cgid
 T_CGID_ARGS=(--allow-uid "$(id -u caddy)")
 t_start_cgid

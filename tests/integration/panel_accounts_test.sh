@@ -6,7 +6,7 @@
 # php.ini and limits, remove; every edit validated before anything is written, written
 # atomically, and each state checked through the real set-uid suwrap run as www-data.
 # The JSON Lines log a panel reads, and the metrics of suwrap-cgid, are checked at the end.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid panel
 t_setup
 t_user ALICE
 t_user BOB

@@ -8,7 +8,7 @@
 # commit is rolled back by the next edit); config check --json; and config install of a
 # staged file in /tmp, validated as if in place, renamed atomically, a bad one refused with
 # the old one kept. Times are printed, never asserted.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" panel
 t_setup
 t_user ALICE
 t_user BOB

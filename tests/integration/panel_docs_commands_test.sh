@@ -9,7 +9,7 @@
 # suwrap, run as www-data. A section with commands that this suite has no check for fails,
 # and so does a suwrap-policy command line in any other kind of block: the page and this
 # test cannot drift apart.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" panel
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 page="$repo/docs/hosting-panels.md"
 t_setup

@@ -4,7 +4,7 @@
 # check, audit, account add/set/show/list/remove/apply, config check, config install, and the
 # failure object that every command prints under --json, for each of its codes (invalid 2,
 # exists 3, not_found 4, locked 5, io 6), a malformed command line included.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" panel
 t_setup
 t_user ALICE
 t_user BOB

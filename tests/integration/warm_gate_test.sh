@@ -9,7 +9,7 @@
 # (504, the worker replaced), a worker killed mid-request (502), a foreign peer, a malformed
 # stream, FCGI_KEEP_CONN, a body streamed through, SIGTERM while a request runs, a changed
 # php.ini (the pool restarts) and the idle exit.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 if [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
   echo "SKIP $T_NAME: needs the test build's gate (SUWRAP_GATE_BIN, and SUWRAP_GATE_PATH under /run/suwrap-tests)"
   exit 77

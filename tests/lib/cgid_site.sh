@@ -13,6 +13,9 @@
 #   late-sha.cgi      sleeps 2 s before it reads its body, then "<sha256 of the body>"
 #   stubborn.cgi      ignores SIGTERM, SIGHUP and SIGINT, starts its answer, sleeps 30 s
 
+# The daemon and the web servers it stands behind.
+source "$(dirname "${BASH_SOURCE[0]}")/cgid.sh"
+
 t_cgid_site() {
   t_user ALICE
   t_user BOB

@@ -5,7 +5,7 @@
 # in the log, and the handler would run with the log as its stdout. suwrap must not crash,
 # must log to the log file only, and nothing may run with the log on 0, 1 or 2: a CGI
 # records where its 0, 1 and 2 lead, and prints a marker that must never reach the log.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

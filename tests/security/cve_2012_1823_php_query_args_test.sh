@@ -6,7 +6,7 @@
 # §4.4). Nothing from a request may ever become an argument of any program: php-cgi's
 # /proc/self/cmdline is exactly [php-cgi], a CGI program gets no argument ($# = 0), whatever
 # the query string and whatever arguments suwrap itself was given.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

@@ -4,7 +4,7 @@
 # /var/www2 pass. suwrap compares component by component: a script in a sibling whose name
 # merely starts with the docroot's, in a shorter prefix, or deeper than a '*' allows, is
 # refused (check docroot) and never runs; a symlink out of the docroot is refused (path).
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_markers_dir

@@ -6,7 +6,7 @@
 # all: the kernel refuses the exec (setpriv exits 126) and suwrap never starts, so it logs
 # nothing; on a kernel that does not enforce the execute bit (probed first), suwrap's own
 # caller check must refuse that user instead.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_user MALLORY

@@ -5,7 +5,7 @@
 # refuses it (dir_perms) wherever it is on the way (the script's directory, the docroot, the
 # home above it), also with the sticky bit, and runs nothing; with allow_dir_group_writable
 # the same tree runs (the control), so the refusal is the mode's.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

@@ -6,7 +6,7 @@
 # bob, and alice's directories on the way refuse it (dir_perms); in account mode the file is
 # not alice's (owner); and bob's own script, now with two links, is refused too (file_perms).
 # Nothing of bob's ever runs, as bob or as alice.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_user BOB

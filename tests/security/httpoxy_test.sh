@@ -5,7 +5,7 @@
 # becomes HTTP_REDIRECT_STATUS, which php-cgi accepts for cgi.force_redirect. Neither may
 # reach the handler, in a PHP script (getenv, $_SERVER) or in a CGI program's environment,
 # while ordinary headers still do.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

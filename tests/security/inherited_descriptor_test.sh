@@ -5,7 +5,7 @@
 # before anything else, so the handler sees only those and cannot read what the caller had
 # open. The same program started directly with the descriptors open does see and read them
 # (the control), so the listing can fail.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

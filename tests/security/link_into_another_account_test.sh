@@ -5,7 +5,7 @@
 # shop's file under blog's settings — past shop's suspension. The account is chosen by the
 # file that runs as well as by the name asked for: when they differ, nothing runs (check
 # target). A link within one account's docroot is served as before.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_markers_dir

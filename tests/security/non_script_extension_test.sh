@@ -5,7 +5,7 @@
 # double extension (x.php.jpg), a trailing dot (x.php.), a dot-file named ".php", the
 # nginx cgi.fix_pathinfo request "avatar.jpg/x.php", or a request header that looks like
 # SUWRAP_HANDLER. Every file here leaves a marker when it runs; none may appear.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

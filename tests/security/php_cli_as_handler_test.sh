@@ -6,7 +6,7 @@
 # visitor who can POST runs code as the site's owner. suwrap refuses it (check handler, the
 # program is read for its SAPI, whatever it is named), `config check` refuses it, and
 # `import-suphp` says why. php-cgi under any name is served.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security panel
 t_setup
 t_user ALICE
 t_markers_dir

@@ -9,7 +9,7 @@
 # in a copy of php-cgi with another one: PHP itself then refuses the guard (shown below).
 # suwrap refuses such a handler (check handler), config check says why, and -n is a
 # configuration error.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security panel
 t_setup
 t_user ALICE
 t_markers_dir

@@ -6,7 +6,7 @@
 # handler is chosen by the file that would run — per request and through suwrap-cgid's
 # warm routing and the gate. The reverse, a link named .txt to a real .php, runs nothing
 # either way but the .php: a link's name never makes a file a script.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security cgid
 t_setup
 t_user ALICE
 t_markers_dir

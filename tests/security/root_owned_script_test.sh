@@ -5,7 +5,7 @@
 # reached through a root-owned link, or (account mode) lies in an account's docroot, where it
 # is not the account's file (check owner). A marker that the script leaves when it runs
 # proves it did not, as root or as anyone.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 www="$T_ROOT/var/www"

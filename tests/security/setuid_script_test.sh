@@ -4,7 +4,7 @@
 # owner's ids wherever it is executed from, and a PHP file with it says its owner meant
 # something unusual. suwrap refuses both (file_perms) and runs nothing; the same files
 # without the bit run (the control), so the refusal is the bit's.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

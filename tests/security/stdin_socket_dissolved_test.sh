@@ -9,7 +9,7 @@
 # a pipe, a regular file, a character device (/dev/null) or a connected unix stream socket
 # (Apache mod_cgid's). Any other socket refuses the request (check request) and nothing
 # runs. Controls: a pipe, a file, /dev/null and a unix socketpair are request bodies.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_markers_dir

@@ -8,7 +8,7 @@
 # untrusted accounts.d or account file is logged in the log the trusted main file names,
 # check config, naming what cannot be trusted — and an account file refuses only the
 # requests it could govern.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_user ALICE
 t_config

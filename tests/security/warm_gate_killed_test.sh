@@ -6,7 +6,7 @@
 # dead before a byte of it was sent is served by a new pool, and so is the one after it.
 # Checked right after the kill (the supervisor may not have ended yet) and after a pause
 # (it has), six times over (the race it closes is lost often, not always).
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 t_setup
 t_require_warm
 t_user ALICE

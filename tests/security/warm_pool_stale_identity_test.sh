@@ -7,7 +7,7 @@
 # request (500, "the pool restarts") or sooner (the gate sees /etc change), and the request
 # after that is served by a new pool with the new groups and limits. A pool also ends at
 # its handler's max_lifetime_seconds, whatever its traffic.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 if [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]] || [ -z "${SUWRAP_CGID_BIN:-}" ]; then
   echo "SKIP $T_NAME: needs the test build's gate and suwrap-cgid"
   exit 77
