@@ -18,14 +18,12 @@
 # configuration path (/etc/suwrap-bench-accounts/suwrap.toml), which it removes afterwards.
 set -euo pipefail
 
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_TAG=accounts
 # shellcheck source=bench/lib.sh
-. "$SOURCE_DIR/bench/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD_DIR=$SOURCE_DIR/build/bench-accounts
 CONF_DIR=/etc/suwrap-bench-accounts
 CONF=$CONF_DIR/suwrap.toml
-CALLER=www-data
 PYTHON=/usr/bin/python3
 
 runs=300

@@ -6,6 +6,17 @@
 #
 # BENCH_TAG, set by the script before it sources this file, names it in progress lines.
 
+# shellcheck disable=SC2034  # the scripts that source this file use them
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# bench/run.sh's build, configuration and scratch base, which startup.sh shares
+# (accounts.sh has a build and a configuration of its own).
+BUILD_DIR=$SOURCE_DIR/build/bench
+BENCH_CONF_DIR=/etc/suwrap-bench
+BENCH_CONF=$BENCH_CONF_DIR/suwrap.toml
+RUN_BASE=/run/suwrap-bench
+# The web server's user, which calls suwrap.
+CALLER=www-data
+
 # say TEXT...: a progress line on standard error, "[TAG HH:MM:SS] TEXT".
 say() { printf '[%s %(%H:%M:%S)T] %s\n' "$BENCH_TAG" -1 "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }

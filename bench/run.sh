@@ -21,18 +21,12 @@
 # apache2-suexec-custom (a set-uid suexec) is purged again if this run installed it.
 set -euo pipefail
 
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_TAG=bench
 # shellcheck source=bench/lib.sh
-. "$SOURCE_DIR/bench/lib.sh"
-BUILD_DIR=$SOURCE_DIR/build/bench
-BENCH_CONF_DIR=/etc/suwrap-bench
-BENCH_CONF=$BENCH_CONF_DIR/suwrap.toml
-RUN_BASE=/run/suwrap-bench
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SUEXEC_CONF=/etc/apache2/suexec/www-data
 SUEXEC_SAVED=/etc/apache2/suexec/.www-data.saved-by-suwrap-bench
 SUEXEC_LOG=/var/log/apache2/suexec.log   # compiled into Debian's suexec (suexec -V)
-CALLER=www-data
 PHP_CGI=/usr/bin/php-cgi
 # Where suwrap --pool runs the gate from: compiled into build/bench (SUWRAP_GATE_PATH). suwrap
 # runs only a gate whose file and every directory above it are root's and writable by no one

@@ -24,15 +24,9 @@
 # and shares bench/run.sh's lock, configuration directory and scratch base.
 set -euo pipefail
 
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_TAG=startup
 # shellcheck source=bench/lib.sh
-. "$SOURCE_DIR/bench/lib.sh"
-BUILD_DIR=$SOURCE_DIR/build/bench
-BENCH_CONF_DIR=/etc/suwrap-bench
-BENCH_CONF=$BENCH_CONF_DIR/suwrap.toml
-RUN_BASE=/run/suwrap-bench
-CALLER=www-data
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PYTHON=/usr/bin/python3
 
 runs=400

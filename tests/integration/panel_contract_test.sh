@@ -9,11 +9,7 @@
 # staged file in /tmp, validated as if in place, renamed atomically, a bad one refused with
 # the old one kept. Times are printed, never asserted.
 source "$(dirname "$0")/../lib/common.sh" panel
-t_setup
-t_user ALICE
-t_user BOB
-t_user CAROL
-t_user DAVE
+t_setup ALICE BOB CAROL DAVE
 SITES="$T_ROOT/sites"
 t_dir root 0755 "$SITES"
 t_config 'mode="account"' "docroots=[\"$T_ROOT/home/*/public_html\", \"$SITES/*\"]"

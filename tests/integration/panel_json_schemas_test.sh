@@ -5,9 +5,7 @@
 # failure object that every command prints under --json, for each of its codes (invalid 2,
 # exists 3, not_found 4, locked 5, io 6), a malformed command line included.
 source "$(dirname "$0")/../lib/common.sh" panel
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_config 'mode="account"'
 C=(--config "$SUWRAP_CONFIG_PATH")
 ACCOUNTS="$T_CONF_DIR/accounts.d"

@@ -7,8 +7,7 @@
 # unit names is shown to be needed by a request that fails without it.
 source "$(dirname "$0")/../lib/common.sh" security
 : "${SUWRAP_SOURCE_DIR:?}"
-t_setup
-t_user ALICE
+t_setup ALICE
 T_CONFIG_TABLES=$(t_php_tables php $'[limits]\nwall_seconds = 1')
 t_config
 chmod 0750 "$ALICE_HOME"  # only alice and root (with CAP_DAC_READ_SEARCH) get through

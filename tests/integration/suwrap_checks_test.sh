@@ -4,9 +4,7 @@
 # www-data: each case asserts the exit code, the CGI status and the log line's check.
 # A case that passes each check is in suwrap_run_test.sh (every allowed run passes all 15).
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_config
 
 hello='<?php echo "hello from ", posix_getuid();'

@@ -14,9 +14,7 @@ if [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-te
   echo "SKIP $T_NAME: needs the test build's gate (SUWRAP_GATE_BIN, and SUWRAP_GATE_PATH under /run/suwrap-tests)"
   exit 77
 fi
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_markers_dir
 
 warm_tables() {  # warm_tables IDLE_SECONDS

@@ -171,6 +171,30 @@ t_wait_port() {
   return 1
 }
 
+# t_web_start NAME DIR CHECK-COMMAND... -- COMMAND...: CHECK-COMMAND checks a web server's
+# configuration (the suite fails with what it printed, kept in DIR/check.err, when it
+# rejects it); then COMMAND runs the server in the foreground of a background job (output
+# appended to DIR/stderr), ended by the clean-up, and this returns once it listens on
+# 127.0.0.1:$T_PORT (else the suite fails with the last lines of DIR/error.log and
+# DIR/stderr). Sets T_WEB_PID.
+t_web_start() {
+  local name=$1 dir=$2 check=()
+  shift 2
+  while [ "$1" != -- ]; do check+=("$1"); shift; done
+  shift
+  if ! "${check[@]}" >"$dir/check.err" 2>&1; then
+    echo "FAIL $T_NAME: $name rejects its configuration: $(tail -n 20 "$dir/check.err")" >&2
+    exit 1
+  fi
+  "$@" </dev/null >>"$dir/stderr" 2>&1 &
+  T_WEB_PID=$!
+  t_on_cleanup "t_kill_pid $T_WEB_PID"
+  if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
+    echo "FAIL $T_NAME: $name did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr" 2>/dev/null)" >&2
+    exit 1
+  fi
+}
+
 # t_start_nginx SERVER_CONF: a private nginx (master as root, workers as www-data, in
 # the foreground of a background job) whose http block includes SERVER_CONF, a filled
 # server block listening on 127.0.0.1:$T_PORT. Its files are under $T_ROOT/nginx.
@@ -196,17 +220,8 @@ t_start_nginx() {
     "    client_max_body_size 64m;" \
     "    include $1;" \
     "}" >"$dir/nginx.conf"
-  if ! nginx -t -q -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" >"$dir/check.err" 2>&1; then
-    echo "FAIL $T_NAME: nginx rejects its configuration: $(cat "$dir/check.err")" >&2
-    exit 1
-  fi
-  nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" </dev/null >>"$dir/stderr" 2>&1 &
-  T_WEB_PID=$!
-  t_on_cleanup "t_kill_pid $T_WEB_PID"
-  if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
-    echo "FAIL $T_NAME: nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")" >&2
-    exit 1
-  fi
+  t_web_start nginx "$dir" nginx -t -q -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" \
+    -- nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/"
 }
 
 # t_start_apache SITE_CONF [MODULE...]: a private Apache 2.4 (event MPM, started as root,
@@ -241,17 +256,7 @@ t_start_apache() {
     echo "</Directory>"
     echo "Include $site"
   } >"$dir/apache2.conf"
-  if ! apache2 -t -f "$dir/apache2.conf" >"$dir/check.err" 2>&1; then
-    echo "FAIL $T_NAME: Apache rejects its configuration: $(cat "$dir/check.err")" >&2
-    exit 1
-  fi
-  apache2 -f "$dir/apache2.conf" -DFOREGROUND </dev/null >>"$dir/stderr" 2>&1 &
-  T_WEB_PID=$!
-  t_on_cleanup "t_kill_pid $T_WEB_PID"
-  if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
-    echo "FAIL $T_NAME: Apache did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")" >&2
-    exit 1
-  fi
+  t_web_start Apache "$dir" apache2 -t -f "$dir/apache2.conf" -- apache2 -f "$dir/apache2.conf" -DFOREGROUND
 }
 
 # t_start_lighttpd SITE_CONF DOCROOT: a private lighttpd (started as root, running as
@@ -274,17 +279,7 @@ t_start_lighttpd() {
     "server.modules = ( \"mod_access\", \"mod_accesslog\" )" \
     "accesslog.filename = \"$dir/access.log\"" \
     "include \"$1\"" >"$dir/lighttpd.conf"
-  if ! lighttpd -tt -f "$dir/lighttpd.conf" >"$dir/check.err" 2>&1; then
-    echo "FAIL $T_NAME: lighttpd rejects its configuration: $(cat "$dir/check.err")" >&2
-    exit 1
-  fi
-  lighttpd -D -f "$dir/lighttpd.conf" </dev/null >>"$dir/stderr" 2>&1 &
-  T_WEB_PID=$!
-  t_on_cleanup "t_kill_pid $T_WEB_PID"
-  if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
-    echo "FAIL $T_NAME: lighttpd did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")" >&2
-    exit 1
-  fi
+  t_web_start lighttpd "$dir" lighttpd -tt -f "$dir/lighttpd.conf" -- lighttpd -D -f "$dir/lighttpd.conf"
 }
 
 # t_start_caddy SITE_CONF: a private Caddy run as the caddy user (as Debian's
@@ -305,20 +300,10 @@ t_start_caddy() {
     "	}" \
     "}" \
     "import $1" >"$dir/Caddyfile"
-  local env=(HOME="$dir" XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" PATH=/usr/bin:/bin)
-  if ! env -i "${env[@]}" /usr/bin/setpriv --reuid=caddy --regid=caddy --init-groups \
-    caddy validate --adapter caddyfile --config "$dir/Caddyfile" >"$dir/check.err" 2>&1; then
-    echo "FAIL $T_NAME: Caddy rejects its configuration: $(tail -n 5 "$dir/check.err")" >&2
-    exit 1
-  fi
-  env -i "${env[@]}" /usr/bin/setpriv --reuid=caddy --regid=caddy --init-groups \
-    caddy run --adapter caddyfile --config "$dir/Caddyfile" </dev/null >>"$dir/stderr" 2>&1 &
-  T_WEB_PID=$!
-  t_on_cleanup "t_kill_pid $T_WEB_PID"
-  if ! t_wait_port "$T_PORT" "$T_WEB_PID"; then
-    echo "FAIL $T_NAME: Caddy did not start: $(tail -n 5 "$dir/stderr")" >&2
-    exit 1
-  fi
+  local as_caddy=(env -i HOME="$dir" XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" PATH=/usr/bin:/bin
+    /usr/bin/setpriv --reuid=caddy --regid=caddy --init-groups caddy)
+  t_web_start Caddy "$dir" "${as_caddy[@]}" validate --adapter caddyfile --config "$dir/Caddyfile" \
+    -- "${as_caddy[@]}" run --adapter caddyfile --config "$dir/Caddyfile"
 }
 
 # t_stop_web NAME: SIGTERM to the web server started last; asserts that it ends.

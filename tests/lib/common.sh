@@ -39,6 +39,8 @@ T_PYTHON=/usr/bin/python3
 
 # ---- set-up and clean-up -----------------------------------------------------------------
 
+# t_setup [USER-VAR...]: the scratch tree, the set-uid copy of suwrap, the configuration
+# directory; then a user (t_user) for each USER-VAR, in order.
 t_setup() {
   if [ "$(id -u)" != 0 ]; then
     echo "SKIP $T_NAME: needs root (creates users and a set-uid binary)"
@@ -73,6 +75,8 @@ t_setup() {
   chown root:root "$T_CONF_DIR" "$T_CONF_DIR/accounts.d"
   chmod 0755 "$T_CONF_DIR" "$T_CONF_DIR/accounts.d"
   touch "$T_CONF_DIR/.made-by-suwrap-tests"
+  local var
+  for var in "$@"; do t_user "$var"; done
 }
 
 # Warm mode: suwrap --pool runs the gate from its compiled-in path. The test build puts that
@@ -214,6 +218,25 @@ EOF2
   [ "$1" = php-fcgi ] && printf 'workers = 2\nmax_requests = 1000\nidle_seconds = 30\n'
   printf '\n[handlers.cgi]\nkind = "cgi"\nextensions = [".cgi"]\n'
   [ -z "${2-}" ] || printf '\n%s\n' "$2"
+}
+
+# t_php_handler NAME KIND [KEY=VALUE...]: the table of a PHP handler NAME of KIND ("php",
+# "php-fcgi") for T_CONFIG_TABLES: the tests' php-cgi and ini directory, for .php, with
+# these keys (TOML values); an ini_dir or extensions given replaces the default.
+t_php_handler() {
+  local ini_dir="\"$T_PHP_INI_DIR\"" extensions='[".php"]' kv
+  printf '[handlers.%s]\nkind = "%s"\npath = "%s"\n' "$1" "$2" "$T_PHP_CGI"
+  for kv in "${@:3}"; do
+    case ${kv%%=*} in
+      ini_dir) ini_dir=${kv#*=} ;;
+      extensions) extensions=${kv#*=} ;;
+    esac
+  done
+  printf 'ini_dir = %s\n' "$ini_dir"
+  for kv in "${@:3}"; do
+    case ${kv%%=*} in ini_dir | extensions) ;; *) printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" ;; esac
+  done
+  printf 'extensions = %s\n' "$extensions"
 }
 
 # t_account NAME CONTENT: an account file in accounts.d.

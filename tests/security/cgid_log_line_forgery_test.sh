@@ -12,8 +12,7 @@ if [ -z "${SUWRAP_CGID_BIN:-}" ] || ! command -v nginx >/dev/null; then
   echo "SKIP $T_NAME: needs suwrap-cgid and nginx"
   exit 77
 fi
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/slow.php" '<?php sleep(3); echo "slow done";'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" '<?php echo "index";'

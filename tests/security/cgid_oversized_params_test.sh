@@ -8,8 +8,7 @@
 # close is logged too. Control: a request with parameters within the bound is served.
 source "$(dirname "$0")/../lib/common.sh" cgid
 if [ -z "${SUWRAP_CGID_BIN:-}" ]; then echo "SKIP $T_NAME: needs suwrap-cgid"; exit 77; fi
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" '<?php echo "served";'
 t_start_cgid

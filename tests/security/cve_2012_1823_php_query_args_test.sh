@@ -7,8 +7,7 @@
 # /proc/self/cmdline is exactly [php-cgi], a CGI program gets no argument ($# = 0), whatever
 # the query string and whatever arguments suwrap itself was given.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

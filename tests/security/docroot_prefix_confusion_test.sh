@@ -5,8 +5,7 @@
 # merely starts with the docroot's, in a shorter prefix, or deeper than a '*' allows, is
 # refused (check docroot) and never runs; a symlink out of the docroot is refused (path).
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_markers_dir
 www="$T_ROOT/var/www"
 t_config "docroots=[\"$www\", \"$T_ROOT/home/*/public_html\"]"

@@ -7,8 +7,7 @@
 # descendant that escaped the group; after suwrap returns no process of the user is left,
 # and the exit line says timed_out. The same holds when the script exits at once.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 T_CONFIG_TABLES=$(t_php_tables php '[limits]
 wall_seconds = 2')
 t_config

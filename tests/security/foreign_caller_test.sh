@@ -7,10 +7,7 @@
 # nothing; on a kernel that does not enforce the execute bit (probed first), suwrap's own
 # caller check must refuse that user instead.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
-t_user MALLORY
-t_user EVE
+t_setup ALICE MALLORY EVE
 usermod -a -G "$T_CALLER" "$MALLORY"
 t_config
 t_markers_dir

@@ -6,8 +6,7 @@
 # home above it), also with the sticky bit, and runs nothing; with allow_dir_group_writable
 # the same tree runs (the control), so the refusal is the mode's.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -7,9 +7,7 @@
 # not alice's (owner); and bob's own script, now with two links, is refused too (file_perms).
 # Nothing of bob's ever runs, as bob or as alice.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_config
 t_markers_dir
 

@@ -6,8 +6,7 @@
 # open. The same program started directly with the descriptors open does see and read them
 # (the control), so the listing can fail.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 
 t_file root 0600 "$T_ROOT/secret" "TOPSECRET-0f3c"

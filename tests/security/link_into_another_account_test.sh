@@ -6,8 +6,7 @@
 # file that runs as well as by the name asked for: when they differ, nothing runs (check
 # target). A link within one account's docroot is served as before.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_markers_dir
 
 t_config 'mode="account"'

@@ -8,8 +8,7 @@
 # The same library does run in setpriv, which starts suwrap as the caller: that marker shows
 # the library works, so its absence elsewhere means something.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

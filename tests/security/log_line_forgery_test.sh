@@ -7,8 +7,7 @@
 # UTF-8, U+2028. The log stays JSON Lines, one object per line, exactly one new decision
 # line per refusal, and no forged record appears; names that are allowed come back exactly.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

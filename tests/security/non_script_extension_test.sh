@@ -6,8 +6,7 @@
 # nginx cgi.fix_pathinfo request "avatar.jpg/x.php", or a request header that looks like
 # SUWRAP_HANDLER. Every file here leaves a marker when it runs; none may appear.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -5,9 +5,7 @@
 # would resolve each of them to a real script, some to another user's; suwrap refuses them
 # all before looking at the file system (check request) and runs nothing.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_config
 t_markers_dir
 

@@ -10,8 +10,7 @@
 # suwrap refuses such a handler (check handler), config check says why, and -n is a
 # configuration error.
 source "$(dirname "$0")/../lib/common.sh" security panel
-t_setup
-t_user ALICE
+t_setup ALICE
 t_markers_dir
 if [ -z "$T_PHP_GUARD_DIR" ]; then echo "SKIP $T_NAME: needs the test build's PHP guard"; exit 77; fi
 

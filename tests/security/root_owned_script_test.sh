@@ -6,8 +6,7 @@
 # is not the account's file (check owner). A marker that the script leaves when it runs
 # proves it did not, as root or as anyone.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 www="$T_ROOT/var/www"
 t_config "docroots=[\"$www\", \"$T_ROOT/home/*/public_html\"]"
 t_markers_dir

@@ -5,8 +5,7 @@
 # something unusual. suwrap refuses both (file_perms) and runs nothing; the same files
 # without the bit run (the control), so the refusal is the bit's.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

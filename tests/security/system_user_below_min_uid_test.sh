@@ -6,8 +6,7 @@
 # must not reach. Refused with check user, nothing runs; lowering min_uid below the user's
 # uid lets the same script run (the control), so the refusal is the minimum's.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_markers_dir
 t_config
 

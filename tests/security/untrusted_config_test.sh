@@ -9,8 +9,7 @@
 # check config, naming what cannot be trusted — and an account file refuses only the
 # requests it could govern.
 source "$(dirname "$0")/../lib/common.sh" security
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -10,14 +10,7 @@ source "$(dirname "$0")/../lib/common.sh" cgid
 t_setup
 t_require_warm
 t_user ALICE
-T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-workers = 2
-max_requests = 100
-idle_seconds = 30
-extensions = [\".php\"]"
+T_CONFIG_TABLES=$(t_php_handler php-warm php-fcgi workers=2 max_requests=100 idle_seconds=30)
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/who.php" '<?php echo "uid=", posix_getuid(), " gate=", posix_getppid();'
 t_start_cgid --pool-dir "$T_ROOT/run/pools"

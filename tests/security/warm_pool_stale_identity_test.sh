@@ -12,8 +12,7 @@ if [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-te
   echo "SKIP $T_NAME: needs the test build's gate and suwrap-cgid"
   exit 77
 fi
-t_setup
-t_user ALICE
+t_setup ALICE
 
 GROUP="swgrp$(( $$ % 10000 ))$RANDOM"
 groupadd "$GROUP"
@@ -31,14 +30,7 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/probe.php" "<?php
 echo \$s === false ? 'secret:denied' : 'secret:read', ' mem:', \$l['soft totalmem'], ' pid:', getmypid(), \"\\n\";"
 touch -h -d '1 hour ago' "$ALICE_DOCROOT/probe.php"
 
-T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-workers = 1
-idle_seconds = 60
-max_lifetime_seconds = 6
-extensions = [\".php\"]"
+T_CONFIG_TABLES=$(t_php_handler php-warm php-fcgi workers=1 idle_seconds=60 max_lifetime_seconds=6)
 t_config
 t_account alice "user = \"$ALICE\"
 docroots = [\"$ALICE_DOCROOT\"]
