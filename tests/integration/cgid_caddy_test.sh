@@ -28,12 +28,6 @@ t_stop_cgid
 T_CGID_ARGS=(--allow-uid "$(id -u caddy)")
 t_start_cgid
 
-t_case "Caddy: SCRIPT_FILENAME is the file, PATH_INFO follows it"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'
-t_curl "$(t_url "$ALICE" route.php/some/route)"
-t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
-t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
-
 t_web_cases Caddy
 t_stop_web Caddy
 t_done

@@ -13,12 +13,6 @@ T_PORT=$(t_free_port)
 t_fill_template "$T_WEBSERVERS_DIR/lighttpd-suwrap.conf" "$T_ROOT/lighttpd-site.conf" SOCKET="$T_CGID_SOCK"
 t_start_lighttpd "$T_ROOT/lighttpd-site.conf" "$T_ROOT/home"
 
-t_case "lighttpd: SCRIPT_FILENAME is the file, PATH_INFO follows it"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'
-t_curl "$(t_url "$ALICE" route.php/some/route)"
-t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
-t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
-
 t_web_cases lighttpd
 t_stop_web lighttpd
 t_done
