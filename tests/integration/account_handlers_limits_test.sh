@@ -34,8 +34,7 @@ php_handler = \"php2\"
 [limits]
 cpu_seconds = 1
 memory_mb = 300"
-t_account bob "user = \"$BOB\"
-docroots = [\"$BOB_DOCROOT\"]"
+t_account_for bob "$BOB" "$BOB_DOCROOT"
 
 for u in ALICE BOB; do
   d=${u}_DOCROOT; n=${!u}

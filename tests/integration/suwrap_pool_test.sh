@@ -63,8 +63,7 @@ t_refused 3 500 request
 
 t_case "the script of another owner (check owner decides before any pool)"
 t_config "mode=\"account\""
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 pool "$ALICE_DOCROOT/bobs.php"
 t_refused 1 403 owner
 rm -f "$T_CONF_DIR/accounts.d/alice.toml"

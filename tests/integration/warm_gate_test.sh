@@ -221,8 +221,7 @@ refused 403 owner 8
 t_expect "the reason names both" t_contains "$(t_log_new)" "belongs to $BOB, this pool serves $ALICE"
 
 t_case "owner: bob's file inside alice's docroot (account mode, read again by the running gate)"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 t_config "mode=\"account\""
 ask SCRIPT_FILENAME="$ALICE_DOCROOT/bob_in_alice.php"
 refused 403 owner 8

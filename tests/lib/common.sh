@@ -246,6 +246,10 @@ t_account() {
   chmod 0644 "$T_CONF_DIR/accounts.d/$1.toml"
 }
 
+# t_account_for NAME USER DOCROOT: the account file NAME that gives USER the one docroot DOCROOT.
+t_account_for() { t_account "$1" "user = \"$2\"
+docroots = [\"$3\"]"; }
+
 # ---- running suwrap as the caller --------------------------------------------------------
 
 # t_request [NAME=VALUE]...: runs the set-uid suwrap as www-data with exactly this CGI

@@ -47,10 +47,8 @@ t_refused_only 1 403 file_perms
 
 t_case "account mode: the link in alice's docroot is not alice's file"
 t_config 'mode="account"'
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
-t_account bob "user = \"$BOB\"
-docroots = [\"$BOB_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
+t_account_for bob "$BOB" "$BOB_DOCROOT"
 t_attack_script "$ALICE_DOCROOT/linked.php"
 t_refused_only 1 403 owner
 t_attack_script "$ALICE_DOCROOT/linked.cgi"

@@ -61,8 +61,7 @@ t_refused_only 1 403 user
 
 t_case "account mode: a root-owned file in alice's account docroot is not alice's"
 t_config 'mode="account"' "docroots=[\"$www\", \"$T_ROOT/home/*/public_html\"]"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 t_attack_script "$ALICE_DOCROOT/root.php"
 t_refused_only 1 403 owner
 t_attack_script "$ALICE_DOCROOT/root.cgi"

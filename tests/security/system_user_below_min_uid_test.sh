@@ -60,8 +60,7 @@ t_refused_only 1 403 user
 
 t_case "account mode: an account naming a system user"
 t_config 'mode="account"'
-t_account sys "user = \"$SYS\"
-docroots = [\"$SYS_DOCROOT\"]"
+t_account_for sys "$SYS" "$SYS_DOCROOT"
 t_attack_script "$SYS_DOCROOT/x.php"
 t_refused_only 1 403 user
 rm -f "$T_CONF_DIR"/accounts.d/*.toml
