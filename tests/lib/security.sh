@@ -7,6 +7,15 @@
 
 T_SUWRAP_ARGS=()  # arguments given to suwrap by t_request_via (a web server may pass query words)
 
+# t_marker_php NAME [OUTPUT]: a PHP script that leaves the marker NAME in $T_MARKS when it
+# runs and prints OUTPUT (default RAN).
+t_marker_php() { printf '<?php touch("%s/%s"); echo "%s";' "$T_MARKS" "$1" "${2:-RAN}"; }
+
+# t_marker_cgi NAME [OUTPUT]: the same as a /bin/sh CGI program.
+t_marker_cgi() {
+  printf '#!/bin/sh\ntouch %s/%s\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s"\n' "$T_MARKS" "$1" "${2:-RAN}"
+}
+
 # t_attack [NAME=VALUE]...: t_request, with the log marked first.
 t_attack() { t_log_mark; t_request "$@"; }
 t_attack_script() { local path=$1; shift; t_attack SCRIPT_FILENAME="$path" "$@"; }
