@@ -7,10 +7,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v apache2 >/dev/null || { echo "SKIP $T_NAME: apache2 is not installed"; exit 77; }
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/apache-suwrap-fcgi.conf" "$T_ROOT/apache-fcgi.conf" \
   PORT="$T_PORT" SERVER_NAME=localhost DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
 t_start_apache "$T_ROOT/apache-fcgi.conf" proxy proxy_fcgi

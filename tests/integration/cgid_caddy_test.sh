@@ -10,10 +10,7 @@ if ! command -v caddy >/dev/null || ! id caddy >/dev/null 2>&1; then
   echo "SKIP $T_NAME: Debian's caddy package is not installed"
   exit 77
 fi
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/caddy-suwrap.Caddyfile" "$T_ROOT/caddy-site.Caddyfile" \
   SITE="http://127.0.0.1:$T_PORT" DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
 t_start_caddy "$T_ROOT/caddy-site.Caddyfile"

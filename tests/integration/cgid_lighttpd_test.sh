@@ -6,10 +6,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v lighttpd >/dev/null || { echo "SKIP $T_NAME: lighttpd is not installed"; exit 77; }
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/lighttpd-suwrap.conf" "$T_ROOT/lighttpd-site.conf" SOCKET="$T_CGID_SOCK"
 t_start_lighttpd "$T_ROOT/lighttpd-site.conf" "$T_ROOT/home"
 

@@ -23,6 +23,16 @@ t_site_ini() {
   t_file root 0644 "$T_ROOT/etc/php/php.ini" "$1"
 }
 
+# t_web_site: the set-up of a suite that puts a web server in front of the daemon: the
+# scratch tree (t_setup), the site (t_cgid_site), the daemon with its defaults, and a free
+# port for the web server (T_PORT).
+t_web_site() {
+  t_setup
+  t_cgid_site
+  t_start_cgid
+  T_PORT=$(t_free_port)
+}
+
 t_cgid_site() {
   t_user ALICE
   t_user BOB
