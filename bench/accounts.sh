@@ -18,11 +18,12 @@
 # configuration path (/etc/suwrap-bench-accounts/suwrap.toml), which it removes afterwards.
 set -euo pipefail
 
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_TAG=accounts
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD_DIR=$SOURCE_DIR/build/bench-accounts
 CONF_DIR=/etc/suwrap-bench-accounts
 CONF=$CONF_DIR/suwrap.toml
-CALLER=www-data
 PYTHON=/usr/bin/python3
 
 runs=300
@@ -32,7 +33,7 @@ do_warm=1
 output=""
 
 usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+  usage_from_header
   cat <<EOF
 Options:
   --runs N        suwrap runs per count and mode (default $runs)
@@ -56,16 +57,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $runs =~ ^[0-9]+$ ]] && [ "$runs" -gt 0 ] || { echo "bench/accounts.sh: --runs wants a whole number" >&2; exit 2; }
-if [ "$(id -u)" != 0 ]; then
-  echo "bench/accounts.sh: needs root (it makes users, a set-uid binary and /etc/suwrap-bench-accounts)" >&2
-  exit 77
-fi
+need_root "it makes users, a set-uid binary and /etc/suwrap-bench-accounts"
 if [ -e "$CONF_DIR" ] && [ ! -e "$CONF_DIR/.made-by-bench" ]; then
   echo "bench/accounts.sh: $CONF_DIR exists and was not made by this bench; not touching it" >&2
   exit 1
 fi
-
-say() { printf '[accounts %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 S=$(mktemp -d /run/suwrap-bench-accounts.XXXXXX)
 chmod 0755 "$S"

@@ -10,15 +10,15 @@
 # them .php, the rest .html/.js/.css/.png that audit passes over, and one refused script in
 # every hundred (group-writable), so the report is not empty.
 set -euo pipefail
+BENCH_TAG=audit
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 policy=${1:-${SUWRAP_POLICY_BIN:-build/policy/suwrap-policy}}
 files=${FILES:-100000}
 dirs=${DIRS:-1000}
 
-if [ "$(id -u)" != 0 ]; then
-  echo "bench/audit.sh: needs root (it makes a user and a root-owned configuration)" >&2
-  exit 77
-fi
+need_root "it makes a user and a root-owned configuration"
 [ -x "$policy" ] || { echo "bench/audit.sh: no suwrap-policy at $policy" >&2; exit 2; }
 
 scratch=$(mktemp -d /run/suwrap-bench-audit.XXXXXX)
@@ -26,7 +26,7 @@ user="swbench$$"
 cleanup() {
   [ -n "${KEEP:-}" ] && { echo "kept $scratch (remove it and user $user by hand)"; return; }
   rm -rf "$scratch"
-  userdel "$user" >/dev/null 2>&1 || true
+  remove_users "$user"
 }
 trap cleanup EXIT
 chmod 0755 "$scratch"

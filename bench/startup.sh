@@ -24,12 +24,9 @@
 # and shares bench/run.sh's lock, configuration directory and scratch base.
 set -euo pipefail
 
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD_DIR=$SOURCE_DIR/build/bench
-BENCH_CONF_DIR=/etc/suwrap-bench
-BENCH_CONF=$BENCH_CONF_DIR/suwrap.toml
-RUN_BASE=/run/suwrap-bench
-CALLER=www-data
+BENCH_TAG=startup
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PYTHON=/usr/bin/python3
 
 runs=400
@@ -38,7 +35,7 @@ do_callgrind=1
 output=""
 
 usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+  usage_from_header
   cat <<EOF
 Options:
   --runs N          alternating rounds of the timing (default $runs)
@@ -61,13 +58,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $runs =~ ^[0-9]+$ ]] && [ "$runs" -gt 0 ] || { echo "bench/startup.sh: --runs wants a whole number" >&2; exit 2; }
-if [ "$(id -u)" != 0 ]; then
-  echo "bench/startup.sh: needs root (it makes a user and a set-uid binary)" >&2
-  exit 77
-fi
-
-say() { printf '[startup %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
+need_root "it makes a user and a set-uid binary"
 
 [ -x "$BUILD_DIR/suwrap/suwrap" ] || die "no $BUILD_DIR/suwrap/suwrap: run bench/run.sh first (it builds it)"
 grep -q "$BENCH_CONF" "$BUILD_DIR/CMakeCache.txt" || die "$BUILD_DIR is not configured with -DSUWRAP_CONFIG=$BENCH_CONF"
@@ -83,25 +74,15 @@ cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM HUP
-  if [ -n "$USER_NAME" ]; then
-    local pid _
-    for _ in 1 2 3; do
-      for pid in $(ps -o pid= -u "$USER_NAME" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-      sleep 0.1
-    done
-    for _ in $(seq 1 20); do userdel "$USER_NAME" >/dev/null 2>&1 && break; sleep 0.2; done
-  fi
+  [ -n "$USER_NAME" ] && remove_users "$USER_NAME"
   [ -n "$S" ] && rm -rf "$S"
   rmdir "$RUN_BASE" 2>/dev/null
   [ -e "$BENCH_CONF_DIR/.made-by-suwrap-bench" ] && rm -rf "$BENCH_CONF_DIR"
   exit "$rc"
 }
 
-exec 9>/run/suwrap-bench.lock
-flock -n 9 || die "bench/run.sh or bench/startup.sh is running (/run/suwrap-bench.lock)"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+bench_lock "bench/run.sh or bench/startup.sh"
+on_exit cleanup
 
 # ---- set-up: a user, the CGI and a text file it owns, the configuration, a set-uid copy ------
 

@@ -4,9 +4,7 @@
 # php_handler; the account's [limits] override the defaults — a CPU-bound script is
 # killed at the account's cpu_seconds, a memory hog fails at its memory_mb.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 
 # A second handler: the same php-cgi with an ini file of its own.
 ini2="$T_ROOT/php2"
@@ -36,8 +34,7 @@ php_handler = \"php2\"
 [limits]
 cpu_seconds = 1
 memory_mb = 300"
-t_account bob "user = \"$BOB\"
-docroots = [\"$BOB_DOCROOT\"]"
+t_account_for bob "$BOB" "$BOB_DOCROOT"
 
 for u in ALICE BOB; do
   d=${u}_DOCROOT; n=${!u}

@@ -8,11 +8,8 @@
 # running; in owner mode, another file rewritten in place to name a user is seen by the
 # next request that comes through suwrap-cgid. The generated accounts name users that do not
 # exist: only the three that requests are made for are real.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
-t_user CAROL
+source "$(dirname "$0")/../lib/common.sh" cgid panel
+t_setup ALICE BOB CAROL
 
 ACCOUNTS="$T_CONF_DIR/accounts.d"
 GENERATED=10000
@@ -154,13 +151,7 @@ chmod 0644 "$ACCOUNTS/gen00007.toml"
 site bob "$BOB" "$BOB_DOCROOT"
 
 # ---- owner mode, with suwrap-cgid and a warm pool running -------------------------------
-T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-workers = 1
-idle_seconds = 60
-extensions = [\".php\"]"
+T_CONFIG_TABLES=$(t_php_handler php-warm php-fcgi workers=1 idle_seconds=60)
 t_config 'mode="owner"'
 t_start_cgid --pool-dir "$T_ROOT/run/pools"
 request() {  # request USER_DOCROOT: hello.php through suwrap-cgid

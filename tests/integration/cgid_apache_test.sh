@@ -7,19 +7,10 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v apache2 >/dev/null || { echo "SKIP $T_NAME: apache2 is not installed"; exit 77; }
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/apache-suwrap-fcgi.conf" "$T_ROOT/apache-fcgi.conf" \
   PORT="$T_PORT" SERVER_NAME=localhost DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
 t_start_apache "$T_ROOT/apache-fcgi.conf" proxy proxy_fcgi
-
-t_case "Apache mod_proxy_fcgi: SCRIPT_FILENAME is the file, PATH_INFO follows it"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'
-t_curl "$(t_url "$ALICE" route.php/some/route)"
-t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
-t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
 
 t_web_cases "Apache mod_proxy_fcgi"
 t_stop_web "Apache mod_proxy_fcgi"
@@ -31,7 +22,7 @@ t_fill_template "$T_WEBSERVERS_DIR/apache-suwrap-action.conf" "$T_ROOT/apache-ac
 t_start_apache "$T_ROOT/apache-action.conf" cgid actions alias
 
 t_case "Apache Action + mod_cgid: PHP runs as the script's owner"
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_curl "$(t_url "$ALICE" whoami.php)"
 t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
 t_expect "alice's uid (got: $T_OUT)" test "$T_OUT" = "uid=$ALICE_UID"
@@ -69,10 +60,10 @@ t_curl "$(t_url "$ALICE" photo.jpg)"
 t_expect "served as a file, not run (got: $T_OUT)" test "$T_OUT" = '<?php echo "ran";'
 
 t_case "Apache Action + mod_cgid: the wrapper cannot be requested straight from outside"
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_curl "http://127.0.0.1:$T_PORT/suwrap-action/$ALICE/public_html/whoami.php"
 t_expect "403 (got $T_STATUS)" test "$T_STATUS" = 403
-t_expect "suwrap did not run" test "$(t_suwrap_log_lines)" = "$lines"
+t_expect "suwrap did not run" test "$(t_log_count)" = "$lines"
 
 t_case "Apache Action + mod_cgid: a client that disconnects ends its script"
 t_curl "$(t_url "$ALICE" drip.php?s=30)" --max-time 1

@@ -10,29 +10,20 @@ if ! command -v caddy >/dev/null || ! id caddy >/dev/null 2>&1; then
   echo "SKIP $T_NAME: Debian's caddy package is not installed"
   exit 77
 fi
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/caddy-suwrap.Caddyfile" "$T_ROOT/caddy-site.Caddyfile" \
   SITE="http://127.0.0.1:$T_PORT" DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
 t_start_caddy "$T_ROOT/caddy-site.Caddyfile"
 
 t_case "Caddy: without --allow-uid the daemon closes Caddy's connections"
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_curl "$(t_url "$ALICE" whoami.php)"
 t_expect "502 (got $T_STATUS)" test "$T_STATUS" = 502
 t_expect "the daemon logged Caddy's uid" grep -q "closed a connection from uid $(id -u caddy) " "$T_CGID_LOG"
-t_expect "suwrap never ran" test "$(t_suwrap_log_lines)" = "$lines"
+t_expect "suwrap never ran" test "$(t_log_count)" = "$lines"
 t_stop_cgid
 T_CGID_ARGS=(--allow-uid "$(id -u caddy)")
 t_start_cgid
-
-t_case "Caddy: SCRIPT_FILENAME is the file, PATH_INFO follows it"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'
-t_curl "$(t_url "$ALICE" route.php/some/route)"
-t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
-t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
 
 t_web_cases Caddy
 t_stop_web Caddy

@@ -17,25 +17,12 @@ WALL=3
 t_markers_dir
 t_user ALICE
 t_user BOB
-mkdir -p "$T_ROOT/etc/php"
-chmod 0755 "$T_ROOT/etc" "$T_ROOT/etc/php"
-t_file root 0644 "$T_ROOT/etc/php/php.ini" 'output_buffering = 0
+t_site_ini 'output_buffering = 0
 display_errors = stderr
 '
-T_CONFIG_TABLES="[handlers.php]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_ROOT/etc/php\"
-extensions = [\".php\"]
+T_CONFIG_TABLES="$(t_php_handler php php "ini_dir=\"$T_ROOT/etc/php\"")
 
-[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_ROOT/etc/php\"
-workers = 2
-max_requests = 500
-idle_seconds = 60
-extensions = []
+$(t_php_handler php-warm php-fcgi "ini_dir=\"$T_ROOT/etc/php\"" workers=2 max_requests=500 idle_seconds=60 'extensions=[]')
 
 [limits]
 wall_seconds = $WALL"

@@ -58,11 +58,11 @@ t_expect "a GET_VALUES_RESULT: no multiplexing (got: $T_OUT)" \
   eval 't_contains "$T_OUT" "type=10 " && t_contains "$T_OUT" " FCGI_MPXS_CONNS=0"'
 
 t_case "--status-path answers with Prometheus metrics, without starting suwrap"
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_fcgi SCRIPT_NAME=/suwrap-status SCRIPT_FILENAME=/nonexistent
 t_expect "status 200" test "$T_STATUS" = 200
 t_expect "metrics text (got: $(t_body | head -c 200))" t_contains "$(t_body)" "# TYPE"
-t_expect "suwrap was not run" test "$(t_suwrap_log_lines)" = "$lines"
+t_expect "suwrap was not run" test "$(t_log_count)" = "$lines"
 
 t_case "FCGI_ABORT_REQUEST closes the script's output: its next write fails, and PHP ends it"
 t_site_env "$ALICE" drip.php s=30
@@ -73,11 +73,11 @@ t_expect "suwrap's exit line: not signalled, not timed out (signal $(t_log_field
 t_nothing_left "$ALICE" "$BOB"
 
 t_case "a param value holding a NUL is refused whole, suwrap never starts"
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_site_env "$ALICE" whoami.php
 t_fcgi_client nul "${T_ENV[@]}" REQUEST_METHOD=GET
 t_expect "400 or closed (got: $T_OUT $T_ERR)" eval 't_contains "$T_OUT" "Status: 400" || test "$T_OUT" = closed'
-t_expect "suwrap was not run" test "$(t_suwrap_log_lines)" = "$lines"
+t_expect "suwrap was not run" test "$(t_log_count)" = "$lines"
 
 t_case "a malformed record stream closes that connection; the daemon serves on"
 t_fcgi_client garbage
@@ -126,12 +126,12 @@ t_expect "served as alice (got: $T_OUT $T_ERR)" t_contains "$T_OUT" "uid=$ALICE_
 
 t_case "a local user who is not allowed is closed before anything is read, and logged"
 t_user MALLORY
-lines=$(t_suwrap_log_lines)
+lines=$(t_log_count)
 t_site_env "$ALICE" whoami.php
 t_fcgi_client --as "$MALLORY" probe "${T_ENV[@]}" REQUEST_METHOD=GET
 t_expect "connection closed, nothing answered (got: $T_OUT $T_ERR)" test "$T_OUT" = closed
 t_expect "the daemon logged the refused uid" grep -q "closed a connection from uid $MALLORY_UID" "$T_CGID_LOG"
-t_expect "nothing was spawned: suwrap's log has no new line" test "$(t_suwrap_log_lines)" = "$lines"
+t_expect "nothing was spawned: suwrap's log has no new line" test "$(t_log_count)" = "$lines"
 t_nothing_left "$ALICE" "$BOB" "$CAROL" "$MALLORY"
 t_stop_cgid
 

@@ -10,7 +10,7 @@
 # refused meanwhile (cgid_fastcgi_test.sh), one request over --max-children 1 getting 503
 # (t_web_cases, every cgid_<web server>_test.sh), a log append cut short by the caller's
 # RLIMIT_FSIZE (tests/security/caller_rlimits_test.sh).
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security soak
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
 command -v gcc >/dev/null || { echo "SKIP $T_NAME: gcc is not installed"; exit 77; }
@@ -41,7 +41,7 @@ T_PORT=$(t_free_port)
 t_nginx_site_with_cgi "$T_ROOT/nginx-site.conf"
 t_start_nginx "$T_ROOT/nginx-site.conf"
 t_warm_cgid
-t_cgid_settled_baseline
+t_cgid_baseline
 
 # ---- a handler killed with SIGKILL mid-response -------------------------------------------
 t_case "a handler killed with SIGKILL after half its answer"
@@ -98,7 +98,7 @@ t_expect "no process of the test users left" eval 'test -z "$(ps -o pid= -u "$AL
 # ---- --max-children under load --------------------------------------------------------------
 t_start_cgid --max-children 2 --queue-timeout 1
 t_warm_cgid
-t_cgid_settled_baseline
+t_cgid_baseline
 t_case "--max-children 2 --queue-timeout 1, ten slow requests at once: 200 or 503, no crash"
 clients=()
 for i in $(seq 1 10); do
@@ -200,7 +200,7 @@ t_fcgi "${T_ENV[@]}"
 t_expect "served as alice (got $T_STATUS $(t_body))" test "$T_STATUS $(t_body)" = "200 uid=$ALICE_UID"
 T_CGID_PID=$(cat "$activation/daemon.pid" 2>/dev/null || true)
 t_expect "by a daemon on the inherited socket" grep -q 'listening on the socket passed by systemd' "$T_CGID_LOG"
-t_cgid_settled_baseline
+t_cgid_baseline
 
 t_case "SIGKILL to the daemon with two requests in flight"
 clients=()
@@ -239,7 +239,7 @@ t_expect "served as bob (got $T_STATUS $(t_body) $T_ERR)" test "$T_STATUS $(t_bo
 T_CGID_PID=$(cat "$activation/daemon.pid" 2>/dev/null || true)
 t_expect "by a new daemon (pid ${T_CGID_PID:-none}, the killed one was $killed)" \
   eval '[ -n "$T_CGID_PID" ] && [ "$T_CGID_PID" != "$killed" ] && t_alive "$T_CGID_PID"'
-t_cgid_settled_baseline
+t_cgid_baseline
 t_site_env "$ALICE" whoami.php
 t_fcgi "${T_ENV[@]}"
 t_expect "and the next request too (got $T_STATUS $(t_body))" test "$T_STATUS $(t_body)" = "200 uid=$ALICE_UID"

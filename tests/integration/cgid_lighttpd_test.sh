@@ -6,18 +6,9 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v lighttpd >/dev/null || { echo "SKIP $T_NAME: lighttpd is not installed"; exit 77; }
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/lighttpd-suwrap.conf" "$T_ROOT/lighttpd-site.conf" SOCKET="$T_CGID_SOCK"
 t_start_lighttpd "$T_ROOT/lighttpd-site.conf" "$T_ROOT/home"
-
-t_case "lighttpd: SCRIPT_FILENAME is the file, PATH_INFO follows it"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'
-t_curl "$(t_url "$ALICE" route.php/some/route)"
-t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
-t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
 
 t_web_cases lighttpd
 t_stop_web lighttpd

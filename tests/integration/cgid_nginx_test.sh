@@ -6,10 +6,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
-t_setup
-t_cgid_site
-t_start_cgid
-T_PORT=$(t_free_port)
+t_web_site
 t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/nginx-site.conf" \
   LISTEN="127.0.0.1:$T_PORT" SERVER_NAME=localhost DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
 # The same site on a second port, with the line docs/deploy-nginx.md adds for a site on a
@@ -34,12 +31,6 @@ else
 fi
 t_curl "http://127.0.0.1:$PORT_WITH_HOST/$ALICE/public_html/host.php"
 t_expect "with the documented line: the host and its port (got: $T_OUT)" test "$T_OUT" = "127.0.0.1:$PORT_WITH_HOST $PORT_WITH_HOST"
-
-t_case "nginx: PATH_INFO after the script reaches it, the script is still the one checked"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"], " ", $_SERVER["SCRIPT_FILENAME"];'
-t_curl "$(t_url "$ALICE" route.php/some/route)"
-t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
-t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
 
 t_web_cases nginx
 t_stop_web nginx

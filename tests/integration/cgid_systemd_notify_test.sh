@@ -5,10 +5,9 @@
 # the socket listens; STATUS= follows the children; a SIGHUP is framed by RELOADING=1 and
 # READY=1, and one whose configuration does not load keeps the old one, serving, and says
 # so in the status until a good reload. On the journal's stream the lines carry priorities.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 : "${SUWRAP_CGID_BIN:?}"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/who.php" '<?php echo "uid=", posix_getuid();'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/slow.php" '<?php sleep(3); echo "slow";'

@@ -6,11 +6,8 @@
 # php.ini and limits, remove; every edit validated before anything is written, written
 # atomically, and each state checked through the real set-uid suwrap run as www-data.
 # The JSON Lines log a panel reads, and the metrics of suwrap-cgid, are checked at the end.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
-t_user CAROL
+source "$(dirname "$0")/../lib/common.sh" cgid panel
+t_setup ALICE BOB CAROL
 
 # Two PHP handlers on the installed php-cgi: the second with its own php.ini, so that a
 # switch shows in what the script prints.
@@ -19,17 +16,9 @@ mkdir -p "$tuned_ini"
 chmod 0755 "$T_ROOT/etc" "$tuned_ini"
 printf 'memory_limit = 77M\n' >"$tuned_ini/php.ini"
 chmod 0644 "$tuned_ini/php.ini"
-T_CONFIG_TABLES="[handlers.php82]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-extensions = [\".php\"]
+T_CONFIG_TABLES="$(t_php_handler php82 php)
 
-[handlers.php82-tuned]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$tuned_ini\"
-extensions = []
+$(t_php_handler php82-tuned php "ini_dir=\"$tuned_ini\"" 'extensions=[]')
 
 [handlers.cgi]
 kind = \"cgi\"

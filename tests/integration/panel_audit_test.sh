@@ -5,10 +5,8 @@
 # `check` gives for the same path, counts them per check, prints a progress line only on a
 # terminal, and with --fix prints (never runs) shell-quoted chmod/chown commands that, once
 # run, leave only what no chmod or chown can fix. The 100,000-file timing is bench/audit.sh.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+source "$(dirname "$0")/../lib/common.sh" panel
+t_setup ALICE BOB
 t_config
 C=(--config "$SUWRAP_CONFIG_PATH")
 A=$ALICE_DOCROOT

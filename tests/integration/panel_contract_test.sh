@@ -8,12 +8,8 @@
 # commit is rolled back by the next edit); config check --json; and config install of a
 # staged file in /tmp, validated as if in place, renamed atomically, a bad one refused with
 # the old one kept. Times are printed, never asserted.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
-t_user CAROL
-t_user DAVE
+source "$(dirname "$0")/../lib/common.sh" panel
+t_setup ALICE BOB CAROL DAVE
 SITES="$T_ROOT/sites"
 t_dir root 0755 "$SITES"
 t_config 'mode="account"' "docroots=[\"$T_ROOT/home/*/public_html\", \"$SITES/*\"]"

@@ -9,13 +9,10 @@
 # suwrap, run as www-data. A section with commands that this suite has no check for fails,
 # and so does a suwrap-policy command line in any other kind of block: the page and this
 # test cannot drift apart.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" panel
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 page="$repo/docs/hosting-panels.md"
-t_setup
-t_user ALICE
-t_user BOB
-t_user CAROL
+t_setup ALICE BOB CAROL
 
 # The page's second PHP version: this machine's php-cgi with a php.ini of its own, so that
 # a switch shows in what the script prints.

@@ -4,10 +4,8 @@
 # check), means what suPHP's did where suwrap has the same setting, and says on standard
 # error what has no equivalent. The translation of a suphp.conf for this test tree is then
 # installed as suwrap's configuration and real requests run through the set-uid suwrap.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+source "$(dirname "$0")/../lib/common.sh" panel
+t_setup ALICE BOB
 mkdir -p "$T_ROOT/etc"
 chmod 0755 "$T_ROOT/etc"
 

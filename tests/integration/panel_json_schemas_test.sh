@@ -4,10 +4,8 @@
 # check, audit, account add/set/show/list/remove/apply, config check, config install, and the
 # failure object that every command prints under --json, for each of its codes (invalid 2,
 # exists 3, not_found 4, locked 5, io 6), a malformed command line included.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+source "$(dirname "$0")/../lib/common.sh" panel
+t_setup ALICE BOB
 t_config 'mode="account"'
 C=(--config "$SUWRAP_CONFIG_PATH")
 ACCOUNTS="$T_CONF_DIR/accounts.d"

@@ -5,7 +5,7 @@
 # nothing widened, each difference noted. (suPHP: values split at unquoted ':', the first
 # piece read; umask with leading zeros; defaults min_uid = min_gid = 1, the webserver user it
 # was built with; without PHPRC, php-cgi reads its own compiled-in php.ini.)
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" panel
 t_setup
 CORPUS="$T_ROOT/corpus"
 mkdir -p "$CORPUS"

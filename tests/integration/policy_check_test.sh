@@ -4,8 +4,7 @@
 # explained one check per line, and JSON for machines.
 source "$(dirname "$0")/../lib/common.sh"
 : "${SUWRAP_POLICY_BIN:?}"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/ok.php" '<?php echo "ok";'
 t_dir "$ALICE" 0775 "$ALICE_DOCROOT/blog"

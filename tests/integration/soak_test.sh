@@ -8,7 +8,7 @@
 # so a time-out counts as what it is, a request that never got its answer.
 #
 # SUWRAP_SOAK_SECONDS (default 30) sets how long the load runs.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" soak
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
 command -v wrk >/dev/null || { echo "SKIP $T_NAME: wrk is not installed (install/deps.sh installs it)"; exit 77; }
@@ -152,7 +152,7 @@ LUA
 
 t_case "wrk -t2 -c64 for ${soak_seconds} s: PHP, CGI, POST and refused requests"
 # The daemon's descriptors now, with no connection open: t_nothing_left compares with it.
-t_cgid_settled_baseline
+t_cgid_baseline
 set +e
 wrk -t2 -c64 -d"${soak_seconds}s" --timeout 60s -s "$T_ROOT/mix.lua" "http://127.0.0.1:$T_PORT" -- \
   "$ALICE" "$BOB" "$ALICE_UID" "$BOB_UID" "$refusal_body" >"$T_ROOT/wrk.out" 2>&1

@@ -5,11 +5,10 @@
 # serve: walk a home that others cannot search, drop to the user, end a handler at its
 # wall-clock limit, raise its own limits above a low hard limit. Each capability that the
 # unit names is shown to be needed by a request that fails without it.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 : "${SUWRAP_SOURCE_DIR:?}"
-t_setup
-t_user ALICE
-T_CONFIG_TABLES=$(t_php_tables $'[limits]\nwall_seconds = 1')
+t_setup ALICE
+T_CONFIG_TABLES=$(t_php_tables php $'[limits]\nwall_seconds = 1')
 t_config
 chmod 0750 "$ALICE_HOME"  # only alice and root (with CAP_DAC_READ_SEARCH) get through
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/who.php" '<?php echo "RAN uid=", posix_getuid();'

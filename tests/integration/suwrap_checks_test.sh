@@ -4,9 +4,7 @@
 # www-data: each case asserts the exit code, the CGI status and the log line's check.
 # A case that passes each check is in suwrap_run_test.sh (every allowed run passes all 15).
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_config
 
 hello='<?php echo "hello from ", posix_getuid();'
@@ -39,8 +37,7 @@ if [ "$T_RC" = 2 ] && [ "$T_STATUS" = 500 ]; then t_pass "exit 2, 500"; else t_f
 t_config
 
 t_case "config: an account file owned by a user"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 chown "$ALICE" "$T_CONF_DIR/accounts.d/alice.toml"
 t_script "$ALICE_DOCROOT/ok.php"
 if [ "$T_RC" = 2 ] && [ "$T_STATUS" = 500 ]; then t_pass "exit 2, 500"; else t_fail "expected exit 2 and 500"; fi
@@ -130,8 +127,7 @@ rm -f "$T_CONF_DIR/accounts.d/ghost.toml"
 
 # 8. owner -------------------------------------------------------------------------------
 t_case "owner: account mode, a file of bob inside alice's docroot"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 t_file "$BOB" 0644 "$ALICE_DOCROOT/bobs.php" "$hello"
 t_script "$ALICE_DOCROOT/bobs.php"
 t_refused 1 403 owner

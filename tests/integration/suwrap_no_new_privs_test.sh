@@ -5,8 +5,7 @@
 # every request rather than run anything as the wrong user. This is why the shipped
 # suwrap-cgid.service keeps those options off.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/who.php" '<?php echo "RAN uid=", posix_getuid();'
 

@@ -7,24 +7,11 @@
 # that no pool runs; the allowed pool is served, logs its gate's refusals with the pool's
 # identity, and leaves nothing behind when it ends.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 
-T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-workers = 2
-max_requests = 100
-idle_seconds = 30
-extensions = [\".php\"]
+T_CONFIG_TABLES="$(t_php_handler php-warm php-fcgi workers=2 max_requests=100 idle_seconds=30)
 
-[handlers.php-cold]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-extensions = [\".phtml\"]
+$(t_php_handler php-cold php 'extensions=[".phtml"]')
 
 [limits]
 wall_seconds = 5"
@@ -76,8 +63,7 @@ t_refused 3 500 request
 
 t_case "the script of another owner (check owner decides before any pool)"
 t_config "mode=\"account\""
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 pool "$ALICE_DOCROOT/bobs.php"
 t_refused 1 403 owner
 rm -f "$T_CONF_DIR/accounts.d/alice.toml"

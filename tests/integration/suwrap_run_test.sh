@@ -4,9 +4,7 @@
 # What an allowed request gets: the owner's uid, exactly the allowed environment, the
 # request body, the script's own status headers, and an exit line in the log.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_config
 
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/whoami.php" '<?php echo "uid=", posix_getuid(), " gid=", posix_getgid();'

@@ -4,8 +4,7 @@
 # ends the whole request: relayed to the handler's group, and a group that ignores it
 # is killed after the grace — nothing of it is left running as the account.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0755 "$ALICE_DOCROOT/stubborn.cgi" '#!/bin/sh
 trap "" TERM

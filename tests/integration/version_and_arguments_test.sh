@@ -4,8 +4,7 @@
 # suwrap-cgid(8) says, never an argument parser's own numbers.
 source "$(dirname "$0")/../lib/common.sh"
 : "${SUWRAP_CGID_BIN:?}"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 
 as() {  # as USER PROGRAM ARGS...: sets T_RC and T_OUT (stdout and stderr)

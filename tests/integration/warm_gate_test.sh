@@ -9,14 +9,12 @@
 # (504, the worker replaced), a worker killed mid-request (502), a foreign peer, a malformed
 # stream, FCGI_KEEP_CONN, a body streamed through, SIGTERM while a request runs, a changed
 # php.ini (the pool restarts) and the idle exit.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 if [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
   echo "SKIP $T_NAME: needs the test build's gate (SUWRAP_GATE_BIN, and SUWRAP_GATE_PATH under /run/suwrap-tests)"
   exit 77
 fi
-t_setup
-t_user ALICE
-t_user BOB
+t_setup ALICE BOB
 t_markers_dir
 
 warm_tables() {  # warm_tables IDLE_SECONDS
@@ -223,8 +221,7 @@ refused 403 owner 8
 t_expect "the reason names both" t_contains "$(t_log_new)" "belongs to $BOB, this pool serves $ALICE"
 
 t_case "owner: bob's file inside alice's docroot (account mode, read again by the running gate)"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 t_config "mode=\"account\""
 ask SCRIPT_FILENAME="$ALICE_DOCROOT/bob_in_alice.php"
 refused 403 owner 8

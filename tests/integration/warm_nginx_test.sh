@@ -28,22 +28,14 @@ t_markers_dir
 
 t_user ALICE
 t_user BOB
-mkdir -p "$T_ROOT/etc/php"
-chmod 0755 "$T_ROOT/etc" "$T_ROOT/etc/php"
-t_file root 0644 "$T_ROOT/etc/php/php.ini" 'output_buffering = 0
+t_site_ini 'output_buffering = 0
 display_errors = stderr
 opcache.enable = 1
 opcache.validate_timestamps = 1
 opcache.file_update_protection = 0
 '
-T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_ROOT/etc/php\"
-workers = $WORKERS
-max_requests = 500
-idle_seconds = $IDLE
-extensions = [\".php\"]
+T_CONFIG_TABLES="$(t_php_handler php-warm php-fcgi "ini_dir=\"$T_ROOT/etc/php\"" "workers=$WORKERS" max_requests=500 \
+  "idle_seconds=$IDLE")
 
 [handlers.cgi]
 kind = \"cgi\"

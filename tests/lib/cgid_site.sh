@@ -13,24 +13,38 @@
 #   late-sha.cgi      sleeps 2 s before it reads its body, then "<sha256 of the body>"
 #   stubborn.cgi      ignores SIGTERM, SIGHUP and SIGINT, starts its answer, sleeps 30 s
 
+# The daemon and the web servers it stands behind.
+source "$(dirname "${BASH_SOURCE[0]}")/cgid.sh"
+
+# t_site_ini CONTENT: the tests' own PHP ini, $T_ROOT/etc/php/php.ini (root's, 0644).
+t_site_ini() {
+  mkdir -p "$T_ROOT/etc/php"
+  chmod 0755 "$T_ROOT/etc" "$T_ROOT/etc/php"
+  t_file root 0644 "$T_ROOT/etc/php/php.ini" "$1"
+}
+
+# t_web_site: the set-up of a suite that puts a web server in front of the daemon: the
+# scratch tree (t_setup), the site (t_cgid_site), the daemon with its defaults, and a free
+# port for the web server (T_PORT).
+t_web_site() {
+  t_setup
+  t_cgid_site
+  t_start_cgid
+  T_PORT=$(t_free_port)
+}
+
 t_cgid_site() {
   t_user ALICE
   t_user BOB
-  mkdir -p "$T_ROOT/etc/php"
-  chmod 0755 "$T_ROOT/etc" "$T_ROOT/etc/php"
   # Output buffering off: flush() reaches the daemon at once, so a streamed response
   # is really streamed.
-  t_file root 0644 "$T_ROOT/etc/php/php.ini" 'post_max_size = 64M
+  t_site_ini 'post_max_size = 64M
 upload_max_filesize = 64M
 memory_limit = 128M
 output_buffering = 0
 display_errors = stderr
 '
-  T_CONFIG_TABLES="[handlers.php]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_ROOT/etc/php\"
-extensions = [\".php\"]
+  T_CONFIG_TABLES="$(t_php_handler php php "ini_dir=\"$T_ROOT/etc/php\"")
 
 [handlers.cgi]
 kind = \"cgi\"
@@ -106,6 +120,13 @@ t_warm_cgid() {
 # way and stopped at the end.
 t_web_cases() {
   local server=$1 i
+
+  t_case "$server: SCRIPT_FILENAME is the file, PATH_INFO follows it"
+  t_file "$ALICE" 0644 "$ALICE_DOCROOT/route.php" '<?php echo $_SERVER["PATH_INFO"] ?? "-", " ", $_SERVER["SCRIPT_FILENAME"];'
+  t_curl "$(t_url "$ALICE" route.php/some/route)"
+  t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
+  t_expect "PATH_INFO and SCRIPT_FILENAME (got: $T_OUT)" test "$T_OUT" = "/some/route $ALICE_DOCROOT/route.php"
+
   t_warm_cgid
 
   t_case "$server: GET runs the script as its owner"

@@ -10,10 +10,9 @@
 # container runtimes) leave out of root's bounding set. There suwrap cannot undo the
 # caller's hard limits, and refusing (exit 3, a whole "error" line) is the right answer;
 # writing part of a line, or being killed by SIGXFSZ, is not.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-T_CONFIG_TABLES=$(t_php_tables '[limits]
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
+T_CONFIG_TABLES=$(t_php_tables php '[limits]
 cpu_seconds = 9
 nofile = 123
 fsize_mb = 7

@@ -9,7 +9,7 @@
 # as alice. suwrap refuses a CGI whose interpreter is php-cgi (403, check exec) before it
 # runs; the interpreter is judged by what it is (its SAPI), not by its name. Controls: a
 # "#!/bin/sh" CGI beside it runs, and so does a compiled one.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security
 t_setup
 t_shared_with_carol
 t_markers_dir
@@ -39,7 +39,7 @@ t_file "$ALICE" 0755 "$SHARED/loader.cgi" "#!$loader $(readlink -f "$T_PHP_CGI")
 <?php touch('$T_MARKS/loader-ran');"
 chown "$ALICE:$ALICE" "$SHARED/nul.cgi" "$SHARED/short.cgi"
 chmod 0755 "$SHARED/nul.cgi" "$SHARED/short.cgi"
-T_CONFIG_TABLES=$(t_php_kind_tables php)
+T_CONFIG_TABLES=$(t_php_tables php)
 t_config allow_dir_group_writable=true
 
 setpriv --reuid="$CAROL" --regid="$CAROL_GID" --init-groups sh -c "

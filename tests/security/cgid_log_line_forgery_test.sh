@@ -7,13 +7,12 @@
 # Every message of the daemon's log is now one line, its control characters escaped as
 # \xNN. Attacked through nginx (a path with %0a, with the daemon at --log-level debug) and
 # straight (a SCRIPT_FILENAME with a newline that waits past --queue-timeout).
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid soak
 if [ -z "${SUWRAP_CGID_BIN:-}" ] || ! command -v nginx >/dev/null; then
   echo "SKIP $T_NAME: needs suwrap-cgid and nginx"
   exit 77
 fi
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/slow.php" '<?php sleep(3); echo "slow done";'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" '<?php echo "index";'

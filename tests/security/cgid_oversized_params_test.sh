@@ -6,10 +6,9 @@
 # request now gets an error status of its own (431, then END_REQUEST) and a log line, and
 # only then is the connection closed; a stream that is no FastCGI at all is closed, and that
 # close is logged too. Control: a request with parameters within the bound is served.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 if [ -z "${SUWRAP_CGID_BIN:-}" ]; then echo "SKIP $T_NAME: needs suwrap-cgid"; exit 77; fi
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" '<?php echo "served";'
 t_start_cgid

@@ -5,9 +5,8 @@
 # in the log, and the handler would run with the log as its stdout. suwrap must not crash,
 # must log to the log file only, and nothing may run with the log on 0, 1 or 2: a CGI
 # records where its 0, 1 and 2 lead, and prints a marker that must never reach the log.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -6,9 +6,8 @@
 # §4.4). Nothing from a request may ever become an argument of any program: php-cgi's
 # /proc/self/cmdline is exactly [php-cgi], a CGI program gets no argument ($# = 0), whatever
 # the query string and whatever arguments suwrap itself was given.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -4,22 +4,20 @@
 # /var/www2 pass. suwrap compares component by component: a script in a sibling whose name
 # merely starts with the docroot's, in a shorter prefix, or deeper than a '*' allows, is
 # refused (check docroot) and never runs; a symlink out of the docroot is refused (path).
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_markers_dir
 www="$T_ROOT/var/www"
 t_config "docroots=[\"$www\", \"$T_ROOT/home/*/public_html\"]"
 
 t_dir root 0755 "$T_ROOT/var"
-payload() { printf '<?php touch("%s/%s"); echo "RAN-%s";' "$T_MARKS" "$1" "$1"; }
 for d in www www-evil www2 ww wwww; do
   t_dir "$ALICE" 0755 "$T_ROOT/var/$d"
-  t_file "$ALICE" 0644 "$T_ROOT/var/$d/x.php" "$(payload "$d")"
+  t_file "$ALICE" 0644 "$T_ROOT/var/$d/x.php" "$(t_marker_php "$d" "RAN-$d")"
 done
 for d in public_html2 public_html-evil public; do
   t_dir "$ALICE" 0755 "$ALICE_HOME/$d"
-  t_file "$ALICE" 0644 "$ALICE_HOME/$d/x.php" "$(payload "$d")"
+  t_file "$ALICE" 0644 "$ALICE_HOME/$d/x.php" "$(t_marker_php "$d" "RAN-$d")"
 done
 
 t_case "control: the configured docroot itself runs"
@@ -42,7 +40,7 @@ done
 
 t_case "'*' matches one component: home/alice/x/public_html is outside"
 t_dir "$ALICE" 0755 "$ALICE_HOME/x/public_html"
-t_file "$ALICE" 0644 "$ALICE_HOME/x/public_html/x.php" "$(payload deep)"
+t_file "$ALICE" 0644 "$ALICE_HOME/x/public_html/x.php" "$(t_marker_php deep RAN-deep)"
 t_attack_script "$ALICE_HOME/x/public_html/x.php"
 t_refused_only 1 403 docroot
 

@@ -6,10 +6,9 @@
 # supervisor kills the process group at the limit, and, as a child subreaper, every
 # descendant that escaped the group; after suwrap returns no process of the user is left,
 # and the exit line says timed_out. The same holds when the script exits at once.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-T_CONFIG_TABLES=$(t_php_tables '[limits]
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
+T_CONFIG_TABLES=$(t_php_tables php '[limits]
 wall_seconds = 2')
 t_config
 

@@ -7,8 +7,7 @@
 # refuse a listening or unconnected socket as stdin (check request) and run nothing; a
 # connected socket (mod_cgid's stdin) is a body like any other.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_markers_dir
 t_config
 

@@ -6,11 +6,8 @@
 # all: the kernel refuses the exec (setpriv exits 126) and suwrap never starts, so it logs
 # nothing; on a kernel that does not enforce the execute bit (probed first), suwrap's own
 # caller check must refuse that user instead.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user MALLORY
-t_user EVE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE MALLORY EVE
 usermod -a -G "$T_CALLER" "$MALLORY"
 t_config
 t_markers_dir

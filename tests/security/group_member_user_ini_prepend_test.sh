@@ -11,7 +11,7 @@
 # Controls: a .user.ini and a prepend file that only alice can write are honoured; alice's
 # own .user.ini naming a prepend in the shared directory refuses the request (403), and
 # nothing of it runs.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security cgid
 t_setup
 t_require_warm
 t_shared_with_carol
@@ -45,10 +45,10 @@ ask() {
 
 for mode in request warm; do
   if [ "$mode" = request ]; then
-    T_CONFIG_TABLES=$(t_php_kind_tables php)
+    T_CONFIG_TABLES=$(t_php_tables php)
     t_config allow_dir_group_writable=true
   else
-    T_CONFIG_TABLES=$(t_php_kind_tables php-fcgi)
+    T_CONFIG_TABLES=$(t_php_tables php-fcgi)
     t_config allow_dir_group_writable=true
     t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$T_ROOT/run/pools"
   fi

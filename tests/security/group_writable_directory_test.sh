@@ -5,20 +5,18 @@
 # refuses it (dir_perms) wherever it is on the way (the script's directory, the docroot, the
 # home above it), also with the sticky bit, and runs nothing; with allow_dir_group_writable
 # the same tree runs (the control), so the refusal is the mode's.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 
-php() { printf '<?php touch("%s/%s"); echo "RAN";' "$T_MARKS" "$1"; }
 t_dir "$ALICE" 0775 "$ALICE_DOCROOT/uploads"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/uploads/x.php" "$(php uploads)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/uploads/x.php" "$(t_marker_php uploads)"
 t_dir "$ALICE" 1775 "$ALICE_DOCROOT/sticky"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/sticky/x.php" "$(php sticky)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/sticky/x.php" "$(t_marker_php sticky)"
 t_dir "$ALICE" 1777 "$ALICE_DOCROOT/tmp"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/tmp/x.php" "$(php tmp)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/top.php" "$(php top)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/tmp/x.php" "$(t_marker_php tmp)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/top.php" "$(t_marker_php top)"
 
 t_case "the script's own directory is group-writable"
 t_attack_script "$ALICE_DOCROOT/uploads/x.php"

@@ -9,7 +9,7 @@
 # a prepend only from a file it resolved to an absolute path and judged: such a name is
 # refused (403) before anything runs, per request and warm. Control: the same name found
 # in alice's own library runs.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security cgid
 t_setup
 t_require_warm
 t_shared_with_carol
@@ -42,7 +42,7 @@ ask() {
 for mode in request warm; do
   kind=php
   [ "$mode" = warm ] && kind=php-fcgi
-  T_CONFIG_TABLES=$(t_php_kind_tables $kind)
+  T_CONFIG_TABLES=$(t_php_tables $kind)
   t_account alice "user = \"$ALICE\"
 docroots = [\"$ALICE_DOCROOT\"]
 php_ini_dir = \"$ALICE_HOME/etc\""

@@ -6,10 +6,8 @@
 # bob, and alice's directories on the way refuse it (dir_perms); in account mode the file is
 # not alice's (owner); and bob's own script, now with two links, is refused too (file_perms).
 # Nothing of bob's ever runs, as bob or as alice.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE BOB
 t_config
 t_markers_dir
 
@@ -49,10 +47,8 @@ t_refused_only 1 403 file_perms
 
 t_case "account mode: the link in alice's docroot is not alice's file"
 t_config 'mode="account"'
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
-t_account bob "user = \"$BOB\"
-docroots = [\"$BOB_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
+t_account_for bob "$BOB" "$BOB_DOCROOT"
 t_attack_script "$ALICE_DOCROOT/linked.php"
 t_refused_only 1 403 owner
 t_attack_script "$ALICE_DOCROOT/linked.cgi"

@@ -5,9 +5,8 @@
 # becomes HTTP_REDIRECT_STATUS, which php-cgi accepts for cgi.force_redirect. Neither may
 # reach the handler, in a PHP script (getenv, $_SERVER) or in a CGI program's environment,
 # while ordinary headers still do.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 
 t_file "$ALICE" 0755 "$ALICE_DOCROOT/env.cgi" '#!/bin/sh

@@ -5,9 +5,8 @@
 # before anything else, so the handler sees only those and cannot read what the caller had
 # open. The same program started directly with the descriptors open does see and read them
 # (the control), so the listing can fail.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 
 t_file root 0600 "$T_ROOT/secret" "TOPSECRET-0f3c"

@@ -5,9 +5,8 @@
 # shop's file under blog's settings — past shop's suspension. The account is chosen by the
 # file that runs as well as by the name asked for: when they differ, nothing runs (check
 # target). A link within one account's docroot is served as before.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_markers_dir
 
 t_config 'mode="account"'

@@ -7,9 +7,8 @@
 # the loader's secure mode), not in the handler (the environment is built from nothing).
 # The same library does run in setpriv, which starts suwrap as the caller: that marker shows
 # the library works, so its absence elsewhere means something.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -6,9 +6,8 @@
 # that are not line breaks but could break a reader: quotes, backslashes, tabs, invalid
 # UTF-8, U+2028. The log stays JSON Lines, one object per line, exactly one new decision
 # line per refusal, and no forged record appears; names that are allowed come back exactly.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 

@@ -5,26 +5,23 @@
 # double extension (x.php.jpg), a trailing dot (x.php.), a dot-file named ".php", the
 # nginx cgi.fix_pathinfo request "avatar.jpg/x.php", or a request header that looks like
 # SUWRAP_HANDLER. Every file here leaves a marker when it runs; none may appear.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 
-php_payload() { printf '<?php touch("%s/%s"); echo "PWNED";' "$T_MARKS" "$1"; }
-sh_payload() { printf '#!/bin/sh\ntouch %s/%s\nprintf "Content-Type: text/plain\\r\\n\\r\\nPWNED"\n' "$T_MARKS" "$1"; }
 
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/avatar.jpg" "$(php_payload avatar.jpg)"
-t_file "$ALICE" 0755 "$ALICE_DOCROOT/avatar-exec.jpg" "$(php_payload avatar-exec.jpg)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/notes.txt" "$(php_payload notes.txt)"
-t_file "$ALICE" 0755 "$ALICE_DOCROOT/run.txt" "$(sh_payload run.txt)"
-t_file "$ALICE" 0755 "$ALICE_DOCROOT/shell.jpg" "$(sh_payload shell.jpg)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/x.php.jpg" "$(php_payload x.php.jpg)"
-t_file "$ALICE" 0755 "$ALICE_DOCROOT/x.cgi.txt" "$(sh_payload x.cgi.txt)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/x.php." "$(php_payload x.php.)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/.php" "$(php_payload dot-php)"
-t_file "$ALICE" 0755 "$ALICE_DOCROOT/noext" "$(sh_payload noext)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/control.php" "$(php_payload control.php)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/avatar.jpg" "$(t_marker_php avatar.jpg PWNED)"
+t_file "$ALICE" 0755 "$ALICE_DOCROOT/avatar-exec.jpg" "$(t_marker_php avatar-exec.jpg PWNED)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/notes.txt" "$(t_marker_php notes.txt PWNED)"
+t_file "$ALICE" 0755 "$ALICE_DOCROOT/run.txt" "$(t_marker_cgi run.txt PWNED)"
+t_file "$ALICE" 0755 "$ALICE_DOCROOT/shell.jpg" "$(t_marker_cgi shell.jpg PWNED)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/x.php.jpg" "$(t_marker_php x.php.jpg PWNED)"
+t_file "$ALICE" 0755 "$ALICE_DOCROOT/x.cgi.txt" "$(t_marker_cgi x.cgi.txt PWNED)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/x.php." "$(t_marker_php x.php. PWNED)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/.php" "$(t_marker_php dot-php PWNED)"
+t_file "$ALICE" 0755 "$ALICE_DOCROOT/noext" "$(t_marker_cgi noext PWNED)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/control.php" "$(t_marker_php control.php PWNED)"
 
 t_case "control: a .php file with the same payload does run (the marker works)"
 t_attack_script "$ALICE_DOCROOT/control.php"

@@ -4,10 +4,8 @@
 # '/', anywhere in SCRIPT_FILENAME or in PATH_TRANSLATED (action-handler mode). The kernel
 # would resolve each of them to a real script, some to another user's; suwrap refuses them
 # all before looking at the file system (check request) and runs nothing.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE BOB
 t_config
 t_markers_dir
 

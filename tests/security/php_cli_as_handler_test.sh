@@ -6,9 +6,8 @@
 # visitor who can POST runs code as the site's owner. suwrap refuses it (check handler, the
 # program is read for its SAPI, whatever it is named), `config check` refuses it, and
 # `import-suphp` says why. php-cgi under any name is served.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security panel
+t_setup ALICE
 t_markers_dir
 CLI=$(readlink -f /usr/bin/php 2>/dev/null || true)
 if [ -z "$CLI" ] || [ ! -x "$CLI" ]; then

@@ -9,9 +9,8 @@
 # in a copy of php-cgi with another one: PHP itself then refuses the guard (shown below).
 # suwrap refuses such a handler (check handler), config check says why, and -n is a
 # configuration error.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security panel
+t_setup ALICE
 t_markers_dir
 if [ -z "$T_PHP_GUARD_DIR" ]; then echo "SKIP $T_NAME: needs the test build's PHP guard"; exit 77; fi
 

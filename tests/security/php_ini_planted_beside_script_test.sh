@@ -5,9 +5,8 @@
 # php-cgi-fcgi.ini even before the php.ini of a PHPRC *directory*, so an account could
 # switch off disable_functions or open_basedir, or add an auto_prepend_file of its choosing. suwrap sets PHPRC to the configured php.ini *file*: the planted ones are never
 # loaded. Control runs of php-cgi (no PHPRC, or PHPRC naming the directory) show the plant is live.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/prepend.inc" '<?php echo "PWNED-BY-PREPEND\n";'

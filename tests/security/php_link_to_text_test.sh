@@ -6,9 +6,8 @@
 # handler is chosen by the file that would run — per request and through suwrap-cgid's
 # warm routing and the gate. The reverse, a link named .txt to a real .php, runs nothing
 # either way but the .php: a link's name never makes a file a script.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security cgid
+t_setup ALICE
 t_markers_dir
 
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/notes.txt" "<?php touch('$T_MARKS/ran-notes'); echo 'NOTES RAN';"
@@ -36,12 +35,7 @@ t_expect "real.php ran" test -e "$T_MARKS/ran-real"
 rm -f "$T_MARKS"/*
 
 if [ -n "${SUWRAP_CGID_BIN:-}" ] && [ -n "${SUWRAP_GATE_BIN:-}" ] && [[ "${SUWRAP_GATE_PATH:-}" == /run/suwrap-tests/* ]]; then
-  T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-workers = 1
-extensions = [\".php\"]"
+  T_CONFIG_TABLES=$(t_php_handler php-warm php-fcgi workers=1)
   t_config
   t_start_cgid --pool-dir "$T_ROOT/run/pools"
 

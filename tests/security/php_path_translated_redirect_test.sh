@@ -5,8 +5,7 @@
 # A caller must not be able to name a checked script in SCRIPT_FILENAME and have php-cgi
 # run a file of its own choosing, as the account, through PATH_TRANSLATED.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+t_setup ALICE
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" '<?php echo "alice index";'
 # The caller's own file, somewhere alice can read.

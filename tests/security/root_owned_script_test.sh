@@ -5,9 +5,8 @@
 # reached through a root-owned link, or (account mode) lies in an account's docroot, where it
 # is not the account's file (check owner). A marker that the script leaves when it runs
 # proves it did not, as root or as anyone.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 www="$T_ROOT/var/www"
 t_config "docroots=[\"$www\", \"$T_ROOT/home/*/public_html\"]"
 t_markers_dir
@@ -62,8 +61,7 @@ t_refused_only 1 403 user
 
 t_case "account mode: a root-owned file in alice's account docroot is not alice's"
 t_config 'mode="account"' "docroots=[\"$www\", \"$T_ROOT/home/*/public_html\"]"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 t_attack_script "$ALICE_DOCROOT/root.php"
 t_refused_only 1 403 owner
 t_attack_script "$ALICE_DOCROOT/root.cgi"

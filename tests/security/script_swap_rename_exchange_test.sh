@@ -10,7 +10,7 @@
 # "#!" script too, and php-cgi's guard compiles only the inode that was checked — per
 # request and in warm mode. Every answer is alice's page or a refusal; carol's file runs
 # only as carol (owner mode: when her file stands at the path, it is hers), never as alice.
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" security cgid
 t_setup
 t_require_warm
 t_shared_with_carol
@@ -86,9 +86,9 @@ race() {
 
 for mode in request warm; do
   if [ "$mode" = request ]; then
-    T_CONFIG_TABLES=$(t_php_kind_tables php)
+    T_CONFIG_TABLES=$(t_php_tables php)
   else
-    T_CONFIG_TABLES=$(t_php_kind_tables php-fcgi)
+    T_CONFIG_TABLES=$(t_php_tables php-fcgi)
     t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$T_ROOT/run/pools"
   fi
   t_config allow_dir_group_writable=true

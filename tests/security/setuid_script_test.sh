@@ -4,18 +4,15 @@
 # owner's ids wherever it is executed from, and a PHP file with it says its owner meant
 # something unusual. suwrap refuses both (file_perms) and runs nothing; the same files
 # without the bit run (the control), so the refusal is the bit's.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 
-cgi() { printf '#!/bin/sh\ntouch %s/%s\nprintf "Content-Type: text/plain\\r\\n\\r\\nRAN"\n' "$T_MARKS" "$1"; }
-php() { printf '<?php touch("%s/%s"); echo "RAN";' "$T_MARKS" "$1"; }
 
 t_case "control: the CGI program and the PHP file run without the bits"
-t_file "$ALICE" 0755 "$ALICE_DOCROOT/plain.cgi" "$(cgi plain.cgi)"
-t_file "$ALICE" 0644 "$ALICE_DOCROOT/plain.php" "$(php plain.php)"
+t_file "$ALICE" 0755 "$ALICE_DOCROOT/plain.cgi" "$(t_marker_cgi plain.cgi)"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/plain.php" "$(t_marker_php plain.php)"
 t_attack_script "$ALICE_DOCROOT/plain.cgi"
 t_ran_only
 t_attack_script "$ALICE_DOCROOT/plain.php"
@@ -25,7 +22,7 @@ rm -f "$T_MARKS"/*
 
 for spec in 4755:suid.cgi 2755:sgid.cgi 6755:both.cgi 4750:suid-noother.cgi 4644:suid.php 2644:sgid.php; do
   mode=${spec%%:*} name=${spec#*:}
-  case "$name" in *.cgi) content=$(cgi "$name") ;; *) content=$(php "$name") ;; esac
+  case "$name" in *.cgi) content=$(t_marker_cgi "$name") ;; *) content=$(t_marker_php "$name") ;; esac
   t_file "$ALICE" "$mode" "$ALICE_DOCROOT/$name" "$content"
   t_case "$name (mode $mode)"
   t_expect "the bit is really set (mode $(stat -c %a "$ALICE_DOCROOT/$name"))" test "$(stat -c %a "$ALICE_DOCROOT/$name")" = "$mode"

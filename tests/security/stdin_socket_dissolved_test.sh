@@ -9,9 +9,8 @@
 # a pipe, a regular file, a character device (/dev/null) or a connected unix stream socket
 # (Apache mod_cgid's). Any other socket refuses the request (check request) and nothing
 # runs. Controls: a pipe, a file, /dev/null and a unix socketpair are request bodies.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_markers_dir
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/index.php" \

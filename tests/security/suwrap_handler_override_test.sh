@@ -4,19 +4,10 @@
 # script's extension selects (a PHP version), never make an uploaded .jpg run as PHP or
 # a PHP file run as a program of its own.
 source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-T_CONFIG_TABLES="[handlers.php]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-extensions = [\".php\"]
+t_setup ALICE
+T_CONFIG_TABLES="$(t_php_handler php php)
 
-[handlers.php-other]
-kind = \"php\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-extensions = []
+$(t_php_handler php-other php 'extensions=[]')
 
 [handlers.cgi]
 kind = \"cgi\"

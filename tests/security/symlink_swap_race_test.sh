@@ -7,10 +7,8 @@
 # the physical path it checked and re-checks device and inode as alice before the exec; so
 # every response is alice's output or a refusal, and nothing of bob's or root's ever runs,
 # as anyone. The same links, standing still, are refused with check path.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
-t_user BOB
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE BOB
 t_config
 t_markers_dir
 

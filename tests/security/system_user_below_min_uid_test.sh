@@ -5,9 +5,8 @@
 # min_gid. Their files must never run: a system account often owns things an account user
 # must not reach. Refused with check user, nothing runs; lowering min_uid below the user's
 # uid lets the same script run (the control), so the refusal is the minimum's.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_markers_dir
 t_config
 
@@ -21,9 +20,9 @@ free_uid() {  # the highest free uid and gid below 1000 and above 500
   return 1
 }
 
-t_system_user SYS -r
-t_system_user LOW -u "$(free_uid)" --user-group
-t_system_user LOWGID -g users   # uid >= 1000, primary group "users" (gid 100)
+t_user SYS -r
+t_user LOW -u "$(free_uid)" --user-group
+t_user LOWGID -g users   # uid >= 1000, primary group "users" (gid 100)
 t_dir daemon 0755 "$T_ROOT/home/daemon/public_html"
 chown daemon:daemon "$T_ROOT/home/daemon"
 t_file daemon 0644 "$T_ROOT/home/daemon/public_html/x.php" "$(php daemon)"
@@ -61,8 +60,7 @@ t_refused_only 1 403 user
 
 t_case "account mode: an account naming a system user"
 t_config 'mode="account"'
-t_account sys "user = \"$SYS\"
-docroots = [\"$SYS_DOCROOT\"]"
+t_account_for sys "$SYS" "$SYS_DOCROOT"
 t_attack_script "$SYS_DOCROOT/x.php"
 t_refused_only 1 403 user
 rm -f "$T_CONF_DIR"/accounts.d/*.toml

@@ -8,9 +8,8 @@
 # untrusted accounts.d or account file is logged in the log the trusted main file names,
 # check config, naming what cannot be trusted — and an account file refuses only the
 # requests it could govern.
-source "$(dirname "$0")/../lib/common.sh"
-t_setup
-t_user ALICE
+source "$(dirname "$0")/../lib/common.sh" security
+t_setup ALICE
 t_config
 t_markers_dir
 
@@ -94,8 +93,7 @@ refused_untrusted_accounts "$T_CONF_DIR/accounts.d"
 chown root "$T_CONF_DIR/accounts.d"
 
 t_case "an account file is group-writable"
-t_account alice "user = \"$ALICE\"
-docroots = [\"$ALICE_DOCROOT\"]"
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 chmod 0664 "$T_CONF_DIR/accounts.d/alice.toml"
 t_attack_script "$ALICE_DOCROOT/ok.php"
 refused_untrusted_accounts "$T_CONF_DIR/accounts.d/alice.toml"

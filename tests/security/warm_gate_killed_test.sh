@@ -6,18 +6,11 @@
 # dead before a byte of it was sent is served by a new pool, and so is the one after it.
 # Checked right after the kill (the supervisor may not have ended yet) and after a pause
 # (it has), six times over (the race it closes is lost often, not always).
-source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/common.sh" cgid
 t_setup
 t_require_warm
 t_user ALICE
-T_CONFIG_TABLES="[handlers.php-warm]
-kind = \"php-fcgi\"
-path = \"$T_PHP_CGI\"
-ini_dir = \"$T_PHP_INI_DIR\"
-workers = 2
-max_requests = 100
-idle_seconds = 30
-extensions = [\".php\"]"
+T_CONFIG_TABLES=$(t_php_handler php-warm php-fcgi workers=2 max_requests=100 idle_seconds=30)
 t_config
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/who.php" '<?php echo "uid=", posix_getuid(), " gate=", posix_getppid();'
 t_start_cgid --pool-dir "$T_ROOT/run/pools"

@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""The benchmark's report in Markdown, from the results bench/run.sh recorded.
+
+  report.py cells RESULTS FLOOR CONCURRENCIES FLOOR-RUNS CLOCK-TICKS
+  report.py idle IDLE-TSV ACCOUNTS WORKERS
+
+cells: the tables of requests per second and latency, the ratios, the CPU by program, the
+floor, the targets and the daemons' memory. RESULTS is the run's results directory
+(cells.tsv: stack, payload, c, status, req/s, p50 us, p99 us, errors, detail, CPU ms per
+request; programs.tsv: stack, payload, c, measurement, requests, role, own ticks, reaped
+ticks; rss-STACK-idle and rss-STACK-PAYLOAD-c32: kB), FLOOR the directory of hyperfine's
+JSON exports (owner/PAYLOAD.N.json, caller/PAYLOAD.N.json), CONCURRENCIES the measured
+ones (space-separated), FLOOR-RUNS how many runs each side of the floor must have had,
+CLOCK-TICKS the ticks a second of /proc/PID/stat (getconf CLK_TCK).
+
+idle: the idle-memory table from idle.tsv (set-up, state, processes, PSS kB, RSS kB, the
+daemon's processes, PSS kB and RSS kB, note), for ACCOUNTS accounts of WORKERS workers.
+
+Only the standard library; it writes to standard output.
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+
+def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_ticks):
+    names = {
+        "ours": "nginx → suwrap-cgid → suwrap",
+        "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
+        "apache": "Apache event + mod_cgid + suEXEC",
+        "fpm": "nginx → php-fpm pool (warm)",
+        "warm": "nginx → suwrap-cgid → pool: gate → php-cgi (warm)",
+    }
+    payload_names = {"php": "hello.php", "cgi": "C CGI"}
+    runs = {}
+    try:
+        with open(os.path.join(results, "cells.tsv")) as f:
+            for line in f:
+                stack, payload, c, status, rps, p50, p99, errors, detail, cpu = line.rstrip("\n").split("\t")
+                runs.setdefault((stack, payload, int(c)), []).append(
+                    dict(status=status, rps=float(rps or 0), p50=int(p50 or 0), p99=int(p99 or 0), errors=int(errors or 0),
+                         detail=detail, cpu=float(cpu) if cpu else None))
+    except FileNotFoundError:
+        pass
+    # A cell measured more than once (--repeat): the median of each figure, the errors of all
+    # runs; one failed run fails the cell.
+    cells = {}
+    for key, rs in runs.items():
+        failed = [r for r in rs if r["status"] != "ok"]
+        if failed:
+            cells[key] = dict(status="FAILED", rps=0, p50=0, p99=0, errors=0, detail=failed[0]["detail"], cpu=None)
+            continue
+        errs = [r for r in rs if r["errors"]]
+        cpus = [r["cpu"] for r in rs if r["cpu"] is not None]
+        cells[key] = dict(status="ok", rps=statistics.median(r["rps"] for r in rs),
+                          cpu=statistics.median(cpus) if cpus else None,
+                          p50=statistics.median(r["p50"] for r in rs), p99=statistics.median(r["p99"] for r in rs),
+                          errors=sum(r["errors"] for r in rs), detail="; ".join(r["detail"] for r in errs))
+
+    def ms(us):
+        return "%.1f" % (us / 1000.0) if us >= 10000 else "%.2f" % (us / 1000.0)
+
+    print("### Requests per second and latency\n")
+    print("| stack | payload | c | req/s | p50 ms | p99 ms | errors | CPU ms/request |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|")
+    for payload in ("cgi", "php"):
+        for stack in ("ours", "fcgiwrap", "apache", "fpm", "warm"):
+            for c in concurrencies:
+                cell = cells.get((stack, payload, c))
+                if cell is None:
+                    continue
+                if cell["status"] != "ok":
+                    print("| %s | %s | %d | FAILED | | | %s | |" % (names[stack], payload_names[payload], c, cell["detail"]))
+                    continue
+                err = str(cell["errors"]) if cell["errors"] == 0 else "%d (%s)" % (cell["errors"], cell["detail"])
+                cpu = "–" if cell["cpu"] is None else "%.2f" % cell["cpu"]
+                print("| %s | %s | %d | %.0f | %s | %s | %s | %s |" % (names[stack], payload_names[payload], c, cell["rps"],
+                                                                      ms(cell["p50"]), ms(cell["p99"]), err, cpu))
+
+    def ratio(payload, c, peer, mine="ours"):
+        a, b = cells.get((mine, payload, c)), cells.get((peer, payload, c))
+        if not a or not b or a["status"] != "ok" or b["status"] != "ok" or b["rps"] == 0:
+            return None
+        return a["rps"] / b["rps"]
+
+    def cpu_ratio(payload, c, peer, mine="ours"):
+        """Peer's CPU per request over ours: what our req/s over the peer's would be if the
+        servers had the CPU to themselves (above 1: ours costs less)."""
+        a, b = cells.get((mine, payload, c)), cells.get((peer, payload, c))
+        if not a or not b or a["status"] != "ok" or b["status"] != "ok" or not a["cpu"] or not b["cpu"]:
+            return None
+        return b["cpu"] / a["cpu"]
+
+    def fmt(r):
+        return "–" if r is None else "%.2f×" % r
+
+    print("\n### Ours / peer: measured req/s, and (in brackets) the peer's CPU per request over ours\n")
+    print("| payload | c | / fcgiwrap | / Apache+suEXEC | / php-fpm |")
+    print("|---|--:|--:|--:|--:|")
+    def both(payload, c, peer, mine="ours"):
+        r, q = ratio(payload, c, peer, mine), cpu_ratio(payload, c, peer, mine)
+        return fmt(r) + ("" if q is None else " (%s)" % fmt(q))
+    for payload in ("cgi", "php"):
+        for c in concurrencies:
+            if ("ours", payload, c) not in cells:
+                continue
+            print("| %s | %d | %s | %s | %s |" % (payload_names[payload], c, both(payload, c, "fcgiwrap"),
+                                                  both(payload, c, "apache"),
+                                                  both(payload, c, "fpm") if payload == "php" else "–"))
+
+    if any(stack == "warm" for stack, _, _ in cells):
+        print("\n### Warm mode / peer (hello.php): measured req/s, and (in brackets) the peer's CPU per request over warm's\n")
+        print("| c | / php-fpm | / ours, per request | / fcgiwrap | / Apache+suEXEC |")
+        print("|--:|--:|--:|--:|--:|")
+        for c in concurrencies:
+            if ("warm", "php", c) not in cells:
+                continue
+            print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "warm"), both("php", c, "ours", "warm"),
+                                                 both("php", c, "fcgiwrap", "warm"), both("php", c, "apache", "warm")))
+
+    def pooled(side, payload):
+        """Median wall time and mean CPU time (ms) over every round of one side, or None."""
+        times, cpu, n = [], 0.0, 0
+        for path in sorted(glob.glob(os.path.join(floor_dir, side, payload + ".*.json"))):
+            try:
+                with open(path) as f:
+                    r = json.load(f)["results"][0]
+            except (OSError, ValueError, KeyError, IndexError):
+                return None
+            times += r["times"]
+            cpu += (r["user"] + r["system"]) * len(r["times"])
+            n += len(r["times"])
+        if n == 0 or n < expected_floor_runs:
+            return None
+        return statistics.median(times) * 1000.0, cpu / n * 1000.0
+
+    floor = {payload: (pooled("owner", payload), pooled("caller", payload)) for payload in ("cgi", "php")}
+
+    # Where a request's CPU goes, by program: the cells' per-process CPU times (run_cell), summed
+    # over repetitions and divided by the requests served.
+    programs = {}
+    try:
+        with open(os.path.join(results, "programs.tsv")) as f:
+            for line in f:
+                stack, payload, c, seq, requests, role, own, reaped = line.rstrip("\n").split("\t")
+                key = (stack, payload, int(c))
+                entry = programs.setdefault(key, {"requests": {}, "own": {}, "reaped": {}})
+                entry["requests"][seq] = int(requests)  # one value per measurement of the cell
+                entry["own"][role] = entry["own"].get(role, 0) + int(own)
+                entry["reaped"][role] = entry["reaped"].get(role, 0) + int(reaped)
+    except FileNotFoundError:
+        pass
+    if programs:
+        print("\n### Where a request's CPU goes, by program (ms per request)\n")
+        print("Own user + system time of each program's processes over the cell (`/proc/PID/stat`, %d ticks a second), "
+              "and what they reaped: the per-request `suwrap` and its handler once they ended (PHP workers that "
+              "ended and were replaced count with the PHP workers). The cgroup total also holds what ended unreaped "
+              "and the kernel's work for no process.\n" % clock_ticks)
+        print("| stack | payload | c | nginx | suwrap-cgid or php-fpm master | reaped (per-request suwrap + handler) |"
+              " pool supervisor | gate | PHP workers | sum | cgroup total |")
+        print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+        for payload in ("cgi", "php"):
+            for stack in ("ours", "fpm", "warm"):
+                for c in concurrencies:
+                    entry = programs.get((stack, payload, c))
+                    if not entry:
+                        continue
+                    n = sum(entry["requests"].values())
+                    def per(ticks):
+                        return ticks * 1000.0 / clock_ticks / n
+                    own, reaped = entry["own"], entry["reaped"]
+                    cols = [own.get("nginx", 0), own.get("front", 0), sum(reaped.values()) - reaped.get("php", 0),
+                            own.get("supervisor", 0), own.get("gate", 0), own.get("php", 0) + reaped.get("php", 0)]
+                    total = sum(cols) + own.get("other", 0)
+                    cell = cells.get((stack, payload, c))
+                    cg = "–" if not cell or cell["cpu"] is None else "%.2f" % cell["cpu"]
+                    print("| %s | %s | %d | %s | %.2f | %s |" % (
+                        names[stack], payload_names[payload], c,
+                        " | ".join("%.2f" % per(v) for v in cols), per(total), cg))
+
+    print("\n### The floor: one fork+exec, bare and through suwrap (hyperfine, alternating rounds)\n")
+    print("| payload | bare exec: median ms (CPU ms) | through suwrap: median ms (CPU ms) | suwrap adds: median ms (CPU ms) |")
+    print("|---|--:|--:|--:|")
+    def cell(v):
+        return "FAILED" if v is None else "%.2f (%.2f)" % v
+    for payload in ("cgi", "php"):
+        bare, wrapped = floor[payload]
+        if not glob.glob(os.path.join(floor_dir, "*", payload + ".*.json")) and bare is None and wrapped is None:
+            continue
+        adds = "%.2f (%.2f)" % (wrapped[0] - bare[0], wrapped[1] - bare[1]) if bare and wrapped else "–"
+        print("| %s | %s | %s | %s |" % (payload_names[payload], cell(bare), cell(wrapped), adds))
+
+    def verdict(value, goal):
+        if value is None:
+            return "–"
+        return "met" if (value >= goal if goal >= 0 else value <= -goal) else "**missed**"
+
+    def target(label, value, goal, cpu_value=None):
+        if value is None:
+            return "| %s | not measured | – | | |" % label
+        return "| %s | %.2f× | %s | %s | %s |" % (label, value, verdict(value, goal), fmt(cpu_value), verdict(cpu_value, goal))
+
+    print("\n### Targets\n")
+    print("| target | req/s ratio | | CPU-per-request ratio | |")
+    print("|---|--:|---|--:|---|")
+    for label, payload, peer, goal in (("C CGI, c=8: ours ≥ 0.8× fcgiwrap", "cgi", "fcgiwrap", 0.8),
+                                       ("C CGI, c=8: ours ≥ 1.5× Apache+suEXEC", "cgi", "apache", 1.5),
+                                       ("hello.php, c=8: ours ≥ 1.0× Apache+suEXEC", "php", "apache", 1.0),
+                                       ("hello.php, c=8: ours ≥ 0.9× fcgiwrap", "php", "fcgiwrap", 0.9)):
+        print(target(label, ratio(payload, 8, peer), goal, cpu_ratio(payload, 8, peer)))
+    print(target("hello.php, c=8: warm ≥ 0.8× php-fpm", ratio("php", 8, "fpm", "warm"), 0.8,
+                 cpu_ratio("php", 8, "fpm", "warm")))
+    bare, wrapped = floor["cgi"]
+    if bare and wrapped:
+        print("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | %.2f ms | %s | %.2f ms CPU | %s |"
+              % (wrapped[0] - bare[0], verdict(wrapped[0] - bare[0], -0.5), wrapped[1] - bare[1],
+                 verdict(wrapped[1] - bare[1], -0.5)))
+    else:
+        print("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | not measured | – | | |")
+
+    def rss(stack, name):
+        try:
+            with open(os.path.join(results, name)) as f:
+                v = int(f.read().strip() or 0)
+                return "%.1f MiB" % (v / 1024.0) if v else "–"
+        except OSError:
+            return "–"
+
+    print("\n### Memory of the daemons (VmRSS, summed over the daemon's processes)\n")
+    print("| daemon | idle | peak at c=32, C CGI | peak at c=32, hello.php |")
+    print("|---|--:|--:|--:|")
+    for stack, label in (("ours", "suwrap-cgid (1 process)"), ("fcgiwrap", "fcgiwrap (parent + workers)"),
+                         ("fpm", "php-fpm (master + workers)"),
+                         ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)")):
+        if not os.path.exists(os.path.join(results, "rss-%s-idle" % stack)):
+            continue
+        print("| %s | %s | %s | %s |" % (label, rss(stack, "rss-%s-idle" % stack), rss(stack, "rss-%s-cgi-c32" % stack),
+                                         rss(stack, "rss-%s-php-c32" % stack)))
+
+
+def idle_report(path, accounts, workers):
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                setup, state, n, pss, rss, fn, fpss, frss, note = line.rstrip("\n").split("\t")
+                rows.append((setup, state, int(n), int(pss), int(rss), int(fn), int(fpss), int(frss), note))
+    except FileNotFoundError:
+        pass
+
+    def mib(kb):
+        return "%.1f" % (kb / 1024.0)
+
+    print("\n### Idle memory: %d configured accounts, %d workers each\n" % (accounts, workers))
+    if not rows:
+        print("Not measured.")
+        return
+    print("PSS sums each process's proportional share of the pages it maps (a page shared by n processes counts 1/n "
+          "in each), so a sum over processes is the memory they take; summed RSS counts a shared page once per "
+          "process. The daemon in front is suwrap-cgid or the php-fpm master. Below it: in warm mode every pool "
+          "(root's supervisor `suwrap --pool`, the gate, php-cgi's parent and its workers), under php-fpm the "
+          "workers.\n")
+    print("| set-up | state | processes below the daemon | their PSS MiB | their RSS MiB, summed | the daemon's PSS MiB |"
+          " in all: processes, PSS MiB |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    for setup, state, n, pss, rss, fn, fpss, frss, note in rows:
+        label = "warm mode (suwrap-cgid)" if setup == "warm" else setup
+        print("| %s | %s | %d | %s | %s | %s | %d, %s |" % (label, state, n, mib(pss), mib(rss), mib(fpss), n + fn,
+                                                           mib(pss + fpss)))
+    notes = [(setup, state, note) for setup, state, *_, note in rows if note]
+    if notes:
+        print()
+        for setup, state, note in notes:
+            print("- %s, %s: %s" % ("warm mode" if setup == "warm" else setup, state, note))
+
+
+def main(argv):
+    if len(argv) == 6 and argv[0] == "cells":
+        cells_report(argv[1], argv[2], [int(c) for c in argv[3].split()], int(argv[4]), int(argv[5]))
+    elif len(argv) == 4 and argv[0] == "idle":
+        idle_report(argv[1], int(argv[2]), int(argv[3]))
+    else:
+        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""bench/report.py on a recorded run (tests/bench/run: the files bench/run.sh writes under
+$S/results and $S/floor, and idle.tsv): the report it prints, whole (expected-*.md) and
+the figures that matter one by one.
+
+  report_test.py SOURCE-DIR
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SOURCE_DIR = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else
+                             os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.join(SOURCE_DIR, "tests", "bench")
+RUN = os.path.join(HERE, "run")
+
+
+def report(*args):
+    result = subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "report.py"), *args],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise AssertionError("report.py %s: exit %d: %s" % (" ".join(args), result.returncode, result.stderr))
+    return result.stdout
+
+
+def cells(concurrencies="1 8 32", floor_runs="6", ticks="100"):
+    return report("cells", os.path.join(RUN, "results"), os.path.join(RUN, "floor"), concurrencies, floor_runs, ticks)
+
+
+def expected(name):
+    with open(os.path.join(HERE, name), encoding="utf-8") as f:
+        return f.read()
+
+
+class CellsReport(unittest.TestCase):
+    def test_whole_report(self):
+        self.assertEqual(cells(), expected("expected-cells.md"))
+
+    def test_cell_measured_twice_shows_medians_and_every_error(self):
+        self.assertIn("| nginx → suwrap-cgid → suwrap | C CGI | 8 | 4100 | 2.00 | 13.0 | 2 (connect 0, read 2, "
+                      "write 0, non-2xx 0, timeout 0, wrong body 0) | 1.10 |", cells())
+
+    def test_failed_cell_shows_its_reason_and_no_ratio(self):
+        out = cells()
+        self.assertIn("| Apache event + mod_cgid + suEXEC | C CGI | 1 | FAILED | | | GET http://127.0.0.1:1/uid.cgi "
+                      "answered '', expected '1001' | |", out)
+        self.assertIn("| C CGI | 1 | 0.80× (0.82×) | – | – |", out)
+
+    def test_targets_met_and_missed(self):
+        out = cells()
+        self.assertIn("| C CGI, c=8: ours ≥ 0.8× fcgiwrap | 0.93× | met | 0.82× | met |", out)
+        self.assertIn("| hello.php, c=8: ours ≥ 1.0× Apache+suEXEC | 0.86× | **missed** | – | – |", out)
+        self.assertIn("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | 0.35 ms | met | 0.30 ms CPU | met |",
+                      out)
+
+    def test_floor_short_of_its_runs_is_failed(self):
+        self.assertIn("| hello.php | 12.00 (11.00) | FAILED | – |", cells())
+        self.assertIn("| C CGI | FAILED | FAILED | – |", cells(floor_runs="7"))
+
+    def test_cpu_by_program_uses_the_clock_ticks(self):
+        self.assertIn("| nginx → suwrap-cgid → suwrap | C CGI | 8 | 0.07 | 0.12 | 0.77 | 0.00 | 0.00 | 0.00 | 0.97 | 1.10 |",
+                      cells())
+        self.assertIn("| nginx → suwrap-cgid → suwrap | C CGI | 8 | 0.01 | 0.01 | 0.08 | 0.00 | 0.00 | 0.00 | 0.10 | 1.10 |",
+                      cells(ticks="1000"))
+
+    def test_only_the_given_concurrencies(self):
+        out = cells(concurrencies="8")
+        self.assertNotIn("| C CGI | 1 |", out)
+        self.assertIn("| C CGI | 8 | 0.93× (0.82×) | 2.05× | – |", out)
+
+    def test_daemons_memory(self):
+        self.assertIn("| warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers) | 40.0 MiB | – | 50.0 MiB |",
+                      cells())
+
+    def test_nothing_recorded(self):
+        with tempfile.TemporaryDirectory() as empty:
+            out = report("cells", empty, empty, "1 8", "300", "100")
+        self.assertIn("| C CGI, c=8: ours ≥ 0.8× fcgiwrap | not measured | – | | |", out)
+        self.assertNotIn("### Where a request's CPU goes", out)
+        self.assertNotIn("### Warm mode", out)
+
+
+class IdleReport(unittest.TestCase):
+    def test_whole_report(self):
+        self.assertEqual(report("idle", os.path.join(RUN, "idle.tsv"), "20", "5"), expected("expected-idle.md"))
+
+    def test_not_measured(self):
+        with tempfile.TemporaryDirectory() as empty:
+            out = report("idle", os.path.join(empty, "idle.tsv"), "3", "2")
+        self.assertEqual(out, "\n### Idle memory: 3 configured accounts, 2 workers each\n\nNot measured.\n")
+
+
+class Usage(unittest.TestCase):
+    def test_wrong_arguments(self):
+        result = subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "report.py"), "cells", "x"],
+                                capture_output=True, text=True, check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stdout, "")
+
+
+if __name__ == "__main__":
+    unittest.main()
