@@ -39,6 +39,100 @@ void signal_group(pid_t leader, int sig) {
   if (::kill(-leader, sig) != 0 && errno == ESRCH) ::kill(leader, sig);
 }
 
+// How far the supervisor is in ending the child's process group. The signals it relays
+// (SIGTERM, SIGINT, SIGHUP) go to the group in every state; these are the steps of its own.
+//
+//   running ──wall_seconds──────▶ timed_out ───kill_grace_ms──▶ timed_out_killed
+//      │                          (SIGTERM)                     (SIGKILL)
+//      └──SIGTERM relayed──▶ terminating ──term_grace_ms──▶ terminating_killed
+//                                                             (SIGKILL)
+//   poll() failing: SIGKILL at once, whatever the state; running ─▶ killed,
+//   terminating ─▶ terminating_killed, timed_out ─▶ timed_out_killed. From killed the
+//   wall limit still sends its SIGTERM (─▶ timed_out_killed), and a relayed SIGTERM still
+//   sets its grace (─▶ terminating_killed). Once SIGKILL was sent, a deadline that passes
+//   sends nothing more (after a failed poll() it stays, passed, and the loop polls without
+//   waiting until the child is reaped).
+//   Every state ──the child reaped──▶ reaped, which ends the loop.
+enum class State {
+  running,             // nothing sent of the supervisor's own; the deadline is wall_seconds, if any
+  terminating,         // a SIGTERM was relayed; the deadline is the end of its grace
+  timed_out,           // past wall_seconds: SIGTERM sent; the deadline is the end of kill_grace_ms
+  killed,              // poll() failed: SIGKILL sent, before any SIGTERM
+  terminating_killed,  // SIGKILL sent after a relayed SIGTERM
+  timed_out_killed,    // SIGKILL sent after the wall limit's SIGTERM
+  reaped,              // the child's status is in
+};
+
+// The transitions above, and the deadline of the next step (in now_ms() time, -1: none).
+class Supervision {
+ public:
+  Supervision(pid_t child, std::int64_t deadline, std::int64_t term_grace_ms)
+      : child_(child), deadline_(deadline), term_grace_ms_(term_grace_ms) {}
+
+  [[nodiscard]] State state() const { return state_; }
+  [[nodiscard]] std::int64_t deadline() const { return deadline_; }
+
+  // poll() failed: the group is killed at once.
+  void poll_failed() {
+    signal_group(child_, SIGKILL);
+    switch (state_) {
+      case State::running: state_ = State::killed; return;
+      case State::terminating: state_ = State::terminating_killed; return;
+      case State::timed_out: state_ = State::timed_out_killed; return;
+      case State::killed:
+      case State::terminating_killed:
+      case State::timed_out_killed:
+      case State::reaped:
+        return;
+    }
+  }
+
+  // The deadline passed: past wall_seconds, SIGTERM to the whole group; at the end of a
+  // grace, SIGKILL.
+  void deadline_passed() {
+    switch (state_) {
+      case State::running:
+      case State::killed:
+        state_ = state_ == State::running ? State::timed_out : State::timed_out_killed;
+        signal_group(child_, SIGTERM);
+        deadline_ = now_ms() + kill_grace_ms;
+        return;
+      case State::terminating:
+      case State::timed_out:
+        state_ = state_ == State::terminating ? State::terminating_killed : State::timed_out_killed;
+        signal_group(child_, SIGKILL);
+        deadline_ = -1;
+        return;
+      case State::terminating_killed:
+      case State::timed_out_killed:
+      case State::reaped:
+        return;
+    }
+  }
+
+  // A SIGTERM was relayed to the group. It ends the request (the daemon's --timeout, a web
+  // server's own): a group that ignores it is killed after term_grace_ms, as at wall_seconds.
+  void sigterm_relayed() {
+    if (state_ != State::running && state_ != State::killed) return;
+    state_ = state_ == State::running ? State::terminating : State::terminating_killed;
+    const std::int64_t by = now_ms() + term_grace_ms_;
+    if (deadline_ < 0 || by < deadline_) deadline_ = by;
+  }
+
+  // The child was reaped. Answers whether the wall limit ended it (the exit line's timed_out).
+  bool reaped() {
+    const bool timed_out = state_ == State::timed_out || state_ == State::timed_out_killed;
+    state_ = State::reaped;
+    return timed_out;
+  }
+
+ private:
+  pid_t child_;
+  State state_ = State::running;
+  std::int64_t deadline_;
+  std::int64_t term_grace_ms_;
+};
+
 // The supervisor is a child subreaper: whatever the handler left behind (a background
 // child, a double fork out of its session) is re-parented here. Kill and reap all of it,
 // so nothing of the request outlives it.
@@ -80,10 +174,7 @@ int supervise(const RunContext& ctx, Supervised supervised) {
   if (!signals) signal_group(child, SIGKILL);  // cannot supervise: end it, and report below
 
   std::optional<ChildFailure> failure;
-  bool timed_out = false;
-  bool terminating = false;  // a SIGTERM was relayed
-  bool killed = false;
-  bool reaped = false;
+  bool timed_out = false;  // the exit line's: the wall limit ended the group
   int status = 0;
   rusage usage{};
   const std::uint64_t wall = d.limits.wall_seconds;
@@ -91,12 +182,13 @@ int supervise(const RunContext& ctx, Supervised supervised) {
   constexpr std::uint64_t max_wall_seconds = 10ULL * 365 * 24 * 3600;
   // A pool has no wall limit of its own (the gate applies it to each request), and a
   // SIGTERM lets its running requests finish: their wall limit, at most five minutes.
-  std::int64_t deadline = wall == 0 || ctx.pool
-                              ? -1
-                              : started + static_cast<std::int64_t>(std::min(wall, max_wall_seconds)) * 1000;
+  const std::int64_t deadline =
+      wall == 0 || ctx.pool ? -1
+                            : started + static_cast<std::int64_t>(std::min(wall, max_wall_seconds)) * 1000;
   const std::int64_t term_grace_ms =
       ctx.pool ? static_cast<std::int64_t>(std::min<std::uint64_t>(wall == 0 ? 300 : wall, 300)) * 1000 + kill_grace_ms
                : kill_grace_ms;
+  Supervision supervision(child, deadline, term_grace_ms);
 
   auto read_report = [&] {
     ChildFailure report;
@@ -111,31 +203,18 @@ int supervise(const RunContext& ctx, Supervised supervised) {
     if (n <= 0 || failure) report_read.reset();
   };
 
-  while (!reaped) {
+  while (supervision.state() != State::reaped) {
     std::array<pollfd, 3> fds{};
     fds[0] = {signals.get(), POLLIN, 0};
     fds[1] = {report_read ? report_read.get() : -1, POLLIN, 0};
     fds[2] = {gate_log_read ? gate_log_read.get() : -1, POLLIN, 0};
     int timeout = -1;
-    if (deadline >= 0)
-      timeout = static_cast<int>(std::clamp<std::int64_t>(deadline - now_ms(), 0, 60 * 60 * 1000));
+    if (const std::int64_t deadline_ms = supervision.deadline(); deadline_ms >= 0)
+      timeout = static_cast<int>(std::clamp<std::int64_t>(deadline_ms - now_ms(), 0, 60 * 60 * 1000));
     const int ready = ::poll(fds.data(), fds.size(), signals ? timeout : 100);
-    if (ready < 0 && errno != EINTR) {
-      signal_group(child, SIGKILL);
-      killed = true;
-    }
-    if (ready == 0 && deadline >= 0 && now_ms() >= deadline) {
-      // Past wall_seconds: SIGTERM to the whole group, then SIGKILL after the grace.
-      if (!timed_out && !terminating) {
-        timed_out = true;
-        signal_group(child, SIGTERM);
-        deadline = now_ms() + kill_grace_ms;
-      } else if (!killed) {
-        killed = true;
-        signal_group(child, SIGKILL);
-        deadline = -1;
-      }
-    }
+    if (ready < 0 && errno != EINTR) supervision.poll_failed();
+    if (ready == 0 && supervision.deadline() >= 0 && now_ms() >= supervision.deadline())
+      supervision.deadline_passed();
     if ((fds[1].revents & (POLLIN | POLLHUP)) != 0) read_report();
     if ((fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !gate_log.read_once(gate_log_read.get()))
       gate_log_read.reset();
@@ -146,13 +225,7 @@ int supervise(const RunContext& ctx, Supervised supervised) {
         const int sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGCHLD) child_changed = true;
         if (sig != SIGCHLD) signal_group(child, sig);  // relay SIGTERM, SIGINT, SIGHUP
-        // SIGTERM ends the request (the daemon's --timeout, a web server's own): a
-        // group that ignores it is killed after the same grace as at wall_seconds.
-        if (sig == SIGTERM && !terminating && !timed_out) {
-          terminating = true;
-          const std::int64_t by = now_ms() + term_grace_ms;
-          if (deadline < 0 || by < deadline) deadline = by;
-        }
+        if (sig == SIGTERM) supervision.sigterm_relayed();
       }
       if (ctx.pool && child_changed) end_escaped(child);
     }
@@ -163,11 +236,11 @@ int supervise(const RunContext& ctx, Supervised supervised) {
     if (::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         exited.si_pid == child) {
       ::kill(-child, SIGKILL);
-      if (::wait4(child, &status, 0, &usage) == child) reaped = true;
+      if (::wait4(child, &status, 0, &usage) == child) timed_out = supervision.reaped();
     }
-    if (!signals && !reaped) {
+    if (!signals && supervision.state() != State::reaped) {
       ::wait4(child, &status, 0, &usage);
-      reaped = true;
+      timed_out = supervision.reaped();
     }
   }
   if (report_read) read_report();
