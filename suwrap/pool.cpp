@@ -12,13 +12,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "child.hpp"
 #include "clock.hpp"
 #include "root_owned.hpp"
 #include "suwrap/build_config.hpp"
+#include "suwrap/config/children.hpp"
 #include "suwrap/config/gate_record.hpp"
 #include "suwrap/policy/log_record.hpp"
 
@@ -150,10 +150,7 @@ void GateLogReader::write_record(const std::string& line) {
 // --- the supervisor: escaped processes --------------------------------------------------------
 
 void end_escaped(pid_t gate) {
-  const std::string children_file = "/proc/self/task/" + std::to_string(::getpid()) + "/children";
-  std::ifstream children(children_file);
-  pid_t pid = 0;
-  while (children >> pid) {
+  for (const pid_t pid : policy::children_of("self", ::getpid())) {
     if (pid == gate) continue;
     ::kill(pid, SIGKILL);
     int status = 0;

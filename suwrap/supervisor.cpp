@@ -14,13 +14,13 @@
 #include <csignal>
 #include <cstdint>
 #include <ctime>
-#include <fstream>
 #include <optional>
 #include <string>
 
 #include "child.hpp"
 #include "clock.hpp"
 #include "pool.hpp"
+#include "suwrap/config/children.hpp"
 #include "suwrap/policy/log_record.hpp"
 
 namespace suwrap {
@@ -137,17 +137,13 @@ class Supervision {
 // child, a double fork out of its session) is re-parented here. Kill and reap all of it,
 // so nothing of the request outlives it.
 void end_descendants() {
-  const std::string children_file =
-      "/proc/self/task/" + std::to_string(::getpid()) + "/children";
   for (int round = 0; round < 500; ++round) {
     int status = 0;
     pid_t reaped = 0;
     while ((reaped = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
     }
     if (reaped < 0 && errno == ECHILD) return;
-    std::ifstream children(children_file);
-    pid_t pid = 0;
-    while (children >> pid) ::kill(pid, SIGKILL);
+    for (const pid_t pid : policy::children_of("self", ::getpid())) ::kill(pid, SIGKILL);
     const timespec pause{0, 10 * 1000 * 1000};
     ::nanosleep(&pause, nullptr);
   }
