@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // suwrap: the set-uid wrapper. Read top to bottom, it is the checklist of suwrap(8), CHECKS:
 // a defensive start, checks 1-12 by the policy library, then checks 13-15 in the child
-// that run.cpp forks. Every refusal is one call to refuse(), which does not return.
+// that run.cpp forks (child.cpp). Every refusal is one call to refuse(), which does not return.
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Checks 13-15 and the supervisor: after an `allow`, suwrap forks. The child drops to the
-// target user, verifies the script, builds the environment and execs the handler; the
-// parent stays root only to supervise: relay signals, enforce the wall-clock limit on the
-// whole process group, reap it, and log how it ended.
+// Checks 13-15 and the supervisor: after an `allow`, suwrap forks (run.cpp). The child
+// drops to the target user, verifies the script, builds the environment and execs the
+// handler (child.cpp; a pool's gate: pool.cpp); the parent stays root only to supervise:
+// relay signals, enforce the wall-clock limit on the whole process group, reap it, and log
+// how it ended (supervisor.cpp).
 #pragma once
 
 #include <string>

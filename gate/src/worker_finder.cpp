@@ -18,9 +18,9 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <type_traits>
 
+#include "suwrap/config/children.hpp"
 #include "suwrap/config/fd.hpp"
 
 namespace suwrap::gate {
@@ -179,11 +179,7 @@ bool holds_socket(pid_t pid, std::uint64_t inode) {
 
 std::vector<pid_t> children_of(pid_t parent) {
   // The main thread's list: php-cgi's parent and the gate each have that one thread.
-  std::ifstream list("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
-  std::vector<pid_t> children;
-  pid_t child = 0;
-  while (list >> child) children.push_back(child);
-  return children;
+  return policy::children_of(std::to_string(parent), parent);
 }
 
 std::optional<pid_t> find_socket_holder(pid_t parent, std::uint64_t inode) {

@@ -40,6 +40,14 @@ php_handler = \"php-warm\""
 for user in "$ALICE" "$BOB"; do
   t_file "$user" 0644 "$T_ROOT/home/$user/public_html/hello.php" '<?php header("Content-Type: text/plain"); echo "uid=", posix_getuid();'
 done
+# The account's code trying to write a record on the pool's record pipe, the gate's stderr:
+# php-cgi's own stderr is /dev/null, and the gate's /proc/<pid>/fd/2 is closed to the
+# account's user (the gate is not dumpable: set-uid exec).
+t_file "$BOB" 0644 "$BOB_DOCROOT/odd.php" '<?php
+$stat = file_get_contents("/proc/" . posix_getppid() . "/stat");
+$gate = explode(" ", substr($stat, strrpos($stat, ")") + 2))[1];
+$n = @file_put_contents("/proc/$gate/fd/2", "suwrap-gate\tdeny\tpath\t403\t/old/format\tr\n");
+echo $n === false ? "not written" : "written";'
 # Group-writable: the gate refuses it (check file_perms) in bob's warm pool.
 t_file "$BOB" 0664 "$BOB_DOCROOT/open.php" '<?php echo "never";'
 
@@ -147,6 +155,11 @@ t_expect "the gate's refusal is logged under the refused request's id (story: $T
   t_contains "$T_STORY" "decision deny file_perms bob-shop $BOB $HOST"
 t_expect "suwrap-cgid's line has the same id" t_contains "$T_STORY" "open.php ended (warm): status 403"
 
+t_case "warm: the account's code cannot write on its pool's record pipe"
+t_curl "$(t_url "$BOB" odd.php)"
+t_expect "200, the line not written (got $T_STATUS: $T_OUT)" test "$T_STATUS $T_OUT" = "200 not written"
+t_expect "and no line of it in the log" eval '! grep -q "/old/format" "$T_LOG"'
+
 t_case "suwrap-cgid's log is JSON Lines with the fields of its format"
 t_expect "every line an object with ts, event, level, pid, request_id, message" "$T_PYTHON" -I -S -c '
 import json, sys
@@ -169,4 +182,11 @@ t_expect "without one, its decision and exit lines share an id it made (got: $ma
 
 t_stop_web nginx
 t_stop_cgid
+t_case "a pool's exit line belongs to no request"
+t_expect "bob's pool ended with an exit line with no request id, host or script" "$T_PYTHON" -I -S -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+pool = [l for l in lines if l["event"] == "exit" and l["user"] == sys.argv[2] and l["handler"] == "php-warm"]
+assert pool, "no exit line of the pool"
+assert all(l["request_id"] is None and l["host"] is None and l["script"] is None and l["account"] == "bob-shop" for l in pool), pool' "$T_LOG" "$BOB"
 t_done
