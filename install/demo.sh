@@ -202,7 +202,7 @@ ps -o user=,pid=,args= -u demobob | sed 's/^/   /' || true
 say ""
 say "== a refused request: $www/demoalice/refused.php is writable by its group"
 say "   \$ curl -i http://127.0.0.1:$port/demoalice/refused.php"
-curl -s -i "http://127.0.0.1:$port/demoalice/refused.php" | head -n 1 | sed 's/^/   /'
+curl -s -i "http://127.0.0.1:$port/demoalice/refused.php" | sed -n 1p | sed 's/^/   /'
 say "   the reason, from $prefix/log/suwrap.log:"
 grep '"decision":"deny"' "$prefix/log/suwrap.log" | tail -n 1 | sed 's/^/   /'
 say "   and as suwrap-policy explains it:"

@@ -28,7 +28,7 @@ php() {
     PHPRC="$T_PHP_INI_DIR/php.ini" PHP_INI_SCAN_DIR=":$T_PHP_GUARD_DIR" SCRIPT_FILENAME="$script" "$@" \
     /usr/bin/setpriv --reuid="$ALICE" --regid="$ALICE_GID" --init-groups "$T_PHP_CGI" 2>"$T_ROOT/stderr") || true
   T_ERR=$(cat "$T_ROOT/stderr")
-  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 
@@ -71,7 +71,7 @@ fcgi() {
   rm -f "$T_MARKS"/*
   T_OUT=$(env -i REQUEST_METHOD=GET GATEWAY_INTERFACE=CGI/1.1 SCRIPT_FILENAME="$ALICE_DOCROOT/page.php" "$@" \
     /usr/bin/cgi-fcgi -bind -connect "$sock" 2>&1) || true
-  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"

@@ -54,7 +54,7 @@ bounded() {
   T_RC=${T_OUT##*~}
   T_OUT=${T_OUT%~*}
   T_ERR=$(cat "$T_ROOT/stderr")
-  T_STATUS=$(printf '%s' "$T_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | sed -n 1p)
   T_STATUS=${T_STATUS:-200}
 }
 

@@ -19,7 +19,7 @@ out=$(env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SCRIPT_FILENAME="$ALIC
   /usr/bin/setpriv --no-new-privs --reuid="$T_CALLER" --regid="$T_CALLER" --init-groups "$T_SUWRAP" </dev/null 2>/dev/null)
 rc=$?
 set -e
-T_OUT=$out T_RC=$rc T_STATUS=$(printf '%s' "$out" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
+T_OUT=$out T_RC=$rc T_STATUS=$(printf '%s' "$out" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | sed -n 1p)
 t_expect "exit status is a refusal (got $rc)" test "$rc" -ne 0
 t_expect "the response is a 500" test "$T_STATUS" = 500
 t_expect "the script never ran" bash -c "! grep -q RAN <<<\"\$0\"" "$out"

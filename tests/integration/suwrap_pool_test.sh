@@ -37,9 +37,9 @@ pool() {
   T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="${POOL_UID-$ALICE_UID}" SCRIPT_FILENAME="$1" "$T_PYTHON" "$T_LIB/pool_launch.py" \
     "${launch[@]}" "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
-  POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
-  T_RC=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
-  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  POOL_PID=$(printf '%s' "$T_OUT" | sed -n 1p | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
+  T_RC=$(printf '%s' "$T_OUT" | sed -n 1p | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
+  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 ready() { case "$T_OUT" in "READY "*) return 0 ;; *) return 1 ;; esac; }
@@ -82,7 +82,7 @@ t_case "--pool as a web server's query word, with the request's stdin: refused, 
 T_OUT=$(env -i "${base[@]}" SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php" QUERY_STRING=--pool \
   /usr/bin/setpriv --reuid="$T_CALLER" --regid="$(id -g "$T_CALLER")" --init-groups "$T_SUWRAP" --pool </dev/null 2>/dev/null; echo "~$?")
 T_RC=${T_OUT##*~}; T_OUT=${T_OUT%~*}
-T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
 t_refused 3 500 request
 
 if [ -n "${SUWRAP_GATE_BIN:-}" ] && [ -n "${SUWRAP_GATE_PATH:-}" ] && [ -x "$SUWRAP_GATE_PATH" ]; then

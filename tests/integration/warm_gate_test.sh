@@ -79,7 +79,7 @@ start_pool() {
   T_OUT=$(env -i "${base[@]}" SUWRAP_POOL_UID="$(stat -L -c %u "$1" 2>/dev/null)" SCRIPT_FILENAME="$1" "$T_PYTHON" "$T_LIB/pool_launch.py" \
     "$SOCK" "$T_CALLER" -- "$T_SUWRAP" --pool 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
-  POOL_PID=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/^READY pid=\([0-9]*\)$/\1/p')
+  POOL_PID=$(printf '%s' "$T_OUT" | sed -n 1p | sed -n 's/^READY pid=\([0-9]*\)$/\1/p')
 }
 pool_alive() { [ -n "$POOL_PID" ] && kill -0 "$POOL_PID" 2>/dev/null; }
 # wait_pool_end SECONDS: true once the supervisor has exited.
@@ -88,7 +88,7 @@ wait_pool_end() {
   for _ in $(seq 1 $(($1 * 10))); do pool_alive || return 0; sleep 0.1; done
   return 1
 }
-gate_pid() { pgrep -u "$ALICE" -f "^$SUWRAP_GATE_PATH " | head -n 1; }
+gate_pid() { pgrep -u "$ALICE" -f "^$SUWRAP_GATE_PATH " | sed -n 1p; }
 no_process_of() {
   local _
   for _ in $(seq 1 50); do pgrep -u "$1" >/dev/null || return 0; sleep 0.1; done
@@ -119,9 +119,9 @@ print("app=%d" % status)
 sys.stdout.write(out.decode(errors="replace"))
 ' "$SOCK" "$T_STDIN" "${base[@]}" "$@" 2>"$T_ROOT/stderr")
   T_ERR=$(cat "$T_ROOT/stderr")
-  T_APP=$(printf '%s\n' "$out" | head -n 1 | sed -n 's/^app=//p')
+  T_APP=$(printf '%s\n' "$out" | sed -n 1p | sed -n 's/^app=//p')
   T_OUT=$(printf '%s\n' "$out" | tail -n +2)
-  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 

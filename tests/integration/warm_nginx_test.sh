@@ -164,7 +164,7 @@ alice_parent=$(field ppid)
 t_case "warm: a kept connection its gate has closed is not used"
 # The supervisor stopped, the daemon cannot learn that the pool ends; the gate, told to
 # stop, closes the kept connection and its socket, and exits.
-gate=$(pgrep -u "$ALICE" -x "$gate_comm" | head -1 || true)
+gate=$(pgrep -u "$ALICE" -x "$gate_comm" | sed -n 1p || true)
 supervisor=$(ps -o ppid= -p "${gate:-0}" 2>/dev/null | tr -d ' ' || true)
 t_expect "alice's gate ($gate) and its supervisor ($supervisor), suwrap as root" \
   test -n "$gate" -a "$(ps -o euid= -p "${supervisor:-0}" | tr -d ' ')" = 0 \

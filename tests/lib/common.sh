@@ -308,7 +308,7 @@ t_response() {
   T_RC=${T_OUT##*~}
   T_OUT=${T_OUT%~*}
   T_ERR=$(cat "$T_ROOT/stderr")
-  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 

@@ -93,7 +93,7 @@ log_clean
 t_case "only 2 closed: a refusal's response goes to stdout, the line to the log"
 closed_run err "$ALICE_DOCROOT/missing.php"
 T_OUT=$(cat "$T_ROOT/stdout")
-T_STATUS=$(printf '%s' "$T_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
+T_STATUS=$(printf '%s' "$T_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | sed -n 1p)
 t_refused_only 1 404 path
 log_clean
 

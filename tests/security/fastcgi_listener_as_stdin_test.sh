@@ -20,8 +20,8 @@ base=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERV
 launch() {
   T_OUT=$(env -i "${base[@]}" SCRIPT_FILENAME="$ALICE_DOCROOT/index.php" "$T_PYTHON" \
     "$T_LIB/pool_launch.py" --fd0 "$1" "$SOCK" "$T_CALLER" -- "$T_SUWRAP" 2>/dev/null)
-  T_RC=$(printf '%s' "$T_OUT" | head -n 1 | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
-  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_RC=$(printf '%s' "$T_OUT" | sed -n 1p | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
+  T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 

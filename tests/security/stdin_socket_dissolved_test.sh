@@ -68,7 +68,7 @@ PY
   set -e
   T_RC=${T_OUT##*~}
   T_OUT=${T_OUT%~*}
-  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | head -n 1 | awk '{print $2}')
+  T_STATUS=$(printf '%s' "$T_OUT" | sed -n '1,/^\r\{0,1\}$/p' | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
 

@@ -16,7 +16,7 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/who.php" '<?php echo "uid=", posix_getuid()
 t_start_cgid --pool-dir "$T_ROOT/run/pools"
 t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
 
-gate_pid() { pgrep -u "$ALICE" -f "^$SUWRAP_GATE_PATH " | head -n 1; }
+gate_pid() { pgrep -u "$ALICE" -f "^$SUWRAP_GATE_PATH " | sed -n 1p; }
 ask() { t_fcgi SCRIPT_FILENAME="$ALICE_DOCROOT/who.php"; }
 
 t_case "control: the first request starts alice's pool"

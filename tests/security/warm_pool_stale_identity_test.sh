@@ -52,7 +52,7 @@ probes() {
     if t_contains "$T_OUT" "$2"; then SHOWN=$((SHOWN + 1)); fi
   done
 }
-gate_pid() { pgrep -u "$ALICE" -f "^$SUWRAP_GATE_PATH " | head -n 1; }
+gate_pid() { pgrep -u "$ALICE" -f "^$SUWRAP_GATE_PATH " | sed -n 1p; }
 
 t_case "control: the pool runs as alice with her group and her limits"
 probe
