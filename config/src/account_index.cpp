@@ -17,6 +17,10 @@
 
 namespace suwrap::policy {
 
+using util::Expected;
+using util::Fd;
+using util::unexpected;
+
 namespace {
 
 constexpr std::string_view magic = "#suwrap-accounts-index";

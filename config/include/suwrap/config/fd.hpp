@@ -1,37 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Move-only owner of a file descriptor.
+// The descriptor owner under its former name, for suwrap/run.cpp alone until it includes
+// suwrap/util/fd.hpp; nothing else includes this header.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::policy {
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  explicit operator bool() const noexcept { return valid(); }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using util::Fd;
 
 }  // namespace suwrap::policy
