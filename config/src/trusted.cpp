@@ -32,7 +32,8 @@ OpenFailure failure_of(const util::TrustedOpenError& refused) {
   const std::string& path = refused.path;
   switch (refused.reason) {
     case Reason::not_absolute: return {file_error(path, "expected an absolute path")};
-    case Reason::not_canonical: return {file_error(path, "expected a path without \".\" or \"..\" components")};
+    case Reason::not_canonical:
+      return {file_error(path, "expected a path without \".\" or \"..\" components")};
     case Reason::missing: return {file_error(path, "does not exist"), true};
     case Reason::symlink:
       return {file_error(path, "is a symbolic link; configuration paths are read without following links")};
@@ -61,12 +62,12 @@ std::optional<ConfigError> trust_problem(const std::string& path, const struct s
     case util::Untrusted::owner:
       return file_error(path, "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root");
     case util::Untrusted::writable_by_others:
-      return file_error(path, "is writable by others (mode " + util::mode_text(st.st_mode) + ")" +
-                                  std::string(only_root));
+      return file_error(
+          path, "is writable by others (mode " + util::mode_text(st.st_mode) + ")" + std::string(only_root));
     case util::Untrusted::writable_by_group: break;
   }
-  return file_error(path,
-                    "is writable by its group (mode " + util::mode_text(st.st_mode) + ")" + std::string(only_root));
+  return file_error(
+      path, "is writable by its group (mode " + util::mode_text(st.st_mode) + ")" + std::string(only_root));
 }
 
 Expected<Opened, OpenFailure> open_trusted_directory(const std::string& path, bool require_trusted) {
@@ -88,7 +89,8 @@ Expected<Opened, OpenFailure> open_file_in(int dir, std::string_view dir_path, c
                                                   .for_reading = true}));
 }
 
-Expected<Opened, OpenFailure> open_trusted_directory_in(int dir, std::string_view dir_path, const std::string& name) {
+Expected<Opened, OpenFailure> open_trusted_directory_in(int dir, std::string_view dir_path,
+                                                        const std::string& name) {
   return opened_or_failure(
       util::open_trusted_in(dir, dir_path, name, {.kind = util::TrustedOpenOptions::Kind::directory}));
 }

@@ -48,8 +48,8 @@ class TrustedTree {
     tree.write("dir/file", "content", 0644, 0, 0);
   }
   // Expects the open of `rel` to stop at `where` (both inside the tree) for `reason`.
-  TrustedOpenError expect_refusal(std::string_view rel, const TrustedOpenOptions& options,
-                                  Reason reason, std::string_view where) const {
+  TrustedOpenError expect_refusal(std::string_view rel, const TrustedOpenOptions& options, Reason reason,
+                                  std::string_view where) const {
     auto refused = refusal_of(tree.path(rel), options);
     EXPECT_EQ(refused.reason, reason) << rel;
     EXPECT_EQ(refused.path, tree.path(where)) << rel;
@@ -162,7 +162,8 @@ TEST(OpenTrusted, RefusesADirectoryWritableByOthers) {
   SUWRAP_REQUIRE_ROOT();
   TrustedTree files;
   files.tree.chmod("dir", 0777);
-  EXPECT_EQ(files.expect_untrusted("dir/file", a_file, Untrusted::writable_by_others, "dir").st_mode & 07777, 0777U);
+  EXPECT_EQ(files.expect_untrusted("dir/file", a_file, Untrusted::writable_by_others, "dir").st_mode & 07777,
+            0777U);
 }
 
 TEST(OpenTrusted, RefusesAFileWritableByItsGroup) {
@@ -193,7 +194,8 @@ TEST(OpenTrusted, WithoutTrustOpensAnotherOwnersFileButNeverALink) {
   files.tree.chown("dir", someone, someone);
   files.tree.chmod("dir/file", 0666);
   files.tree.symlink("file", "dir/link", 0, 0);
-  const TrustedOpenOptions untrusted_file{.kind = Kind::regular_file, .require_trusted = false, .for_reading = true};
+  const TrustedOpenOptions untrusted_file{
+      .kind = Kind::regular_file, .require_trusted = false, .for_reading = true};
   auto opened = open_trusted(files.tree.path("dir/file"), untrusted_file);
   ASSERT_TRUE(opened.has_value()) << opened.error().path;
   EXPECT_EQ(opened->st.st_mode & 07777, 0666U) << "the caller gets what it needs to judge";

@@ -4,8 +4,8 @@
 
 #include <fcntl.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 #include <vector>
 
@@ -99,7 +99,8 @@ Expected<Opened, StepFailure> open_root() {
 }
 
 Expected<Opened, TrustedOpenError> open_trusted(std::string_view path, const TrustedOpenOptions& options) {
-  if (path.empty() || path.front() != '/') return unexpected(refusal(Reason::not_absolute, std::string(path)));
+  if (path.empty() || path.front() != '/')
+    return unexpected(refusal(Reason::not_absolute, std::string(path)));
   // The components, empty ones ("//") skipped; the last is the object.
   std::vector<std::string_view> components;
   for (std::size_t start = 0; start < path.size();) {
@@ -111,7 +112,8 @@ Expected<Opened, TrustedOpenError> open_trusted(std::string_view path, const Tru
   auto root = open_root();
   if (!root) {
     const auto& failure = root.error();
-    return unexpected(refusal(failure.at_fstat ? Reason::cannot_stat : Reason::cannot_open, "/", failure.error));
+    return unexpected(
+        refusal(failure.at_fstat ? Reason::cannot_stat : Reason::cannot_open, "/", failure.error));
   }
   Opened current = std::move(*root);
   if (auto problem = judge(current, "/", components.empty(), options)) return unexpected(std::move(*problem));
@@ -129,7 +131,8 @@ Expected<Opened, TrustedOpenError> open_trusted(std::string_view path, const Tru
   return current;
 }
 
-Expected<Opened, TrustedOpenError> open_trusted_in(int dir, std::string_view dir_path, const std::string& name,
+Expected<Opened, TrustedOpenError> open_trusted_in(int dir, std::string_view dir_path,
+                                                   const std::string& name,
                                                    const TrustedOpenOptions& options) {
   std::string path = child_path(dir_path, name);
   if (!is_component(name)) return unexpected(refusal(Reason::not_canonical, std::move(path)));

@@ -51,7 +51,8 @@ util::Expected<std::string, ConfigError> read_opened(const Opened& file, const s
 
 // "/etc/suwrap/suwrap.toml" -> {"/etc/suwrap", "suwrap.toml"}: an absolute path without "."
 // or ".." components, naming something below "/".
-util::Expected<std::pair<std::string, std::string>, ConfigError> split_directory_and_name(const std::string& path);
+util::Expected<std::pair<std::string, std::string>, ConfigError> split_directory_and_name(
+    const std::string& path);
 
 // Checks that `path` and every directory above it is owned by root and not writable by
 // group or others, walking by descriptor without following symlinks. Returns the problem.

@@ -68,7 +68,7 @@ struct Walk {
   std::vector<WalkNode> dirs;     // "/" first, down to the directory holding the object
   WalkNode object;                // the object the path names (after symlinks)
   std::vector<SymlinkFact> links; // every link followed, in order
-  util::Fd fd;                          // O_PATH descriptor of `object`
+  util::Fd fd;                    // O_PATH descriptor of `object`
 
   [[nodiscard]] const std::string& physical_path() const { return object.path; }
 };

@@ -69,10 +69,11 @@ struct TrustedOpenError {
     cannot_stat,    // fstat failed (`error`)
   };
   Reason reason = Reason::cannot_open;
-  std::string path;        // the component where it stopped ("/" or a prefix of the path)
-  int error = 0;           // errno, for cannot_open and cannot_stat
-  Untrusted why{};         // for untrusted
-  struct stat st {};       // for untrusted: what fstat said
+  std::string path;   // where it stopped: "/" or a prefix of the path (the whole path, not_absolute
+                      // and not_canonical)
+  int error = 0;      // errno, for cannot_open and cannot_stat
+  Untrusted why{};    // for untrusted
+  struct stat st {};  // for untrusted: what fstat said
 };
 
 // Opens the absolute `path` from "/", as above. Empty components ("//") are skipped; a
@@ -81,7 +82,8 @@ Expected<Opened, TrustedOpenError> open_trusted(std::string_view path, const Tru
 
 // The same, for the one component `name` in the directory `dir` already opened that way,
 // whose path is `dir_path` (for messages).
-Expected<Opened, TrustedOpenError> open_trusted_in(int dir, std::string_view dir_path, const std::string& name,
+Expected<Opened, TrustedOpenError> open_trusted_in(int dir, std::string_view dir_path,
+                                                   const std::string& name,
                                                    const TrustedOpenOptions& options);
 
 }  // namespace suwrap::util
