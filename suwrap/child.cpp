@@ -25,7 +25,8 @@
 #include "response.hpp"
 #include "root_owned.hpp"
 #include "suwrap/build_config.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
+#include "suwrap/util/trusted_open.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/facts.hpp"
 
@@ -103,14 +104,13 @@ namespace {
 constexpr const char* guard_library = "suwrap_guard.so";
 constexpr const char* guard_ini = "suwrap-guard.ini";
 std::optional<std::string> php_guard_problem() {
-  policy::Fd dir;
+  util::Fd dir;
   struct stat st {};
   if (auto why = open_root_owned(build::php_guard_dir, "PHP guard", dir, st)) return "the PHP guard: " + *why;
   if (!S_ISDIR(st.st_mode)) return std::string("the PHP guard: ") + build::php_guard_dir + " is not a directory";
   for (const char* name : {guard_library, guard_ini}) {
-    struct stat file {};
-    if (::fstatat(dir.get(), name, &file, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(file.st_mode) || file.st_uid != 0 ||
-        (file.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    if (!util::open_trusted_in(dir.get(), build::php_guard_dir, name,
+                               {.kind = util::TrustedOpenOptions::Kind::regular_file}))
       return std::string("the PHP guard: ") + build::php_guard_dir + "/" + name +
              " must be a regular file owned by root and writable only by root";
   }
@@ -152,7 +152,7 @@ std::optional<std::string> program_path(const std::string& name, const std::stri
 // The program at `path`, reached from a "#!" line: php-cgi itself, or a "#!" script that
 // leads to it.
 std::optional<std::string> php_cgi_problem_at(const std::string& path, const std::string& safe_path, int depth) {
-  const policy::Fd program(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  const util::Fd program(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!program.valid()) {
     const int error = errno;
     if (error == EACCES || error == EPERM)
@@ -230,7 +230,7 @@ std::optional<std::string> shebang_problem(const ShebangLine& line, const std::s
 
   // The gate is opened as root and checked before the drop, and executed through that
   // descriptor: what runs is the root-owned file that was checked.
-  policy::Fd gate;
+  util::Fd gate;
   if (ctx.pool) {
     if (auto why = open_gate(gate))
       child_refuse(report_fd, ctx, Check::exec, Verdict::error, 500, *why);
@@ -253,7 +253,7 @@ std::optional<std::string> shebang_problem(const ShebangLine& line, const std::s
   // the same device and inode, and the same change time and owner (a file created in the
   // meantime may reuse a freed inode number, never its change time). This descriptor is
   // what a CGI is executed from (execveat), and what php-cgi's guard compares with.
-  policy::Fd script(::open(d.physical_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  util::Fd script(::open(d.physical_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   struct stat script_st {};
   if (!script || ::fstat(script.get(), &script_st) != 0)
     child_refuse(report_fd, ctx, Check::identity, Verdict::deny, 403,
@@ -267,7 +267,7 @@ std::optional<std::string> shebang_problem(const ShebangLine& line, const std::s
   // The php.ini that PHPRC names must be readable by the account: php-cgi would otherwise
   // fall back, silently, to a php.ini in the script's own directory.
   if (handler.is_php()) {
-    policy::Fd ini(::open(d.phprc.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    util::Fd ini(::open(d.phprc.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!ini)
       child_refuse(report_fd, ctx, Check::handler, Verdict::deny, 403,
                    d.phprc + " cannot be read by " + target.user.name + ": " + std::strerror(errno));

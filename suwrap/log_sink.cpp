@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string>
 
+#include "suwrap/util/trusted_open.hpp"
+
 namespace suwrap {
 
 bool LogSink::open(const std::string& destination, std::string& error) {
@@ -28,8 +30,7 @@ bool LogSink::open(const std::string& destination, std::string& error) {
   }
   fd_.reset(fd);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1 ||
-      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || util::untrusted(st) || st.st_nlink != 1) {
     fd_.reset();
     error = "the log " + destination + " must be a regular file owned by root, writable only by root, with one link";
     return false;

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap {
 
@@ -33,7 +33,7 @@ class LogSink {
   void close() { fd_.reset(); }
 
  private:
-  policy::Fd fd_;
+  util::Fd fd_;
   bool syslog_ = false;
   std::string destination_;
 };

@@ -30,6 +30,7 @@
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/log_record.hpp"
+#include "suwrap/util/process.hpp"
 
 namespace {
 
@@ -194,7 +195,7 @@ int main(int argc, char** argv, char** envp) {
   // A defensive start: before anything is trusted, a known set of descriptors, an empty
   // environment, default signals, our own umask and limits. What fails here is reported
   // once the log is open; nothing runs.
-  if (!ensure_standard_fds()) return exit_internal;  // no stdout to answer on
+  if (!util::ensure_standard_fds()) return exit_internal;  // no stdout to answer on
   const bool closed_inherited = close_inherited_fds();
   const std::vector<std::string> environment = take_environment(envp);
   reset_signals();

@@ -29,7 +29,7 @@ using policy::Verdict;
 
 // --- the child: the gate's exec ------------------------------------------------------------
 
-std::optional<std::string> open_gate(policy::Fd& out) {
+std::optional<std::string> open_gate(util::Fd& out) {
   struct stat st {};
   if (auto why = open_root_owned(build::gate_path, "gate", out, st)) return why;
   // Executable but not readable by the account: exec of a file the process cannot read
@@ -42,7 +42,7 @@ std::optional<std::string> open_gate(policy::Fd& out) {
   return std::nullopt;
 }
 
-[[noreturn]] void exec_gate(const RunContext& ctx, int report_fd, const policy::Fd& gate, int gate_log_fd) {
+[[noreturn]] void exec_gate(const RunContext& ctx, int report_fd, const util::Fd& gate, int gate_log_fd) {
   const policy::Decision& d = ctx.decision;
   const policy::Target& target = *d.target;
   const policy::Limits& l = d.limits;

@@ -12,18 +12,18 @@
 #include <string_view>
 
 #include "run.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap {
 
 // The compiled-in gate, opened as root and checked before the drop.
-std::optional<std::string> open_gate(policy::Fd& out);
+std::optional<std::string> open_gate(util::Fd& out);
 
 // Warm mode's step 15: the gate runs as the account user with fd 0 the pool's listening
 // socket (inherited from the caller, checked in main), fd 1 the start channel and fd 2 the
 // pipe its refusal lines go to. Its arguments and environment come from the configuration
 // and the decision alone.
-[[noreturn]] void exec_gate(const RunContext& ctx, int report_fd, const policy::Fd& gate, int gate_log_fd);
+[[noreturn]] void exec_gate(const RunContext& ctx, int report_fd, const util::Fd& gate, int gate_log_fd);
 
 // The gate's refusal lines, read by the supervisor: each complete line that is a record
 // becomes a §6 decision line whose identity fields come from the pool's own decision. A

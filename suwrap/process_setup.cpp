@@ -1,25 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "process_setup.hpp"
 
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 
 namespace suwrap {
-
-bool ensure_standard_fds() {
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    // open() returns the lowest free descriptor, which is this one.
-    const int opened = ::open("/dev/null", O_RDWR | O_NOCTTY);
-    if (opened != fd) return false;
-  }
-  return true;
-}
 
 bool close_inherited_fds() {
   return ::close_range(3, ~0U, 0) == 0;

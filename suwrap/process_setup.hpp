@@ -8,11 +8,6 @@
 
 namespace suwrap {
 
-// Makes sure descriptors 0, 1 and 2 are open (on /dev/null where the caller closed them),
-// so that no file suwrap opens later can become someone's stdin or stdout.
-// Returns false if that could not be done.
-bool ensure_standard_fds();
-
 // Closes every inherited descriptor above 2: nothing the caller leaves open reaches the
 // handler. Returns false if they could not be closed.
 bool close_inherited_fds();

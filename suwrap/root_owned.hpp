@@ -8,15 +8,15 @@
 #include <optional>
 #include <string>
 
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap {
 
-// Opens `path` the way the walk opens a script: from "/", one component at a time, never
-// following a link. Every directory on the way and the object itself must be root's and
+// Opens `path` by the one trusted open (util::open_trusted): from "/", one component at a
+// time, never following a link. Every directory on the way and the object itself must be root's and
 // writable by nobody else, or an account could replace what root installed (the gate that
 // a pool runs, the PHP guard) for another account. `what` names it in messages.
-std::optional<std::string> open_root_owned(const std::string& path, const char* what, policy::Fd& out,
+std::optional<std::string> open_root_owned(const std::string& path, const char* what, util::Fd& out,
                                            struct stat& found);
 
 }  // namespace suwrap

@@ -15,7 +15,7 @@
 #include "child.hpp"
 #include "clock.hpp"
 #include "supervisor.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap {
 
@@ -25,15 +25,15 @@ int run_and_supervise(const RunContext& ctx) {
   // The child's report channel: closed by a successful exec (O_CLOEXEC).
   std::array<int, 2> pipe_fds{};
   if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) return -1;
-  policy::Fd report_read(pipe_fds[0]);
-  policy::Fd report_write(pipe_fds[1]);
+  util::Fd report_read(pipe_fds[0]);
+  util::Fd report_write(pipe_fds[1]);
   // A pool's gate reports its refusals on a pipe of their own (its stderr).
-  policy::Fd gate_log_read;
-  policy::Fd gate_log_write;
+  util::Fd gate_log_read;
+  util::Fd gate_log_write;
   if (ctx.pool) {
     if (::pipe2(pipe_fds.data(), O_CLOEXEC | O_NONBLOCK) != 0) return -1;
-    gate_log_read = policy::Fd(pipe_fds[0]);
-    gate_log_write = policy::Fd(pipe_fds[1]);
+    gate_log_read = util::Fd(pipe_fds[0]);
+    gate_log_write = util::Fd(pipe_fds[1]);
     // The gate writes blocking; only the supervisor's end is non-blocking.
     if (::fcntl(gate_log_write.get(), F_SETFL, 0) != 0) return -1;
   }

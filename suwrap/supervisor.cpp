@@ -156,8 +156,8 @@ int supervise(const RunContext& ctx, Supervised supervised) {
   const pid_t child = supervised.child;
   const pid_t supervisor = supervised.supervisor;
   const std::int64_t started = supervised.started;
-  policy::Fd& report_read = supervised.report_read;
-  policy::Fd& gate_log_read = supervised.gate_log_read;
+  util::Fd& report_read = supervised.report_read;
+  util::Fd& gate_log_read = supervised.gate_log_read;
   const sigset_t& watched = supervised.watched;
   GateLogReader gate_log(ctx);
 
@@ -166,7 +166,7 @@ int supervise(const RunContext& ctx, Supervised supervised) {
   for (int fd = 0; fd <= 2; ++fd) ::dup2(devnull, fd);
   if (devnull > 2) ::close(devnull);
 
-  policy::Fd signals(::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK));
+  util::Fd signals(::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signals) signal_group(child, SIGKILL);  // cannot supervise: end it, and report below
 
   std::optional<ChildFailure> failure;

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "run.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap {
 
@@ -19,8 +19,8 @@ struct Supervised {
   pid_t child = -1;          // the child; after its setsid(), the leader of its process group
   pid_t supervisor = -1;     // this process
   std::int64_t started = 0;  // now_ms() just before the fork
-  policy::Fd report_read;    // the child's report channel: a ChildFailure, or EOF at its exec
-  policy::Fd gate_log_read;  // a pool's: the gate's refusal lines (non-blocking)
+  util::Fd report_read;    // the child's report channel: a ChildFailure, or EOF at its exec
+  util::Fd gate_log_read;  // a pool's: the gate's refusal lines (non-blocking)
   sigset_t watched{};        // blocked, and read through a signalfd
 };
 

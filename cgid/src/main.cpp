@@ -30,6 +30,7 @@
 #include "metrics_listener.hpp"
 #include "server.hpp"
 #include "suwrap/build_config.hpp"
+#include "suwrap/util/process.hpp"
 
 namespace {
 
@@ -167,17 +168,12 @@ class Notifier {
   std::string reload_failure_;
 };
 
-// Descriptors 0-2 open, so that no pipe or socket of ours becomes one of them.
-void ensure_standard_fds() {
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) == -1) ::open("/dev/null", O_RDWR);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_standard_fds();
+  // Descriptors 0-2 open, so that no pipe or socket of ours becomes one of them; without
+  // /dev/null the daemon goes on as it can.
+  (void)suwrap::util::ensure_standard_fds();
   suwrap::cgid::Options options;
   options.wrapper = suwrap::build::wrapper_path;
   options.config_path = suwrap::build::config_path;

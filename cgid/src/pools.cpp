@@ -69,7 +69,7 @@ void signal_supervisor(const Pool& pool, int sig) {
 }
 
 // A fresh listening socket at `path`, replacing a stale socket file (never anything else).
-policy::Fd listen_at(const std::string& path, dev_t& dev, ino_t& ino, std::string& error) {
+util::Fd listen_at(const std::string& path, dev_t& dev, ino_t& ino, std::string& error) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
@@ -78,7 +78,7 @@ policy::Fd listen_at(const std::string& path, dev_t& dev, ino_t& ino, std::strin
     }
     ::unlink(path.c_str());
   }
-  policy::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) {
     error = std::string("socket: ") + std::strerror(errno);
     return {};
@@ -242,7 +242,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   }
   auto pool = std::make_shared<Pool>(io_.get_executor(), route.key, *path, route.idle);
   std::string error;
-  policy::Fd listener = listen_at(*path, pool->socket_dev, pool->socket_ino, error);
+  util::Fd listener = listen_at(*path, pool->socket_dev, pool->socket_ino, error);
   if (!listener) {
     log_->error("no pool for {}: {}; serving it per request", describe(route.key), error);
     failure = PoolFallback{};
@@ -278,7 +278,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   return pool;
 }
 
-awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, policy::Fd start_channel) {
+awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, util::Fd start_channel) {
   using namespace asio::experimental::awaitable_operators;
   auto executor = co_await asio::this_coro::executor;
   {

@@ -33,7 +33,7 @@
 #include "metrics.hpp"
 #include "router.hpp"
 #include "suwrap/config/names.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "waiters.hpp"
 
 namespace suwrap::cgid {
@@ -158,7 +158,7 @@ class Pools {
  private:
   std::shared_ptr<Pool> start(const WarmRoute& route, const std::vector<std::string>& environment,
                               std::optional<std::string> account, PoolAcquired& failure);
-  asio::awaitable<void> supervise(std::shared_ptr<Pool> pool, policy::Fd start_channel);
+  asio::awaitable<void> supervise(std::shared_ptr<Pool> pool, util::Fd start_channel);
   void take(const std::shared_ptr<Pool>& pool);
   void retire(const std::shared_ptr<Pool>& pool, std::string_view why);
   void forget(const std::shared_ptr<Pool>& pool);

@@ -17,8 +17,8 @@ namespace suwrap::cgid {
 namespace {
 
 struct Pipe {
-  policy::Fd read;
-  policy::Fd write;
+  util::Fd read;
+  util::Fd write;
 };
 
 bool make_pipe(Pipe& p) {
@@ -54,7 +54,7 @@ struct SpawnSetup {
 // defaults, whatever the daemon's own settings; `actions` are its descriptors. Returns the
 // pid and a pidfd for it, or false with the reason.
 bool spawn_with(const std::string& program, std::vector<std::string> argv_strings,
-                const std::vector<std::string>& environment, SpawnSetup& setup, pid_t& pid, policy::Fd& pidfd,
+                const std::vector<std::string>& environment, SpawnSetup& setup, pid_t& pid, util::Fd& pidfd,
                 std::string& error) {
   sigset_t none, defaults;
   sigemptyset(&none);
@@ -96,7 +96,7 @@ bool spawn_with(const std::string& program, std::vector<std::string> argv_string
 }
 
 // A child that was started but cannot be used: ended and reaped through its pidfd.
-void end_child(const policy::Fd& pidfd) {
+void end_child(const util::Fd& pidfd) {
   ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
   siginfo_t info{};
   ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &info, WEXITED);
@@ -119,7 +119,7 @@ bool spawn_wrapper(const std::string& wrapper, const std::vector<std::string>& e
   posix_spawn_file_actions_adddup2(&setup.actions, err.write.get(), STDERR_FILENO);
 
   pid_t pid = -1;
-  policy::Fd pidfd;
+  util::Fd pidfd;
   if (!spawn_with(wrapper, {wrapper}, environment, setup, pid, pidfd, error)) return false;
   if (!set_nonblocking(in.write.get()) || !set_nonblocking(out.read.get()) || !set_nonblocking(err.read.get())) {
     error = std::string("fcntl: ") + std::strerror(errno);
@@ -148,7 +148,7 @@ bool spawn_pool(const std::string& wrapper, const std::vector<std::string>& envi
   posix_spawn_file_actions_adddup2(&setup.actions, start.write.get(), STDOUT_FILENO);
 
   pid_t pid = -1;
-  policy::Fd pidfd;
+  util::Fd pidfd;
   if (!spawn_with(wrapper, {wrapper, "--pool"}, environment, setup, pid, pidfd, error)) return false;
   if (!set_nonblocking(start.read.get())) {
     error = std::string("fcntl: ") + std::strerror(errno);

@@ -11,16 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::cgid {
 
 struct SpawnedChild {
   pid_t pid = -1;
-  policy::Fd pidfd;       // readable when the child has exited
-  policy::Fd stdin_fd;    // write end: the request body
-  policy::Fd stdout_fd;   // read end: the CGI response
-  policy::Fd stderr_fd;   // read end: FCGI_STDERR
+  util::Fd pidfd;       // readable when the child has exited
+  util::Fd stdin_fd;    // write end: the request body
+  util::Fd stdout_fd;   // read end: the CGI response
+  util::Fd stderr_fd;   // read end: FCGI_STDERR
 };
 
 // Spawns `wrapper` with argv {wrapper} and exactly `environment`. Our ends of the pipes
@@ -31,8 +31,8 @@ bool spawn_wrapper(const std::string& wrapper, const std::vector<std::string>& e
 
 struct SpawnedPool {
   pid_t pid = -1;
-  policy::Fd pidfd;          // readable when the supervisor has exited
-  policy::Fd start_channel;  // read end: EOF with no byte = ready; bytes = suwrap's refusal
+  util::Fd pidfd;          // readable when the supervisor has exited
+  util::Fd start_channel;  // read end: EOF with no byte = ready; bytes = suwrap's refusal
 };
 
 // Spawns `wrapper` with argv {wrapper, "--pool"} and exactly `environment`; fd 0 is

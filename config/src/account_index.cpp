@@ -88,7 +88,7 @@ class MemoryBytes final : public IndexBytes {
 // probes, and a line rarely crosses more than one block boundary.
 class FileBytes final : public IndexBytes {
  public:
-  FileBytes(Fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
+  FileBytes(util::Fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   [[nodiscard]] std::uint64_t size() const override { return size_; }
 
   std::optional<std::string_view> read(std::uint64_t offset, std::size_t length) override {
@@ -136,7 +136,7 @@ class FileBytes final : public IndexBytes {
     return &cache_.front().second;
   }
 
-  Fd fd_;
+  util::Fd fd_;
   std::uint64_t size_;
   std::list<std::pair<std::uint64_t, std::string>> cache_;
   std::string scratch_;
@@ -163,7 +163,7 @@ std::unique_ptr<IndexBytes> index_in_memory(std::string text) {
   return std::make_unique<MemoryBytes>(std::move(text));
 }
 
-std::unique_ptr<IndexBytes> index_in_file(Fd fd, std::uint64_t size) {
+std::unique_ptr<IndexBytes> index_in_file(util::Fd fd, std::uint64_t size) {
   return std::make_unique<FileBytes>(std::move(fd), size);
 }
 
@@ -401,8 +401,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> IndexReader::doc
   return out;
 }
 
-Expected<std::vector<IndexedFile>, std::string> IndexReader::files() {
-  const auto bad = [](std::string why) { return unexpected(std::move(why)); };
+util::Expected<std::vector<IndexedFile>, std::string> IndexReader::files() {
+  const auto bad = [](std::string why) { return util::unexpected(std::move(why)); };
   // Every line is read: the whole index at once.
   const auto whole = impl_->bytes->read(0, static_cast<std::size_t>(impl_->bytes->size()));
   if (!whole || whole->size() != impl_->bytes->size()) return bad("the index cannot be read");

@@ -12,13 +12,19 @@
 #include <cerrno>
 #include <ctime>
 #include <set>
-#include <system_error>
 #include <utility>
 
 #include "suwrap/config/paths.hpp"
 #include "suwrap/config/trusted.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::policy {
+
+using util::child_path;
+using util::errno_text;
+using util::Expected;
+using util::Fd;
+using util::unexpected;
 
 namespace {
 
@@ -31,10 +37,6 @@ std::int64_t now_ns() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
-
-std::string errno_text(int error) {
-  return std::generic_category().message(error);
 }
 
 ConfigError file_error(std::string path, std::string message) {
@@ -151,7 +153,7 @@ AccountRead read_account_file(int dir, const std::string& accounts_dir, const st
   const std::string path = child_path(accounts_dir, name);
   // Opened whatever its owner and mode: a file that cannot be trusted is still read for
   // what it may govern, which it then refuses.
-  auto opened = open_file_in(dir, name, path, false);
+  auto opened = open_file_in(dir, accounts_dir, name, false);
   if (!opened) {
     read.missing = opened.error().missing;
     read.problem = std::move(opened.error().error);
@@ -286,14 +288,11 @@ class AccountDirectoryOps {
 
   // The index on disk, when it is root's and describes the directory as it is now.
   void use_disk_index() {
-    const Fd sub(::openat(s_.dir.fd.get(), std::string(index_dir_name).c_str(),
-                          O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
+    // Only root's index is ever believed.
+    auto sub = open_trusted_directory_in(s_.dir.fd.get(), config_.accounts_dir, std::string(index_dir_name));
     if (!sub) return;
-    struct stat st {};
-    if (::fstat(sub.get(), &st) != 0) return;
     const std::string sub_path = child_path(config_.accounts_dir, index_dir_name);
-    if (trust_problem(sub_path, st)) return;  // only root's index is ever believed
-    auto file = open_file_in(sub.get(), std::string(index_file_name), child_path(sub_path, index_file_name), true);
+    auto file = open_file_in(sub->fd.get(), sub_path, std::string(index_file_name), true);
     if (!file) return;
     const auto size = static_cast<std::uint64_t>(file->st.st_size);
     IndexReader reader(index_in_file(std::move(file->fd), size));
@@ -415,11 +414,9 @@ class AccountDirectoryOps {
   // minute later). An index older than the one already there is not written over it.
   // A failure only costs the next lookup a refresh.
   void write(const std::string& text, std::int64_t built_ns, bool learnt) {
-    const std::string sub_path = child_path(config_.accounts_dir, index_dir_name);
-    const Fd sub(::openat(s_.dir.fd.get(), std::string(index_dir_name).c_str(),
-                          O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
-    struct stat st {};
-    if (!sub || ::fstat(sub.get(), &st) != 0 || trust_problem(sub_path, st)) return;
+    auto opened_sub = open_trusted_directory_in(s_.dir.fd.get(), config_.accounts_dir, std::string(index_dir_name));
+    if (!opened_sub) return;
+    const Fd sub = std::move(opened_sub->fd);
     remove_stale_temporaries(sub.get());
     Fd out(::openat(sub.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
     if (!out) return;
@@ -445,7 +442,7 @@ class AccountDirectoryOps {
   // within the last second: a caller that makes every request refresh (a hint of "now"
   // each time) costs a write a second at most, not one a request.
   bool newer_on_disk(int sub, std::int64_t built_ns, bool learnt) const {
-    auto file = open_file_in(sub, std::string(index_file_name), "index", true);
+    auto file = open_file_in(sub, child_path(config_.accounts_dir, index_dir_name), std::string(index_file_name), true);
     if (!file) return false;
     const auto size = static_cast<std::uint64_t>(file->st.st_size);
     IndexReader reader(index_in_file(std::move(file->fd), size));

@@ -42,10 +42,15 @@
 #define TOML_UNREACHABLE __builtin_unreachable()
 #include <toml++/toml.h>
 
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/config/trusted.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::policy {
+
+using util::Expected;
+using util::lowercase;
+using util::unexpected;
 namespace {
 
 // ---------------------------------------------------------------------------------------
@@ -130,15 +135,6 @@ std::string with_controls_escaped(std::string_view text) {
     out += "\\x";
     out += hex[byte >> 4U];
     out += hex[byte & 0xfU];
-  }
-  return out;
-}
-
-std::string joined(std::span<const std::string_view> words, std::string_view separator) {
-  std::string out;
-  for (const auto word : words) {
-    if (!out.empty()) out += separator;
-    out += word;
   }
   return out;
 }
@@ -341,13 +337,6 @@ std::optional<std::string> php_arg_problem(std::string_view arg) {
   return std::nullopt;
 }
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 // A host name as SERVER_NAME carries it; judged lowercased, as it is stored.
 std::optional<std::string> domain_problem(std::string_view domain) {
   static constexpr std::string_view expectation = "a host name like \"www.example.org\"";
@@ -407,7 +396,7 @@ class TableReader {
       if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
       const std::string_view what = node.is_table() ? "unknown table" : "unknown key";
       problems_.report(line_of(key.source()), dotted(prefix_, key.str()),
-                       std::string(what) + "; expected one of: " + joined(known, ", "));
+                       std::string(what) + "; expected one of: " + util::join(known, ", "));
     }
   }
   void allow_only(std::initializer_list<std::string_view> known) const {
@@ -921,9 +910,7 @@ Expected<Config, ConfigError> load_config(const std::string& path, const LoadOpt
   return without_exceptions<Config>(path, [&]() -> Expected<Config, ConfigError> {
     auto split = split_directory_and_name(path);
     if (!split) return unexpected(split.error());
-    auto dir = open_trusted_directory(split->first, options.require_trusted);
-    if (!dir) return unexpected(dir.error().error);
-    auto file = open_file_in(dir->fd.get(), split->second, path, options.require_trusted);
+    auto file = open_trusted_file(path, options.require_trusted);
     if (!file) return unexpected(file.error().error);
     auto text = read_opened(*file, path);
     if (!text) return unexpected(text.error());

@@ -10,6 +10,9 @@
 
 namespace suwrap::policy {
 
+using util::Expected;
+using util::unexpected;
+
 std::string_view check_name(Check c) {
   static constexpr std::array<std::string_view, 15> names = {
       "caller",    "config",     "request", "docroot", "path", "target",   "user", "owner",

@@ -1,120 +1,98 @@
 // SPDX-License-Identifier: Apache-2.0
-// Root's files, opened by descriptor from "/" (trusted.hpp).
+// Root's configuration files, opened by descriptor from "/" (trusted.hpp).
 #include "suwrap/config/trusted.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <exception>
-#include <system_error>
 #include <vector>
 
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::policy {
+
+using util::errno_text;
+using util::Expected;
+using util::unexpected;
 
 namespace {
 
 constexpr std::size_t max_file_bytes = std::size_t{1} << 20;
 
-std::string errno_text(int error) {
-  return std::generic_category().message(error);
-}
-
 ConfigError file_error(std::string path, std::string message) {
   return ConfigError{std::move(path), 0, "", std::move(message)};
 }
 
-// Explains why openat(dir, name) failed; a symlink is named as such, since O_NOFOLLOW
-// reports it only as ELOOP or ENOTDIR.
-OpenFailure open_failure(int dir, const std::string& name, const std::string& path, int error) {
-  if (error == ENOENT) return {file_error(path, "does not exist"), true};
-  struct stat st {};
-  if ((error == ELOOP || error == ENOTDIR) && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (S_ISLNK(st.st_mode))
-      return {file_error(path, "is a symbolic link; configuration paths are read without following links"),
-              false};
-    if (error == ENOTDIR) return {file_error(path, "is not a directory"), false};
+// The configuration's words for each refusal of the trusted open.
+OpenFailure failure_of(const util::TrustedOpenError& refused) {
+  using Reason = util::TrustedOpenError::Reason;
+  const std::string& path = refused.path;
+  switch (refused.reason) {
+    case Reason::not_absolute: return {file_error(path, "expected an absolute path")};
+    case Reason::not_canonical:
+      return {file_error(path, "expected a path without \".\" or \"..\" components")};
+    case Reason::missing: return {file_error(path, "does not exist"), true};
+    case Reason::symlink:
+      return {file_error(path, "is a symbolic link; configuration paths are read without following links")};
+    case Reason::not_directory: return {file_error(path, "is not a directory")};
+    case Reason::not_regular: return {file_error(path, "is not a regular file")};
+    case Reason::untrusted: return {*trust_problem(path, refused.st)};
+    case Reason::cannot_stat: return {file_error(path, "cannot fstat: " + errno_text(refused.error))};
+    case Reason::cannot_open: break;
   }
-  return {file_error(path, "cannot open: " + errno_text(error)), false};
+  return {file_error(path, "cannot open: " + errno_text(refused.error))};
 }
 
-std::optional<ConfigError> fstat_into(Opened& opened, const std::string& path, bool require_trusted) {
-  if (::fstat(opened.fd.get(), &opened.st) != 0) return file_error(path, "cannot fstat: " + errno_text(errno));
-  if (require_trusted) return trust_problem(path, opened.st);
-  return std::nullopt;
+Expected<Opened, OpenFailure> opened_or_failure(Expected<Opened, util::TrustedOpenError> opened) {
+  if (!opened) return unexpected(failure_of(opened.error()));
+  return std::move(*opened);
 }
 
 }  // namespace
 
-std::string mode_text(mode_t mode) {
-  std::string digits = "0000";
-  mode_t bits = mode & 07777U;
-  for (std::size_t i = digits.size(); i-- > 0; bits >>= 3U) digits[i] = static_cast<char>('0' + (bits & 7U));
-  return digits;
-}
-
-std::string child_path(std::string_view dir, std::string_view name) {
-  std::string out(dir);
-  if (out != "/") out += '/';
-  out += name;
-  return out;
-}
-
 // Root's configuration must be root's alone: anyone else who can change it decides who runs as whom.
 std::optional<ConfigError> trust_problem(const std::string& path, const struct stat& st) {
   static constexpr std::string_view only_root = "; it must be owned by root and writable only by root";
-  if (st.st_uid != 0)
-    return file_error(path, "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root");
-  if ((st.st_mode & S_IWOTH) != 0)
-    return file_error(path, "is writable by others (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
-  if ((st.st_mode & S_IWGRP) != 0)
-    return file_error(path,
-                      "is writable by its group (mode " + mode_text(st.st_mode) + ")" + std::string(only_root));
-  return std::nullopt;
+  const auto why = util::untrusted(st);
+  if (!why) return std::nullopt;
+  switch (*why) {
+    case util::Untrusted::owner:
+      return file_error(path, "owned by uid " + std::to_string(st.st_uid) + ", must be owned by root");
+    case util::Untrusted::writable_by_others:
+      return file_error(
+          path, "is writable by others (mode " + util::mode_text(st.st_mode) + ")" + std::string(only_root));
+    case util::Untrusted::writable_by_group: break;
+  }
+  return file_error(
+      path, "is writable by its group (mode " + util::mode_text(st.st_mode) + ")" + std::string(only_root));
 }
 
-// One openat(O_PATH|O_NOFOLLOW|O_DIRECTORY) per component, so that no symlink is followed and
-// each directory checked is the one the next step opens from.
 Expected<Opened, OpenFailure> open_trusted_directory(const std::string& path, bool require_trusted) {
-  if (path.empty() || path.front() != '/')
-    return unexpected(OpenFailure{file_error(path, "expected an absolute path")});
-  std::string at = "/";
-  Opened current;
-  current.fd = Fd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!current.fd) return unexpected(OpenFailure{file_error(at, "cannot open: " + errno_text(errno))});
-  if (auto problem = fstat_into(current, at, require_trusted)) return unexpected(OpenFailure{*problem});
-
-  for (const auto component : split_components(path)) {
-    if (component == "." || component == "..")
-      return unexpected(OpenFailure{file_error(path, "expected a path without \".\" or \"..\" components")});
-    const std::string name(component);
-    const std::string next_path = child_path(at, name);
-    Opened next;
-    next.fd = Fd(::openat(current.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
-    if (!next.fd) return unexpected(open_failure(current.fd.get(), name, next_path, errno));
-    if (auto problem = fstat_into(next, next_path, require_trusted)) return unexpected(OpenFailure{*problem});
-    current = std::move(next);
-    at = next_path;
-  }
-  return current;
+  return opened_or_failure(util::open_trusted(
+      path, {.kind = util::TrustedOpenOptions::Kind::directory, .require_trusted = require_trusted}));
 }
 
-// O_NONBLOCK: a FIFO planted in place of the file cannot make the reader wait forever.
-Expected<Opened, OpenFailure> open_file_in(int dir, const std::string& name, const std::string& path,
+Expected<Opened, OpenFailure> open_trusted_file(const std::string& path, bool require_trusted) {
+  return opened_or_failure(util::open_trusted(path, {.kind = util::TrustedOpenOptions::Kind::regular_file,
+                                                     .require_trusted = require_trusted,
+                                                     .for_reading = true}));
+}
+
+Expected<Opened, OpenFailure> open_file_in(int dir, std::string_view dir_path, const std::string& name,
                                            bool require_trusted) {
-  Opened file;
-  file.fd = Fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (!file.fd) return unexpected(open_failure(dir, name, path, errno));
-  if (::fstat(file.fd.get(), &file.st) != 0)
-    return unexpected(OpenFailure{file_error(path, "cannot fstat: " + errno_text(errno))});
-  if (!S_ISREG(file.st.st_mode)) return unexpected(OpenFailure{file_error(path, "is not a regular file")});
-  if (require_trusted) {
-    if (auto problem = trust_problem(path, file.st)) return unexpected(OpenFailure{*problem});
-  }
-  return file;
+  return opened_or_failure(util::open_trusted_in(dir, dir_path, name,
+                                                 {.kind = util::TrustedOpenOptions::Kind::regular_file,
+                                                  .require_trusted = require_trusted,
+                                                  .for_reading = true}));
+}
+
+Expected<Opened, OpenFailure> open_trusted_directory_in(int dir, std::string_view dir_path,
+                                                        const std::string& name) {
+  return opened_or_failure(
+      util::open_trusted_in(dir, dir_path, name, {.kind = util::TrustedOpenOptions::Kind::directory}));
 }
 
 Expected<std::pair<std::string, std::string>, ConfigError> split_directory_and_name(const std::string& path) {
@@ -132,23 +110,14 @@ Expected<std::pair<std::string, std::string>, ConfigError> split_directory_and_n
 
 std::optional<ConfigError> check_trusted_path(const std::string& path) {
   try {
-    if (path == "/") {
-      auto root = open_trusted_directory(path, true);
-      return root ? std::nullopt : std::optional(root.error().error);
+    if (path != "/") {
+      // The path's own faults are named before anything is opened.
+      if (auto split = split_directory_and_name(path); !split) return split.error();
     }
-    auto split = split_directory_and_name(path);
-    if (!split) return split.error();
-    auto dir = open_trusted_directory(split->first, true);
-    if (!dir) return dir.error().error;
-    // O_PATH without O_DIRECTORY: the object may be a file or a directory; with O_NOFOLLOW
-    // a symlink is opened as itself, and refused below.
-    Opened object;
-    object.fd = Fd(::openat(dir->fd.get(), split->second.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!object.fd) return open_failure(dir->fd.get(), split->second, path, errno).error;
-    if (::fstat(object.fd.get(), &object.st) != 0) return file_error(path, "cannot fstat: " + errno_text(errno));
-    if (S_ISLNK(object.st.st_mode))
-      return file_error(path, "is a symbolic link; configuration paths are read without following links");
-    return trust_problem(path, object.st);
+    // Any kind: the object may be a file or a directory; a symlink is refused.
+    auto opened = util::open_trusted(path, {.kind = util::TrustedOpenOptions::Kind::any});
+    if (!opened) return failure_of(opened.error()).error;
+    return std::nullopt;
   } catch (const std::exception& error) {
     return file_error(path, std::string("cannot check: ") + error.what());
   }

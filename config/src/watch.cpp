@@ -13,6 +13,7 @@
 
 #include "suwrap/config/paths.hpp"
 #include "suwrap/config/trusted.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::policy {
 
@@ -120,7 +121,7 @@ AccountSource& ConfigSnapshot::account_source() {
 }
 
 void CurrentConfig::watch_index() {
-  const std::string index_dir = child_path(accounts_dir_, ".suwrap");
+  const std::string index_dir = util::child_path(accounts_dir_, ".suwrap");
   struct stat st {};
   index_watched_ = !accounts_dir_.empty() && ::lstat(index_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   // Without the directory, a watch on nothing: one descriptor either way, and no event

@@ -33,8 +33,9 @@
 #include "records.hpp"
 #include "server.hpp"
 #include "suwrap/build_config.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
+#include "suwrap/util/process.hpp"
 
 namespace {
 
@@ -79,16 +80,6 @@ bool traced() {
   return true;  // cannot tell: fail closed
 }
 
-// A closed descriptor 0-2 would be handed out by the next open(): /dev/null takes its place.
-void ensure_open(int fd) {
-  if (::fcntl(fd, F_GETFD) != -1) return;
-  const int null = ::open("/dev/null", O_RDWR);
-  if (null >= 0 && null != fd) {
-    ::dup2(null, fd);
-    ::close(null);
-  }
-}
-
 bool is_listening_unix_stream_socket(int fd) {
   const auto option = [fd](int name) {
     int value = -1;
@@ -102,7 +93,8 @@ bool is_listening_unix_stream_socket(int fd) {
 
 int main(int argc, char** argv) {
   // 1. Descriptors 0-2 exist, so that nothing we open lands on one of them.
-  for (int fd = 0; fd <= 2; ++fd) ensure_open(fd);
+  //    A closed one would be handed out by the next open(): /dev/null takes its place.
+  (void)util::ensure_standard_fds();
 
   // 2. Arguments: built by suwrap from the configuration only.
   std::string handler_name;
@@ -169,7 +161,7 @@ int main(int argc, char** argv) {
   // 8. PHPRC names a file we can read: php-cgi would otherwise fall back, silently, to a
   // php.ini in the script's own directory.
   if (phprc.empty() || phprc.front() != '/') fail_start(Check::handler, "--phprc must be an absolute path");
-  if (policy::Fd ini(::open(phprc.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)); !ini)
+  if (util::Fd ini(::open(phprc.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)); !ini)
     fail_start(Check::handler, phprc + " cannot be read by " + user->name + ": " + std::strerror(errno));
 
   // 9. php-cgi's parent and workers, with an environment built from nothing. The gate is a

@@ -29,7 +29,7 @@ auto remembered(Map& map, const Key& key, bool keep, std::size_t& asked, Ask ask
 NameCache::NameCache(policy::FactSource& source, std::string etc_dir, Clock::duration keep)
     : source_(source), etc_dir_(std::move(etc_dir)), keep_(keep) {}
 
-policy::Expected<policy::Walk, policy::WalkError> NameCache::walk(std::string_view absolute_path) {
+util::Expected<policy::Walk, policy::WalkError> NameCache::walk(std::string_view absolute_path) {
   return source_.walk(absolute_path);
 }
 

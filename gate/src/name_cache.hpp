@@ -34,7 +34,7 @@ class NameCache final : public policy::FactSource {
   explicit NameCache(policy::FactSource& source, std::string etc_dir = "/etc",
                      Clock::duration keep = std::chrono::seconds(5));
 
-  policy::Expected<policy::Walk, policy::WalkError> walk(std::string_view absolute_path) override;
+  util::Expected<policy::Walk, policy::WalkError> walk(std::string_view absolute_path) override;
   std::optional<policy::FileFacts> stat_path(std::string_view path) override;
   std::optional<policy::UserInfo> user_by_name(std::string_view name) override;
   std::optional<policy::UserInfo> user_by_uid(uid_t uid) override;

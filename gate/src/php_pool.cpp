@@ -19,19 +19,17 @@
 
 #include "suwrap/fastcgi/encoder.hpp"
 #include "suwrap/fastcgi/response_parser.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::gate {
 
 namespace {
 
-using policy::Expected;
-using policy::Fd;
-using policy::unexpected;
+using util::errno_text;
+using util::Expected;
+using util::Fd;
+using util::unexpected;
 using clock = std::chrono::steady_clock;
-
-std::string errno_text(int error = errno) {
-  return std::strerror(error);
-}
 
 Expected<sockaddr_un, std::string> address_of(const std::string& path) {
   sockaddr_un address{};
@@ -86,22 +84,22 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
   // running as the account user, reaches the workers' socket.
   std::array<char, 32> dir_template{};
   std::memcpy(dir_template.data(), "/tmp/suwrap-gate.XXXXXX", sizeof("/tmp/suwrap-gate.XXXXXX"));
-  if (::mkdtemp(dir_template.data()) == nullptr) return unexpected("mkdtemp /tmp: " + errno_text());
+  if (::mkdtemp(dir_template.data()) == nullptr) return unexpected("mkdtemp /tmp: " + errno_text(errno));
   pool->dir_ = dir_template.data();
   pool->socket_path_ = pool->dir_ + "/php.sock";
 
   auto address = address_of(pool->socket_path_);
   if (!address) return unexpected(address.error());
   Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener) return unexpected("socket: " + errno_text());
+  if (!listener) return unexpected("socket: " + errno_text(errno));
   if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(sockaddr_un)) != 0)
-    return unexpected("bind " + pool->socket_path_ + ": " + errno_text());
-  if (::listen(listener.get(), SOMAXCONN) != 0) return unexpected("listen: " + errno_text());
+    return unexpected("bind " + pool->socket_path_ + ": " + errno_text(errno));
+  if (::listen(listener.get(), SOMAXCONN) != 0) return unexpected("listen: " + errno_text(errno));
 
   Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!devnull) return unexpected("/dev/null: " + errno_text());
+  if (!devnull) return unexpected("/dev/null: " + errno_text(errno));
   std::array<int, 2> report_pipe{};
-  if (::pipe2(report_pipe.data(), O_CLOEXEC) != 0) return unexpected("pipe: " + errno_text());
+  if (::pipe2(report_pipe.data(), O_CLOEXEC) != 0) return unexpected("pipe: " + errno_text(errno));
   Fd report_read(report_pipe[0]);
   Fd report_write(report_pipe[1]);
 
@@ -118,7 +116,7 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
 
   const pid_t gate = ::getpid();
   const pid_t pid = ::fork();
-  if (pid < 0) return unexpected("fork: " + errno_text());
+  if (pid < 0) return unexpected("fork: " + errno_text(errno));
   if (pid == 0) exec_php(gate, listener.get(), devnull.get(), report_write.get(), argv.data(), envp.data());
   pool->pid_ = pid;
   report_write.reset();
@@ -135,7 +133,7 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
     return unexpected("cannot execute " + launch.program + ": " + errno_text(child_error));
   }
   pool->pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pool->pidfd_) return unexpected("pidfd_open: " + errno_text());  // stop() still ends it, by pid
+  if (!pool->pidfd_) return unexpected("pidfd_open: " + errno_text(errno));  // stop() still ends it, by pid
   listener.reset();  // the workers hold it; when they are gone, nobody accepts any more
 
   auto ready = pool->wait_ready(ready_within);
@@ -151,10 +149,10 @@ Expected<Fd, std::string> PhpPool::connect() const {
   auto address = address_of(socket_path_);
   if (!address) return unexpected(address.error());
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return unexpected("socket: " + errno_text());
+  if (!fd) return unexpected("socket: " + errno_text(errno));
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(sockaddr_un)) != 0) {
     if (errno == EAGAIN) return unexpected(std::string("php-cgi's listen queue is full"));
-    return unexpected("connect " + socket_path_ + ": " + errno_text());
+    return unexpected("connect " + socket_path_ + ": " + errno_text(errno));
   }
   return fd;
 }
@@ -171,7 +169,7 @@ Expected<bool, std::string> PhpPool::wait_ready(std::chrono::milliseconds within
     return unexpected(std::string("cannot encode FCGI_GET_VALUES"));
   if (::send(connection->get(), query.data(), query.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(query.size()))
-    return unexpected("php-cgi: " + errno_text());
+    return unexpected("php-cgi: " + errno_text(errno));
 
   fastcgi::ResponseParser parser;
   std::vector<fastcgi::ResponseEvent> events;
@@ -183,7 +181,7 @@ Expected<bool, std::string> PhpPool::wait_ready(std::chrono::milliseconds within
     std::array<pollfd, 2> watched{{{connection->get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}}};
     const int n = ::poll(watched.data(), watched.size(), static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return unexpected("poll: " + errno_text());
+    if (n < 0) return unexpected("poll: " + errno_text(errno));
     if ((watched[1].revents & POLLIN) != 0) return unexpected(std::string("php-cgi exited as it started"));
     if (watched[0].revents == 0) continue;
     const ssize_t got = ::recv(connection->get(), buffer.data(), buffer.size(), 0);

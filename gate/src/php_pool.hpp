@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "suwrap/config/expected.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/expected.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::gate {
 
@@ -34,7 +34,7 @@ struct PhpLaunch {
 class PhpPool {
  public:
   // Starts php-cgi and waits until a worker answers FCGI_GET_VALUES, at most `ready_within`.
-  static policy::Expected<std::unique_ptr<PhpPool>, std::string> start(
+  static util::Expected<std::unique_ptr<PhpPool>, std::string> start(
       const PhpLaunch& launch, std::chrono::milliseconds ready_within);
   ~PhpPool();
   PhpPool(const PhpPool&) = delete;
@@ -46,7 +46,7 @@ class PhpPool {
 
   // A new connection to the workers: non-blocking, close-on-exec. Unix sockets connect at
   // once or not at all; a full listen queue is an error here, never a wait.
-  [[nodiscard]] policy::Expected<policy::Fd, std::string> connect() const;
+  [[nodiscard]] util::Expected<util::Fd, std::string> connect() const;
 
   // Ends the parent and every worker (SIGKILL to the group), reaps the parent, and removes
   // the socket and its directory. Called again, it does nothing.
@@ -54,12 +54,12 @@ class PhpPool {
 
  private:
   PhpPool() = default;
-  policy::Expected<bool, std::string> wait_ready(std::chrono::milliseconds within) const;
+  util::Expected<bool, std::string> wait_ready(std::chrono::milliseconds within) const;
 
   std::string dir_;
   std::string socket_path_;
   pid_t pid_ = -1;
-  policy::Fd pidfd_;
+  util::Fd pidfd_;
   bool stopped_ = false;
 };
 

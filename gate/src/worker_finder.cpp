@@ -21,14 +21,16 @@
 #include <type_traits>
 
 #include "suwrap/config/children.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::gate {
 
 namespace {
 
-using policy::Expected;
-using policy::unexpected;
+using util::errno_text;
+using util::Expected;
+using util::unexpected;
 
 constexpr std::size_t align4(std::size_t n) {
   return (n + 3) & ~std::size_t{3};
@@ -47,10 +49,6 @@ template <class T>
 void append_bytes(std::string& out, const T& value) {
   static_assert(std::is_trivially_copyable_v<T>);
   out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-std::string errno_text(int error) {
-  return std::strerror(error);
 }
 
 // The peer attribute among the attributes of one unix_diag_msg.
@@ -136,7 +134,7 @@ Expected<std::uint32_t, std::string> peer_socket_inode(int socket_fd) {
   if (!S_ISSOCK(st.st_mode)) return unexpected(std::string("not a socket"));
   const auto inode = static_cast<std::uint32_t>(st.st_ino);  // socket inodes are 32-bit numbers
 
-  policy::Fd netlink(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  util::Fd netlink(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (!netlink) return unexpected("netlink socket: " + errno_text(errno));
   static std::uint32_t sequence = 0;
   ++sequence;
@@ -206,7 +204,7 @@ Expected<pid_t, std::string> kill_peer_worker(pid_t parent, int socket_fd) {
   const auto worker = find_socket_holder(parent, *peer);
   if (!worker)
     return unexpected(std::string("no php worker holds the connection (none has accepted it yet)"));
-  policy::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *worker, 0)));
+  util::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *worker, 0)));
   if (!pidfd) return unexpected("pidfd_open " + std::to_string(*worker) + ": " + errno_text(errno));
   // Checked again through the pid now pinned by the pidfd: the process found may have
   // ended, and its pid been reused, between the scan and pidfd_open.

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/config/expected.hpp"
+#include "suwrap/util/expected.hpp"
 
 namespace suwrap::gate {
 
@@ -29,14 +29,14 @@ std::string unix_diag_request(std::uint32_t inode, std::uint32_t sequence);
 // From the kernel's answer to unix_diag_request(inode, sequence): the peer's inode. An
 // error names why: the kernel's error, a socket without a peer, or bytes that are not a
 // well-formed answer (every length is checked before it is used).
-policy::Expected<std::uint32_t, std::string> parse_unix_diag_peer(std::string_view reply, std::uint32_t inode,
+util::Expected<std::uint32_t, std::string> parse_unix_diag_peer(std::string_view reply, std::uint32_t inode,
                                                                   std::uint32_t sequence);
 
 // "socket:[12345]" (a /proc/PID/fd link) -> 12345; anything else -> nullopt.
 std::optional<std::uint64_t> socket_inode_from_link(std::string_view link);
 
 // The inode of the socket at the other end of the connected unix socket `socket_fd`.
-policy::Expected<std::uint32_t, std::string> peer_socket_inode(int socket_fd);
+util::Expected<std::uint32_t, std::string> peer_socket_inode(int socket_fd);
 
 // Whether process `pid` has a descriptor for the socket `inode`.
 bool holds_socket(pid_t pid, std::uint64_t inode);
@@ -58,6 +58,6 @@ std::size_t end_escaped_processes(pid_t keep);
 // answers its pid. The signal goes through a pidfd opened after the process was found and
 // checked again to hold the socket, so it can never reach a process that reused the pid.
 // An error says why none was killed (e.g. no worker has accepted the connection yet).
-policy::Expected<pid_t, std::string> kill_peer_worker(pid_t parent, int socket_fd);
+util::Expected<pid_t, std::string> kill_peer_worker(pid_t parent, int socket_fd);
 
 }  // namespace suwrap::gate

@@ -40,11 +40,21 @@
 #include "suwrap/config/config.hpp"
 #include "suwrap/config/trusted.hpp"
 #include "suwrap/policy/facts.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::cli::edit {
+
+using util::child_path;
+using util::errno_text;
+using util::join;
+using util::lowercase;
+using util::mode_text;
+using util::Expected;
+using util::Fd;
+using util::unexpected;
 
 namespace {
 
@@ -108,16 +118,6 @@ constexpr std::string_view lock_timeout_help =
 // ---------------------------------------------------------------------------------------
 // Reporting.
 
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
-
-std::string mode_text(mode_t mode) {
-  std::array<char, 8> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04o", static_cast<unsigned>(mode & 07777));
-  return buf.data();
-}
-
 std::string json_array(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
@@ -175,25 +175,16 @@ std::string account_file_text(const Account& account, std::string_view command) 
 
 namespace {
 
-std::string joined(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 void print_account_text(const Account& account, const Config& config) {
   const Limits l = account.limits.applied_to(config.limits);
   std::printf("name:         %s\n", account.name.c_str());
   std::printf("user:         %s\n", account.user.c_str());
   std::printf("group:        %s\n", account.group ? account.group->c_str() : "(the user's primary group)");
-  std::printf("docroots:     %s\n", joined(account.docroots, ", ").c_str());
+  std::printf("docroots:     %s\n", join(account.docroots, ", ").c_str());
   std::printf("domains:      %s\n",
-              account.domains.empty() ? "(none)" : joined(account.domains, ", ").c_str());
+              account.domains.empty() ? "(none)" : join(account.domains, ", ").c_str());
   std::printf("php_handler:  %s\n", account.php_handler ? account.php_handler->c_str() : "(by extension)");
-  std::printf("handlers:     %s\n", account.handlers ? joined(*account.handlers, ", ").c_str() : "(all)");
+  std::printf("handlers:     %s\n", account.handlers ? join(*account.handlers, ", ").c_str() : "(all)");
   std::printf("php_ini_dir:  %s\n",
               account.php_ini_dir ? account.php_ini_dir->c_str() : "(the handler's ini_dir)");
   std::printf("disabled:     %s\n", account.disabled ? "yes" : "no");
@@ -260,7 +251,7 @@ void check_docroots(const Account& account, const Config& config, FactSource& fa
     // Not errors: the panel may be about to fix them; but every script there would be refused.
     if (!matching_docroot(docroot, config.docroots))
       problems.warning("docroot " + docroot + " is not inside any [global] docroots (" +
-                       joined(config.docroots, ", ") +
+                       join(config.docroots, ", ") +
                        "); its scripts are refused (check docroot) until it is");
     if (user && facts_of->uid != 0 && facts_of->uid != user->uid)
       problems.warning("docroot " + docroot + " is owned by uid " + std::to_string(facts_of->uid) +
@@ -309,7 +300,7 @@ void check_handlers(const Account& account, const Config& config, Problems& prob
                    std::string(to_string(php->kind)) + "; it must be \"php\" or \"php-fcgi\"");
   else if (!account.may_use(*account.php_handler))
     problems.error("php handler " + *account.php_handler + " is not among the account's handlers (" +
-                   joined(*account.handlers, ", ") + ")");
+                   join(*account.handlers, ", ") + ")");
 }
 
 // PHPRC names <php_ini_dir>/php.ini: the directory and the file must be the account user's or
@@ -383,12 +374,6 @@ std::optional<std::uint64_t> parse_count(const std::string& text, std::uint64_t 
     value = value * 10 + digit;
   }
   return value;
-}
-
-std::string lowercase(std::string text) {
-  for (char& c : text)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return text;
 }
 
 std::vector<std::string> comma_list(const std::string& text) {
@@ -728,7 +713,7 @@ int run_list(const ReadOptions& opt) {
   for (const auto& a : listed) {
     std::printf("%-20s %-16s %-8s %-12s %s\n", a->name.c_str(), a->user.c_str(),
                 a->disabled ? "disabled" : "enabled", a->php_handler ? a->php_handler->c_str() : "-",
-                joined(a->docroots, ", ").c_str());
+                join(a->docroots, ", ").c_str());
   }
   return exit_ok;
 }

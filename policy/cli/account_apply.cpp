@@ -58,8 +58,13 @@
 #include "suwrap/policy/caching_facts.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/log_record.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::cli::edit {
+
+using util::child_path;
+using util::errno_text;
+using util::Fd;
 
 namespace {
 
@@ -69,10 +74,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t max_apply_bytes = std::size_t{64} << 20;
 constexpr std::string_view journal_name = ".apply-journal";
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 struct ApplyOptions {
   std::string config = suwrap::build::config_path;

@@ -17,8 +17,8 @@
 #include "output.hpp"
 #include "suwrap/config/accounts.hpp"
 #include "suwrap/config/config.hpp"
-#include "suwrap/config/expected.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/expected.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/policy/facts.hpp"
 
 namespace suwrap::cli::edit {
@@ -57,7 +57,7 @@ std::string account_file_text(const policy::Account& account, std::string_view c
 
 struct AccountsDir {
   std::string path;
-  policy::Fd fd;  // O_RDONLY|O_DIRECTORY, holding the flock
+  util::Fd fd;  // O_RDONLY|O_DIRECTORY, holding the flock
 };
 
 struct DirFailure {
@@ -68,7 +68,7 @@ struct DirFailure {
 // Opens accounts_dir (made if missing), checks it is root's as the loader will, and takes
 // the edit lock, waiting at most `timeout` for another edit to end. An `account apply` that
 // was cut short (its journal left behind) is rolled back first.
-policy::Expected<AccountsDir, DirFailure> lock_accounts_dir(const std::string& path, std::chrono::milliseconds timeout);
+util::Expected<AccountsDir, DirFailure> lock_accounts_dir(const std::string& path, std::chrono::milliseconds timeout);
 
 std::optional<std::string> sync_directory(const AccountsDir& dir);
 

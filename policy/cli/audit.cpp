@@ -35,11 +35,16 @@
 #include "suwrap/policy/checks.hpp"
 #include "suwrap/config/config.hpp"
 #include "suwrap/policy/facts.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::cli {
+
+using util::child_path;
+using util::errno_text;
+using util::Fd;
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
@@ -98,14 +103,6 @@ struct TreeError {
   std::string path;
   std::string error;
 };
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
-
-std::string child_path(const std::string& dir, std::string_view name) {
-  return (dir == "/" ? dir : dir + "/") + std::string(name);
-}
 
 class Auditor {
  public:

@@ -25,11 +25,16 @@
 #include "output.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/config/config.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/config/trusted.hpp"
 #include "suwrap/policy/log_record.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::cli {
+
+using util::child_path;
+using util::errno_text;
+using util::Fd;
 
 namespace {
 
@@ -43,10 +48,6 @@ struct InstallOptions {
   bool json = false;
   bool dry_run = false;
 };
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
-}
 
 // The text now at the destination, if there is a file there that can be read.
 std::optional<std::string> current_text(const std::string& destination) {

@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 #include "suwrap/config/config.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/suphp.hpp"
 
 namespace suwrap::cli {
+
+using util::Fd;
 
 namespace {
 

@@ -11,10 +11,15 @@
 #include <new>
 #include <utility>
 
-#include "suwrap/config/fd.hpp"
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
+#include "suwrap/util/trusted_open.hpp"
 
 namespace suwrap::policy {
+
+using util::Expected;
+using util::Fd;
+using util::unexpected;
 
 namespace {
 
@@ -72,11 +77,10 @@ Expected<Walk, WalkError> CachingFacts::walk(std::string_view absolute_path) {
     if (parent == nullptr) return full_walk(absolute_path);
 
     const std::string leaf_name(name);
-    Fd leaf(::openat(parent->fd.get(), leaf_name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    // The walk's own step (util/trusted_open.hpp), from the directory it left open.
+    auto leaf = util::open_step(parent->fd.get(), leaf_name, O_PATH);
     if (!leaf) return full_walk(absolute_path);
-    struct stat st {};
-    if (::fstat(leaf.get(), &st) != 0) return full_walk(absolute_path);
-    const FileFacts facts = FileFacts::from(st);
+    const FileFacts facts = FileFacts::from(leaf->st);
     // A link is resolved and recorded by the walk; a directory becomes part of the chain.
     if (facts.is_symlink() || facts.is_dir()) return full_walk(absolute_path);
 
@@ -85,8 +89,8 @@ Expected<Walk, WalkError> CachingFacts::walk(std::string_view absolute_path) {
     walk.dirs.push_back(parent->object);
     walk.links = parent->links;
     const std::string& parent_path = parent->object.path;
-    walk.object = WalkNode{(parent_path == "/" ? parent_path : parent_path + "/") + leaf_name, facts};
-    walk.fd = std::move(leaf);
+    walk.object = WalkNode{util::child_path(parent_path, leaf_name), facts};
+    walk.fd = std::move(leaf->fd);
     return walk;
   } catch (const std::bad_alloc&) {
     return unexpected(WalkError{WalkErrorKind::io, std::string(), ENOMEM});

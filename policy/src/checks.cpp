@@ -7,24 +7,21 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <cstdio>
 #include <string>
 #include <utility>
 
 #include "suwrap/build_config.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::policy {
 
-namespace {
+using util::join;
+using util::lowercase;
+using util::mode_text;
 
-std::string mode_string(mode_t mode) {
-  std::array<char, 8> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04o", static_cast<unsigned>(mode & 07777));
-  return buf.data();
-}
+namespace {
 
 std::string user_label(uid_t uid, FactSource& facts) {
   if (auto u = facts.user_by_uid(uid)) return "uid " + std::to_string(uid) + " (" + u->name + ")";
@@ -36,22 +33,6 @@ bool valid_handler_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
   });
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += sep;
-    out += item;
-  }
-  return out;
 }
 
 // The concrete directory a docroot pattern matched for `path`: as many leading components
@@ -331,9 +312,9 @@ class Pipeline {
         return deny(Check::dir_perms, dir.path + " is owned by " + user_label(f.uid, facts_) +
                                           ", not by root or " + user_.name);
       if ((f.mode & S_IWOTH) != 0)
-        return deny(Check::dir_perms, dir.path + " is writable by others (mode " + mode_string(f.mode) + ")");
+        return deny(Check::dir_perms, dir.path + " is writable by others (mode " + mode_text(f.mode) + ")");
       if ((f.mode & S_IWGRP) != 0 && !config().allow_dir_group_writable)
-        return deny(Check::dir_perms, dir.path + " is writable by group (mode " + mode_string(f.mode) + ")");
+        return deny(Check::dir_perms, dir.path + " is writable by group (mode " + mode_text(f.mode) + ")");
     }
     return pass(Check::dir_perms, std::to_string(walk_->dirs.size()) +
                                       " directories owned by root or " + user_.name + ", not writable by others");
@@ -346,14 +327,14 @@ class Pipeline {
     const std::string& p = walk_->physical_path();
     if (!f.is_regular()) return deny(Check::file_perms, p + " is not a regular file");
     if ((f.mode & S_IWOTH) != 0)
-      return deny(Check::file_perms, p + " is writable by others (mode " + mode_string(f.mode) + ")");
+      return deny(Check::file_perms, p + " is writable by others (mode " + mode_text(f.mode) + ")");
     if ((f.mode & S_IWGRP) != 0 && !config().allow_file_group_writable)
-      return deny(Check::file_perms, p + " is writable by group (mode " + mode_string(f.mode) + ")");
+      return deny(Check::file_perms, p + " is writable by group (mode " + mode_text(f.mode) + ")");
     if ((f.mode & (S_ISUID | S_ISGID)) != 0)
-      return deny(Check::file_perms, p + " is set-uid or set-gid (mode " + mode_string(f.mode) + ")");
+      return deny(Check::file_perms, p + " is set-uid or set-gid (mode " + mode_text(f.mode) + ")");
     if (f.nlink != 1)
       return deny(Check::file_perms, p + " has " + std::to_string(f.nlink) + " hard links; one is required");
-    return pass(Check::file_perms, "regular file, mode " + mode_string(f.mode) + ", one link");
+    return pass(Check::file_perms, "regular file, mode " + mode_text(f.mode) + ", one link");
   }
 
   // 11. handler: chosen, existing, allowed for the account, and usable.
@@ -370,7 +351,7 @@ class Pipeline {
     if (handler->kind == HandlerKind::cgi) {
       if ((walk_->object.facts.mode & S_IXUSR) == 0)
         return deny(Check::handler, walk_->physical_path() + " is not executable by its owner (mode " +
-                                        mode_string(walk_->object.facts.mode) + ")");
+                                        mode_text(walk_->object.facts.mode) + ")");
       return pass(Check::handler, "cgi: the script runs itself");
     }
     if (!check_handler_program(*handler)) return false;
@@ -441,7 +422,7 @@ class Pipeline {
       return deny(Check::vhost, "check_vhost is on and no account applies to " + user_.name);
     if (!request_.server_name || request_.server_name->empty())
       return deny(Check::vhost, "check_vhost is on and SERVER_NAME is missing");
-    std::string name = lower(*request_.server_name);
+    std::string name = lowercase(*request_.server_name);
     if (!name.empty() && name.back() == '.') name.pop_back();
     const auto& domains = account_->domains;
     if (std::find(domains.begin(), domains.end(), name) == domains.end())

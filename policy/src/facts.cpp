@@ -20,9 +20,12 @@
 #include <vector>
 
 #include "suwrap/build_config.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::policy {
+
+using util::Expected;
+using util::Fd;
 
 namespace {
 

@@ -18,8 +18,13 @@
 
 #include "suwrap/policy/account_file.hpp"
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
 
 namespace suwrap::policy {
+
+using util::join;
+using util::Expected;
+using util::unexpected;
 
 namespace {
 
@@ -147,15 +152,6 @@ std::string toml_array(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-std::string joined(const std::vector<std::string>& values, std::string_view separator) {
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += separator;
-    out += values[i];
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------
 // The translation.
 
@@ -254,7 +250,7 @@ class Importer {
   std::string single(const SuphpEntry& entry) {
     if (entry.values.size() > 1 && split_noted_.insert(entry.key + "@" + std::to_string(entry.line)).second)
       note(entry.line, entry.key,
-           "the unquoted value \"" + joined(entry.values, ":") + "\" was split at ':', and suPHP used only \"" +
+           "the unquoted value \"" + join(entry.values, ":") + "\" was split at ':', and suPHP used only \"" +
                entry.values.front() + "\"; that is what is carried over. If the whole was meant, suPHP never "
                "ran with it: quote it in suphp.conf (\"...\") and import again, or edit the result");
     return entry.values.front();
@@ -496,7 +492,7 @@ class Importer {
         // Unquoted "php:/usr/bin/php-cgi" was split at ':'; suPHP took "php", which is no
         // interpreter it knows, and refused every request for this handler.
         note(entry.line, entry.key,
-             "skipped: the unquoted value \"" + joined(entry.values, ":") + "\" was split at ':' and suPHP "
+             "skipped: the unquoted value \"" + join(entry.values, ":") + "\" was split at ':' and suPHP "
              "read only \"" + entry.values.front() + "\", which it refused as an unknown interpreter for every "
              "request; suwrap refuses them too (check handler). Quote it in suphp.conf to mean the whole");
         continue;

@@ -19,8 +19,15 @@
 #include <variant>
 
 #include "suwrap/config/paths.hpp"
+#include "suwrap/util/text.hpp"
+#include "suwrap/util/trusted_open.hpp"
 
 namespace suwrap::policy {
+
+using util::child_path;
+using util::Expected;
+using util::Fd;
+using util::unexpected;
 
 FileFacts FileFacts::from(const struct stat& st) {
   FileFacts facts;
@@ -100,11 +107,10 @@ WalkErrorKind kind_of_errno(int err) {
   }
 }
 
-std::string child_path(const std::string& dir, std::string_view name) {
-  std::string path = dir;
-  if (path.back() != '/') path += '/';
-  path += name;
-  return path;
+// A failed openat is told by its errno; a failed fstat after it is an I/O error.
+WalkError step_error(const util::StepFailure& failure, std::string path) {
+  return make_error(failure.at_fstat ? WalkErrorKind::io : kind_of_errno(failure.error), std::move(path),
+                    failure.error);
 }
 
 class Walker {
@@ -120,18 +126,9 @@ class Walker {
     if (absolute_path.size() >= PATH_MAX)
       return unexpected(make_error(WalkErrorKind::too_long, std::string(absolute_path), ENAMETOOLONG));
 
-    const int root_fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd < 0) {
-      const int err = errno;
-      return unexpected(make_error(kind_of_errno(err), "/", err));
-    }
-    Fd root(root_fd);
-    struct stat st {};
-    if (::fstat(root.get(), &st) != 0) {
-      const int err = errno;
-      return unexpected(make_error(WalkErrorKind::io, "/", err));
-    }
-    dirs_.push_back(OpenObject{WalkNode{"/", FileFacts::from(st)}, std::move(root)});
+    auto root = util::open_root();
+    if (!root) return unexpected(step_error(root.error(), "/"));
+    dirs_.push_back(OpenObject{WalkNode{"/", FileFacts::from(root->st)}, std::move(root->fd)});
 
     queue_components(absolute_path);
     while (!pending_.empty()) {
@@ -179,18 +176,12 @@ class Walker {
     if (dirs_.size() >= max_depth || path.size() >= PATH_MAX || name.size() > NAME_MAX)
       return make_error(WalkErrorKind::too_long, std::move(path), ENAMETOOLONG);
 
-    const int fd = ::openat(parent.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      return make_error(kind_of_errno(err), std::move(path), err);
-    }
-    Fd object(fd);
-    struct stat st {};
-    if (::fstat(object.get(), &st) != 0) {
-      const int err = errno;
-      return make_error(WalkErrorKind::io, std::move(path), err);
-    }
-    const FileFacts facts = FileFacts::from(st);
+    // The step of the trusted open (util/trusted_open.hpp), without its judgement: the
+    // checks judge what the walk gathers, and a link is followed here, not refused.
+    auto opened = util::open_step(parent.fd.get(), name, O_PATH);
+    if (!opened) return step_error(opened.error(), std::move(path));
+    Fd object = std::move(opened->fd);
+    const FileFacts facts = FileFacts::from(opened->st);
 
     if (facts.is_symlink()) return follow_link(std::move(path), facts, object);
     if (facts.is_dir()) {

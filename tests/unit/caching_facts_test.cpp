@@ -23,7 +23,7 @@
 namespace {
 
 using suwrap::policy::CachingFacts;
-using suwrap::policy::Expected;
+using suwrap::util::Expected;
 using suwrap::policy::FactSource;
 using suwrap::policy::FileFacts;
 using suwrap::policy::GroupInfo;

@@ -38,7 +38,7 @@ using suwrap::policy::check_name;
 using suwrap::policy::Config;
 using suwrap::policy::ConfigError;
 using suwrap::policy::Decision;
-using suwrap::policy::Expected;
+using suwrap::util::Expected;
 using suwrap::policy::FactSource;
 using suwrap::policy::FileFacts;
 using suwrap::policy::GroupInfo;
@@ -97,7 +97,7 @@ class FakeFacts final : public FactSource {
     Steps steps;
     steps.dirs.push_back({"/", nodes_.at("/").facts});
     unsigned links_left = 40;
-    if (auto error = walk_from(steps, absolute_path, links_left)) return suwrap::policy::unexpected(*error);
+    if (auto error = walk_from(steps, absolute_path, links_left)) return suwrap::util::unexpected(*error);
     Walk walk;
     if (steps.leaf) {
       walk.object = *steps.leaf;
@@ -471,7 +471,7 @@ TEST_F(Decide, ConfigPassesForAValidConfigurationAndNamesTheAccountFileItJudged)
 // The caller's name lives in the main file: without a valid one `caller` cannot be judged.
 TEST_F(Decide, ConfigThatCannotBeLoadedIsAnErrorAndLeavesCallerUnjudged) {
   request.script = alice_script;
-  const LoadedConfig broken(suwrap::policy::unexpected(
+  const LoadedConfig broken(suwrap::util::unexpected(
       ConfigError{"/etc/suwrap/suwrap.toml", 0, "", "owned by uid 1001; expected root"}));
   AccountList none({});
   const Decision decision = suwrap::policy::decide(request, broken, none, facts);

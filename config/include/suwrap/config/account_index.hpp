@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/config/expected.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/expected.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::policy {
 
@@ -88,7 +88,7 @@ class IndexBytes {
 
 std::unique_ptr<IndexBytes> index_in_memory(std::string text);
 // Reads the open file `fd` (an index, judged by the caller) through a small block cache.
-std::unique_ptr<IndexBytes> index_in_file(Fd fd, std::uint64_t size);
+std::unique_ptr<IndexBytes> index_in_file(util::Fd fd, std::uint64_t size);
 
 // Lookups over an index's bytes. Every method fails (nullopt, or an error) on an index that
 // is not well-formed: a reader never guesses, it refreshes.
@@ -109,7 +109,7 @@ class IndexReader {
   // The docroots strictly below `docroot`, with the file holding each.
   std::optional<std::vector<std::pair<std::string, std::string>>> docroots_below(std::string_view docroot);
   // Every file (the "f" lines, with their "u" and "d" lines): for a refresh and for tools.
-  Expected<std::vector<IndexedFile>, std::string> files();
+  util::Expected<std::vector<IndexedFile>, std::string> files();
 
  private:
   struct Impl;

@@ -38,8 +38,8 @@
 
 #include "suwrap/config/account_index.hpp"
 #include "suwrap/config/config.hpp"
-#include "suwrap/config/expected.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/expected.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::policy {
 
@@ -122,17 +122,17 @@ class AccountDirectory final : public AccountSource {
 
   // Every account file, as the index knows it (refreshed first if it is stale): for
   // `config check` and tools. Each entry's accounts are not read again.
-  Expected<std::vector<IndexedFile>, ConfigError> files();
+  util::Expected<std::vector<IndexedFile>, ConfigError> files();
 
   // For the tools (suwrap-policy account, config check), which ask for an exact index
   // (distrust_before_ns in the future):
   // one file read now by its file name ("alice.toml"), judged against the configuration;
   AccountRead read_file(const std::string& name);
   // the files the index says name `user`;
-  Expected<std::vector<std::string>, ConfigError> files_naming(std::string_view user);
+  util::Expected<std::vector<std::string>, ConfigError> files_naming(std::string_view user);
   // the docroots the index holds that are equal to, above or below `docroot`, with the
   // account (file name without ".toml") claiming each.
-  Expected<std::vector<DocrootClaim>, ConfigError> claims_overlapping(std::string_view docroot);
+  util::Expected<std::vector<DocrootClaim>, ConfigError> claims_overlapping(std::string_view docroot);
 
   // Forget what was read: the next lookup opens the directory and the index again, and
   // refreshes an index built at or before `distrust_before_ns`. The daemons call this when

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/config/expected.hpp"
+#include "suwrap/util/expected.hpp"
 
 namespace suwrap::policy {
 
@@ -103,10 +103,10 @@ struct ConfigError {
 
 // Parses the text of the main configuration file. Accounts are not read here.
 // `file` is the name used in errors and to derive the default accounts_dir.
-Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view file);
+util::Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view file);
 
 // Parses one account file's text; `name` is the account name (file name without .toml).
-Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file,
+util::Expected<Account, ConfigError> parse_account(std::string_view text, std::string_view file,
                                              std::string_view name);
 
 // An account against the main file: the handlers it names exist, its php_handler is of a
@@ -143,10 +143,10 @@ struct LoadOptions {
 };
 
 // The configuration as loaded, or why it could not be (check `config`).
-using LoadedConfig = Expected<Config, ConfigError>;
+using LoadedConfig = util::Expected<Config, ConfigError>;
 
 // Reads and parses the main file by descriptor (no symlink followed), checking trust as
 // asked. The account files are read where they are needed (accounts.hpp).
-Expected<Config, ConfigError> load_config(const std::string& path, const LoadOptions& options = {});
+util::Expected<Config, ConfigError> load_config(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace suwrap::policy

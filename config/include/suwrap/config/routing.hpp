@@ -10,7 +10,7 @@
 
 #include "suwrap/config/accounts.hpp"
 #include "suwrap/config/config.hpp"
-#include "suwrap/config/expected.hpp"
+#include "suwrap/util/expected.hpp"
 #include "suwrap/config/names.hpp"
 
 namespace suwrap::policy {
@@ -32,7 +32,7 @@ struct HandlerRefusal {
   Verdict verdict = Verdict::deny;  // error: the configuration names a handler it lacks
   std::string reason;
 };
-Expected<const Handler*, HandlerRefusal> select_handler(const Config& config, std::string_view physical_path,
+util::Expected<const Handler*, HandlerRefusal> select_handler(const Config& config, std::string_view physical_path,
                                                         const Account* account,
                                                         const std::optional<std::string>& requested);
 

@@ -13,7 +13,7 @@
 
 #include "suwrap/config/accounts.hpp"
 #include "suwrap/config/config.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::policy {
 
@@ -36,7 +36,7 @@ class ConfigWatch {
   [[nodiscard]] bool watching() const { return !broken_; }
 
  private:
-  Fd inotify_;
+  util::Fd inotify_;
   bool broken_ = true;
   // Per watch descriptor of an ancestor: the names of its entries that lead to a watched
   // directory. A watch descriptor not in here (a watched directory) counts every event.

@@ -28,7 +28,7 @@ class CachingFacts final : public FactSource {
  public:
   explicit CachingFacts(FactSource& source) : source_(source) {}
 
-  Expected<Walk, WalkError> walk(std::string_view absolute_path) override;
+  util::Expected<Walk, WalkError> walk(std::string_view absolute_path) override;
   std::optional<FileFacts> stat_path(std::string_view path) override;
   std::optional<UserInfo> user_by_name(std::string_view name) override;
   std::optional<UserInfo> user_by_uid(uid_t uid) override;
@@ -40,7 +40,7 @@ class CachingFacts final : public FactSource {
   [[nodiscard]] std::size_t full_walks() const { return full_walks_; }
 
  private:
-  Expected<Walk, WalkError> full_walk(std::string_view absolute_path);
+  util::Expected<Walk, WalkError> full_walk(std::string_view absolute_path);
   // The walk of `dir`, from the cache or walked now; nullptr when it cannot serve as a parent.
   const Walk* directory_walk(std::string_view dir);
 

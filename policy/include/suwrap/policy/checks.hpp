@@ -16,7 +16,7 @@
 #include "suwrap/config/config.hpp"
 #include "suwrap/config/names.hpp"
 #include "suwrap/config/routing.hpp"
-#include "suwrap/config/expected.hpp"
+#include "suwrap/util/expected.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/policy/walk.hpp"
 

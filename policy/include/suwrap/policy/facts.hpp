@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "suwrap/config/expected.hpp"
+#include "suwrap/util/expected.hpp"
 #include "suwrap/policy/walk.hpp"
 
 namespace suwrap::policy {
@@ -29,7 +29,7 @@ struct GroupInfo {
 class FactSource {
  public:
   virtual ~FactSource() = default;
-  virtual Expected<Walk, WalkError> walk(std::string_view absolute_path) = 0;
+  virtual util::Expected<Walk, WalkError> walk(std::string_view absolute_path) = 0;
   // stat() following symlinks, for root's own files (handler binaries, php.ini).
   virtual std::optional<FileFacts> stat_path(std::string_view path) = 0;
   virtual std::optional<UserInfo> user_by_name(std::string_view name) = 0;
@@ -50,7 +50,7 @@ std::optional<std::string> php_sapi_of(int fd);
 
 class SystemFacts final : public FactSource {
  public:
-  Expected<Walk, WalkError> walk(std::string_view absolute_path) override;
+  util::Expected<Walk, WalkError> walk(std::string_view absolute_path) override;
   std::optional<FileFacts> stat_path(std::string_view path) override;
   std::optional<UserInfo> user_by_name(std::string_view name) override;
   std::optional<UserInfo> user_by_uid(uid_t uid) override;

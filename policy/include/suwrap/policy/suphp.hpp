@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "suwrap/config/config.hpp"
-#include "suwrap/config/expected.hpp"
+#include "suwrap/util/expected.hpp"
 
 namespace suwrap::policy {
 
@@ -40,7 +40,7 @@ struct SuphpConf {
 // key=value and key+=value lines, values split at unquoted unescaped ':', "..." quoting and
 // the escapes \\ \" \:. A line that is none of these, an option before the first section,
 // unbalanced quotes or a trailing backslash is an error naming the line.
-Expected<SuphpConf, ConfigError> parse_suphp_conf(std::string_view text, std::string_view file);
+util::Expected<SuphpConf, ConfigError> parse_suphp_conf(std::string_view text, std::string_view file);
 
 struct SuphpImportOptions {
   // ini_dir for a PHP handler that [phprc_paths] gives none and whose php-cgi's own compiled-in
@@ -63,7 +63,7 @@ struct SuphpImport {
 // setting, and every translation that changes meaning, gets a note saying what suwrap does
 // instead. A value suPHP itself would refuse (a boolean that is not one, a umask that is not
 // octal) is an error.
-Expected<SuphpImport, ConfigError> import_suphp(const SuphpConf& conf, std::string_view file,
+util::Expected<SuphpImport, ConfigError> import_suphp(const SuphpConf& conf, std::string_view file,
                                                 const SuphpImportOptions& options = {});
 
 }  // namespace suwrap::policy

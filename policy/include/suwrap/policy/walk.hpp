@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "suwrap/config/expected.hpp"
-#include "suwrap/config/fd.hpp"
+#include "suwrap/util/expected.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::policy {
 
@@ -68,7 +68,7 @@ struct Walk {
   std::vector<WalkNode> dirs;     // "/" first, down to the directory holding the object
   WalkNode object;                // the object the path names (after symlinks)
   std::vector<SymlinkFact> links; // every link followed, in order
-  Fd fd;                          // O_PATH descriptor of `object`
+  util::Fd fd;                    // O_PATH descriptor of `object`
 
   [[nodiscard]] const std::string& physical_path() const { return object.path; }
 };
@@ -95,6 +95,6 @@ struct WalkOptions {
 
 // Walks an absolute path. Symlinks are followed (with the budget) and recorded so that the
 // `symlinks` policy can be judged afterwards.
-Expected<Walk, WalkError> walk_path(std::string_view absolute_path, const WalkOptions& options = {});
+util::Expected<Walk, WalkError> walk_path(std::string_view absolute_path, const WalkOptions& options = {});
 
 }  // namespace suwrap::policy

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-namespace suwrap::policy {
+namespace suwrap::util {
 
 class Fd {
  public:
@@ -34,4 +34,4 @@ class Fd {
   int fd_ = -1;
 };
 
-}  // namespace suwrap::policy
+}  // namespace suwrap::util

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A minimal expected<T, E>: the policy library's one error model.
+// A minimal expected<T, E>: the one error model of the libraries (util, config, policy).
 // (std::expected is C++23; this is the subset the project uses.)
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <variant>
 
-namespace suwrap::policy {
+namespace suwrap::util {
 
 template <class E>
 struct Unexpected {
@@ -44,4 +44,4 @@ class Expected {
   std::variant<T, E> v_;
 };
 
-}  // namespace suwrap::policy
+}  // namespace suwrap::util
