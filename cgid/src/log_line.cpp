@@ -35,4 +35,11 @@ std::unique_ptr<spdlog::formatter> OneLineFormatter::clone() const {
   return std::make_unique<OneLineFormatter>(pattern_);
 }
 
+fastcgi::Completion logged_completion(asio::io_context& io, std::shared_ptr<spdlog::logger> log, std::string task) {
+  return fastcgi::Completion(io.get_executor(), std::move(task),
+                             [log = std::move(log)](std::string_view failed, std::string_view what) {
+                               log->error("{} failed: {}", failed, what);
+                             });
+}
+
 }  // namespace suwrap::cgid
