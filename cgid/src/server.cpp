@@ -445,12 +445,8 @@ awaitable<void> Server::serve(stream::socket socket) {
   connections_.insert(conn);
   ++metrics_.connections_open;
   auto executor = conn->socket().get_executor();
-  // However the reading ends, the connection ends with it (connection_over), a failure too.
-  struct Over {
-    Server& server;
-    std::shared_ptr<Connection> conn;
-    ~Over() { server.connection_over(conn); }
-  } over{*this, conn};
+  // However the reading ends, the connection ends with it, a failure too.
+  const fcgi::AtEnd over([this, conn] { connection_over(conn); });
 
   std::vector<fcgi::Event> events;
   std::error_code read_error;

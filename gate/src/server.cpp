@@ -206,12 +206,8 @@ void Server::take_connection(stream::socket socket) {
 }
 
 awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
-  // However the reading ends, the connection ends with it (connection_over), a failure too.
-  struct Over {
-    Server& server;
-    std::shared_ptr<Connection> conn;
-    ~Over() { server.connection_over(conn); }
-  } over{*this, conn};
+  // However the reading ends, the connection ends with it, a failure too.
+  const fcgi::AtEnd over([this, conn] { connection_over(conn); });
   std::vector<fcgi::Event> events;
   std::error_code read_error;
   bool open = true;

@@ -253,6 +253,19 @@ TEST(Completion, DescribesAnyException) {
   EXPECT_EQ(fcgi::describe(std::make_exception_ptr(42)), "an exception that is not a std::exception");
 }
 
+TEST(AtEnd, RunsWhenACoroutineEndsOrFails) {
+  int ended = 0;
+  auto guarded = [&ended](bool fail) -> awaitable<void> {
+    const fcgi::AtEnd count([&ended] { ++ended; });
+    if (fail) throw std::runtime_error("failed");
+    co_return;
+  };
+  run(guarded(false));
+  EXPECT_EQ(ended, 1);
+  EXPECT_THROW(run(guarded(true)), std::runtime_error);
+  EXPECT_EQ(ended, 2);
+}
+
 // --- Connection -------------------------------------------------------------------------------
 
 TEST(Connection, ReceivesEventsAndWritesInTheOrderAsked) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -57,6 +58,20 @@ class Completion {
 
 // What an exception says of itself: what() of a std::exception, else that it is unknown.
 [[nodiscard]] std::string describe(const std::exception_ptr& error);
+
+// Runs `done` when it goes out of scope. Declared first in a coroutine, it runs however
+// the coroutine ends: after its last statement, or as an exception leaves it.
+template <class Done>
+class AtEnd {
+ public:
+  explicit AtEnd(Done done) : done_(std::move(done)) {}
+  ~AtEnd() { done_(); }
+  AtEnd(const AtEnd&) = delete;
+  AtEnd& operator=(const AtEnd&) = delete;
+
+ private:
+  Done done_;
+};
 
 // asio::co_spawn(executor, task, done): the one way a server starts a coroutine.
 void spawn(const asio::any_io_executor& executor, asio::awaitable<void> task, Completion done);
