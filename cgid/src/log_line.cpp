@@ -76,4 +76,11 @@ void JsonLineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memo
 
 std::unique_ptr<spdlog::formatter> JsonLineFormatter::clone() const { return std::make_unique<JsonLineFormatter>(); }
 
+fastcgi::Completion logged_completion(asio::io_context& io, std::shared_ptr<spdlog::logger> log, std::string task) {
+  return fastcgi::Completion(io.get_executor(), std::move(task),
+                             [log = std::move(log)](std::string_view failed, std::string_view what) {
+                               log->error("{} failed: {}", failed, what);
+                             });
+}
+
 }  // namespace suwrap::cgid

@@ -8,8 +8,12 @@
 #include <string>
 #include <string_view>
 
+#include <asio/io_context.hpp>
 #include <spdlog/formatter.h>
+#include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
+
+#include "suwrap/fastcgi/server/completion.hpp"
 
 namespace suwrap::cgid {
 
@@ -55,5 +59,8 @@ class JsonLineFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
   [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override;
 };
+// How suwrap-cgid's coroutines end (fastcgi::spawn): a failure is logged as an error,
+// "<task> failed: <what>". For a coroutine that serves a request, Server has its own.
+fastcgi::Completion logged_completion(asio::io_context& io, std::shared_ptr<spdlog::logger> log, std::string task);
 
 }  // namespace suwrap::cgid

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <ctime>
 #include <optional>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "log_line.hpp"
 #include "metrics_listener.hpp"
 #include "server.hpp"
+#include "suwrap/fastcgi/server/completion.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/util/process.hpp"
 
@@ -168,9 +170,28 @@ class Notifier {
   std::string reload_failure_;
 };
 
+int run(int argc, char** argv);
+int serve(const suwrap::cgid::Options& options, const std::optional<suwrap::cgid::MetricsAddress>& metrics_address,
+          const std::shared_ptr<spdlog::logger>& log, const std::shared_ptr<ReopenableFileSink>& file_sink);
+
 }  // namespace
 
+// Exceptions end here, once: one that escapes the daemon is written to stderr and it exits
+// 1 (one that escapes a coroutine ends in its fastcgi::Completion; one that escapes the
+// loop once the log is open is logged by run()).
 int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    std::fprintf(stderr, "suwrap-cgid: stopped by an unexpected error: %s\n",
+                 suwrap::fastcgi::describe(std::current_exception()).c_str());
+    return 1;
+  }
+}
+
+namespace {
+
+int run(int argc, char** argv) {
   // Descriptors 0-2 open, so that no pipe or socket of ours becomes one of them; without
   // /dev/null the daemon goes on as it can.
   (void)suwrap::util::ensure_standard_fds();
@@ -333,6 +354,17 @@ int main(int argc, char** argv) {
     (void)::setrlimit(RLIMIT_NOFILE, &files);
   }
 
+  try {
+    return serve(options, metrics_address, log, file_sink);
+  } catch (...) {
+    log->critical("stopped by an unexpected error: {}", suwrap::fastcgi::describe(std::current_exception()));
+    return 1;
+  }
+}
+
+// The daemon from its socket to its stop.
+int serve(const suwrap::cgid::Options& options, const std::optional<suwrap::cgid::MetricsAddress>& metrics_address,
+          const std::shared_ptr<spdlog::logger>& log, const std::shared_ptr<ReopenableFileSink>& file_sink) {
   asio::io_context io(1);
   suwrap::cgid::Server server(io, options, log);
   std::string error;
@@ -376,3 +408,5 @@ int main(int argc, char** argv) {
   log->info("stopped");
   return 0;
 }
+
+}  // namespace

@@ -7,14 +7,14 @@
 #include <cerrno>
 #include <cstring>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+
+#include "log_line.hpp"
 
 namespace suwrap::cgid {
 
@@ -75,9 +75,9 @@ bool MetricsListener::open(std::string& error) {
 
 void MetricsListener::start() {
   if (address_.is_unix()) {
-    asio::co_spawn(io_, accept_loop(unix_), asio::detached);
+    fastcgi::spawn(io_.get_executor(), accept_loop(unix_), logged_completion(io_, log_, "the metrics accept loop"));
   } else {
-    asio::co_spawn(io_, accept_loop(tcp_), asio::detached);
+    fastcgi::spawn(io_.get_executor(), accept_loop(tcp_), logged_completion(io_, log_, "the metrics accept loop"));
   }
 }
 
@@ -108,7 +108,7 @@ awaitable<void> MetricsListener::accept_loop(Acceptor& acceptor) {
       socket.close(ignored);
       continue;
     }
-    asio::co_spawn(io_, answer(std::move(socket)), asio::detached);
+    fastcgi::spawn(io_.get_executor(), answer(std::move(socket)), logged_completion(io_, log_, "a metrics scrape"));
   }
 }
 

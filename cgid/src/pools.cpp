@@ -15,13 +15,12 @@
 #include <cstring>
 #include <utility>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "log_line.hpp"
 #include "spawn.hpp"
 #include "suwrap/config/gate_record.hpp"
 
@@ -274,7 +273,8 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   metrics_.pools_running = alive_;
   ++metrics_.pool_starts;
   log_->info("starting a pool for {} (suwrap --pool pid {})", describe(route.key), pool->pid);
-  asio::co_spawn(io_, supervise(pool, std::move(spawned.start_channel)), asio::detached);
+  fastcgi::spawn(io_.get_executor(), supervise(pool, std::move(spawned.start_channel)),
+                 logged_completion(io_, log_, "a pool's supervision"));
   return pool;
 }
 

@@ -21,8 +21,6 @@
 #include <variant>
 
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/read.hpp>
@@ -35,6 +33,9 @@
 #include "suwrap/fastcgi/client_reader.hpp"
 #include "suwrap/fastcgi/encoder.hpp"
 #include "suwrap/config/request_id.hpp"
+#include "suwrap/fastcgi/server/connection.hpp"
+#include "suwrap/fastcgi/server/dispatch.hpp"
+#include "suwrap/fastcgi/server/environment.hpp"
 
 namespace suwrap::cgid {
 
@@ -110,10 +111,7 @@ bool is_out_of_resources(const std::error_code& ec) {
 }
 
 std::string_view param(const fcgi::NameValuePairs& params, std::string_view name) {
-  for (const auto& [n, v] : params) {
-    if (n == name) return v;
-  }
-  return {};
+  return fcgi::find_param(params, name).value_or(std::string_view{});
 }
 
 // A message about one request: its id goes with it (RequestScope).
@@ -143,50 +141,14 @@ std::string take_request_id(fcgi::NameValuePairs& params, const std::string& fro
 
 }  // namespace
 
-// One FastCGI connection. The reading coroutine (Server::serve) owns the order of
-// events; writes come from it and from the request's pumps, so they are serialised here.
-class Connection {
+// One FastCGI connection (its socket, session and serialised writes are the shared
+// fastcgi::Connection's), with the request on it.
+class Connection : public fcgi::Connection {
  public:
-  Connection(stream::socket socket, const fcgi::SessionConfig& config)
-      : socket_(std::move(socket)), session_(config) {}
+  using fcgi::Connection::Connection;
 
-  stream::socket& socket() { return socket_; }
-  fcgi::Session& session() { return session_; }
-
-  // Writes all of `bytes`, after any write already under way. False once the peer is gone.
-  awaitable<bool> send(std::string bytes) {
-    while (writing_ && !closed_) co_await write_turn_.wait(socket_.get_executor(), clock::time_point::max());
-    if (closed_) co_return false;
-    writing_ = true;
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), asio::experimental::as_tuple(use_awaitable));
-    writing_ = false;
-    write_turn_.notify_one();
-    if (ec) {
-      close();
-      co_return false;
-    }
-    co_return true;
-  }
-
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    std::error_code ignored;
-    socket_.shutdown(stream::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-    write_turn_.notify_all();
-  }
-
-  [[nodiscard]] bool closed() const { return closed_; }
   bool draining = false;  // shutting down: close after the running request
   std::shared_ptr<Request> current;
-
- private:
-  stream::socket socket_;
-  fcgi::Session session_;
-  bool writing_ = false;
-  bool closed_ = false;
-  Waiters write_turn_;
 };
 
 // One request on a connection, from BEGIN_REQUEST to END_REQUEST.
@@ -402,7 +364,31 @@ std::optional<std::string> Server::reload_routing() {
   return std::nullopt;
 }
 
-void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+void Server::start() { fcgi::spawn(io_.get_executor(), accept_loop(), completion("the accept loop")); }
+
+fcgi::Completion Server::completion(std::string task) { return logged_completion(io_, log_, std::move(task)); }
+
+// A request's coroutine that fails leaves its request answered: a 500 if nothing of it
+// went out yet, and END_REQUEST (end_request resets the connection's current request).
+fcgi::Completion Server::request_completion(std::string task, const std::shared_ptr<Connection>& conn,
+                                            const std::shared_ptr<Request>& req) {
+  auto request = std::make_shared<fcgi::RequestInFlight>();
+  request->request_id = req->id;
+  request->ended = [conn, req] { return conn->current != req; };
+  request->answer_started = [req] { return req->output_sent || req->gone; };
+  request->end = [this, conn, req](std::string records) { return end_failed(conn, req, std::move(records)); };
+  return completion(std::move(task)).with_request(std::move(request));
+}
+
+awaitable<void> Server::end_failed(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                   std::string records) {
+  if (!records.empty()) {
+    req->output_sent = true;
+    req->status = 500;
+    (void)co_await conn->send(std::move(records));
+  }
+  co_await end_request(conn, req, 0);
+}
 
 std::string Server::render_metrics() {
   metrics_.config_loads = router_.config_loads();
@@ -426,22 +412,22 @@ void Server::shutdown() {
     if (!conn->current) conn->close();
   }
   pools_.shutdown();
-  asio::co_spawn(
-      io_,
-      [this]() -> awaitable<void> {
-        const auto deadline = clock::now() + options_.shutdown_grace;
-        asio::steady_timer tick(io_);
-        // A request whose client went away runs on without a connection: it is waited for too.
-        while ((!connections_.empty() || pools_.alive() > 0 || metrics_.children_active > 0) &&
-               clock::now() < deadline) {
-          tick.expires_after(std::chrono::milliseconds(50));
-          co_await tick.async_wait(asio::experimental::as_tuple(use_awaitable));
-        }
-        if (!connections_.empty()) log_->warn("{} connection(s) still open after the grace; closing", connections_.size());
-        if (pools_.alive() > 0) log_->warn("{} pool(s) still ending after the grace", pools_.alive());
-        io_.stop();
-      },
-      asio::detached);
+  fcgi::spawn(io_.get_executor(), wait_for_requests(), completion("the shutdown"));
+}
+
+// Waits for the running requests (at most --shutdown-grace), then stops the io_context.
+awaitable<void> Server::wait_for_requests() {
+  const auto deadline = clock::now() + options_.shutdown_grace;
+  asio::steady_timer tick(io_);
+  // A request whose client went away runs on without a connection: it is waited for too.
+  while ((!connections_.empty() || pools_.alive() > 0 || metrics_.children_active > 0) &&
+         clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds(50));
+    co_await tick.async_wait(asio::experimental::as_tuple(use_awaitable));
+  }
+  if (!connections_.empty()) log_->warn("{} connection(s) still open after the grace; closing", connections_.size());
+  if (pools_.alive() > 0) log_->warn("{} pool(s) still ending after the grace", pools_.alive());
+  io_.stop();
 }
 
 bool Server::peer_allowed(int fd, std::string& who) {
@@ -477,7 +463,7 @@ awaitable<void> Server::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    fcgi::spawn(io_.get_executor(), serve(std::move(socket)), completion("a connection"));
   }
 }
 
@@ -486,79 +472,90 @@ awaitable<void> Server::serve(stream::socket socket) {
   connections_.insert(conn);
   ++metrics_.connections_open;
   auto executor = conn->socket().get_executor();
+  // However the reading ends, the connection ends with it, a failure too.
+  const fcgi::AtEnd over([this, conn] { connection_over(conn); });
 
-  const auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
   std::vector<fcgi::Event> events;
-  std::string reply;
+  std::error_code read_error;
   bool open = true;
+  // Whether an event is for the request on the connection.
+  const auto is_current = [&conn](std::uint16_t id) { return conn->current && conn->current->id == id; };
   while (open && !conn->closed()) {
-    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer.get(), read_chunk), asio::experimental::as_tuple(use_awaitable));
-    if (ec) {
-      if (ec != asio::error::eof && ec != asio::error::operation_aborted)
-        log_->debug("connection read: {}", ec.message());
+    if (!co_await conn->receive(events, read_error)) {
+      if (read_error && read_error != asio::error::eof && read_error != asio::error::operation_aborted)
+        log_->debug("connection read: {}", read_error.message());
       break;
     }
-    events.clear();
-    reply.clear();
-    conn->session().feed(std::string_view(buffer.get(), n), events, reply);
-    if (!reply.empty() && !co_await conn->send(std::move(reply))) break;
-
     for (auto& event : events) {
-      if (auto* begin = std::get_if<fcgi::BeginRequest>(&event)) {
-        conn->current = std::make_shared<Request>(executor, begin->request_id, begin->keep_conn);
-      } else if (auto* params = std::get_if<fcgi::Params>(&event)) {
-        if (conn->current && conn->current->id == params->request_id) {
-          conn->current->params = std::move(params->params);
-          asio::co_spawn(executor, run_request(conn, conn->current), asio::detached);
-        }
-      } else if (auto* refused = std::get_if<fcgi::ParamsRefused>(&event)) {
-        if (conn->current && conn->current->id == refused->request_id) {
-          log_->warn("request refused whole: {}", refused->reason);
-          auto req = conn->current;
-          req->stage = Request::Stage::finished;
-          asio::co_spawn(executor, respond(conn, req, 400, "text/plain", "400 Bad Request\n"), asio::detached);
-        }
-      } else if (auto* in = std::get_if<fcgi::Stdin>(&event)) {
-        if (conn->current && conn->current->id == in->request_id)
-          co_await feed_stdin(conn->current, std::move(in->bytes));
-      } else if (auto* end = std::get_if<fcgi::StdinEnd>(&event)) {
-        if (conn->current && conn->current->id == end->request_id) co_await end_stdin(conn->current);
-      } else if (auto* abort = std::get_if<fcgi::Abort>(&event)) {
-        if (conn->current && conn->current->id == abort->request_id) {
-          log_about(*log_, conn->current->rid, spdlog::level::info, "aborted by the web server (FastCGI request {})",
-                    abort->request_id);
-          client_gone(conn->current);
-        }
-      } else if (auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
-        ++metrics_.protocol_errors;
-        // A request whose params are over the bound is one the web server sent whole and
-        // well-formed: it gets an answer before the connection closes (the session is over,
-        // so the records are written here), not a silent close.
-        const auto req = conn->current;
-        const bool oversized = error->violation == fcgi::Violation::params_too_large ||
-                               error->violation == fcgi::Violation::too_many_params;
-        if (oversized && req && req->stage == Request::Stage::waiting && !req->output_sent) {
-          log_->warn("FastCGI request {} refused with 431: {}; closing the connection", req->id, error->reason);
-          req->stage = Request::Stage::finished;
-          req->status = 431;
-          ++metrics_.requests_by_status[req->status];
-          std::string out;
-          fcgi::append_stdout(out, req->id,
-                              "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n"
-                              "431 Request Header Fields Too Large\n");
-          fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, req->id);
-          fcgi::append_end_request(out, req->id, 0, fcgi::ProtocolStatus::request_complete);
-          (void)co_await conn->send(std::move(out));
-        } else {
-          log_->warn("closing a connection: malformed FastCGI stream: {}", error->reason);
-        }
-        open = false;
-        break;
-      }
-      // DATA belongs to the FILTER role, which this responder does not accept.
+      co_await fcgi::dispatch(
+          event,
+          [&](fcgi::BeginRequest& begin) -> awaitable<void> {
+            conn->current = std::make_shared<Request>(executor, begin.request_id, begin.keep_conn);
+            co_return;
+          },
+          [&](fcgi::Params& params) -> awaitable<void> {
+            if (is_current(params.request_id)) {
+              conn->current->params = std::move(params.params);
+              fcgi::spawn(executor, run_request(conn, conn->current), request_completion("request", conn, conn->current));
+            }
+            co_return;
+          },
+          [&](fcgi::ParamsRefused& refused) -> awaitable<void> {
+            if (is_current(refused.request_id)) {
+              log_->warn("request refused whole: {}", refused.reason);
+              auto req = conn->current;
+              req->stage = Request::Stage::finished;
+              fcgi::spawn(executor, respond(conn, req, 400, "text/plain", "400 Bad Request\n"),
+                          request_completion("request", conn, req));
+            }
+            co_return;
+          },
+          [&](fcgi::Stdin& in) -> awaitable<void> {
+            if (is_current(in.request_id)) co_await feed_stdin(conn->current, std::move(in.bytes));
+          },
+          [&](fcgi::StdinEnd& end) -> awaitable<void> {
+            if (is_current(end.request_id)) co_await end_stdin(conn->current);
+          },
+          [&](fcgi::Abort& abort) -> awaitable<void> {
+            if (is_current(abort.request_id)) {
+              log_about(*log_, conn->current->rid, spdlog::level::info,
+                        "aborted by the web server (FastCGI request {})", abort.request_id);
+              client_gone(conn->current);
+            }
+            co_return;
+          },
+          [&](fcgi::ProtocolError& error) -> awaitable<void> {
+            open = false;
+            ++metrics_.protocol_errors;
+            // A request whose params are over the bound is one the web server sent whole and
+            // well-formed: it gets an answer before the connection closes (the session is over,
+            // so the records are written here), not a silent close.
+            const auto req = conn->current;
+            const bool oversized = error.violation == fcgi::Violation::params_too_large ||
+                                   error.violation == fcgi::Violation::too_many_params;
+            if (oversized && req && req->stage == Request::Stage::waiting && !req->output_sent) {
+              log_->warn("FastCGI request {} refused with 431: {}; closing the connection", req->id, error.reason);
+              req->stage = Request::Stage::finished;
+              req->status = 431;
+              ++metrics_.requests_by_status[req->status];
+              std::string out;
+              fcgi::append_stdout(out, req->id,
+                                  "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n"
+                                  "431 Request Header Fields Too Large\n");
+              fcgi::append_stream_end(out, fcgi::RecordType::stdout_stream, req->id);
+              fcgi::append_end_request(out, req->id, 0, fcgi::ProtocolStatus::request_complete);
+              (void)co_await conn->send(std::move(out));
+            } else {
+              log_->warn("closing a connection: malformed FastCGI stream: {}", error.reason);
+            }
+          });
+      if (!open) break;
     }
   }
-  // The connection is over: a request still running has lost its client.
+}
+
+// The connection is over: a request still running has lost its client.
+void Server::connection_over(const std::shared_ptr<Connection>& conn) {
   if (conn->current && conn->current->stage != Request::Stage::finished) client_gone(conn->current);
   conn->close();
   connections_.erase(conn);
@@ -569,7 +566,7 @@ void Server::client_gone(const std::shared_ptr<Request>& req) {
   const bool was_gone = req->gone;
   req->give_up();
   if (!was_gone && req->stage == Request::Stage::running && req->gate)
-    asio::co_spawn(req->executor, abort_at_gate(req), asio::detached);
+    fcgi::spawn(req->executor, abort_at_gate(req), completion("telling the pool of an abort"));
 }
 
 // Warm: the gate lets the worker run on (its output side closed) when told with
@@ -673,17 +670,14 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
 
   // The params become suwrap's environment as they are; suwrap filters. A name that
   // cannot be one (empty, or holding '=') cannot be passed without changing its meaning.
-  std::vector<std::string> environment;
-  environment.reserve(req->params.size());
-  for (const auto& [name, value] : req->params) {
-    if (name.empty() || name.find('=') != std::string::npos) {
-      log_about(*log_, req->rid, spdlog::level::warn, "refused: a param name is empty or holds '='");
-      co_await respond(conn, req, 400, "text/plain", "400 Bad Request\n");
-      co_return;
-    }
-    if (name == "SUWRAP_ACCOUNTS_CHANGED") continue;  // this daemon's to say, never a request's
-    environment.push_back(name + "=" + value);
+  // SUWRAP_ACCOUNTS_CHANGED is this daemon's to say, never a request's.
+  auto params_environment = fcgi::params_to_environment(req->params, "SUWRAP_ACCOUNTS_CHANGED");
+  if (!params_environment) {
+    log_about(*log_, req->rid, spdlog::level::warn, "refused: a param name is empty or holds '='");
+    co_await respond(conn, req, 400, "text/plain", "400 Bad Request\n");
+    co_return;
   }
+  std::vector<std::string> environment = std::move(*params_environment);
   // When this daemon last saw an account file change: suwrap refreshes an account index
   // older than that instead of believing it, so an edit made in place is seen at once.
   if (const auto changed = router_.accounts_changed_ns(); changed != 0)
@@ -747,7 +741,7 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   // --timeout: SIGTERM to suwrap (its supervisor ends the whole group), 504 if nothing
   // of the response went out yet.
   auto deadline = std::make_shared<asio::steady_timer>(executor, options_.timeout);
-  asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
+  fcgi::spawn(executor, watchdog(conn, req, deadline), completion("the --timeout watchdog"));
 
   co_await (pump_output(conn, req, true) && pump_output(conn, req, false));
 
@@ -910,10 +904,10 @@ awaitable<bool> Server::run_warm(std::shared_ptr<Connection> conn, std::shared_p
   // The body that came while the pool started may go now; its end, if it came, went with the params.
   req->started.notify_all();
   // The client went away while the request was being handed to the pool.
-  if (req->gone) asio::co_spawn(executor, abort_at_gate(req), asio::detached);
+  if (req->gone) fcgi::spawn(executor, abort_at_gate(req), completion("telling the pool of an abort"));
 
   auto deadline = std::make_shared<asio::steady_timer>(executor, options_.timeout);
-  asio::co_spawn(executor, watchdog(conn, req, deadline), asio::detached);
+  fcgi::spawn(executor, watchdog(conn, req, deadline), completion("the --timeout watchdog"));
   const bool answered_cleanly = co_await relay_from_pool(conn, req);
   deadline->cancel();
   // The connection serves the pool's next request when this one left nothing behind on
@@ -1022,7 +1016,13 @@ awaitable<bool> Server::relay_from_pool(std::shared_ptr<Connection> conn, std::s
   }
   req->stage = Request::Stage::finished;
   if (app_status) {
-    if (auto check = gate_refusal_check(*app_status)) metrics_.count_refusal(RequestMode::warm, policy::check_name(*check));
+    if (auto check = gate_refusal_check(*app_status)) {
+      metrics_.count_refusal(RequestMode::warm, policy::check_name(*check));
+      // This daemon's own record of it, under the id it gave the request: the decision line
+      // is suwrap's (the pool's supervisor), written as the gate reported it.
+      log_about(*log_, req->rid, spdlog::level::info, "{} refused by its account's gate: check {}, status {}",
+                param(req->params, "SCRIPT_FILENAME"), policy::check_name(*check), req->status);
+    }
   } else if (!req->output_sent && !req->gone) {
     // The pool went away without an answer: its gate or supervisor died.
     std::string out;

@@ -25,6 +25,7 @@
 #include "metrics.hpp"
 #include "pools.hpp"
 #include "router.hpp"
+#include "suwrap/fastcgi/server/completion.hpp"
 #include "suwrap/fastcgi/session.hpp"
 #include "waiters.hpp"
 
@@ -83,6 +84,15 @@ class Server {
  private:
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::local::stream_protocol::socket socket);
+  void connection_over(const std::shared_ptr<Connection>& conn);
+  asio::awaitable<void> wait_for_requests();
+  // How the coroutines end (fastcgi::spawn): a failure is logged; a request's coroutine
+  // that fails leaves its request answered, by end_failed.
+  fastcgi::Completion completion(std::string task);
+  fastcgi::Completion request_completion(std::string task, const std::shared_ptr<Connection>& conn,
+                                         const std::shared_ptr<Request>& req);
+  asio::awaitable<void> end_failed(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
+                                   std::string records);
   asio::awaitable<void> run_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req);
   asio::awaitable<void> pump_output(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req, bool is_stdout);
   asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,

@@ -33,6 +33,7 @@
 #include "records.hpp"
 #include "server.hpp"
 #include "suwrap/build_config.hpp"
+#include "suwrap/fastcgi/server/completion.hpp"
 #include "suwrap/util/fd.hpp"
 #include "suwrap/policy/log_record.hpp"
 #include "suwrap/util/process.hpp"
@@ -89,9 +90,23 @@ bool is_listening_unix_stream_socket(int fd) {
   return option(SO_ACCEPTCONN) == 1 && option(SO_DOMAIN) == AF_UNIX && option(SO_TYPE) == SOCK_STREAM;
 }
 
+int start_and_serve(int argc, char** argv);
+
 }  // namespace
 
+// Exceptions end here, once: one that escapes the start is a failed start (a record, and
+// the 500 on the start channel); one that escapes the serving ends the pool (a record).
 int main(int argc, char** argv) {
+  try {
+    return start_and_serve(argc, argv);
+  } catch (...) {
+    fail_start(Check::exec, "the gate failed: " + fastcgi::describe(std::current_exception()));
+  }
+}
+
+namespace {
+
+int start_and_serve(int argc, char** argv) {
   // 1. Descriptors 0-2 exist, so that nothing we open lands on one of them.
   //    A closed one would be handed out by the next open(): /dev/null takes its place.
   (void)util::ensure_standard_fds();
@@ -230,10 +245,12 @@ int main(int argc, char** argv) {
     io.run();
     (*php)->stop();
     return server.exit_status();
-  } catch (const std::exception& e) {
+  } catch (...) {
     (*php)->stop();
-    gate::write_record(
-        {policy::Verdict::error, Check::exec, 500, "", std::string("the gate failed: ") + e.what()});
+    gate::write_record({policy::Verdict::error, Check::exec, 500, "",
+                        "the gate failed: " + fastcgi::describe(std::current_exception())});
     return exit_start_failed;
   }
 }
+
+}  // namespace

@@ -11,8 +11,6 @@
 #include <variant>
 #include <vector>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/read.hpp>
@@ -24,6 +22,9 @@
 #include "records.hpp"
 #include "suwrap/fastcgi/client_reader.hpp"
 #include "suwrap/fastcgi/encoder.hpp"
+#include "suwrap/fastcgi/server/connection.hpp"
+#include "suwrap/fastcgi/server/dispatch.hpp"
+#include "suwrap/fastcgi/server/environment.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/log_record.hpp"
 #include "worker_finder.hpp"
@@ -57,57 +58,20 @@ bool has_unread_input(stream::socket& socket) {
 }
 
 std::optional<std::string> param(const fcgi::NameValuePairs& params, std::string_view name) {
-  for (const auto& [n, v] : params) {
-    if (n == name) return v;
-  }
+  if (const auto value = fcgi::find_param(params, name)) return std::string(*value);
   return std::nullopt;
 }
 
 }  // namespace
 
-// One connection from suwrap-cgid. The reading loop and the relay both write to it; one
-// write goes out at a time, and a writer waits for the one before it.
-class Connection {
+// One connection from suwrap-cgid (its socket, session and serialised writes are the
+// shared fastcgi::Connection's), with the request on it.
+class Connection : public fcgi::Connection {
  public:
-  Connection(stream::socket socket, const fcgi::SessionConfig& config)
-      : socket_(std::move(socket)),
-        session_(config),
-        turn_(socket_.get_executor(), clock::time_point::max()) {}
-
-  stream::socket& socket() { return socket_; }
-  fcgi::Session& session() { return session_; }
-
-  // False once the peer is gone (then nothing more is written).
-  awaitable<bool> send(std::string bytes) {
-    while (writing_ && !closed_) (void)co_await turn_.async_wait(as_tuple);
-    if (closed_) co_return false;
-    writing_ = true;
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), as_tuple);
-    writing_ = false;
-    turn_.cancel();  // wakes whoever waits for its turn
-    if (ec) close();
-    co_return !closed_;
-  }
-
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    std::error_code ignored;
-    socket_.shutdown(stream::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-    turn_.cancel();
-  }
-  [[nodiscard]] bool closed() const { return closed_; }
+  using fcgi::Connection::Connection;
 
   std::shared_ptr<Exchange> exchange;  // the request on it, from BEGIN_REQUEST to END_REQUEST
   bool between_requests = false;       // kept open (FCGI_KEEP_CONN) after a request
-
- private:
-  stream::socket socket_;
-  fcgi::Session session_;
-  asio::steady_timer turn_;
-  bool writing_ = false;
-  bool closed_ = false;
 };
 
 // One request, from BEGIN_REQUEST to our END_REQUEST.
@@ -155,12 +119,41 @@ Server::Server(asio::io_context& io, int listener, PoolIdentity pool, std::chron
 Server::~Server() = default;
 
 void Server::start() {
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  asio::co_spawn(io_, watch_php(), asio::detached);
-  asio::co_spawn(io_, watch_idle(), asio::detached);
-  asio::co_spawn(io_, watch_children(), asio::detached);
-  asio::co_spawn(io_, watch_lifetime(), asio::detached);
-  asio::co_spawn(io_, watch_groups(), asio::detached);
+  fcgi::spawn(io_.get_executor(), accept_loop(), completion("the gate's accept loop"));
+  fcgi::spawn(io_.get_executor(), watch_php(), completion("the gate's watch on php-cgi"));
+  fcgi::spawn(io_.get_executor(), watch_idle(), completion("the gate's idle watch"));
+  fcgi::spawn(io_.get_executor(), watch_children(), completion("the gate's watch on its children"));
+  fcgi::spawn(io_.get_executor(), watch_lifetime(), completion("the gate's lifetime watch"));
+  fcgi::spawn(io_.get_executor(), watch_groups(), completion("the gate's watch on the groups"));
+}
+
+// How the gate's coroutines end (fastcgi::spawn): a failure is a record.
+fcgi::Completion Server::completion(std::string task) {
+  return fcgi::Completion(io_.get_executor(), std::move(task), [](std::string_view failed, std::string_view what) {
+    write_record({Verdict::error, Check::exec, 500, "", std::string(failed) + " failed: " + std::string(what)});
+  });
+}
+
+// A relay that fails leaves its request answered: a 500 if nothing of php's answer went
+// out yet, and END_REQUEST.
+fcgi::Completion Server::request_completion(std::string task, const std::shared_ptr<Connection>& conn,
+                                            const std::shared_ptr<Exchange>& ex) {
+  auto request = std::make_shared<fcgi::RequestInFlight>();
+  request->request_id = ex->id;
+  request->ended = [ex] { return ex->completed; };
+  request->answer_started = [ex] { return ex->output_started || ex->let_go; };
+  request->end = [this, conn, ex](std::string records) { return end_failed(conn, ex, std::move(records)); };
+  return completion(std::move(task)).with_request(std::move(request));
+}
+
+awaitable<void> Server::end_failed(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                                   std::string records) {
+  ex->deadline.cancel();
+  if (ex->php) {
+    std::error_code ignored;
+    ex->php->close(ignored);
+  }
+  co_await complete(conn, ex, std::move(records), 0);
 }
 
 // --- connections ------------------------------------------------------------------------
@@ -211,73 +204,81 @@ void Server::take_connection(stream::socket socket) {
   }
   auto conn = std::make_shared<Connection>(std::move(socket), session_config_);
   connections_.insert(conn);
-  asio::co_spawn(io_, serve(conn), asio::detached);
+  fcgi::spawn(io_.get_executor(), serve(conn), completion("a connection to the gate"));
 }
 
 awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
-  const auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // not zeroed
+  // However the reading ends, the connection ends with it, a failure too.
+  const fcgi::AtEnd over([this, conn] { connection_over(conn); });
   std::vector<fcgi::Event> events;
-  std::string reply;
+  std::error_code read_error;
   bool open = true;
   while (open && !conn->closed()) {
-    auto [ec, n] = co_await conn->socket().async_read_some(asio::buffer(buffer.get(), read_chunk), as_tuple);
     // Closed while the read completed (stop() found no unread byte: these were already
     // taken): nothing more runs from it.
-    if (ec || conn->closed()) break;
-    events.clear();
-    reply.clear();
-    conn->session().feed(std::string_view(buffer.get(), n), events, reply);
-    if (!reply.empty() && !co_await conn->send(std::move(reply))) break;
+    if (!co_await conn->receive(events, read_error) || conn->closed()) break;
 
     for (auto& event : events) {
       const std::shared_ptr<Exchange> ex = conn->exchange;
       const auto is_current = [&ex](std::uint16_t id) { return ex && ex->id == id && !ex->completed; };
-      if (const auto* begin = std::get_if<fcgi::BeginRequest>(&event)) {
-        conn->exchange = std::make_shared<Exchange>(io_.get_executor(), begin->request_id, begin->keep_conn);
-        conn->between_requests = false;
-        request_begun();
-      } else if (auto* params = std::get_if<fcgi::Params>(&event)) {
-        if (is_current(params->request_id)) co_await on_params(conn, ex, std::move(params->params));
-      } else if (const auto* refused = std::get_if<fcgi::ParamsRefused>(&event)) {
-        if (is_current(refused->request_id)) {
-          GateRefusal refusal{Verdict::deny, Check::request, 403, "", refused->reason};
-          co_await refuse(conn, ex, std::move(refusal));
-        }
-      } else if (auto* in = std::get_if<fcgi::Stdin>(&event)) {
-        // Awaited before the next bytes are read: the backpressure that keeps a body
-        // out of memory while php-cgi has not taken it.
-        if (is_current(in->request_id)) {
-          std::string record;
-          fcgi::append_stdin(record, php_request_id, in->bytes);
-          co_await to_php(ex, std::move(record));
-        }
-      } else if (const auto* end = std::get_if<fcgi::StdinEnd>(&event)) {
-        if (is_current(end->request_id)) {
-          std::string record;
-          fcgi::append_stdin_end(record, php_request_id);
-          co_await to_php(ex, std::move(record));
-          ex->body_sent = ex->php_takes_input;
-        }
-      } else if (const auto* abort = std::get_if<fcgi::Abort>(&event)) {
-        if (is_current(abort->request_id)) {
-          if (ex->php) {
-            let_go(*ex);  // the relay answers END_REQUEST when the worker is done
-          } else {
-            std::string nothing;
-            co_await complete(conn, ex, std::move(nothing), 0);
-          }
-        }
-      } else if (const auto* error = std::get_if<fcgi::ProtocolError>(&event)) {
-        write_record({Verdict::deny, Check::request, 403, ex ? ex->script : "",
-                      "closed a connection: malformed FastCGI stream: " + error->reason});
-        open = false;
-        break;
-      }
-      // DATA belongs to the FILTER role, which the session does not accept.
+      co_await fcgi::dispatch(
+          event,
+          [&](const fcgi::BeginRequest& begin) -> awaitable<void> {
+            conn->exchange = std::make_shared<Exchange>(io_.get_executor(), begin.request_id, begin.keep_conn);
+            conn->between_requests = false;
+            request_begun();
+            co_return;
+          },
+          [&](fcgi::Params& params) -> awaitable<void> {
+            if (is_current(params.request_id)) co_await on_params(conn, ex, std::move(params.params));
+          },
+          [&](const fcgi::ParamsRefused& refused) -> awaitable<void> {
+            if (is_current(refused.request_id)) {
+              GateRefusal refusal{Verdict::deny, Check::request, 403, "", refused.reason};
+              co_await refuse(conn, ex, std::move(refusal));
+            }
+          },
+          [&](const fcgi::Stdin& in) -> awaitable<void> {
+            // Awaited before the next bytes are read: the backpressure that keeps a body
+            // out of memory while php-cgi has not taken it.
+            if (is_current(in.request_id)) {
+              std::string record;
+              fcgi::append_stdin(record, php_request_id, in.bytes);
+              co_await to_php(ex, std::move(record));
+            }
+          },
+          [&](const fcgi::StdinEnd& end) -> awaitable<void> {
+            if (is_current(end.request_id)) {
+              std::string record;
+              fcgi::append_stdin_end(record, php_request_id);
+              co_await to_php(ex, std::move(record));
+              ex->body_sent = ex->php_takes_input;
+            }
+          },
+          [&](const fcgi::Abort& abort) -> awaitable<void> {
+            if (is_current(abort.request_id)) {
+              if (ex->php) {
+                let_go(*ex);  // the relay answers END_REQUEST when the worker is done
+              } else {
+                std::string nothing;
+                co_await complete(conn, ex, std::move(nothing), 0);
+              }
+            }
+          },
+          [&](const fcgi::ProtocolError& error) -> awaitable<void> {
+            write_record({Verdict::deny, Check::request, 403, ex ? ex->script : "",
+                          "closed a connection: malformed FastCGI stream: " + error.reason});
+            open = false;
+            co_return;
+          });
+      if (!open) break;
     }
   }
-  // The connection is over: suwrap-cgid ended the request (its --timeout, a body that will
-  // not come whole) or is gone itself. A worker still on it is ended.
+}
+
+// The connection is over: suwrap-cgid ended the request (its --timeout, a body that will
+// not come whole) or is gone itself. A worker still on it is ended.
+void Server::connection_over(const std::shared_ptr<Connection>& conn) {
   if (const auto ex = conn->exchange; ex && !ex->completed) {
     if (ex->php) {
       end_early(*ex, Ending::client_gone, "");
@@ -302,18 +303,14 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
   const auto config = config_.get();
   ex.errors_to_browser = config->config.has_value() && config->config->errors_to_browser;
 
-  // The params as an environment, as suwrap would get them. A name that cannot be one
-  // (empty, or holding '=') cannot be passed on without changing what it says.
+  // The params as an environment, as suwrap would get them.
   policy::Request request;
-  request.environment.reserve(params.size());
-  for (const auto& [name, value] : params) {
-    if (name.empty() || name.find('=') != std::string::npos) {
-      judged.refusal =
-          GateRefusal{Verdict::deny, Check::request, 403, ex.script, "a param name is empty or holds '='"};
-      return judged;
-    }
-    request.environment.push_back(name + "=" + value);
+  auto environment = fcgi::params_to_environment(params);
+  if (!environment) {
+    judged.refusal = GateRefusal{Verdict::deny, Check::request, 403, ex.script, "a param name is empty or holds '='"};
+    return judged;
   }
+  request.environment = std::move(*environment);
   // Checks 1-12 with the code suwrap runs. The caller check is suwrap's (it started this
   // pool for the caller); here the request comes from the caller's daemon, so it passes.
   request.real_uid = caller_uid(config).value_or(static_cast<uid_t>(-1));
@@ -390,9 +387,9 @@ awaitable<void> Server::on_params(std::shared_ptr<Connection> conn, std::shared_
     co_return;
   }
   ex->wall_seconds = judged.wall_seconds;
-  asio::co_spawn(io_, relay(conn, ex), asio::detached);
+  fcgi::spawn(io_.get_executor(), relay(conn, ex), request_completion("the gate's relay", conn, ex));
   if (const auto deadline = wall_deadline(clock::now(), ex->wall_seconds))
-    asio::co_spawn(io_, watchdog(ex, *deadline), asio::detached);
+    fcgi::spawn(io_.get_executor(), watchdog(ex, *deadline), completion("the gate's wall_seconds watchdog"));
   co_await to_php(ex, std::move(judged.php_head));
 }
 
@@ -672,7 +669,7 @@ void Server::stop() {
   for (const auto& conn : connections_) {
     if (conn->between_requests && !has_unread_input(conn->socket())) conn->close();
   }
-  asio::co_spawn(io_, close_quiet_connections(), asio::detached);
+  fcgi::spawn(io_.get_executor(), close_quiet_connections(), completion("the gate's close of quiet connections"));
   finish_if_drained();
 }
 

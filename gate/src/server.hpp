@@ -22,6 +22,7 @@
 #include "name_cache.hpp"
 #include "php_pool.hpp"
 #include "pool_rule.hpp"
+#include "suwrap/fastcgi/server/completion.hpp"
 #include "suwrap/fastcgi/session.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/config/gate_record.hpp"
@@ -57,6 +58,14 @@ class Server {
   asio::awaitable<void> accept_loop();
   void take_connection(asio::local::stream_protocol::socket socket);
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  void connection_over(const std::shared_ptr<Connection>& conn);
+  // How the coroutines end (fastcgi::spawn): a failure is a record; a relay that fails
+  // leaves its request answered, by end_failed.
+  fastcgi::Completion completion(std::string task);
+  fastcgi::Completion request_completion(std::string task, const std::shared_ptr<Connection>& conn,
+                                         const std::shared_ptr<Exchange>& ex);
+  asio::awaitable<void> end_failed(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
+                                   std::string records);
   asio::awaitable<void> on_params(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
                                   fastcgi::NameValuePairs params);
   asio::awaitable<void> to_php(std::shared_ptr<Exchange> ex, std::string bytes);

@@ -153,7 +153,9 @@ t_expect "403 (got $T_STATUS)" test "$T_STATUS" = 403
 T_STORY=$(story "$(nginx_id)")
 t_expect "the gate's refusal is logged under the refused request's id (story: $T_STORY)" \
   t_contains "$T_STORY" "decision deny file_perms bob-shop $BOB $HOST"
-t_expect "suwrap-cgid's line has the same id" t_contains "$T_STORY" "open.php ended (warm): status 403"
+t_expect "suwrap-cgid's lines have the same id" \
+  eval 't_contains "$T_STORY" "cgid info $BOB_DOCROOT/open.php refused by its account'"'"'s gate: check file_perms, status 403" &&
+        t_contains "$T_STORY" "open.php ended (warm): status 403"'
 
 t_case "warm: the account's code cannot write on its pool's record pipe"
 t_curl "$(t_url "$BOB" odd.php)"
