@@ -473,7 +473,9 @@ awaitable<void> Server::serve(stream::socket socket) {
   ++metrics_.connections_open;
   auto executor = conn->socket().get_executor();
   // However the reading ends, the connection ends with it, a failure too.
-  const fcgi::AtEnd over([this, conn] { connection_over(conn); });
+  const fcgi::AtEnd over([this, conn, alive = lifetime_.token()] {
+    if (!alive.expired()) connection_over(conn);
+  });
 
   std::vector<fcgi::Event> events;
   std::error_code read_error;
@@ -707,11 +709,13 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   struct SlotRelease {
     ChildSlots& slots;
     Metrics& metrics;
+    std::weak_ptr<const bool> alive;  // the server's (fcgi::Lifetime)
     ~SlotRelease() {
+      if (alive.expired()) return;
       slots.release();
       --metrics.children_active;
     }
-  } slot_release{slots_, metrics_};
+  } slot_release{slots_, metrics_, lifetime_.token()};
   ++metrics_.children_active;
 
   if (req->gone) {

@@ -134,6 +134,7 @@ class Server {
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;
   bool socket_owned_ = false;  // we bound the path, so we remove it
+  fastcgi::Lifetime lifetime_;  // last: it expires first, before anything it guards is gone
 };
 
 }  // namespace suwrap::cgid

@@ -148,11 +148,14 @@ fcgi::Completion Server::request_completion(std::string task, const std::shared_
 
 awaitable<void> Server::end_failed(std::shared_ptr<Connection> conn, std::shared_ptr<Exchange> ex,
                                    std::string records) {
-  ex->deadline.cancel();
+  // The worker first, while our end still finds it: nothing would end it at wall_seconds
+  // once the deadline is cancelled and the connection closed.
+  end_early(*ex, Ending::client_gone, "the gate's relay failed");
   if (ex->php) {
     std::error_code ignored;
     ex->php->close(ignored);
   }
+  ex->deadline.cancel();
   co_await complete(conn, ex, std::move(records), 0);
 }
 
@@ -209,7 +212,9 @@ void Server::take_connection(stream::socket socket) {
 
 awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
   // However the reading ends, the connection ends with it, a failure too.
-  const fcgi::AtEnd over([this, conn] { connection_over(conn); });
+  const fcgi::AtEnd over([this, conn, alive = lifetime_.token()] {
+    if (!alive.expired()) connection_over(conn);
+  });
   std::vector<fcgi::Event> events;
   std::error_code read_error;
   bool open = true;

@@ -125,6 +125,7 @@ class Server {
 
   std::shared_ptr<policy::ConfigSnapshot> caller_config_;  // caller_uid_ was read from it
   std::optional<uid_t> caller_uid_;
+  fastcgi::Lifetime lifetime_;  // last: it expires first, before anything it guards is gone
 };
 
 }  // namespace suwrap::gate

@@ -14,6 +14,7 @@
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/config/paths.hpp"
 #include "suwrap/util/text.hpp"
+#include "suwrap/util/trusted_open.hpp"
 
 namespace suwrap::policy {
 
@@ -366,7 +367,7 @@ class Pipeline {
     if (!program) return error(Check::handler, "handler " + handler.name + ": " + handler.path + " does not exist");
     if (!program->is_regular() || (program->mode & S_IXOTH) == 0)
       return error(Check::handler, "handler " + handler.name + ": " + handler.path + " is not an executable file");
-    if (program->uid != 0 || (program->mode & (S_IWGRP | S_IWOTH)) != 0)
+    if (util::untrusted(program->uid, program->mode))
       return error(Check::handler, "handler " + handler.name + ": " + handler.path +
                                        " must be owned by root and writable only by root");
     // suwrap runs a PHP handler as php-cgi is run: the program alone, the request body on its

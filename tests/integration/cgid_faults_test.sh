@@ -95,6 +95,19 @@ t_expect "the daemon exited 0 (got $T_EXIT)" test "$T_EXIT" = 0
 t_expect "and removed its socket" test ! -e "$T_CGID_SOCK"
 t_expect "no process of the test users left" eval 'test -z "$(ps -o pid= -u "$ALICE" -u "$BOB")"'
 
+t_start_cgid --shutdown-grace 1
+t_case "SIGTERM with a request begun and never finished: the daemon closes it after the grace and exits 0"
+fds_before=$(t_cgid_fd_count)
+"$T_PYTHON" "$T_FCGI_CLIENT" "$T_CGID_SOCK" stall 30 >"$T_ROOT/stall.out" &
+staller=$!
+for _ in $(seq 1 50); do grep -q stalled "$T_ROOT/stall.out" && [ "$(t_cgid_fd_count)" -gt "$fds_before" ] && break; sleep 0.1; done
+t_expect "the daemon holds the begun request's connection" test "$(t_cgid_fd_count)" -gt "$fds_before"
+kill -TERM "$T_CGID_PID"
+t_wait_exit "$T_CGID_PID" 20
+t_expect "the daemon exited 0, not by a signal or a crash (got $T_EXIT)" test "$T_EXIT" = 0
+kill "$staller" 2>/dev/null || true
+wait "$staller" 2>/dev/null || true
+
 # ---- --max-children under load --------------------------------------------------------------
 t_start_cgid --max-children 2 --queue-timeout 1
 t_warm_cgid

@@ -191,6 +191,15 @@ def main():
         s.sendall(record(ABORT_REQUEST, 1))
         out, err, status = read_response(s, 1)
         print("ended app_status=%d" % status)
+    elif mode == "stall":
+        # A request begun and never finished: BEGIN_REQUEST and one PARAMS record, without
+        # the empty one that ends the params; the connection is held for SECONDS.
+        delay = float(args[0])
+        s = connect(path)
+        s.sendall(record(BEGIN_REQUEST, 1, struct.pack(">HB5x", RESPONDER, 0)) +
+                  record(PARAMS, 1, name_values([(b"REQUEST_METHOD", b"GET")])))
+        print("stalled", flush=True)
+        time.sleep(delay)
     elif mode == "nul":
         s = connect(path)
         pairs = pairs_from(args) + [(b"HTTP_X_EVIL", b"before\0after")]

@@ -130,6 +130,9 @@ TEST(OpenTrusted, RefusesEachWayOffTheWalkWhereItHappens) {
   const Case cases[] = {
       {"dir/../dir/file", a_file, Reason::not_canonical, "dir/../dir/file"},
       {"dir/./file", a_file, Reason::not_canonical, "dir/./file"},
+      // A trailing "/" names a directory: not a file, nor "anything".
+      {"dir/file/", a_file, Reason::not_canonical, "dir/file/"},
+      {"dir/file/", any_object, Reason::not_canonical, "dir/file/"},
       {"none/file", a_file, Reason::missing, "none"},
       {"linked/file", a_file, Reason::symlink, "linked"},
       // Root's link to root's file: still refused, opened for reading or with O_PATH.
@@ -141,6 +144,7 @@ TEST(OpenTrusted, RefusesEachWayOffTheWalkWhereItHappens) {
   };
   for (const Case& c : cases) files.expect_refusal(c.rel, c.options, c.reason, c.where);
   EXPECT_EQ(refusal_of("/", a_file).reason, Reason::not_regular);
+  EXPECT_EQ(refusal_of(std::string("/etc\0/passwd", 12), any_object).reason, Reason::not_canonical);
 }
 
 TEST(OpenTrusted, RefusesAFifoWithoutWaitingOnIt) {

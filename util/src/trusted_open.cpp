@@ -73,18 +73,22 @@ Expected<Opened, Error> open_component(int dir, const std::string& name, std::st
   return std::move(*opened);
 }
 
+// A NUL would end the name the kernel sees before the name judged and reported.
 bool is_component(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos;
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
 }
 
 }  // namespace
 
-std::optional<Untrusted> untrusted(const struct stat& st) {
-  if (st.st_uid != 0) return Untrusted::owner;
-  if ((st.st_mode & S_IWOTH) != 0) return Untrusted::writable_by_others;
-  if ((st.st_mode & S_IWGRP) != 0) return Untrusted::writable_by_group;
+std::optional<Untrusted> untrusted(uid_t owner, mode_t mode) {
+  if (owner != 0) return Untrusted::owner;
+  if ((mode & S_IWOTH) != 0) return Untrusted::writable_by_others;
+  if ((mode & S_IWGRP) != 0) return Untrusted::writable_by_group;
   return std::nullopt;
 }
+
+std::optional<Untrusted> untrusted(const struct stat& st) { return untrusted(st.st_uid, st.st_mode); }
 
 Expected<Opened, StepFailure> open_step(int dir, const std::string& name, int flags) {
   Opened opened;
@@ -101,6 +105,9 @@ Expected<Opened, StepFailure> open_root() {
 Expected<Opened, TrustedOpenError> open_trusted(std::string_view path, const TrustedOpenOptions& options) {
   if (path.empty() || path.front() != '/')
     return unexpected(refusal(Reason::not_absolute, std::string(path)));
+  // A trailing "/" names a directory: for anything else it is not the name of the object.
+  if (path.size() > 1 && path.back() == '/' && options.kind != TrustedOpenOptions::Kind::directory)
+    return unexpected(refusal(Reason::not_canonical, std::string(path)));
   // The components, empty ones ("//") skipped; the last is the object.
   std::vector<std::string_view> components;
   for (std::size_t start = 0; start < path.size();) {

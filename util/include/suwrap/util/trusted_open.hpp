@@ -29,6 +29,8 @@ struct Opened {
 // The trust rule, the one place it is written: why `st` is not root's alone, if it is not.
 enum class Untrusted { owner, writable_by_others, writable_by_group };
 std::optional<Untrusted> untrusted(const struct stat& st);
+// The same rule on an owner and a mode already known (the policy's facts).
+std::optional<Untrusted> untrusted(uid_t owner, mode_t mode);
 
 // Why a step failed: the errno of openat, or of the fstat after it.
 struct StepFailure {

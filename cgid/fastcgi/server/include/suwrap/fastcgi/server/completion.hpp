@@ -73,6 +73,18 @@ class AtEnd {
   Done done_;
 };
 
+// An owner's life, for what may run after it. A coroutine suspended when its io_context is
+// destroyed is destroyed with it, and its AtEnd runs then; a server destroyed before its
+// io_context is gone by that time. What such an AtEnd does to its server, it does only
+// while the server's token has not expired.
+class Lifetime {
+ public:
+  [[nodiscard]] std::weak_ptr<const bool> token() const { return alive_; }
+
+ private:
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
+};
+
 // asio::co_spawn(executor, task, done): the one way a server starts a coroutine.
 void spawn(const asio::any_io_executor& executor, asio::awaitable<void> task, Completion done);
 
