@@ -75,7 +75,7 @@ go_away() {
   t_curl "$(t_url "$1" "$2")" --max-time 0.2
   t_expect "curl gave up early (curl exit $T_RC, status $T_STATUS)" test "$T_RC" = 28
 }
-metric() { t_fcgi SCRIPT_NAME=/suwrap-status SCRIPT_FILENAME=/nonexistent; t_body | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { t_status_page SCRIPT_FILENAME=/nonexistent; t_body | awk -v m="$1" '$1 == m { print $2 }'; }
 
 t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$T_ROOT/run/pools" --status-path /suwrap-status
 T_PORT=$(t_free_port)

@@ -59,7 +59,7 @@ t_expect "a GET_VALUES_RESULT: no multiplexing (got: $T_OUT)" \
 
 t_case "--status-path answers with Prometheus metrics, without starting suwrap"
 lines=$(t_log_count)
-t_fcgi SCRIPT_NAME=/suwrap-status SCRIPT_FILENAME=/nonexistent
+t_status_page SCRIPT_FILENAME=/nonexistent
 t_expect "status 200" test "$T_STATUS" = 200
 t_expect "metrics text (got: $(t_body | head -c 200))" t_contains "$(t_body)" "# TYPE"
 t_expect "suwrap was not run" test "$(t_log_count)" = "$lines"

@@ -295,7 +295,7 @@ if [ -n "${SUWRAP_CGID_BIN:-}" ] && [ -x "${SUWRAP_CGID_BIN:-}" ]; then
   t_start_cgid --status-path /suwrap-status
   t_fcgi SCRIPT_FILENAME="$ALICE_DOCROOT/info.php" SCRIPT_NAME=/info.php SERVER_NAME=alice.example
   t_expect "a request through the daemon runs (status $T_STATUS)" test "$T_STATUS" = 200
-  t_fcgi SCRIPT_NAME=/suwrap-status
+  t_status_page
   t_expect "status 200" test "$T_STATUS" = 200
   # grep reads it all (no -q): the text is longer than a pipe write, and pipefail would
   # count the writer's SIGPIPE after an early match as a failure.

@@ -300,7 +300,7 @@ t_expect "a configuration that loads is taken" grep -q 'SIGHUP: configuration re
 
 # ---- /suwrap-status ----------------------------------------------------------------------
 t_case "warm: /suwrap-status counts pools, requests by account and the gate's refusals"
-t_fcgi SCRIPT_NAME=/suwrap-status SCRIPT_FILENAME="$T_ROOT/home/suwrap-status"
+t_status_page SCRIPT_FILENAME="$T_ROOT/home/suwrap-status"
 t_expect "suwrap_cgid_pools_running" t_contains "$T_OUT" "suwrap_cgid_pools_running "
 t_expect "suwrap_cgid_pool_starts_total" t_contains "$T_OUT" "suwrap_cgid_pool_starts_total "
 t_expect "alice's requests by her name, not her uid" t_contains "$T_OUT" "suwrap_cgid_account_requests_total{account=\"$ALICE\"}"
