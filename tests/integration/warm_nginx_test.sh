@@ -11,12 +11,8 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
 : "${SUWRAP_CGID_BIN:?SUWRAP_CGID_BIN must name the built suwrap-cgid}"
-if [ -z "${SUWRAP_GATE_BIN:-}" ] || [ ! -x "$SUWRAP_GATE_BIN" ] || [ -z "${SUWRAP_GATE_PATH:-}" ]; then
-  echo "SKIP $T_NAME: SUWRAP_GATE_BIN/SUWRAP_GATE_PATH are not set (a build without suwrap-gate)"
-  exit 77
-fi
+t_require_warm
 t_setup
-[ -x "$SUWRAP_GATE_PATH" ] || { echo "FAIL $T_NAME: the gate is not installed at $SUWRAP_GATE_PATH" >&2; exit 1; }
 
 WORKERS=2
 # Long enough that no pool idles out between two steps on a loaded machine.

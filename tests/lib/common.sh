@@ -433,7 +433,8 @@ t_cc() {
 
 # t_require_warm: skips the suite (77) unless suwrap-cgid and the test build's gate are there.
 t_require_warm() {
-  if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ -z "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
+  # With these, t_setup installs the gate at SUWRAP_GATE_PATH (or the suite stops there).
+  if [ -z "${SUWRAP_CGID_BIN:-}" ] || [ ! -x "${SUWRAP_GATE_BIN:-}" ] || [[ "${SUWRAP_GATE_PATH:-}" != /run/suwrap-tests/* ]]; then
     echo "SKIP $T_NAME: needs suwrap-cgid and the test build's gate"
     exit 77
   fi
