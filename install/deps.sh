@@ -20,10 +20,16 @@ build_pkgs=(
 # prometheus: promtool checks the metrics, the alert rules and the dashboard's queries, and
 # one test scrapes suwrap-cgid with a private Prometheus of its own (its own port and data
 # directory); the package's service is never used.
+# wordpress, mariadb-server: tests/integration/wordpress_test.sh installs WordPress in one
+# account on a private MariaDB (its own datadir and socket); the package's service is never
+# used. php (the metapackage, met by php-cgi) is named so that wordpress's "php" dependency
+# does not pull Apache's mod_php in; the theme is the one the package recommends, the front
+# page's; php-mysql gives php-cgi mysqli.
 run_pkgs=(
   php-cgi nginx apache2 lighttpd caddy curl libfcgi-bin
   procps util-linux passwd findutils acl python3 python3-jsonschema strace
   wrk logrotate prometheus
+  php mariadb-server php-mysql wordpress wordpress-theme-twentytwentythree
 )
 
 missing=()
