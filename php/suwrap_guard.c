@@ -62,9 +62,16 @@ static struct {
 static zend_op_array *(*next_compile_file)(zend_file_handle *file_handle, int type);
 static zend_result (*next_post_startup)(void);
 
+// This process's user, taken once at startup. suwrap (per request, after its proved drop)
+// and the gate (warm, itself running as the account) start php-cgi already as the account:
+// real, effective and saved uid all the account's, no capability left. Such a process can
+// set its uids only to those it has, and php-cgi's FastCGI children inherit them, so
+// geteuid() asked again for every directory judged would only give the same answer.
+static uid_t user;
+
 static bool owner_trusted(const struct stat *st)
 {
-	return st->st_uid == geteuid() || st->st_uid == 0;
+	return st->st_uid == user || st->st_uid == 0;
 }
 
 static bool writable_by_others(const struct stat *st)
@@ -254,7 +261,7 @@ static void bind_primary(zend_file_handle *file_handle)
 		close(fd);
 		refuse("the script is not a regular file");
 	}
-	if (!same_identity(&st, &request.checked) || st.st_uid != geteuid()) {
+	if (!same_identity(&st, &request.checked) || st.st_uid != user) {
 		close(fd);
 		refuse("the script changed after it was checked (device, inode, change time or owner differ)");
 	}
@@ -448,6 +455,7 @@ static zend_result guard_post_startup(void)
 static int guard_startup(zend_extension *extension)
 {
 	(void)extension;
+	user = geteuid();
 	next_post_startup = zend_post_startup_cb;
 	zend_post_startup_cb = guard_post_startup;
 	return SUCCESS;
