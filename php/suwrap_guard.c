@@ -224,6 +224,15 @@ static void guard_activate(void)
 
 // --- opening what PHP compiles ----------------------------------------------------------------
 
+// What PHP compiles is opened with O_NONBLOCK, so that a FIFO in its place cannot stop the
+// worker in open(); once fstat has shown a regular file, blocking again, as PHP reads the
+// file whole. F_SETFL changes only O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK,
+// and those opens ask for O_NONBLOCK alone of them: setting none clears it, with no F_GETFL.
+static void blocking_again(int fd)
+{
+	fcntl(fd, F_SETFL, 0);
+}
+
 // Gives PHP `fd` as the file to compile, in place of whatever the handle held.
 static void hand_over(zend_file_handle *file_handle, int fd)
 {
@@ -265,8 +274,7 @@ static void bind_primary(zend_file_handle *file_handle)
 		close(fd);
 		refuse("the script changed after it was checked (device, inode, change time or owner differ)");
 	}
-	// Blocking again: PHP reads the file whole.
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	blocking_again(fd);
 	hand_over(file_handle, fd);
 	request.primary_bound = true;
 }
@@ -363,7 +371,7 @@ static int open_trusted(const char *path, char *why, size_t why_size)
 				close(fd);
 				return -1;
 			}
-			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			blocking_again(fd);
 			return fd;
 		}
 		const int next = openat(dir, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
