@@ -62,9 +62,16 @@ static struct {
 static zend_op_array *(*next_compile_file)(zend_file_handle *file_handle, int type);
 static zend_result (*next_post_startup)(void);
 
+// This process's user, taken once at startup. suwrap (per request, after its proved drop)
+// and the gate (warm, itself running as the account) start php-cgi already as the account:
+// real, effective and saved uid all the account's, no capability left. Such a process can
+// set its uids only to those it has, and php-cgi's FastCGI children inherit them, so
+// geteuid() asked again for every directory judged would only give the same answer.
+static uid_t user;
+
 static bool owner_trusted(const struct stat *st)
 {
-	return st->st_uid == geteuid() || st->st_uid == 0;
+	return st->st_uid == user || st->st_uid == 0;
 }
 
 static bool writable_by_others(const struct stat *st)
@@ -124,59 +131,64 @@ static bool same_identity(const struct stat *st, const struct identity *id)
 // True when nobody but this user or root can have written a user ini file that php-cgi
 // reads for `script`: it reads one in every directory from the (client-supplied)
 // DOCUMENT_ROOT down to the script's, so every directory from / down is judged.
+// Judged by name, as php-cgi then reads them (by name too): from / down, each directory is
+// judged before a name in it is looked up, so once it is found this user's or root's alone,
+// no one else can change what the next name means, nor the directory's own mode or owner.
+// A descriptor held per directory (open, fstat, close) would bind nothing php-cgi uses.
 static bool user_ini_trusted(const char *script, const char *ini_name, char *why, size_t why_size)
 {
 	if (strchr(ini_name, '/') != NULL) {
 		snprintf(why, why_size, "user_ini.filename holds a '/'");
 		return false;
 	}
-	char path[PATH_MAX];
-	if (script == NULL || script[0] != '/' || strlen(script) >= sizeof(path)) {
+	if (script == NULL || script[0] != '/' || strlen(script) >= PATH_MAX) {
 		snprintf(why, why_size, "the script path is not absolute");
 		return false;
 	}
-	strcpy(path, script);
-	char *last_slash = strrchr(path, '/');
-	*last_slash = '\0';  // the script's directory ("" for "/")
-
-	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char *component = path;
+	const size_t ini_length = strlen(ini_name);
+	if (ini_length > NAME_MAX) {
+		snprintf(why, why_size, "cannot look at a %s: %s", ini_name, strerror(ENAMETOOLONG));
+		return false;
+	}
+	const size_t script_dir_length = (size_t)(strrchr(script, '/') - script);  // 0 for "/x.php"
+	char path[PATH_MAX + 1 + NAME_MAX + 1];
+	size_t length = 0;  // script[0, length) is the directory judged now; 0 is /
 	for (;;) {
+		if (length == 0) {
+			strcpy(path, "/");
+		} else {
+			memcpy(path, script, length);
+			path[length] = '\0';
+		}
 		struct stat st;
-		if (dir < 0 || fstat(dir, &st) != 0) {
+		if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			snprintf(why, why_size, "cannot open a directory on the way: %s", strerror(errno));
-			if (dir >= 0) close(dir);
+			return false;
+		}
+		if (!S_ISDIR(st.st_mode)) {  // a link too: php-cgi would follow it where no one judged
+			snprintf(why, why_size, "cannot open a directory on the way: %s", strerror(ENOTDIR));
 			return false;
 		}
 		if (!owner_trusted(&st) || writable_by_others(&st)) {
 			snprintf(why, why_size, "a directory on the way is writable by someone else");
-			close(dir);
 			return false;
 		}
-		if (fstatat(dir, ini_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		path[length] = '/';
+		memcpy(path + length + 1, ini_name, ini_length + 1);
+		if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (!S_ISREG(st.st_mode) || !owner_trusted(&st) || writable_by_others(&st)) {
 				snprintf(why, why_size, "a %s is not this user's or root's alone", ini_name);
-				close(dir);
 				return false;
 			}
 		} else if (errno != ENOENT) {
 			snprintf(why, why_size, "cannot look at a %s: %s", ini_name, strerror(errno));
-			close(dir);
 			return false;
 		}
 		// The next component of the script's directory.
-		while (*component == '/') component++;
-		if (*component == '\0') break;
-		char *end = strchr(component, '/');
-		if (end != NULL) *end = '\0';
-		int next = openat(dir, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(dir);
-		dir = next;
-		if (end == NULL) component += strlen(component);
-		else component = end + 1;
+		while (length < script_dir_length && script[length] == '/') length++;
+		if (length == script_dir_length) return true;
+		while (length < script_dir_length && script[length] != '/') length++;
 	}
-	close(dir);
-	return true;
 }
 
 // Before the SAPI reads .user.ini files (zend_extension activation comes first in
@@ -217,6 +229,15 @@ static void guard_activate(void)
 
 // --- opening what PHP compiles ----------------------------------------------------------------
 
+// What PHP compiles is opened with O_NONBLOCK, so that a FIFO in its place cannot stop the
+// worker in open(); once fstat has shown a regular file, blocking again, as PHP reads the
+// file whole. F_SETFL changes only O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK,
+// and those opens ask for O_NONBLOCK alone of them: setting none clears it, with no F_GETFL.
+static void blocking_again(int fd)
+{
+	fcntl(fd, F_SETFL, 0);
+}
+
 // Gives PHP `fd` as the file to compile, in place of whatever the handle held.
 static void hand_over(zend_file_handle *file_handle, int fd)
 {
@@ -254,12 +275,11 @@ static void bind_primary(zend_file_handle *file_handle)
 		close(fd);
 		refuse("the script is not a regular file");
 	}
-	if (!same_identity(&st, &request.checked) || st.st_uid != geteuid()) {
+	if (!same_identity(&st, &request.checked) || st.st_uid != user) {
 		close(fd);
 		refuse("the script changed after it was checked (device, inode, change time or owner differ)");
 	}
-	// Blocking again: PHP reads the file whole.
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	blocking_again(fd);
 	hand_over(file_handle, fd);
 	request.primary_bound = true;
 }
@@ -356,7 +376,7 @@ static int open_trusted(const char *path, char *why, size_t why_size)
 				close(fd);
 				return -1;
 			}
-			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			blocking_again(fd);
 			return fd;
 		}
 		const int next = openat(dir, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -448,6 +468,7 @@ static zend_result guard_post_startup(void)
 static int guard_startup(zend_extension *extension)
 {
 	(void)extension;
+	user = geteuid();
 	next_post_startup = zend_post_startup_cb;
 	zend_post_startup_cb = guard_post_startup;
 	return SUCCESS;

@@ -56,6 +56,24 @@ for wrong in other missing malformed changed; do
   t_expect "the reason is in PHP's error log" t_contains "$T_ERR" "suwrap_guard: refused"
 done
 
+# .user.ini files are judged from / down by name, as php-cgi reads them: a directory on the
+# way that is a link (alice's own, to her own directory) is not one the guard judged, and
+# none of them is read; the same page reached without the link gets its .user.ini.
+t_dir "$ALICE" 0755 "$ALICE_DOCROOT/real"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/real/page.php" "<?php echo 'REAL-PAGE';"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/real/prepend.php" "<?php echo 'PREPEND-RAN ';"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/real/.user.ini" "auto_prepend_file=$ALICE_DOCROOT/real/prepend.php"
+ln -s real "$ALICE_DOCROOT/link"
+chown -h "$ALICE:$ALICE_GID" "$ALICE_DOCROOT/link"
+t_case "control: a trusted .user.ini on the way is read"
+php "$ALICE_DOCROOT/real/page.php" DOCUMENT_ROOT="$ALICE_DOCROOT" SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/real/page.php")"
+t_expect "its prepend ran, then the page" t_contains "$T_OUT" "PREPEND-RAN REAL-PAGE"
+t_case "a link among the directories: no .user.ini is read"
+php "$ALICE_DOCROOT/link/page.php" DOCUMENT_ROOT="$ALICE_DOCROOT" SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/real/page.php")"
+t_expect "the page ran" t_contains "$T_OUT" "REAL-PAGE"
+t_expect "without the prepend" sh -c "! printf '%s' \"\$1\" | grep -q PREPEND-RAN" _ "$T_OUT"
+t_expect "the guard says why" t_contains "$T_ERR" "files not read for $ALICE_DOCROOT/link/page.php: cannot open a directory on the way: Not a directory"
+
 t_case "FastCGI mode with opcache: a cached script with another identity is refused"
 sock="$T_ROOT/php.sock"
 mkdir -p "$T_ROOT/fcgi"
@@ -70,7 +88,7 @@ for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
 fcgi() {
   rm -f "$T_MARKS"/*
   T_OUT=$(env -i REQUEST_METHOD=GET GATEWAY_INTERFACE=CGI/1.1 SCRIPT_FILENAME="$ALICE_DOCROOT/page.php" "$@" \
-    /usr/bin/cgi-fcgi -bind -connect "$sock" 2>&1) || true
+    timeout 30 /usr/bin/cgi-fcgi -bind -connect "$sock" 2>&1) || true
   T_STATUS=$(printf '%s' "$T_OUT" | { grep -i '^Status:' || true; } | sed -n 1p | awk '{print $2}')
   T_STATUS=${T_STATUS:-200}
 }
@@ -81,5 +99,17 @@ t_expect "another identity: 403 (got $T_STATUS)" test "$T_STATUS" = 403
 t_expect "the cached page did not run" t_no_marker page-ran
 fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"
 t_expect "the checked identity runs again" t_contains "$T_OUT" "PAGE uid=$ALICE_UID"
+# A FIFO in the cached script's place: opcache answers without opening it, so the guard's is
+# the one open, and it must not wait there for a writer (cgi-fcgi gives up after 30 s).
+mv "$ALICE_DOCROOT/page.php" "$ALICE_DOCROOT/page.php.real"
+mkfifo "$ALICE_DOCROOT/page.php"
+chown "$ALICE:$ALICE_GID" "$ALICE_DOCROOT/page.php"
+fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"
+t_expect "a FIFO in the cached script's place: 403 (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "the cached page did not run" t_no_marker page-ran
+rm "$ALICE_DOCROOT/page.php"
+mv "$ALICE_DOCROOT/page.php.real" "$ALICE_DOCROOT/page.php"
+fcgi SUWRAP_SCRIPT_ID="$(identity "$ALICE_DOCROOT/page.php")"
+t_expect "the worker was not held by the FIFO: the page runs next" t_contains "$T_OUT" "PAGE uid=$ALICE_UID"
 
 t_done
