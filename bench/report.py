@@ -4,6 +4,7 @@
 
   report.py cells RESULTS FLOOR CONCURRENCIES FLOOR-RUNS CLOCK-TICKS
   report.py idle IDLE-TSV ACCOUNTS WORKERS
+  report.py first FIRST-TSV WORKERS
 
 cells: the tables of requests per second and latency, the ratios, the CPU by program, the
 floor, the targets and the daemons' memory. RESULTS is the run's results directory
@@ -16,6 +17,9 @@ CLOCK-TICKS the ticks a second of /proc/PID/stat (getconf CLK_TCK).
 
 idle: the idle-memory table from idle.tsv (set-up, state, processes, PSS kB, RSS kB, the
 daemon's processes, PSS kB and RSS kB, note), for ACCOUNTS accounts of WORKERS workers.
+
+first: the first request to an idle account from first.tsv (set-up, request number, time of
+the first request in seconds, of the next one, status), pools of WORKERS workers.
 
 Only the standard library; it writes to standard output.
 """
@@ -277,11 +281,70 @@ def idle_report(path, accounts, workers):
             print("- %s, %s: %s" % ("warm mode" if setup == "warm" else setup, state, note))
 
 
+def percentile(values, p):
+    """The nearest-rank percentile P of VALUES: the smallest that P % of them do not exceed."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]
+
+
+def first_report(path, workers):
+    setups = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                setup, _, first, following, status = line.rstrip("\n").split("\t")
+                entry = setups.setdefault(setup, {"first": [], "next": [], "failed": []})
+                if status != "ok":
+                    entry["failed"].append(status[len("FAILED: "):] if status.startswith("FAILED: ") else status)
+                    continue
+                entry["first"].append(float(first) * 1000.0)
+                entry["next"].append(float(following) * 1000.0)
+    except FileNotFoundError:
+        pass
+    print("\n### First request to an idle account (hello.php, pools of %d workers)\n" % workers)
+    if not setups:
+        print("Not measured.")
+        return
+    print("Each request goes to an account with nothing running for it: in warm mode suwrap-cgid starts the "
+          "account's pool (`suwrap --pool`, the gate, php-cgi and its workers) and passes the request on; "
+          "php-fpm's `pm = ondemand` master forks a worker. Timed by curl through nginx, from the connection to "
+          "the last byte; the next request goes to what the first one started. p99 is the nearest rank: with "
+          "fewer than 100 requests, the slowest.\n")
+    print("| set-up | requests | first request: p50 ms | p99 ms | next request: p50 ms | failed |")
+    print("|---|--:|--:|--:|--:|--:|")
+    labels = {"warm": "warm mode: suwrap-cgid starts the account's pool",
+              "fpm-ondemand": "php-fpm pm = ondemand: the master forks a worker"}
+    for setup in ("warm", "fpm-ondemand"):
+        entry = setups.get(setup)
+        if entry is None:
+            continue
+        if not entry["first"]:
+            print("| %s | 0 | FAILED | | | %d (%s) |" % (labels[setup], len(entry["failed"]), entry["failed"][0]))
+            continue
+        failed = str(len(entry["failed"])) if not entry["failed"] else "%d (%s)" % (len(entry["failed"]),
+                                                                                  entry["failed"][0])
+        print("| %s | %d | %.1f | %.1f | %.2f | %s |" % (labels[setup], len(entry["first"]),
+                                                         percentile(entry["first"], 50),
+                                                         percentile(entry["first"], 99),
+                                                         percentile(entry["next"], 50), failed))
+    print("\n| target | measured | |")
+    print("|---|--:|---|")
+    warm = setups.get("warm", {}).get("first")
+    if warm:
+        p50 = percentile(warm, 50)
+        print("| first request to an idle account, warm: p50 < 50 ms | %.1f ms | %s |"
+              % (p50, "met" if p50 < 50 else "**missed**"))
+    else:
+        print("| first request to an idle account, warm: p50 < 50 ms | not measured | – |")
+
+
 def main(argv):
     if len(argv) == 6 and argv[0] == "cells":
         cells_report(argv[1], argv[2], [int(c) for c in argv[3].split()], int(argv[4]), int(argv[5]))
     elif len(argv) == 4 and argv[0] == "idle":
         idle_report(argv[1], int(argv[2]), int(argv[3]))
+    elif len(argv) == 3 and argv[0] == "first":
+        first_report(argv[1], int(argv[2]))
     else:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2

@@ -12,8 +12,9 @@
 #   warm      nginx -> suwrap-cgid -> the account's pool: suwrap --pool -> suwrap-gate ->
 #             php-cgi FastCGI workers (warm mode, kind "php-fcgi"; PHP only)
 # and the floor: one bare fork+exec of the handler, and the same through suwrap alone
-# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; and the idle
-# memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand).
+# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; the idle
+# memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand);
+# and the first request to an idle account: warm mode's pool start beside php-fpm ondemand's.
 #
 # Everything it starts lives under /run/suwrap-bench and is stopped and removed when it
 # exits (the users, the set-uid copy of suwrap, the gate, /etc/suwrap-bench, the daemons); the one
@@ -55,6 +56,11 @@ do_idle_memory=1
 idle_accounts=20
 idle_seconds=30
 warm_max_requests=1000000
+do_first_request=1
+first_requests=30
+# The idle_seconds of the first-request part's handler and php-fpm's pm.process_idle_timeout
+# there: the least each takes, so that a pool is gone soon after its request.
+FIRST_IDLE_SECONDS=1
 
 usage() {
   cat <<EOF
@@ -73,10 +79,13 @@ root) and prints a markdown report on standard output (progress goes to standard
       --fpm-children N     php-fpm pool size, pm = static (default $fpm_children, Debian's
                            pm.max_children), and the warm pool's workers (the same, for fairness)
       --fcgiwrap-children N  fcgiwrap -c (default: nproc = $fcgiwrap_children)
-      --only idle-memory   measure only the idle memory of configured accounts (see below)
-      --no-idle-memory     skip that part
+      --only PART          measure only idle-memory or first-request (see below)
+      --no-idle-memory     skip the idle memory of configured accounts
       --idle-accounts N    accounts of that part (default $idle_accounts)
       --idle-seconds N     idle_seconds of their warm handler (default $idle_seconds)
+      --no-first-request   skip the first request to an idle account
+      --first-requests N   first requests of that part, each to an account with no pool
+                           running (default $first_requests)
   -o, --output FILE        also write the report to FILE
       --no-install         do not apt-get install the packages it needs
       --no-build           use the existing $BUILD_DIR as it is
@@ -115,6 +124,16 @@ after idle_seconds; then of a private php-fpm master with one pool per account, 
 owner: pm = static (pm.max_children = --fpm-children), pm = dynamic (Debian's defaults:
 start 2, min spare 1, max spare 3) and pm = ondemand, each a few seconds after its start.
 
+First request to an idle account: one more real user with hello.php, whose account file's
+php_handler is "php-cold" (kind php-fcgi, the same workers, idle_seconds = $FIRST_IDLE_SECONDS). A fresh
+suwrap-cgid serves it; --first-requests times, once no process runs below that suwrap-cgid
+(its pool has ended: idle_seconds without a request), curl times one request through nginx
+(time_total: connection, the pool's start and the response), then one more to the pool it
+started. Beside it, the same for a private php-fpm pool of that user, pm = ondemand
+(pm.max_children = --fpm-children, pm.process_idle_timeout = ${FIRST_IDLE_SECONDS}s): each request once
+the master has no worker left, so that the master forks one for it. The report gives the
+median and the 99th percentile (nearest rank: with 30 requests, the slowest) of both.
+
 Scheduling: suwrap starts every handler in a new session (setsid), and with the kernel's
 autogroup on (kernel.sched_autogroup_enabled, Debian's default) every session in the root
 cpu cgroup gets as much CPU as any other session. On a machine busy with other work that
@@ -146,26 +165,30 @@ while [ $# -gt 0 ]; do
     --no-idle-memory) do_idle_memory=0; shift ;;
     --idle-accounts) idle_accounts=$2; shift 2 ;;
     --idle-seconds) idle_seconds=$2; shift 2 ;;
+    --no-first-request) do_first_request=0; shift ;;
+    --first-requests) first_requests=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 for n in "$duration" "$warmup" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" "$idle_accounts" \
-  "$idle_seconds" $concurrencies; do
+  "$idle_seconds" "$first_requests" $concurrencies; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "bench/run.sh: not a whole number: $n" >&2; exit 2; }
 done
 for n in "$duration" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" "$idle_accounts" "$idle_seconds" \
-  $concurrencies; do
+  "$first_requests" $concurrencies; do
   [ "$n" -gt 0 ] || { echo "bench/run.sh: must be at least 1: $n" >&2; exit 2; }
 done
 # The configuration's limits for a php-fcgi handler (suwrap.toml(5)), and a sane number of users.
 [ "$fpm_children" -le 256 ] || { echo "bench/run.sh: --fpm-children is at most 256 (a warm pool's workers)" >&2; exit 2; }
 [ "$idle_seconds" -le 3600 ] || { echo "bench/run.sh: --idle-seconds is at most 3600" >&2; exit 2; }
 [ "$idle_accounts" -le 200 ] || { echo "bench/run.sh: --idle-accounts is at most 200" >&2; exit 2; }
+[ "$first_requests" -le 1000 ] || { echo "bench/run.sh: --first-requests is at most 1000" >&2; exit 2; }
 case $only in
   "") ;;
-  idle-memory) do_idle_memory=1 ;;
-  *) echo "bench/run.sh: --only takes idle-memory" >&2; exit 2 ;;
+  idle-memory) do_idle_memory=1; do_first_request=0 ;;
+  first-request) do_first_request=1; do_idle_memory=0 ;;
+  *) echo "bench/run.sh: --only takes idle-memory or first-request" >&2; exit 2 ;;
 esac
 for s in $stacks; do
   case $s in ours | fcgiwrap | apache | fpm | warm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac
@@ -279,7 +302,9 @@ check_warm_build() {
 
 S=""          # this run's scratch directory
 USER_NAME=""  # the payload owner
+ACCOUNT_USERS=() # the users of the idle-memory and first-request parts
 IDLE_USERS=() # the accounts of the idle-memory part
+FIRST_USER="" # the account of the first-request part
 GATE_INSTALLED=""
 PIDS=()       # daemons started, stopped in reverse order
 
@@ -336,7 +361,7 @@ cleanup() {
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
   [ -n "$S" ] && kill_exe_processes "$S/bin/suwrap"
   [ -n "$USER_NAME" ] && remove_users "$USER_NAME"
-  [ ${#IDLE_USERS[@]} -gt 0 ] && remove_users "${IDLE_USERS[@]}"
+  [ ${#ACCOUNT_USERS[@]} -gt 0 ] && remove_users "${ACCOUNT_USERS[@]}"
   leave_cgroups
   restore_suexec_conf
   [ -n "${suexec_log_created:-}" ] && rm -f "$SUEXEC_LOG"
@@ -368,7 +393,7 @@ clean_stale_runs() {
     fi
     kill_exe_processes "$dir/bin/suwrap"
     if [ -f "$dir/user" ]; then
-      # One user a line: the payload owner, then the idle-memory part's accounts.
+      # One user a line: the payload owner, then the idle-memory and first-request parts' accounts.
       while read -r user; do [ -n "$user" ] && remove_users "$user"; done <"$dir/user"
     fi
     if [ -f "$dir/cgroups" ]; then
@@ -545,8 +570,9 @@ setup_suwrap() {
   if [ -z "$WARM_MISSING" ]; then
     php_extensions='[]'
     # php-warm serves the cells (it must not end between them: fpm's pool never does);
-    # php-idle is the idle-memory part's accounts' php_handler.
-    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-idle "$idle_seconds" '[]')
+    # php-idle is the idle-memory part's accounts' php_handler, php-cold the first-request part's.
+    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-idle "$idle_seconds" '[]'
+      warm_handler php-cold "$FIRST_IDLE_SECONDS" '[]')
   fi
   cat >"$BENCH_CONF" <<EOF
 [global]
@@ -651,7 +677,7 @@ start_fcgiwrap() {
 
 start_fpm() {
   local fpm
-  fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1)
+  fpm=$(php_fpm_binary)
   [ -x "$fpm" ] || die "no php-fpm binary in /usr/sbin"
   say "starting a private $(basename "$fpm") master, pool of $fpm_children as $USER_NAME"
   mkdir -p "$S/fpm"
@@ -706,6 +732,8 @@ start_nginx() {
   PORT_fpm=$(free_port)
   PORT_warm=$(free_port)
   PORT_idle=$(free_port)
+  PORT_first=$(free_port)
+  PORT_first_fpm=$(free_port)
   {
     echo "user $CALLER $(id -gn "$CALLER");"
     echo "worker_processes auto;"
@@ -775,6 +803,12 @@ EOF
     if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
       php_server "idle memory: every account's hello.php" "$PORT_idle" "$S/home" "$IDLE_SOCK"
     fi
+    # The first-request part: the account's hello.php to the suwrap-cgid, and to the php-fpm
+    # master, that part starts (and stops) itself.
+    if [ "$do_first_request" = 1 ]; then
+      [ -z "$WARM_MISSING" ] && php_server "first request, warm" "$PORT_first" "$S/home" "$S/first/cgid.sock"
+      php_server "first request, php-fpm ondemand" "$PORT_first_fpm" "$S/home" "$S/first-fpm/fpm.sock"
+    fi
     echo "}"
   } >"$dir/nginx.conf"
   nginx -t -q -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" >"$dir/check.log" 2>&1 ||
@@ -791,6 +825,9 @@ EOF
   done
   if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
     wait_port "$PORT_idle" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  fi
+  if [ "$do_first_request" = 1 ]; then
+    wait_port "$PORT_first_fpm" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   fi
   track_ready "$NGINX_PID"
 }
@@ -1150,28 +1187,35 @@ measure_floor() {
 # file whose php_handler is "php-idle": configured as a hosting panel would. They are made
 # before any daemon starts, so that no configuration changes under a running one.
 setup_idle_accounts() {
-  local i user home
+  local i user
   say "making $idle_accounts accounts for the idle-memory part"
   for ((i = 1; i <= idle_accounts; i++)); do
     user="swidle$(( $$ % 100000 ))x$i"
-    home=$S/home/$user
-    useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
-      die "useradd $user failed"
+    make_account "$user" php-idle
     IDLE_USERS+=("$user")
-    echo "$user" >>"$S/user"
-    mkdir -p "$home/public_html"
-    printf '%s' '<?php echo "hello ", posix_getuid();' >"$home/public_html/hello.php"
-    chown "$user:$user" "$home" "$home/public_html" "$home/public_html/hello.php"
-    chmod 0755 "$home" "$home/public_html"
-    chmod 0644 "$home/public_html/hello.php"
-    [ -n "$WARM_MISSING" ] && continue
-    cat >"$BENCH_CONF_DIR/accounts.d/$user.toml" <<EOF
+  done
+}
+
+# make_account USER PHP-HANDLER: a real user with hello.php in $S/home/USER/public_html and
+# (warm mode) an account file whose php_handler is PHP-HANDLER.
+make_account() {
+  local user=$1 home=$S/home/$1
+  useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
+    die "useradd $user failed"
+  ACCOUNT_USERS+=("$user")
+  echo "$user" >>"$S/user"
+  mkdir -p "$home/public_html"
+  printf '%s' '<?php echo "hello ", posix_getuid();' >"$home/public_html/hello.php"
+  chown "$user:$user" "$home" "$home/public_html" "$home/public_html/hello.php"
+  chmod 0755 "$home" "$home/public_html"
+  chmod 0644 "$home/public_html/hello.php"
+  [ -n "$WARM_MISSING" ] && return 0
+  cat >"$BENCH_CONF_DIR/accounts.d/$user.toml" <<EOF
 user = "$user"
 docroots = ["$home/public_html"]
-php_handler = "php-idle"
+php_handler = "$2"
 EOF
-    chmod 0644 "$BENCH_CONF_DIR/accounts.d/$user.toml"
-  done
+  chmod 0644 "$BENCH_CONF_DIR/accounts.d/$user.toml"
 }
 
 # mem_usage PID...: "processes PSS_kB RSS_kB" summed over those that still run. PSS (proportional
@@ -1263,36 +1307,59 @@ measure_idle_warm() {
   stop_pid "$idle_pid"
 }
 
+# php_fpm_binary: the newest /usr/sbin/php-fpm*, or nothing.
+php_fpm_binary() { ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1; }
+
+# fpm_global DIR: php-fpm's global section, its files in DIR, in the foreground.
+fpm_global() { printf '[global]\npid = %s/php-fpm.pid\nerror_log = %s/error.log\ndaemonize = no\n' "$1" "$1"; }
+
+# fpm_pool USER SOCKET PM: a pool named after USER running as USER, on SOCKET for the caller,
+# of --fpm-children workers at most.
+fpm_pool() {
+  printf '\n[%s]\nuser = %s\ngroup = %s\nlisten = %s\n' "$1" "$1" "$1" "$2"
+  printf 'listen.owner = %s\nlisten.group = %s\nlisten.mode = 0660\nclear_env = yes\n' "$CALLER" "$CALLER"
+  printf 'pm = %s\npm.max_children = %s\n' "$3" "$fpm_children"
+}
+
+# run_fpm DIR SOCKET...: the master of DIR/php-fpm.conf, once it listens on every SOCKET;
+# sets FPM_STARTED to its pid, or says why not and returns 1.
+run_fpm() {
+  local dir=$1 fpm sock
+  shift
+  fpm=$(php_fpm_binary)
+  [ -x "$fpm" ] || { say "no php-fpm binary in /usr/sbin"; return 1; }
+  "$fpm" -t -y "$dir/php-fpm.conf" >"$dir/check.log" 2>&1 ||
+    { say "php-fpm rejects $dir/php-fpm.conf: $(tail -n 3 "$dir/check.log")"; return 1; }
+  "$fpm" -F -y "$dir/php-fpm.conf" </dev/null >>"$dir/stderr" 2>&1 9>&- &
+  FPM_STARTED=$!
+  track "$FPM_STARTED"
+  for sock in "$@"; do
+    wait_socket "$sock" "$FPM_STARTED" || { say "php-fpm did not start: $(tail -n 3 "$dir/error.log")"; return 1; }
+  done
+  track_ready "$FPM_STARTED"
+}
+
 # measure_idle_fpm PM: a private php-fpm master with one pool per account, as the account.
 measure_idle_fpm() {
-  local pm=$1 fpm dir user spare_start spare_max
-  fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1)
-  [ -x "$fpm" ] || { say "no php-fpm binary in /usr/sbin"; return 0; }
+  local pm=$1 dir user spare_start spare_max sockets=()
   dir=$S/idle-fpm-$pm
   mkdir -p "$dir"
   spare_start=$((fpm_children < 2 ? fpm_children : 2))
   spare_max=$((fpm_children < 3 ? fpm_children : 3))
   {
-    printf '[global]\npid = %s/php-fpm.pid\nerror_log = %s/error.log\ndaemonize = no\n' "$dir" "$dir"
+    fpm_global "$dir"
     for user in "${IDLE_USERS[@]}"; do
-      printf '\n[%s]\nuser = %s\ngroup = %s\nlisten = %s/%s.sock\n' "$user" "$user" "$user" "$dir" "$user"
-      printf 'listen.owner = %s\nlisten.group = %s\nlisten.mode = 0660\nclear_env = yes\n' "$CALLER" "$CALLER"
-      printf 'pm = %s\npm.max_children = %s\n' "$pm" "$fpm_children"
+      fpm_pool "$user" "$dir/$user.sock" "$pm"
+      sockets+=("$dir/$user.sock")
       # Debian's www.conf: start 2, min spare 1, max spare 3 (ondemand: its 10 s idle timeout).
       [ "$pm" = dynamic ] && printf 'pm.start_servers = %s\npm.min_spare_servers = 1\npm.max_spare_servers = %s\n' \
         "$spare_start" "$spare_max"
       [ "$pm" = ondemand ] && printf 'pm.process_idle_timeout = 10s\n'
     done
   } >"$dir/php-fpm.conf"
-  "$fpm" -t -y "$dir/php-fpm.conf" >"$dir/check.log" 2>&1 || { say "php-fpm rejects $dir/php-fpm.conf: $(tail -n 3 "$dir/check.log")"; return 0; }
   say "idle memory, php-fpm pm = $pm: one master, $idle_accounts pools"
-  "$fpm" -F -y "$dir/php-fpm.conf" </dev/null >>"$dir/stderr" 2>&1 9>&- &
-  local fpm_pid=$!
-  track "$fpm_pid"
-  for user in "${IDLE_USERS[@]}"; do
-    wait_socket "$dir/$user.sock" "$fpm_pid" || { say "php-fpm did not start: $(tail -n 3 "$dir/error.log")"; return 0; }
-  done
-  track_ready "$fpm_pid"
+  run_fpm "$dir" "${sockets[@]}" || return 0
+  local fpm_pid=$FPM_STARTED
   sleep 3
   local what="static, pm.max_children = $fpm_children"
   [ "$pm" = dynamic ] && what="dynamic, start $spare_start, min spare 1, max spare $spare_max, max $fpm_children"
@@ -1307,6 +1374,84 @@ measure_idle_memory() {
   : >"$S/results/idle.tsv"
   if [ -z "$WARM_MISSING" ]; then measure_idle_warm; else say "idle memory: no warm mode ($WARM_MISSING)"; fi
   for pm in static dynamic ondemand; do measure_idle_fpm "$pm"; done
+}
+
+# ---- the first request to an idle account ----------------------------------------------------
+
+# One more account, whose php_handler "php-cold" has idle_seconds = $FIRST_IDLE_SECONDS: its pool
+# ends soon after its last request, and the next request starts one.
+setup_first_account() {
+  FIRST_USER="swfirst$(( $$ % 100000 ))"
+  say "making the account $FIRST_USER for the first-request part"
+  make_account "$FIRST_USER" php-cold
+}
+
+# wait_nothing_below PID SECONDS: until no process runs below PID (its pools or workers have
+# ended), at most SECONDS; 1 if some still run then.
+wait_nothing_below() {
+  local until=$((SECONDS + $2))
+  while [ -n "$(descendants "$1")" ]; do
+    [ "$SECONDS" -ge "$until" ] && return 1
+    sleep 0.05
+  done
+  return 0
+}
+
+# first_requests SETUP FRONT_PID PORT: --first-requests times, once nothing runs below
+# FRONT_PID, one request to the account's hello.php through nginx's PORT, then one more to
+# what it started; appends "setup, n, first s, next s, status" to $S/results/first.tsv.
+first_requests() {
+  local setup=$1 front=$2 url expect i first next body status failed=0
+  url="http://127.0.0.1:$3/$FIRST_USER/public_html/hello.php"
+  expect="hello $(id -u "$FIRST_USER")"
+  for ((i = 1; i <= first_requests; i++)); do
+    if ! wait_nothing_below "$front" $((FIRST_IDLE_SECONDS + 30)); then
+      say "  $setup: processes still run below pid $front $((FIRST_IDLE_SECONDS + 30)) s after the last request"
+      printf '%s\t%s\t\t\tFAILED: the pool did not end\n' "$setup" "$i" >>"$S/results/first.tsv"
+      return 0
+    fi
+    first=$(curl -s -o "$S/first-body" -w '%{time_total}' --max-time 30 "$url" 2>/dev/null || true)
+    body=$(cat "$S/first-body" 2>/dev/null || true)
+    next=$(curl -s -o "$S/first-body" -w '%{time_total}' --max-time 30 "$url" 2>/dev/null || true)
+    status=ok
+    if [ "$body" != "$expect" ] || [ "$(cat "$S/first-body" 2>/dev/null || true)" != "$expect" ]; then
+      status="FAILED: answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n\t' '  ' | head -c 160)', expected '$expect'"
+      failed=$((failed + 1))
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$setup" "$i" "$first" "$next" "$status" >>"$S/results/first.tsv"
+  done
+  say "  $setup: $first_requests first requests, $failed with a wrong answer"
+}
+
+measure_first_warm() {
+  say "first request to an idle account, warm: a fresh suwrap-cgid, $first_requests pool starts"
+  run_cgid "$S/first"
+  local pid=$CGID_STARTED
+  first_requests warm "$pid" "$PORT_first"
+  stop_pid "$pid"
+}
+
+# php-fpm's answer to idle accounts: pm = ondemand, whose master forks a worker when a request
+# comes and none is left.
+measure_first_fpm() {
+  local dir=$S/first-fpm
+  mkdir -p "$dir"
+  {
+    fpm_global "$dir"
+    fpm_pool "$FIRST_USER" "$dir/fpm.sock" ondemand
+    printf 'pm.process_idle_timeout = %ss\n' "$FIRST_IDLE_SECONDS"
+  } >"$dir/php-fpm.conf"
+  say "first request to an idle account, php-fpm pm = ondemand: $first_requests worker starts"
+  run_fpm "$dir" "$dir/fpm.sock" || return 0
+  local pid=$FPM_STARTED
+  first_requests fpm-ondemand "$pid" "$PORT_first_fpm"
+  stop_pid "$pid"
+}
+
+measure_first_request() {
+  : >"$S/results/first.tsv"
+  if [ -z "$WARM_MISSING" ]; then measure_first_warm; else say "first request: no warm mode ($WARM_MISSING)"; fi
+  measure_first_fpm
 }
 
 # ---- the report -----------------------------------------------------------------------------
@@ -1335,6 +1480,11 @@ machine_facts() {
     echo "- idle memory: $idle_accounts accounts (real users), workers = $fpm_children per account; warm handler" \
       "\"php-idle\" (php_handler of each account file), idle_seconds = $idle_seconds"
   fi
+  if [ "$do_first_request" = 1 ]; then
+    echo "- first request: $first_requests requests to an account with no pool running; warm handler \"php-cold\"," \
+      "workers = $fpm_children, idle_seconds = $FIRST_IDLE_SECONDS; php-fpm pm = ondemand, pm.max_children = $fpm_children," \
+      "pm.process_idle_timeout = ${FIRST_IDLE_SECONDS}s"
+  fi
   echo "- load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- scheduling: $SCHEDULING; kernel.sched_autogroup_enabled = $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')"
 }
@@ -1348,6 +1498,11 @@ report() {
 # The idle-memory table, from $S/results/idle.tsv (idle_record's rows).
 report_idle() {
   python3 "$SOURCE_DIR/bench/report.py" idle "$S/results/idle.tsv" "$idle_accounts" "$fpm_children"
+}
+
+# The first-request table, from $S/results/first.tsv (first_requests' rows).
+report_first() {
+  python3 "$SOURCE_DIR/bench/report.py" first "$S/results/first.tsv" "$fpm_children"
 }
 
 # ---- main -----------------------------------------------------------------------------------
@@ -1373,7 +1528,7 @@ if [ -n "$WARM_NOTE" ] || [ -n "$only" ]; then
   for st in $stacks; do [ "$st" = warm ] || kept+="$st "; done
   stacks=$kept
 fi
-# --only idle-memory: no cells, no floor.
+# --only idle-memory or first-request: no cells, no floor.
 [ -n "$only" ] && stacks=""
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -1382,6 +1537,7 @@ IDLE_SOCK=$S/idle/cgid.sock
 setup_user
 setup_suwrap
 [ "$do_idle_memory" = 1 ] && setup_idle_accounts
+[ "$do_first_request" = 1 ] && setup_first_account
 has "$stacks" apache && setup_suexec
 write_wrk_script
 [ "$use_cgroup" = 1 ] && [ -z "$only" ] && enter_cgroup
@@ -1391,7 +1547,7 @@ has "$stacks" fcgiwrap && start_fcgiwrap
 has "$stacks" fpm && has "$payloads" php && start_fpm
 has "$stacks" warm && start_warm_cgid
 if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm || has "$stacks" warm ||
-  { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; }; then
+  { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; } || [ "$do_first_request" = 1 ]; then
   start_nginx
 fi
 has "$stacks" apache && start_apache
@@ -1411,6 +1567,7 @@ if [ -z "$only" ]; then
   measure_floor
 fi
 [ "$do_idle_memory" = 1 ] && measure_idle_memory
+[ "$do_first_request" = 1 ] && measure_first_request
 
 {
   echo "## suwrap beside its peers — bench/run.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -1420,6 +1577,7 @@ fi
   if [ -n "$WARM_NOTE" ]; then echo "$WARM_NOTE"; echo; fi
   if [ -z "$only" ]; then report; fi
   if [ "$do_idle_memory" = 1 ]; then report_idle; fi
+  if [ "$do_first_request" = 1 ]; then report_first; fi
 } >"$S/report.md"
 cat "$S/report.md"
 if [ -n "$output" ]; then cp "$S/report.md" "$output"; say "report written to $output"; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """bench/report.py on a recorded run (tests/bench/run: the files bench/run.sh writes under
-$S/results and $S/floor, and idle.tsv): the report it prints, whole (expected-*.md) and
+$S/results and $S/floor, idle.tsv and first.tsv): the report it prints, whole (expected-*.md) and
 the figures that matter one by one.
 
   report_test.py SOURCE-DIR
@@ -91,6 +91,31 @@ class IdleReport(unittest.TestCase):
         with tempfile.TemporaryDirectory() as empty:
             out = report("idle", os.path.join(empty, "idle.tsv"), "3", "2")
         self.assertEqual(out, "\n### Idle memory: 3 configured accounts, 2 workers each\n\nNot measured.\n")
+
+
+class FirstRequestReport(unittest.TestCase):
+    def test_whole_report(self):
+        self.assertEqual(report("first", os.path.join(RUN, "first.tsv"), "5"), expected("expected-first.md"))
+
+    def test_percentiles_are_nearest_ranks_of_the_answered_requests(self):
+        out = report("first", os.path.join(RUN, "first.tsv"), "5")
+        self.assertIn("| warm mode: suwrap-cgid starts the account's pool | 3 | 41.2 | 52.5 | 1.00 | "
+                      "1 (answered '', expected 'hello 1001') |", out)
+        self.assertIn("| first request to an idle account, warm: p50 < 50 ms | 41.2 ms | met |", out)
+
+    def test_target_missed(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "first.tsv")
+            with open(path, "w") as f:
+                f.write("warm\t1\t0.080\t0.001\tok\nwarm\t2\t0.070\t0.001\tok\n")
+            out = report("first", path, "5")
+        self.assertIn("| first request to an idle account, warm: p50 < 50 ms | 70.0 ms | **missed** |", out)
+        self.assertNotIn("the master forks a worker |", out)
+
+    def test_not_measured(self):
+        with tempfile.TemporaryDirectory() as empty:
+            out = report("first", os.path.join(empty, "first.tsv"), "5")
+        self.assertEqual(out, "\n### First request to an idle account (hello.php, pools of 5 workers)\n\nNot measured.\n")
 
 
 class Usage(unittest.TestCase):
