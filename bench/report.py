@@ -30,15 +30,27 @@ import statistics
 import sys
 
 
+# Every stack bench/run.sh measures (its ALL_STACKS), in the order of the tables, with its
+# label; bench/plot.py draws them with the same labels. The last two are parts of a stack,
+# not stacks to deploy: what a design without relays could reach.
+STACKS = [
+    ("ours", "nginx → suwrap-cgid → suwrap"),
+    ("fcgiwrap", "nginx → fcgiwrap (no uid switch)"),
+    ("apache", "Apache event + mod_cgid + suEXEC"),
+    ("fpm", "nginx → php-fpm pool (warm)"),
+    ("warm", "nginx → suwrap-cgid → pool: gate → php-cgi (warm)"),
+    ("cgi", "part: nginx → php-cgi as the owner, unchecked (floor)"),
+    ("guarded", "part: nginx → php-cgi as the owner + guard, no relay"),
+]
+STACK_NAMES = dict(STACKS)
+PAYLOAD_NAMES = {"php": "hello.php", "cgi": "C CGI"}
+# The stacks whose CPU is recorded process by process (bench/run.sh's front_pid).
+BY_PROGRAM = ("ours", "fpm", "warm", "cgi", "guarded")
+
+
 def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_ticks):
-    names = {
-        "ours": "nginx → suwrap-cgid → suwrap",
-        "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
-        "apache": "Apache event + mod_cgid + suEXEC",
-        "fpm": "nginx → php-fpm pool (warm)",
-        "warm": "nginx → suwrap-cgid → pool: gate → php-cgi (warm)",
-    }
-    payload_names = {"php": "hello.php", "cgi": "C CGI"}
+    names = STACK_NAMES
+    payload_names = PAYLOAD_NAMES
     runs = {}
     try:
         with open(os.path.join(results, "cells.tsv")) as f:
@@ -71,7 +83,7 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
     print("| stack | payload | c | req/s | p50 ms | p99 ms | errors | CPU ms/request |")
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for payload in ("cgi", "php"):
-        for stack in ("ours", "fcgiwrap", "apache", "fpm", "warm"):
+        for stack in names:
             for c in concurrencies:
                 cell = cells.get((stack, payload, c))
                 if cell is None:
@@ -125,6 +137,21 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
             print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "warm"), both("php", c, "ours", "warm"),
                                                  both("php", c, "fcgiwrap", "warm"), both("php", c, "apache", "warm")))
 
+    if any(stack in ("cgi", "guarded") for stack, _, _ in cells):
+        print("\n### A direct design's ceiling (hello.php): parts, not stacks to deploy\n")
+        print("nginx → php-cgi's own FastCGI workers as the owner, with nothing in front: unchecked (no check of the "
+              "request at all: the floor), and with suwrap's PHP guard loaded as warm mode loads it (nginx hands it "
+              "the checked script's identity, as the gate does after its check). What a design without relays could "
+              "reach; neither is deployable as it is. Measured req/s over php-fpm's, and (in brackets) php-fpm's CPU "
+              "per request over theirs; the last column is warm mode over the guarded part.\n")
+        print("| c | unchecked / php-fpm | guarded / php-fpm | warm / php-fpm | warm / guarded |")
+        print("|--:|--:|--:|--:|--:|")
+        for c in concurrencies:
+            if ("cgi", "php", c) not in cells and ("guarded", "php", c) not in cells:
+                continue
+            print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "cgi"), both("php", c, "fpm", "guarded"),
+                                                 both("php", c, "fpm", "warm"), both("php", c, "guarded", "warm")))
+
     def pooled(side, payload):
         """Median wall time and mean CPU time (ms) over every round of one side, or None."""
         times, cpu, n = [], 0.0, 0
@@ -163,11 +190,11 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
               "and what they reaped: the per-request `suwrap` and its handler once they ended (PHP workers that "
               "ended and were replaced count with the PHP workers). The cgroup total also holds what ended unreaped "
               "and the kernel's work for no process.\n" % clock_ticks)
-        print("| stack | payload | c | nginx | suwrap-cgid or php-fpm master | reaped (per-request suwrap + handler) |"
-              " pool supervisor | gate | PHP workers | sum | cgroup total |")
+        print("| stack | payload | c | nginx | suwrap-cgid, php-fpm master or php-cgi parent |"
+              " reaped (per-request suwrap + handler) | pool supervisor | gate | PHP workers | sum | cgroup total |")
         print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for payload in ("cgi", "php"):
-            for stack in ("ours", "fpm", "warm"):
+            for stack in BY_PROGRAM:
                 for c in concurrencies:
                     entry = programs.get((stack, payload, c))
                     if not entry:
@@ -238,7 +265,9 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
     print("|---|--:|--:|--:|")
     for stack, label in (("ours", "suwrap-cgid (1 process)"), ("fcgiwrap", "fcgiwrap (parent + workers)"),
                          ("fpm", "php-fpm (master + workers)"),
-                         ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)")):
+                         ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)"),
+                         ("cgi", "part: php-cgi unchecked (parent + workers)"),
+                         ("guarded", "part: php-cgi + guard (parent + workers)")):
         if not os.path.exists(os.path.join(results, "rss-%s-idle" % stack)):
             continue
         print("| %s | %s | %s | %s |" % (label, rss(stack, "rss-%s-idle" % stack), rss(stack, "rss-%s-cgi-c32" % stack),

@@ -11,6 +11,9 @@
 #   fpm       nginx -> php-fpm, a private master whose pool runs as the payload owner (PHP only)
 #   warm      nginx -> suwrap-cgid -> the account's pool: suwrap --pool -> suwrap-gate ->
 #             php-cgi FastCGI workers (warm mode, kind "php-fcgi"; PHP only)
+# and two parts of a stack, not stacks to deploy: what a design without relays could reach
+#   cgi       nginx -> php-cgi FastCGI workers run as the owner, no check at all (PHP only)
+#   guarded   the same with suwrap's PHP guard loaded, as warm mode loads it (PHP only)
 # and the floor: one bare fork+exec of the handler, and the same through suwrap alone
 # (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; the idle
 # memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand);
@@ -40,7 +43,12 @@ PACKAGES=(wrk hyperfine fcgiwrap apache2 apache2-suexec-custom php-fpm nginx php
 
 duration=10
 concurrencies="1 8 32"
-stacks="ours fcgiwrap apache fpm warm"
+# Every stack, in the order of the report (bench/report.py's STACKS), and those that serve
+# hello.php alone. A new stack is named here, started in main, and given an nginx server
+# block (start_nginx) or a server of its own (as apache).
+ALL_STACKS="ours fcgiwrap apache fpm warm cgi guarded"
+PHP_ONLY_STACKS="fpm warm cgi guarded"
+stacks=$ALL_STACKS
 payloads="php cgi"
 warmup=2
 repeat=1
@@ -62,6 +70,8 @@ first_requests=30
 # there: the least each takes, so that a pool is gone soon after its request.
 FIRST_IDLE_SECONDS=1
 
+has() { [[ " $1 " == *" $2 "* ]]; }
+
 usage() {
   cat <<EOF
 Usage: sudo bench/run.sh [OPTIONS]
@@ -71,7 +81,7 @@ root) and prints a markdown report on standard output (progress goes to standard
 
   -d, --duration SECONDS   wrk duration of each cell (default $duration)
   -c, --concurrency LIST   wrk connections, space- or comma-separated (default "$concurrencies")
-      --stacks LIST        any of: ours fcgiwrap apache fpm warm (default all)
+      --stacks LIST        any of: $ALL_STACKS (default all)
       --payloads LIST      any of: php cgi (default both)
       --warmup SECONDS     load on each stack before the cells of each payload (default $warmup)
       --repeat N           measure every cell N times (medians are reported; default $repeat)
@@ -115,6 +125,14 @@ that no worker is recycled during a run, as php-fpm's pm.max_requests = 0); ours
 the per-request handler "php" with the FastCGI param SUWRAP_HANDLER. The warm stack needs
 a source tree with suwrap-gate (gate/) and suwrap-cgid's warm routing (--pool-dir); without
 them it is left out and the report says so.
+
+Two parts, not stacks to deploy, show what a design without relays could reach: cgi (nginx
+-> php-cgi -b as the owner, PHP_FCGI_CHILDREN = --fpm-children, PHP_FCGI_MAX_REQUESTS as
+warm's max_requests, PHPRC and environment as the gate gives its workers; nothing checks
+the request) and guarded (the same with PHP_INI_SCAN_DIR=:$GUARD_DIR, the built PHP guard
+as warm mode loads it, and nginx's fastcgi_param SUWRAP_SCRIPT_ID set to hello.php's
+"dev:ino:ctime_sec:ctime_nsec" as the gate sets it after its check). guarded needs a build
+with the guard (php/); without it it is left out and the report says so.
 
 Idle memory: $idle_accounts more real users, each with hello.php and an account file whose
 php_handler is "php-idle" (kind php-fcgi, the same workers, idle_seconds = --idle-seconds).
@@ -191,13 +209,11 @@ case $only in
   *) echo "bench/run.sh: --only takes idle-memory or first-request" >&2; exit 2 ;;
 esac
 for s in $stacks; do
-  case $s in ours | fcgiwrap | apache | fpm | warm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac
+  has "$ALL_STACKS" "$s" || { echo "bench/run.sh: unknown stack $s" >&2; exit 2; }
 done
 for p in $payloads; do case $p in php | cgi) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
 
 need_root "it makes a user, a set-uid binary and starts web servers"
-
-has() { [[ " $1 " == *" $2 "* ]]; }
 
 # ---- packages and build ---------------------------------------------------------------------
 
@@ -707,7 +723,47 @@ EOF
   track_ready "$FPM_PID"
 }
 
-# php_server COMMENT PORT ROOT SOCKET: an nginx server block that passes .php to SOCKET.
+# start_php_cgi STACK: php-cgi's own FastCGI server as the owner, its workers started as the
+# gate starts warm mode's (the same environment, workers and max_requests) but with nothing in
+# front of them: STACK cgi checks nothing; guarded loads suwrap's PHP guard from $GUARD_DIR,
+# as warm mode does, and nginx hands it the checked script's identity. Sets PHP_CGI_PID_STACK.
+start_php_cgi() {
+  local stack=$1 dir=$S/$1 pid scan=()
+  say "starting php-cgi -b as $USER_NAME, $fpm_children workers ($stack)"
+  mkdir -p "$dir"
+  chown "$USER_NAME:$USER_NAME" "$dir"
+  [ "$stack" = guarded ] && scan=(PHP_INI_SCAN_DIR=":$GUARD_DIR")
+  (cd / && exec env -i PHPRC="$PHP_INI_DIR/php.ini" PATH=/usr/local/bin:/usr/bin:/bin \
+    PHP_FCGI_CHILDREN="$fpm_children" PHP_FCGI_MAX_REQUESTS="$warm_max_requests" HOME="$S/home/$USER_NAME" \
+    USER="$USER_NAME" LOGNAME="$USER_NAME" "${scan[@]}" /usr/bin/setpriv --reuid="$USER_NAME" \
+    --regid="$(id -g "$USER_NAME")" --init-groups "$PHP_CGI" -b "$dir/php-cgi.sock" \
+    </dev/null >>"$dir/stderr" 2>&1) 9>&- &
+  pid=$!
+  track "$pid"
+  wait_socket "$dir/php-cgi.sock" "$pid" || die "php-cgi ($stack) did not start: $(tail -n 5 "$dir/stderr")"
+  track_ready "$pid"
+  printf -v "PHP_CGI_PID_$stack" '%s' "$pid"
+  # A right answer does not show that the guard runs: php-cgi must have mapped it.
+  if [ "$stack" = guarded ]; then
+    local _
+    for _ in $(seq 1 40); do grep -q '/suwrap_guard\.so$' "/proc/$pid/maps" 2>/dev/null && break; sleep 0.05; done
+    grep -q '/suwrap_guard\.so$' "/proc/$pid/maps" 2>/dev/null ||
+      die "php-cgi (guarded) did not load $GUARD_DIR/suwrap_guard.so: $(tail -n 5 "$dir/stderr")"
+  fi
+  # nginx's workers (www-data) connect; nobody else may.
+  chgrp "$CALLER" "$dir/php-cgi.sock"
+  chmod 0660 "$dir/php-cgi.sock"
+}
+
+# script_identity FILE: "dev:ino:ctime_sec:ctime_nsec", what the gate passes to the guard as
+# SUWRAP_SCRIPT_ID for the script it checked (FileFacts::identity in policy/).
+script_identity() {
+  python3 -c 'import os, sys; s = os.stat(sys.argv[1])
+print("%d:%d:%d:%d" % (s.st_dev, s.st_ino, s.st_ctime_ns // 10**9, s.st_ctime_ns % 10**9))' "$1"
+}
+
+# php_server COMMENT PORT ROOT SOCKET [DIRECTIVE]: an nginx server block that passes .php to
+# SOCKET, with DIRECTIVE (one more fastcgi_param) if given.
 php_server() {
   cat <<EOF
     server {   # $1
@@ -715,11 +771,18 @@ php_server() {
         root $3;
         location ~ \.php\$ {
             include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;${5:+
+            $5}
             fastcgi_pass unix:$4;
         }
     }
 EOF
+}
+
+# The stacks of this run that nginx serves.
+nginx_stacks() {
+  local st
+  for st in $stacks; do [ "$st" = apache ] || echo "$st"; done
 }
 
 # One private nginx with a server block per FastCGI back end that runs in this run.
@@ -727,13 +790,8 @@ start_nginx() {
   local dir=$S/nginx
   mkdir -p "$dir/tmp"
   chown "$CALLER" "$dir/tmp"
-  PORT_ours=$(free_port)
-  PORT_fcgiwrap=$(free_port)
-  PORT_fpm=$(free_port)
-  PORT_warm=$(free_port)
-  PORT_idle=$(free_port)
-  PORT_first=$(free_port)
-  PORT_first_fpm=$(free_port)
+  local s
+  for s in $(nginx_stacks) idle first first_fpm; do printf -v "PORT_$s" '%s' "$(free_port)"; done
   {
     echo "user $CALLER $(id -gn "$CALLER");"
     echo "worker_processes auto;"
@@ -798,6 +856,14 @@ EOF
       php_server "warm: to the second suwrap-cgid, which routes .php to the owner's pool" "$PORT_warm" "$DOCROOT" \
         "$WARM_SOCK"
     fi
+    if has "$stacks" cgi; then
+      php_server "part: php-cgi's workers as the owner, nothing checks the request" "$PORT_cgi" "$DOCROOT" \
+        "$S/cgi/php-cgi.sock"
+    fi
+    if has "$stacks" guarded; then
+      php_server "part: the same with the guard, given hello.php's identity as the gate gives it" "$PORT_guarded" \
+        "$DOCROOT" "$S/guarded/php-cgi.sock" "fastcgi_param SUWRAP_SCRIPT_ID $(script_identity "$DOCROOT/hello.php");"
+    fi
     # The idle-memory part: /USER/public_html/hello.php of every account, to the suwrap-cgid
     # that part starts (and stops) itself.
     if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
@@ -817,9 +883,7 @@ EOF
   nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" </dev/null >>"$dir/stderr" 2>&1 9>&- &
   NGINX_PID=$!
   track "$NGINX_PID"
-  local s
-  for s in ours fcgiwrap fpm warm; do
-    has "$stacks" "$s" || continue
+  for s in $(nginx_stacks); do
     local port_var=PORT_$s
     wait_port "${!port_var}" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   done
@@ -958,6 +1022,7 @@ rss_kb() {  # STACK
     fcgiwrap) pids=("$FCGIWRAP_PID" $(ps -o pid= --ppid "$FCGIWRAP_PID" 2>/dev/null)) ;;
     fpm) pids=("$FPM_PID" $(ps -o pid= --ppid "$FPM_PID" 2>/dev/null)) ;;
     warm) pids=("$WARM_PID" $(descendants "$WARM_PID")) ;;
+    cgi | guarded) pids=("$(front_pid "$1")" $(descendants "$(front_pid "$1")")) ;;
     *) echo 0; return ;;
   esac
   for p in "${pids[@]}"; do
@@ -980,19 +1045,27 @@ rss_sampler() {  # STACK FILE (which holds the maximum of earlier samples)
   done
 }
 
-# Where a request's CPU goes, program by program (stacks ours, fpm and warm): a snapshot of
+# front_pid STACK: the daemon nginx passes STACK's requests to (its processes are it and those
+# below it), for the stacks whose CPU is reported by program; nothing for the others.
+front_pid() {
+  case $1 in
+    ours) echo "$CGID_PID" ;;
+    fpm) echo "$FPM_PID" ;;
+    warm) echo "$WARM_PID" ;;
+    cgi) echo "$PHP_CGI_PID_cgi" ;;
+    guarded) echo "$PHP_CGI_PID_guarded" ;;
+  esac
+}
+
+# Where a request's CPU goes, program by program (the stacks front_pid names): a snapshot of
 # the CPU time of every process of the stack (nginx and its workers, the daemon in front and
 # everything below it) as "pid role own_ticks reaped_ticks"; own is the process's own user +
 # system time, reaped what the children it has waited for used (a per-request suwrap and its
 # handler, once reaped, count there). The difference of two snapshots is the cell's.
 cpu_snapshot() {  # STACK
   local front pid exe role
-  case $1 in
-    ours) front=$CGID_PID ;;
-    fpm) front=$FPM_PID ;;
-    warm) front=$WARM_PID ;;
-    *) return 0 ;;
-  esac
+  front=$(front_pid "$1")
+  [ -n "$front" ] || return 0
   for pid in "$NGINX_PID" $(descendants "$NGINX_PID") "$front" $(descendants "$front"); do
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
     case $exe in
@@ -1087,9 +1160,9 @@ run_cell() {
 # The stacks that serve PAYLOAD.
 stacks_for() {
   local st out=()
-  for st in ours fcgiwrap apache fpm warm; do
+  for st in $ALL_STACKS; do
     has "$stacks" "$st" || continue
-    [ "$1" = cgi ] && { [ "$st" = fpm ] || [ "$st" = warm ]; } && continue
+    [ "$1" = cgi ] && has "$PHP_ONLY_STACKS" "$st" && continue
     out+=("$st")
   done
   echo "${out[@]}"
@@ -1475,6 +1548,11 @@ machine_facts() {
         "max_requests = $warm_max_requests (no worker recycled during the run, as php-fpm's pm.max_requests = 0);" \
         "a suwrap-cgid of its own (--config $BENCH_CONF --pool-dir); per-request PHP (ours) by SUWRAP_HANDLER=php"
     fi
+    if has "$stacks" cgi || has "$stacks" guarded; then
+      echo "- parts (cgi, guarded): php-cgi -b as the owner, PHP_FCGI_CHILDREN = $fpm_children," \
+        "PHP_FCGI_MAX_REQUESTS = $warm_max_requests, PHPRC = $PHP_INI_DIR/php.ini; guarded adds" \
+        "PHP_INI_SCAN_DIR=:$GUARD_DIR (the built guard) and nginx's fastcgi_param SUWRAP_SCRIPT_ID"
+    fi
   fi
   if [ "$do_idle_memory" = 1 ]; then
     echo "- idle memory: $idle_accounts accounts (real users), workers = $fpm_children per account; warm handler" \
@@ -1515,21 +1593,23 @@ for tool in wrk hyperfine curl python3 gcc nginx; do command -v "$tool" >/dev/nu
 if [ "$do_build" = 1 ]; then build_suwrap; fi
 [ -x "$BUILD_DIR/suwrap/suwrap" ] || die "no $BUILD_DIR/suwrap/suwrap (run without --no-build)"
 check_warm_build
-WARM_NOTE=""
-if has "$stacks" warm && [ -n "$WARM_MISSING" ]; then
-  WARM_NOTE="The warm stack was not measured: $WARM_MISSING."
-  say "leaving the warm stack out: $WARM_MISSING"
-fi
-if has "$stacks" warm && [ -z "$WARM_MISSING" ] && ! has "$payloads" php; then
-  WARM_NOTE="The warm stack serves PHP only: it was not measured (--payloads $payloads)."
-fi
-if [ -n "$WARM_NOTE" ] || [ -n "$only" ]; then
-  kept=""
-  for st in $stacks; do [ "$st" = warm ] || kept+="$st "; done
-  stacks=$kept
-fi
 # --only idle-memory or first-request: no cells, no floor.
 [ -n "$only" ] && stacks=""
+# leave_out STACK WHY: STACK is not measured; the report says WHY.
+STACK_NOTES=""
+leave_out() {
+  local st kept=""
+  for st in $stacks; do [ "$st" = "$1" ] || kept+="$st "; done
+  stacks=$kept
+  STACK_NOTES+="The $1 stack was not measured: $2."$'\n'
+  say "leaving the $1 stack out: $2"
+}
+has "$stacks" warm && [ -n "$WARM_MISSING" ] && leave_out warm "$WARM_MISSING"
+has "$stacks" guarded && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
+  leave_out guarded "this build has no PHP guard ($BUILD_DIR/php/suwrap_guard.so)"
+if ! has "$payloads" php; then
+  for st in $PHP_ONLY_STACKS; do has "$stacks" "$st" && leave_out "$st" "it serves PHP only (--payloads $payloads)"; done
+fi
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_scratch
@@ -1544,21 +1624,18 @@ write_wrk_script
 
 has "$stacks" ours && start_cgid
 has "$stacks" fcgiwrap && start_fcgiwrap
-has "$stacks" fpm && has "$payloads" php && start_fpm
+has "$stacks" fpm && start_fpm
 has "$stacks" warm && start_warm_cgid
-if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm || has "$stacks" warm ||
-  { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; } || [ "$do_first_request" = 1 ]; then
+for st in cgi guarded; do has "$stacks" "$st" && start_php_cgi "$st"; done
+if [ -n "$(nginx_stacks)" ] || { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; } ||
+  [ "$do_first_request" = 1 ]; then
   start_nginx
 fi
 has "$stacks" apache && start_apache
 # The load generator stays out of the servers' cgroup: their CPU per request is then theirs.
 cgroup_out
 sleep 1
-for s in ours fcgiwrap fpm warm; do
-  has "$stacks" "$s" || continue
-  [ "$s" = fpm ] && ! has "$payloads" php && continue
-  rss_kb "$s" >"$S/results/rss-$s-idle"
-done
+for s in $(nginx_stacks); do rss_kb "$s" >"$S/results/rss-$s-idle"; done
 
 if [ -z "$only" ]; then
   measure_all
@@ -1574,7 +1651,7 @@ fi
   echo
   machine_facts
   echo
-  if [ -n "$WARM_NOTE" ]; then echo "$WARM_NOTE"; echo; fi
+  if [ -n "$STACK_NOTES" ]; then printf '%s\n' "$STACK_NOTES"; fi
   if [ -z "$only" ]; then report; fi
   if [ "$do_idle_memory" = 1 ]; then report_idle; fi
   if [ "$do_first_request" = 1 ]; then report_first; fi

@@ -75,12 +75,19 @@ class CellsReport(unittest.TestCase):
         self.assertIn("| warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers) | 40.0 MiB | – | 50.0 MiB |",
                       cells())
 
+    def test_direct_design_ceiling_is_labelled_as_parts(self):
+        out = cells()
+        self.assertIn("### A direct design's ceiling (hello.php): parts, not stacks to deploy", out)
+        self.assertIn("| 8 | 1.04× (1.03×) | 0.96× (0.94×) | 0.92× (0.89×) | 0.96× (0.94×) |", out)
+        self.assertIn("| part: nginx → php-cgi as the owner, unchecked (floor) | hello.php | 8 | 2600 |", out)
+
     def test_nothing_recorded(self):
         with tempfile.TemporaryDirectory() as empty:
             out = report("cells", empty, empty, "1 8", "300", "100")
         self.assertIn("| C CGI, c=8: ours ≥ 0.8× fcgiwrap | not measured | – | | |", out)
         self.assertNotIn("### Where a request's CPU goes", out)
         self.assertNotIn("### Warm mode", out)
+        self.assertNotIn("### A direct design's ceiling", out)
 
 
 class IdleReport(unittest.TestCase):
