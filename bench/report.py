@@ -3,7 +3,7 @@
 """The benchmark's report in Markdown, from the results bench/run.sh recorded.
 
   report.py cells RESULTS FLOOR CONCURRENCIES FLOOR-RUNS CLOCK-TICKS
-  report.py idle IDLE-TSV ACCOUNTS WORKERS
+  report.py idle IDLE-TSV PROGRAMS-TSV ACCOUNTS WORKERS
   report.py first FIRST-TSV WORKERS
 
 cells: the tables of requests per second and latency, the ratios, the CPU by program, the
@@ -16,7 +16,9 @@ ones (space-separated), FLOOR-RUNS how many runs each side of the floor must hav
 CLOCK-TICKS the ticks a second of /proc/PID/stat (getconf CLK_TCK).
 
 idle: the idle-memory table from idle.tsv (set-up, state, processes, PSS kB, RSS kB, the
-daemon's processes, PSS kB and RSS kB, note), for ACCOUNTS accounts of WORKERS workers.
+daemon's processes, PSS kB and RSS kB, note), for ACCOUNTS accounts of WORKERS workers, and
+the memory per active account from it and idle-programs.tsv (set-up, state, program,
+processes, PSS kB).
 
 first: the first request to an idle account from first.tsv (set-up, request number, time of
 the first request in seconds, of the next one, status), pools of WORKERS workers.
@@ -274,7 +276,11 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
                                          rss(stack, "rss-%s-php-c32" % stack)))
 
 
-def idle_report(path, accounts, workers):
+# The state of idle.tsv whose rows give the memory per active account.
+ACTIVE_STATE = "after one request to each account"
+
+
+def idle_report(path, programs_path, accounts, workers):
     rows = []
     try:
         with open(path) as f:
@@ -308,6 +314,38 @@ def idle_report(path, accounts, workers):
         print()
         for setup, state, note in notes:
             print("- %s, %s: %s" % ("warm mode" if setup == "warm" else setup, state, note))
+    active_report(rows, programs_path, accounts)
+
+
+def active_report(rows, programs_path, accounts):
+    """Pool memory per active account: the rows of ACTIVE_STATE divided by the accounts."""
+    active = [row for row in rows if row[1] == ACTIVE_STATE]
+    if not active:
+        return
+    programs = {}
+    try:
+        with open(programs_path) as f:
+            for line in f:
+                setup, state, program, n, pss = line.rstrip("\n").split("\t")
+                if state == ACTIVE_STATE:
+                    programs.setdefault(setup, []).append((program, int(n), int(pss)))
+    except FileNotFoundError:
+        pass
+
+    def per(kb):
+        return "%.1f" % (kb / 1024.0 / accounts)
+
+    print("\n### Pool memory per active account: after one request to each of the %d accounts\n" % accounts)
+    print("What one account that has just been served costs: the processes below the daemon in front and their "
+          "PSS, divided by the accounts, program by program; the daemon in front (shared by all accounts) "
+          "apart, also divided.\n")
+    print("| set-up | processes | PSS MiB | by program: processes, PSS MiB | the daemon's PSS MiB |")
+    print("|---|--:|--:|---|--:|")
+    for setup, _, n, pss, _, _, fpss, _, _ in active:
+        label = "warm mode (suwrap-cgid)" if setup == "warm" else setup
+        by_program = "; ".join("%s: %.1f, %s" % (program, pn / accounts, per(ppss))
+                               for program, pn, ppss in sorted(programs.get(setup, [])))
+        print("| %s | %.1f | %s | %s | %s |" % (label, n / accounts, per(pss), by_program or "–", per(fpss)))
 
 
 def percentile(values, p):
@@ -370,8 +408,8 @@ def first_report(path, workers):
 def main(argv):
     if len(argv) == 6 and argv[0] == "cells":
         cells_report(argv[1], argv[2], [int(c) for c in argv[3].split()], int(argv[4]), int(argv[5]))
-    elif len(argv) == 4 and argv[0] == "idle":
-        idle_report(argv[1], int(argv[2]), int(argv[3]))
+    elif len(argv) == 5 and argv[0] == "idle":
+        idle_report(argv[1], argv[2], int(argv[3]), int(argv[4]))
     elif len(argv) == 3 and argv[0] == "first":
         first_report(argv[1], int(argv[2]))
     else:

@@ -140,7 +140,10 @@ It counts the processes and sums the PSS (/proc/PID/smaps_rollup) of everything 
 suwrap-cgid runs for them: configured but unused, after one request to each account, and
 after idle_seconds; then of a private php-fpm master with one pool per account, as the
 owner: pm = static (pm.max_children = --fpm-children), pm = dynamic (Debian's defaults:
-start 2, min spare 1, max spare 3) and pm = ondemand, each a few seconds after its start.
+start 2, min spare 1, max spare 3) and pm = ondemand, each a few seconds after its start
+and again after one request to each account (through nginx, to the account's own pool).
+The report also gives the memory per active account: after one request to each account,
+the processes and PSS below the daemon in front divided by the accounts, by program.
 
 First request to an idle account: one more real user with hello.php, whose account file's
 php_handler is "php-cold" (kind php-fcgi, the same workers, idle_seconds = $FIRST_IDLE_SECONDS). A fresh
@@ -791,7 +794,7 @@ start_nginx() {
   mkdir -p "$dir/tmp"
   chown "$CALLER" "$dir/tmp"
   local s
-  for s in $(nginx_stacks) idle first first_fpm; do printf -v "PORT_$s" '%s' "$(free_port)"; done
+  for s in $(nginx_stacks) idle idle_fpm first first_fpm; do printf -v "PORT_$s" '%s' "$(free_port)"; done
   {
     echo "user $CALLER $(id -gn "$CALLER");"
     echo "worker_processes auto;"
@@ -869,6 +872,21 @@ EOF
     if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
       php_server "idle memory: every account's hello.php" "$PORT_idle" "$S/home" "$IDLE_SOCK"
     fi
+    # ... and to the account's own pool of the php-fpm master that part runs at the moment
+    # ($S/idle-fpm links to its directory; the pool's socket is named after the account).
+    if [ "$do_idle_memory" = 1 ]; then
+      cat <<EOF
+    server {   # idle memory under php-fpm: every account's hello.php to its own pool
+        listen 127.0.0.1:$PORT_idle_fpm;
+        root $S/home;
+        location ~ ^/([^/]+)/public_html/[^/]+\.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$S/idle-fpm/\$1.sock;
+        }
+    }
+EOF
+    fi
     # The first-request part: the account's hello.php to the suwrap-cgid, and to the php-fpm
     # master, that part starts (and stops) itself.
     if [ "$do_first_request" = 1 ]; then
@@ -889,6 +907,9 @@ EOF
   done
   if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
     wait_port "$PORT_idle" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  fi
+  if [ "$do_idle_memory" = 1 ]; then
+    wait_port "$PORT_idle_fpm" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   fi
   if [ "$do_first_request" = 1 ]; then
     wait_port "$PORT_first_fpm" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
@@ -1291,49 +1312,77 @@ EOF
   chmod 0644 "$BENCH_CONF_DIR/accounts.d/$user.toml"
 }
 
-# mem_usage PID...: "processes PSS_kB RSS_kB" summed over those that still run. PSS (proportional
-# set size) counts a page shared by n processes as 1/n in each: summed over a set of
-# processes it is the memory they take, where summed RSS counts shared pages many times.
-mem_usage() {
-  local n=0 pss=0 rss=0 p f v
-  for p in "$@"; do
-    f=/proc/$p/smaps_rollup
-    [ -r "$f" ] || f=/proc/$p/smaps
-    v=$(awk '/^Pss:/ {pss += $2} /^Rss:/ {rss += $2} END {printf "%d %d\n", pss, rss}' "$f" 2>/dev/null) || continue
-    [ -n "$v" ] || continue
-    n=$((n + 1))
-    pss=$((pss + ${v% *}))
-    rss=$((rss + ${v#* }))
-  done
-  echo "$n $pss $rss"
+# mem_table PID...: "program<TAB>PSS kB<TAB>RSS kB" for each of them that still runs, the
+# supervisor (the set-up's set-uid suwrap copy) named "suwrap --pool". One pass over all of
+# them, so that every figure of a sample is of the same moment: a pool that ends while it is
+# read is then missing from all of them, not from some. PSS (proportional set size) counts a
+# page shared by n processes as 1/n in each: summed over a set of processes it is the memory
+# they take, where summed RSS counts shared pages many times.
+mem_table() {
+  python3 - "$SUWRAP" "$@" <<'EOF'
+import os, sys
+for pid in sys.argv[2:]:
+    try:
+        try:
+            f = open("/proc/%s/smaps_rollup" % pid)
+        except FileNotFoundError:
+            f = open("/proc/%s/smaps" % pid)
+        with f:
+            lines = f.read().splitlines()
+        exe = os.readlink("/proc/%s/exe" % pid)
+    except OSError:
+        continue
+    kb = {"Pss:": 0, "Rss:": 0}
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in kb:
+            kb[fields[0]] += int(fields[1])
+    print("%s\t%d\t%d" % ("suwrap --pool" if exe == sys.argv[1] else os.path.basename(exe), kb["Pss:"], kb["Rss:"]))
+EOF
 }
 
-# mem_by_program PID...: "program: N processes, PSS MiB" for each program among them, the
-# supervisor (the set-up's set-uid suwrap copy) and the gate by name.
-mem_by_program() {
-  local p exe name
-  for p in "$@"; do
-    exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
-    case $exe in
-      "$SUWRAP") name="suwrap --pool" ;;
-      *) name=$(basename "$exe") ;;
-    esac
-    printf '%s\t%s\n' "$name" "$(mem_usage "$p" | cut -d' ' -f2)"
-  done | awk -F'\t' '{ n[$1]++; k[$1] += $2 }
-    END { for (p in n) printf "%s%s: %d, %.1f MiB", (sep++ ? "; " : ""), p, n[p], k[p] / 1024 }'
+# total_of_table: "processes PSS_kB RSS_kB" of mem_table's lines on standard input.
+total_of_table() { awk -F'\t' '{ n++; pss += $2; rss += $3 } END { printf "%d %d %d\n", n, pss, rss }'; }
+
+# mem_usage PID...: "processes PSS_kB RSS_kB" summed over those that still run.
+mem_usage() { mem_table "$@" | total_of_table; }
+
+# programs_of_table: "program<TAB>processes<TAB>PSS kB" for each program of mem_table's lines
+# on standard input.
+programs_of_table() {
+  awk -F'\t' '{ n[$1]++; k[$1] += $2 } END { for (p in n) printf "%s\t%d\t%d\n", p, n[p], k[p] }' | sort
 }
 
 # idle_record SETUP STATE FRONT_PID NOTE: one row of the idle table: the processes below
-# FRONT_PID (the accounts' share), and FRONT_PID itself (the daemon in front of them).
+# FRONT_PID (the accounts' share), and FRONT_PID itself (the daemon in front of them); and
+# a row of idle-programs.tsv (setup, state, program, processes, PSS kB) for each program below.
 idle_record() {
-  local below front pids by_program
-  pids=$(descendants "$3")
-  below=$(mem_usage $pids)
+  local table below front programs by_program
+  table=$(mem_table $(descendants "$3"))
+  below=$(printf '%s' "$table" | total_of_table)
   front=$(mem_usage "$3")
-  by_program=$(mem_by_program $pids)
+  programs=$(printf '%s' "$table" | programs_of_table)
+  by_program=$(printf '%s' "$programs" |
+    awk -F'\t' '{ printf "%s%s: %d, %.1f MiB", (NR > 1 ? "; " : ""), $1, $2, $3 / 1024 }')
+  [ -n "$programs" ] && printf '%s\n' "$programs" | sed "s/^/$1\t$2\t/" >>"$S/results/idle-programs.tsv"
   set -- "$1" "$2" "$3" "${4}${by_program:+; by program (processes, PSS): $by_program}"
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${below// /$'\t'}" "${front// /$'\t'}" "$4" >>"$S/results/idle.tsv"
   say "  $1, $2: below it $below (processes, PSS kB, RSS kB); itself $front${4:+; $4}"
+}
+
+# request_each_account PORT: one request to every idle account's hello.php through nginx's
+# PORT; sets ANSWERED to how many answered with their owner's uid.
+request_each_account() {
+  local user body
+  ANSWERED=0
+  for user in "${IDLE_USERS[@]}"; do
+    body=$(curl -s --max-time 30 "http://127.0.0.1:$1/$user/public_html/hello.php" 2>&1 || true)
+    if [ "$body" = "hello $(id -u "$user")" ]; then
+      ANSWERED=$((ANSWERED + 1))
+    else
+      say "  $user answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)'"
+    fi
+  done
 }
 
 # The processes of the idle accounts' users, wherever they run from.
@@ -1344,24 +1393,18 @@ idle_users_processes() {
 }
 
 measure_idle_warm() {
-  local user body failed=0 first_request last_request gone_after
+  local first_request last_request gone_after
   say "idle memory, warm: a fresh suwrap-cgid for $idle_accounts configured accounts"
   run_cgid "$S/idle"
   local idle_pid=$CGID_STARTED
   sleep 3
   idle_record warm "configured, no request yet" "$idle_pid" "processes of the accounts' users: $(idle_users_processes)"
   first_request=$SECONDS
-  for user in "${IDLE_USERS[@]}"; do
-    body=$(curl -s --max-time 30 "http://127.0.0.1:$PORT_idle/$user/public_html/hello.php" 2>&1 || true)
-    if [ "$body" != "hello $(id -u "$user")" ]; then
-      failed=$((failed + 1))
-      say "  $user answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)'"
-    fi
-  done
+  request_each_account "$PORT_idle"
   last_request=$(date +%s.%N)
   sleep 2
   # The first pools must not have reached idle_seconds yet: else fewer than all would run.
-  local note="$((idle_accounts - failed)) of $idle_accounts answered with their owner's uid"
+  local note="$ANSWERED of $idle_accounts answered with their owner's uid"
   [ $((SECONDS - first_request)) -ge "$idle_seconds" ] &&
     note+="; the requests took $((SECONDS - first_request)) s, longer than idle_seconds: raise --idle-seconds"
   idle_record warm "after one request to each account" "$idle_pid" \
@@ -1439,12 +1482,19 @@ measure_idle_fpm() {
   [ "$pm" = ondemand ] && what="ondemand, max $fpm_children"
   idle_record "php-fpm ($what)" "started, no request yet" "$fpm_pid" \
     "processes of the accounts' users: $(idle_users_processes)"
+  # The same requests as warm mode's pools got, through nginx's server for this master.
+  ln -sfn "$dir" "$S/idle-fpm"
+  request_each_account "$PORT_idle_fpm"
+  sleep 2
+  idle_record "php-fpm ($what)" "after one request to each account" "$fpm_pid" \
+    "$ANSWERED of $idle_accounts answered with their owner's uid; processes of the accounts' users: $(idle_users_processes)"
   stop_pid "$fpm_pid"
 }
 
 measure_idle_memory() {
   local pm
   : >"$S/results/idle.tsv"
+  : >"$S/results/idle-programs.tsv"
   if [ -z "$WARM_MISSING" ]; then measure_idle_warm; else say "idle memory: no warm mode ($WARM_MISSING)"; fi
   for pm in static dynamic ondemand; do measure_idle_fpm "$pm"; done
 }
@@ -1573,9 +1623,10 @@ report() {
     "$(( (floor_runs + FLOOR_ROUNDS - 1) / FLOOR_ROUNDS * FLOOR_ROUNDS ))" "$(getconf CLK_TCK)"
 }
 
-# The idle-memory table, from $S/results/idle.tsv (idle_record's rows).
+# The idle-memory tables, from $S/results/idle.tsv and idle-programs.tsv (idle_record's rows).
 report_idle() {
-  python3 "$SOURCE_DIR/bench/report.py" idle "$S/results/idle.tsv" "$idle_accounts" "$fpm_children"
+  python3 "$SOURCE_DIR/bench/report.py" idle "$S/results/idle.tsv" "$S/results/idle-programs.tsv" "$idle_accounts" \
+    "$fpm_children"
 }
 
 # The first-request table, from $S/results/first.tsv (first_requests' rows).
@@ -1627,8 +1678,7 @@ has "$stacks" fcgiwrap && start_fcgiwrap
 has "$stacks" fpm && start_fpm
 has "$stacks" warm && start_warm_cgid
 for st in cgi guarded; do has "$stacks" "$st" && start_php_cgi "$st"; done
-if [ -n "$(nginx_stacks)" ] || { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; } ||
-  [ "$do_first_request" = 1 ]; then
+if [ -n "$(nginx_stacks)" ] || [ "$do_idle_memory" = 1 ] || [ "$do_first_request" = 1 ]; then
   start_nginx
 fi
 has "$stacks" apache && start_apache

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """bench/report.py on a recorded run (tests/bench/run: the files bench/run.sh writes under
-$S/results and $S/floor, idle.tsv and first.tsv): the report it prints, whole (expected-*.md) and
-the figures that matter one by one.
+$S/results and $S/floor, idle.tsv, idle-programs.tsv and first.tsv): the report it prints,
+whole (expected-*.md) and the figures that matter one by one.
 
   report_test.py SOURCE-DIR
 """
@@ -90,13 +90,24 @@ class CellsReport(unittest.TestCase):
         self.assertNotIn("### A direct design's ceiling", out)
 
 
+def idle(accounts="20"):
+    return report("idle", os.path.join(RUN, "idle.tsv"), os.path.join(RUN, "idle-programs.tsv"), accounts, "5")
+
+
 class IdleReport(unittest.TestCase):
     def test_whole_report(self):
-        self.assertEqual(report("idle", os.path.join(RUN, "idle.tsv"), "20", "5"), expected("expected-idle.md"))
+        self.assertEqual(idle(), expected("expected-idle.md"))
+
+    def test_memory_per_active_account_by_program(self):
+        out = idle()
+        self.assertIn("| warm mode (suwrap-cgid) | 8.0 | 6.5 | php-cgi8.2: 6.0, 5.2; suwrap --pool: 1.0, 0.3; "
+                      "suwrap-gate: 1.0, 1.0 | 0.1 |", out)
+        self.assertIn("| php-fpm static | 5.0 | 4.5 | php-fpm8.2: 5.0, 4.5 | 0.4 |", out)
+        self.assertIn("| php-fpm static | 2.5 | 2.2 | php-fpm8.2: 2.5, 2.2 | 0.2 |", idle(accounts="40"))
 
     def test_not_measured(self):
         with tempfile.TemporaryDirectory() as empty:
-            out = report("idle", os.path.join(empty, "idle.tsv"), "3", "2")
+            out = report("idle", os.path.join(empty, "idle.tsv"), os.path.join(empty, "idle-programs.tsv"), "3", "2")
         self.assertEqual(out, "\n### Idle memory: 3 configured accounts, 2 workers each\n\nNot measured.\n")
 
 
