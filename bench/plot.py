@@ -22,14 +22,8 @@ import statistics
 import sys
 from xml.sax.saxutils import escape
 
-LABELS = {
-    "ours": "nginx → suwrap-cgid → suwrap",
-    "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
-    "apache": "Apache event + mod_cgid + suEXEC",
-    "fpm": "nginx → php-fpm pool (warm)",
-    "warm": "nginx → suwrap-cgid → pool: gate → php-cgi (warm)",
-}
-PAYLOADS = {"php": "hello.php", "cgi": "C CGI"}
+# The stacks' and payloads' labels are the report's (bench/report.py, beside this file).
+from report import PAYLOAD_NAMES as PAYLOADS, STACK_NAMES as LABELS
 COLOURS = ["#9ecae1", "#4292c6", "#08519c"]  # one per concurrency, light to dark
 SUWRAP_COLOUR = "#d94801"
 

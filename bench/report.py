@@ -3,7 +3,8 @@
 """The benchmark's report in Markdown, from the results bench/run.sh recorded.
 
   report.py cells RESULTS FLOOR CONCURRENCIES FLOOR-RUNS CLOCK-TICKS
-  report.py idle IDLE-TSV ACCOUNTS WORKERS
+  report.py idle IDLE-TSV PROGRAMS-TSV ACCOUNTS WORKERS
+  report.py first FIRST-TSV WORKERS
 
 cells: the tables of requests per second and latency, the ratios, the CPU by program, the
 floor, the targets and the daemons' memory. RESULTS is the run's results directory
@@ -15,7 +16,12 @@ ones (space-separated), FLOOR-RUNS how many runs each side of the floor must hav
 CLOCK-TICKS the ticks a second of /proc/PID/stat (getconf CLK_TCK).
 
 idle: the idle-memory table from idle.tsv (set-up, state, processes, PSS kB, RSS kB, the
-daemon's processes, PSS kB and RSS kB, note), for ACCOUNTS accounts of WORKERS workers.
+daemon's processes, PSS kB and RSS kB, note), for ACCOUNTS accounts of WORKERS workers, and
+the memory per active account from it and idle-programs.tsv (set-up, state, program,
+processes, PSS kB).
+
+first: the first request to an idle account from first.tsv (set-up, request number, time of
+the first request in seconds, of the next one, status), pools of WORKERS workers.
 
 Only the standard library; it writes to standard output.
 """
@@ -26,15 +32,27 @@ import statistics
 import sys
 
 
+# Every stack bench/run.sh measures (its ALL_STACKS), in the order of the tables, with its
+# label; bench/plot.py draws them with the same labels. The last two are parts of a stack,
+# not stacks to deploy: what a design without relays could reach.
+STACKS = [
+    ("ours", "nginx → suwrap-cgid → suwrap"),
+    ("fcgiwrap", "nginx → fcgiwrap (no uid switch)"),
+    ("apache", "Apache event + mod_cgid + suEXEC"),
+    ("fpm", "nginx → php-fpm pool (warm)"),
+    ("warm", "nginx → suwrap-cgid → pool: gate → php-cgi (warm)"),
+    ("cgi", "part: nginx → php-cgi as the owner, unchecked (floor)"),
+    ("guarded", "part: nginx → php-cgi as the owner + guard, no relay"),
+]
+STACK_NAMES = dict(STACKS)
+PAYLOAD_NAMES = {"php": "hello.php", "cgi": "C CGI"}
+# The stacks whose CPU is recorded process by process (bench/run.sh's front_pid).
+BY_PROGRAM = ("ours", "fpm", "warm", "cgi", "guarded")
+
+
 def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_ticks):
-    names = {
-        "ours": "nginx → suwrap-cgid → suwrap",
-        "fcgiwrap": "nginx → fcgiwrap (no uid switch)",
-        "apache": "Apache event + mod_cgid + suEXEC",
-        "fpm": "nginx → php-fpm pool (warm)",
-        "warm": "nginx → suwrap-cgid → pool: gate → php-cgi (warm)",
-    }
-    payload_names = {"php": "hello.php", "cgi": "C CGI"}
+    names = STACK_NAMES
+    payload_names = PAYLOAD_NAMES
     runs = {}
     try:
         with open(os.path.join(results, "cells.tsv")) as f:
@@ -67,7 +85,7 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
     print("| stack | payload | c | req/s | p50 ms | p99 ms | errors | CPU ms/request |")
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for payload in ("cgi", "php"):
-        for stack in ("ours", "fcgiwrap", "apache", "fpm", "warm"):
+        for stack in names:
             for c in concurrencies:
                 cell = cells.get((stack, payload, c))
                 if cell is None:
@@ -121,6 +139,21 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
             print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "warm"), both("php", c, "ours", "warm"),
                                                  both("php", c, "fcgiwrap", "warm"), both("php", c, "apache", "warm")))
 
+    if any(stack in ("cgi", "guarded") for stack, _, _ in cells):
+        print("\n### A direct design's ceiling (hello.php): parts, not stacks to deploy\n")
+        print("nginx → php-cgi's own FastCGI workers as the owner, with nothing in front: unchecked (no check of the "
+              "request at all: the floor), and with suwrap's PHP guard loaded as warm mode loads it (nginx hands it "
+              "the checked script's identity, as the gate does after its check). What a design without relays could "
+              "reach; neither is deployable as it is. Measured req/s over php-fpm's, and (in brackets) php-fpm's CPU "
+              "per request over theirs; the last column is warm mode over the guarded part.\n")
+        print("| c | unchecked / php-fpm | guarded / php-fpm | warm / php-fpm | warm / guarded |")
+        print("|--:|--:|--:|--:|--:|")
+        for c in concurrencies:
+            if ("cgi", "php", c) not in cells and ("guarded", "php", c) not in cells:
+                continue
+            print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "cgi"), both("php", c, "fpm", "guarded"),
+                                                 both("php", c, "fpm", "warm"), both("php", c, "guarded", "warm")))
+
     def pooled(side, payload):
         """Median wall time and mean CPU time (ms) over every round of one side, or None."""
         times, cpu, n = [], 0.0, 0
@@ -159,11 +192,11 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
               "and what they reaped: the per-request `suwrap` and its handler once they ended (PHP workers that "
               "ended and were replaced count with the PHP workers). The cgroup total also holds what ended unreaped "
               "and the kernel's work for no process.\n" % clock_ticks)
-        print("| stack | payload | c | nginx | suwrap-cgid or php-fpm master | reaped (per-request suwrap + handler) |"
-              " pool supervisor | gate | PHP workers | sum | cgroup total |")
+        print("| stack | payload | c | nginx | suwrap-cgid, php-fpm master or php-cgi parent |"
+              " reaped (per-request suwrap + handler) | pool supervisor | gate | PHP workers | sum | cgroup total |")
         print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for payload in ("cgi", "php"):
-            for stack in ("ours", "fpm", "warm"):
+            for stack in BY_PROGRAM:
                 for c in concurrencies:
                     entry = programs.get((stack, payload, c))
                     if not entry:
@@ -234,14 +267,20 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
     print("|---|--:|--:|--:|")
     for stack, label in (("ours", "suwrap-cgid (1 process)"), ("fcgiwrap", "fcgiwrap (parent + workers)"),
                          ("fpm", "php-fpm (master + workers)"),
-                         ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)")):
+                         ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)"),
+                         ("cgi", "part: php-cgi unchecked (parent + workers)"),
+                         ("guarded", "part: php-cgi + guard (parent + workers)")):
         if not os.path.exists(os.path.join(results, "rss-%s-idle" % stack)):
             continue
         print("| %s | %s | %s | %s |" % (label, rss(stack, "rss-%s-idle" % stack), rss(stack, "rss-%s-cgi-c32" % stack),
                                          rss(stack, "rss-%s-php-c32" % stack)))
 
 
-def idle_report(path, accounts, workers):
+# The state of idle.tsv whose rows give the memory per active account.
+ACTIVE_STATE = "after one request to each account"
+
+
+def idle_report(path, programs_path, accounts, workers):
     rows = []
     try:
         with open(path) as f:
@@ -275,13 +314,104 @@ def idle_report(path, accounts, workers):
         print()
         for setup, state, note in notes:
             print("- %s, %s: %s" % ("warm mode" if setup == "warm" else setup, state, note))
+    active_report(rows, programs_path, accounts)
+
+
+def active_report(rows, programs_path, accounts):
+    """Pool memory per active account: the rows of ACTIVE_STATE divided by the accounts."""
+    active = [row for row in rows if row[1] == ACTIVE_STATE]
+    if not active:
+        return
+    programs = {}
+    try:
+        with open(programs_path) as f:
+            for line in f:
+                setup, state, program, n, pss = line.rstrip("\n").split("\t")
+                if state == ACTIVE_STATE:
+                    programs.setdefault(setup, []).append((program, int(n), int(pss)))
+    except FileNotFoundError:
+        pass
+
+    def per(kb):
+        return "%.1f" % (kb / 1024.0 / accounts)
+
+    print("\n### Pool memory per active account: after one request to each of the %d accounts\n" % accounts)
+    print("What one account that has just been served costs: the processes below the daemon in front and their "
+          "PSS, divided by the accounts, program by program; the daemon in front (shared by all accounts) "
+          "apart, also divided.\n")
+    print("| set-up | processes | PSS MiB | by program: processes, PSS MiB | the daemon's PSS MiB |")
+    print("|---|--:|--:|---|--:|")
+    for setup, _, n, pss, _, _, fpss, _, _ in active:
+        label = "warm mode (suwrap-cgid)" if setup == "warm" else setup
+        by_program = "; ".join("%s: %.1f, %s" % (program, pn / accounts, per(ppss))
+                               for program, pn, ppss in sorted(programs.get(setup, [])))
+        print("| %s | %.1f | %s | %s | %s |" % (label, n / accounts, per(pss), by_program or "–", per(fpss)))
+
+
+def percentile(values, p):
+    """The nearest-rank percentile P of VALUES: the smallest that P % of them do not exceed."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]
+
+
+def first_report(path, workers):
+    setups = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                setup, _, first, following, status = line.rstrip("\n").split("\t")
+                entry = setups.setdefault(setup, {"first": [], "next": [], "failed": []})
+                if status != "ok":
+                    entry["failed"].append(status[len("FAILED: "):] if status.startswith("FAILED: ") else status)
+                    continue
+                entry["first"].append(float(first) * 1000.0)
+                entry["next"].append(float(following) * 1000.0)
+    except FileNotFoundError:
+        pass
+    print("\n### First request to an idle account (hello.php, pools of %d workers)\n" % workers)
+    if not setups:
+        print("Not measured.")
+        return
+    print("Each request goes to an account with nothing running for it: in warm mode suwrap-cgid starts the "
+          "account's pool (`suwrap --pool`, the gate, php-cgi and its workers) and passes the request on; "
+          "php-fpm's `pm = ondemand` master forks a worker. Timed by curl through nginx, from the connection to "
+          "the last byte; the next request goes to what the first one started. p99 is the nearest rank: with "
+          "fewer than 100 requests, the slowest.\n")
+    print("| set-up | requests | first request: p50 ms | p99 ms | next request: p50 ms | failed |")
+    print("|---|--:|--:|--:|--:|--:|")
+    labels = {"warm": "warm mode: suwrap-cgid starts the account's pool",
+              "fpm-ondemand": "php-fpm pm = ondemand: the master forks a worker"}
+    for setup in ("warm", "fpm-ondemand"):
+        entry = setups.get(setup)
+        if entry is None:
+            continue
+        if not entry["first"]:
+            print("| %s | 0 | FAILED | | | %d (%s) |" % (labels[setup], len(entry["failed"]), entry["failed"][0]))
+            continue
+        failed = str(len(entry["failed"])) if not entry["failed"] else "%d (%s)" % (len(entry["failed"]),
+                                                                                  entry["failed"][0])
+        print("| %s | %d | %.1f | %.1f | %.2f | %s |" % (labels[setup], len(entry["first"]),
+                                                         percentile(entry["first"], 50),
+                                                         percentile(entry["first"], 99),
+                                                         percentile(entry["next"], 50), failed))
+    print("\n| target | measured | |")
+    print("|---|--:|---|")
+    warm = setups.get("warm", {}).get("first")
+    if warm:
+        p50 = percentile(warm, 50)
+        print("| first request to an idle account, warm: p50 < 50 ms | %.1f ms | %s |"
+              % (p50, "met" if p50 < 50 else "**missed**"))
+    else:
+        print("| first request to an idle account, warm: p50 < 50 ms | not measured | – |")
 
 
 def main(argv):
     if len(argv) == 6 and argv[0] == "cells":
         cells_report(argv[1], argv[2], [int(c) for c in argv[3].split()], int(argv[4]), int(argv[5]))
-    elif len(argv) == 4 and argv[0] == "idle":
-        idle_report(argv[1], int(argv[2]), int(argv[3]))
+    elif len(argv) == 5 and argv[0] == "idle":
+        idle_report(argv[1], argv[2], int(argv[3]), int(argv[4]))
+    elif len(argv) == 3 and argv[0] == "first":
+        first_report(argv[1], int(argv[2]))
     else:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2

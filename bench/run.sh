@@ -11,9 +11,13 @@
 #   fpm       nginx -> php-fpm, a private master whose pool runs as the payload owner (PHP only)
 #   warm      nginx -> suwrap-cgid -> the account's pool: suwrap --pool -> suwrap-gate ->
 #             php-cgi FastCGI workers (warm mode, kind "php-fcgi"; PHP only)
+# and two parts of a stack, not stacks to deploy: what a design without relays could reach
+#   cgi       nginx -> php-cgi FastCGI workers run as the owner, no check at all (PHP only)
+#   guarded   the same with suwrap's PHP guard loaded, as warm mode loads it (PHP only)
 # and the floor: one bare fork+exec of the handler, and the same through suwrap alone
-# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; and the idle
-# memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand).
+# (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; the idle
+# memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand);
+# and the first request to an idle account: warm mode's pool start beside php-fpm ondemand's.
 #
 # Everything it starts lives under /run/suwrap-bench and is stopped and removed when it
 # exits (the users, the set-uid copy of suwrap, the gate, /etc/suwrap-bench, the daemons); the one
@@ -39,7 +43,12 @@ PACKAGES=(wrk hyperfine fcgiwrap apache2 apache2-suexec-custom php-fpm nginx php
 
 duration=10
 concurrencies="1 8 32"
-stacks="ours fcgiwrap apache fpm warm"
+# Every stack, in the order of the report (bench/report.py's STACKS), and those that serve
+# hello.php alone. A new stack is named here, started in main, and given an nginx server
+# block (start_nginx) or a server of its own (as apache).
+ALL_STACKS="ours fcgiwrap apache fpm warm cgi guarded"
+PHP_ONLY_STACKS="fpm warm cgi guarded"
+stacks=$ALL_STACKS
 payloads="php cgi"
 warmup=2
 repeat=1
@@ -55,6 +64,13 @@ do_idle_memory=1
 idle_accounts=20
 idle_seconds=30
 warm_max_requests=1000000
+do_first_request=1
+first_requests=30
+# The idle_seconds of the first-request part's handler and php-fpm's pm.process_idle_timeout
+# there: the least each takes, so that a pool is gone soon after its request.
+FIRST_IDLE_SECONDS=1
+
+has() { [[ " $1 " == *" $2 "* ]]; }
 
 usage() {
   cat <<EOF
@@ -65,7 +81,7 @@ root) and prints a markdown report on standard output (progress goes to standard
 
   -d, --duration SECONDS   wrk duration of each cell (default $duration)
   -c, --concurrency LIST   wrk connections, space- or comma-separated (default "$concurrencies")
-      --stacks LIST        any of: ours fcgiwrap apache fpm warm (default all)
+      --stacks LIST        any of: $ALL_STACKS (default all)
       --payloads LIST      any of: php cgi (default both)
       --warmup SECONDS     load on each stack before the cells of each payload (default $warmup)
       --repeat N           measure every cell N times (medians are reported; default $repeat)
@@ -73,10 +89,13 @@ root) and prints a markdown report on standard output (progress goes to standard
       --fpm-children N     php-fpm pool size, pm = static (default $fpm_children, Debian's
                            pm.max_children), and the warm pool's workers (the same, for fairness)
       --fcgiwrap-children N  fcgiwrap -c (default: nproc = $fcgiwrap_children)
-      --only idle-memory   measure only the idle memory of configured accounts (see below)
-      --no-idle-memory     skip that part
+      --only PART          measure only idle-memory or first-request (see below)
+      --no-idle-memory     skip the idle memory of configured accounts
       --idle-accounts N    accounts of that part (default $idle_accounts)
       --idle-seconds N     idle_seconds of their warm handler (default $idle_seconds)
+      --no-first-request   skip the first request to an idle account
+      --first-requests N   first requests of that part, each to an account with no pool
+                           running (default $first_requests)
   -o, --output FILE        also write the report to FILE
       --no-install         do not apt-get install the packages it needs
       --no-build           use the existing $BUILD_DIR as it is
@@ -107,13 +126,34 @@ the per-request handler "php" with the FastCGI param SUWRAP_HANDLER. The warm st
 a source tree with suwrap-gate (gate/) and suwrap-cgid's warm routing (--pool-dir); without
 them it is left out and the report says so.
 
+Two parts, not stacks to deploy, show what a design without relays could reach: cgi (nginx
+-> php-cgi -b as the owner, PHP_FCGI_CHILDREN = --fpm-children, PHP_FCGI_MAX_REQUESTS as
+warm's max_requests, PHPRC and environment as the gate gives its workers; nothing checks
+the request) and guarded (the same with PHP_INI_SCAN_DIR=:$GUARD_DIR, the built PHP guard
+as warm mode loads it, and nginx's fastcgi_param SUWRAP_SCRIPT_ID set to hello.php's
+"dev:ino:ctime_sec:ctime_nsec" as the gate sets it after its check). guarded needs a build
+with the guard (php/); without it it is left out and the report says so.
+
 Idle memory: $idle_accounts more real users, each with hello.php and an account file whose
 php_handler is "php-idle" (kind php-fcgi, the same workers, idle_seconds = --idle-seconds).
 It counts the processes and sums the PSS (/proc/PID/smaps_rollup) of everything a fresh
 suwrap-cgid runs for them: configured but unused, after one request to each account, and
 after idle_seconds; then of a private php-fpm master with one pool per account, as the
 owner: pm = static (pm.max_children = --fpm-children), pm = dynamic (Debian's defaults:
-start 2, min spare 1, max spare 3) and pm = ondemand, each a few seconds after its start.
+start 2, min spare 1, max spare 3) and pm = ondemand, each a few seconds after its start
+and again after one request to each account (through nginx, to the account's own pool).
+The report also gives the memory per active account: after one request to each account,
+the processes and PSS below the daemon in front divided by the accounts, by program.
+
+First request to an idle account: one more real user with hello.php, whose account file's
+php_handler is "php-cold" (kind php-fcgi, the same workers, idle_seconds = $FIRST_IDLE_SECONDS). A fresh
+suwrap-cgid serves it; --first-requests times, once no process runs below that suwrap-cgid
+(its pool has ended: idle_seconds without a request), curl times one request through nginx
+(time_total: connection, the pool's start and the response), then one more to the pool it
+started. Beside it, the same for a private php-fpm pool of that user, pm = ondemand
+(pm.max_children = --fpm-children, pm.process_idle_timeout = ${FIRST_IDLE_SECONDS}s): each request once
+the master has no worker left, so that the master forks one for it. The report gives the
+median and the 99th percentile (nearest rank: with 30 requests, the slowest) of both.
 
 Scheduling: suwrap starts every handler in a new session (setsid), and with the kernel's
 autogroup on (kernel.sched_autogroup_enabled, Debian's default) every session in the root
@@ -146,35 +186,37 @@ while [ $# -gt 0 ]; do
     --no-idle-memory) do_idle_memory=0; shift ;;
     --idle-accounts) idle_accounts=$2; shift 2 ;;
     --idle-seconds) idle_seconds=$2; shift 2 ;;
+    --no-first-request) do_first_request=0; shift ;;
+    --first-requests) first_requests=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 for n in "$duration" "$warmup" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" "$idle_accounts" \
-  "$idle_seconds" $concurrencies; do
+  "$idle_seconds" "$first_requests" $concurrencies; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "bench/run.sh: not a whole number: $n" >&2; exit 2; }
 done
 for n in "$duration" "$repeat" "$floor_runs" "$fpm_children" "$fcgiwrap_children" "$idle_accounts" "$idle_seconds" \
-  $concurrencies; do
+  "$first_requests" $concurrencies; do
   [ "$n" -gt 0 ] || { echo "bench/run.sh: must be at least 1: $n" >&2; exit 2; }
 done
 # The configuration's limits for a php-fcgi handler (suwrap.toml(5)), and a sane number of users.
 [ "$fpm_children" -le 256 ] || { echo "bench/run.sh: --fpm-children is at most 256 (a warm pool's workers)" >&2; exit 2; }
 [ "$idle_seconds" -le 3600 ] || { echo "bench/run.sh: --idle-seconds is at most 3600" >&2; exit 2; }
 [ "$idle_accounts" -le 200 ] || { echo "bench/run.sh: --idle-accounts is at most 200" >&2; exit 2; }
+[ "$first_requests" -le 1000 ] || { echo "bench/run.sh: --first-requests is at most 1000" >&2; exit 2; }
 case $only in
   "") ;;
-  idle-memory) do_idle_memory=1 ;;
-  *) echo "bench/run.sh: --only takes idle-memory" >&2; exit 2 ;;
+  idle-memory) do_idle_memory=1; do_first_request=0 ;;
+  first-request) do_first_request=1; do_idle_memory=0 ;;
+  *) echo "bench/run.sh: --only takes idle-memory or first-request" >&2; exit 2 ;;
 esac
 for s in $stacks; do
-  case $s in ours | fcgiwrap | apache | fpm | warm) ;; *) echo "bench/run.sh: unknown stack $s" >&2; exit 2 ;; esac
+  has "$ALL_STACKS" "$s" || { echo "bench/run.sh: unknown stack $s" >&2; exit 2; }
 done
 for p in $payloads; do case $p in php | cgi) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
 
 need_root "it makes a user, a set-uid binary and starts web servers"
-
-has() { [[ " $1 " == *" $2 "* ]]; }
 
 # ---- packages and build ---------------------------------------------------------------------
 
@@ -279,7 +321,9 @@ check_warm_build() {
 
 S=""          # this run's scratch directory
 USER_NAME=""  # the payload owner
+ACCOUNT_USERS=() # the users of the idle-memory and first-request parts
 IDLE_USERS=() # the accounts of the idle-memory part
+FIRST_USER="" # the account of the first-request part
 GATE_INSTALLED=""
 PIDS=()       # daemons started, stopped in reverse order
 
@@ -336,7 +380,7 @@ cleanup() {
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
   [ -n "$S" ] && kill_exe_processes "$S/bin/suwrap"
   [ -n "$USER_NAME" ] && remove_users "$USER_NAME"
-  [ ${#IDLE_USERS[@]} -gt 0 ] && remove_users "${IDLE_USERS[@]}"
+  [ ${#ACCOUNT_USERS[@]} -gt 0 ] && remove_users "${ACCOUNT_USERS[@]}"
   leave_cgroups
   restore_suexec_conf
   [ -n "${suexec_log_created:-}" ] && rm -f "$SUEXEC_LOG"
@@ -368,7 +412,7 @@ clean_stale_runs() {
     fi
     kill_exe_processes "$dir/bin/suwrap"
     if [ -f "$dir/user" ]; then
-      # One user a line: the payload owner, then the idle-memory part's accounts.
+      # One user a line: the payload owner, then the idle-memory and first-request parts' accounts.
       while read -r user; do [ -n "$user" ] && remove_users "$user"; done <"$dir/user"
     fi
     if [ -f "$dir/cgroups" ]; then
@@ -545,8 +589,9 @@ setup_suwrap() {
   if [ -z "$WARM_MISSING" ]; then
     php_extensions='[]'
     # php-warm serves the cells (it must not end between them: fpm's pool never does);
-    # php-idle is the idle-memory part's accounts' php_handler.
-    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-idle "$idle_seconds" '[]')
+    # php-idle is the idle-memory part's accounts' php_handler, php-cold the first-request part's.
+    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-idle "$idle_seconds" '[]'
+      warm_handler php-cold "$FIRST_IDLE_SECONDS" '[]')
   fi
   cat >"$BENCH_CONF" <<EOF
 [global]
@@ -651,7 +696,7 @@ start_fcgiwrap() {
 
 start_fpm() {
   local fpm
-  fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1)
+  fpm=$(php_fpm_binary)
   [ -x "$fpm" ] || die "no php-fpm binary in /usr/sbin"
   say "starting a private $(basename "$fpm") master, pool of $fpm_children as $USER_NAME"
   mkdir -p "$S/fpm"
@@ -681,7 +726,47 @@ EOF
   track_ready "$FPM_PID"
 }
 
-# php_server COMMENT PORT ROOT SOCKET: an nginx server block that passes .php to SOCKET.
+# start_php_cgi STACK: php-cgi's own FastCGI server as the owner, its workers started as the
+# gate starts warm mode's (the same environment, workers and max_requests) but with nothing in
+# front of them: STACK cgi checks nothing; guarded loads suwrap's PHP guard from $GUARD_DIR,
+# as warm mode does, and nginx hands it the checked script's identity. Sets PHP_CGI_PID_STACK.
+start_php_cgi() {
+  local stack=$1 dir=$S/$1 pid scan=()
+  say "starting php-cgi -b as $USER_NAME, $fpm_children workers ($stack)"
+  mkdir -p "$dir"
+  chown "$USER_NAME:$USER_NAME" "$dir"
+  [ "$stack" = guarded ] && scan=(PHP_INI_SCAN_DIR=":$GUARD_DIR")
+  (cd / && exec env -i PHPRC="$PHP_INI_DIR/php.ini" PATH=/usr/local/bin:/usr/bin:/bin \
+    PHP_FCGI_CHILDREN="$fpm_children" PHP_FCGI_MAX_REQUESTS="$warm_max_requests" HOME="$S/home/$USER_NAME" \
+    USER="$USER_NAME" LOGNAME="$USER_NAME" "${scan[@]}" /usr/bin/setpriv --reuid="$USER_NAME" \
+    --regid="$(id -g "$USER_NAME")" --init-groups "$PHP_CGI" -b "$dir/php-cgi.sock" \
+    </dev/null >>"$dir/stderr" 2>&1) 9>&- &
+  pid=$!
+  track "$pid"
+  wait_socket "$dir/php-cgi.sock" "$pid" || die "php-cgi ($stack) did not start: $(tail -n 5 "$dir/stderr")"
+  track_ready "$pid"
+  printf -v "PHP_CGI_PID_$stack" '%s' "$pid"
+  # A right answer does not show that the guard runs: php-cgi must have mapped it.
+  if [ "$stack" = guarded ]; then
+    local _
+    for _ in $(seq 1 40); do grep -q '/suwrap_guard\.so$' "/proc/$pid/maps" 2>/dev/null && break; sleep 0.05; done
+    grep -q '/suwrap_guard\.so$' "/proc/$pid/maps" 2>/dev/null ||
+      die "php-cgi (guarded) did not load $GUARD_DIR/suwrap_guard.so: $(tail -n 5 "$dir/stderr")"
+  fi
+  # nginx's workers (www-data) connect; nobody else may.
+  chgrp "$CALLER" "$dir/php-cgi.sock"
+  chmod 0660 "$dir/php-cgi.sock"
+}
+
+# script_identity FILE: "dev:ino:ctime_sec:ctime_nsec", what the gate passes to the guard as
+# SUWRAP_SCRIPT_ID for the script it checked (FileFacts::identity in policy/).
+script_identity() {
+  python3 -c 'import os, sys; s = os.stat(sys.argv[1])
+print("%d:%d:%d:%d" % (s.st_dev, s.st_ino, s.st_ctime_ns // 10**9, s.st_ctime_ns % 10**9))' "$1"
+}
+
+# php_server COMMENT PORT ROOT SOCKET [DIRECTIVE]: an nginx server block that passes .php to
+# SOCKET, with DIRECTIVE (one more fastcgi_param) if given.
 php_server() {
   cat <<EOF
     server {   # $1
@@ -689,11 +774,18 @@ php_server() {
         root $3;
         location ~ \.php\$ {
             include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;${5:+
+            $5}
             fastcgi_pass unix:$4;
         }
     }
 EOF
+}
+
+# The stacks of this run that nginx serves.
+nginx_stacks() {
+  local st
+  for st in $stacks; do [ "$st" = apache ] || echo "$st"; done
 }
 
 # One private nginx with a server block per FastCGI back end that runs in this run.
@@ -701,11 +793,8 @@ start_nginx() {
   local dir=$S/nginx
   mkdir -p "$dir/tmp"
   chown "$CALLER" "$dir/tmp"
-  PORT_ours=$(free_port)
-  PORT_fcgiwrap=$(free_port)
-  PORT_fpm=$(free_port)
-  PORT_warm=$(free_port)
-  PORT_idle=$(free_port)
+  local s
+  for s in $(nginx_stacks) idle idle_fpm first first_fpm; do printf -v "PORT_$s" '%s' "$(free_port)"; done
   {
     echo "user $CALLER $(id -gn "$CALLER");"
     echo "worker_processes auto;"
@@ -770,10 +859,39 @@ EOF
       php_server "warm: to the second suwrap-cgid, which routes .php to the owner's pool" "$PORT_warm" "$DOCROOT" \
         "$WARM_SOCK"
     fi
+    if has "$stacks" cgi; then
+      php_server "part: php-cgi's workers as the owner, nothing checks the request" "$PORT_cgi" "$DOCROOT" \
+        "$S/cgi/php-cgi.sock"
+    fi
+    if has "$stacks" guarded; then
+      php_server "part: the same with the guard, given hello.php's identity as the gate gives it" "$PORT_guarded" \
+        "$DOCROOT" "$S/guarded/php-cgi.sock" "fastcgi_param SUWRAP_SCRIPT_ID $(script_identity "$DOCROOT/hello.php");"
+    fi
     # The idle-memory part: /USER/public_html/hello.php of every account, to the suwrap-cgid
     # that part starts (and stops) itself.
     if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
       php_server "idle memory: every account's hello.php" "$PORT_idle" "$S/home" "$IDLE_SOCK"
+    fi
+    # ... and to the account's own pool of the php-fpm master that part runs at the moment
+    # ($S/idle-fpm links to its directory; the pool's socket is named after the account).
+    if [ "$do_idle_memory" = 1 ]; then
+      cat <<EOF
+    server {   # idle memory under php-fpm: every account's hello.php to its own pool
+        listen 127.0.0.1:$PORT_idle_fpm;
+        root $S/home;
+        location ~ ^/([^/]+)/public_html/[^/]+\.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$S/idle-fpm/\$1.sock;
+        }
+    }
+EOF
+    fi
+    # The first-request part: the account's hello.php to the suwrap-cgid, and to the php-fpm
+    # master, that part starts (and stops) itself.
+    if [ "$do_first_request" = 1 ]; then
+      [ -z "$WARM_MISSING" ] && php_server "first request, warm" "$PORT_first" "$S/home" "$S/first/cgid.sock"
+      php_server "first request, php-fpm ondemand" "$PORT_first_fpm" "$S/home" "$S/first-fpm/fpm.sock"
     fi
     echo "}"
   } >"$dir/nginx.conf"
@@ -783,14 +901,18 @@ EOF
   nginx -c "$dir/nginx.conf" -e "$dir/error.log" -p "$dir/" </dev/null >>"$dir/stderr" 2>&1 9>&- &
   NGINX_PID=$!
   track "$NGINX_PID"
-  local s
-  for s in ours fcgiwrap fpm warm; do
-    has "$stacks" "$s" || continue
+  for s in $(nginx_stacks); do
     local port_var=PORT_$s
     wait_port "${!port_var}" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   done
   if [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; then
     wait_port "$PORT_idle" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  fi
+  if [ "$do_idle_memory" = 1 ]; then
+    wait_port "$PORT_idle_fpm" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
+  fi
+  if [ "$do_first_request" = 1 ]; then
+    wait_port "$PORT_first_fpm" "$NGINX_PID" || die "nginx did not start: $(tail -n 5 "$dir/error.log" "$dir/stderr")"
   fi
   track_ready "$NGINX_PID"
 }
@@ -921,6 +1043,7 @@ rss_kb() {  # STACK
     fcgiwrap) pids=("$FCGIWRAP_PID" $(ps -o pid= --ppid "$FCGIWRAP_PID" 2>/dev/null)) ;;
     fpm) pids=("$FPM_PID" $(ps -o pid= --ppid "$FPM_PID" 2>/dev/null)) ;;
     warm) pids=("$WARM_PID" $(descendants "$WARM_PID")) ;;
+    cgi | guarded) pids=("$(front_pid "$1")" $(descendants "$(front_pid "$1")")) ;;
     *) echo 0; return ;;
   esac
   for p in "${pids[@]}"; do
@@ -943,19 +1066,27 @@ rss_sampler() {  # STACK FILE (which holds the maximum of earlier samples)
   done
 }
 
-# Where a request's CPU goes, program by program (stacks ours, fpm and warm): a snapshot of
+# front_pid STACK: the daemon nginx passes STACK's requests to (its processes are it and those
+# below it), for the stacks whose CPU is reported by program; nothing for the others.
+front_pid() {
+  case $1 in
+    ours) echo "$CGID_PID" ;;
+    fpm) echo "$FPM_PID" ;;
+    warm) echo "$WARM_PID" ;;
+    cgi) echo "$PHP_CGI_PID_cgi" ;;
+    guarded) echo "$PHP_CGI_PID_guarded" ;;
+  esac
+}
+
+# Where a request's CPU goes, program by program (the stacks front_pid names): a snapshot of
 # the CPU time of every process of the stack (nginx and its workers, the daemon in front and
 # everything below it) as "pid role own_ticks reaped_ticks"; own is the process's own user +
 # system time, reaped what the children it has waited for used (a per-request suwrap and its
 # handler, once reaped, count there). The difference of two snapshots is the cell's.
 cpu_snapshot() {  # STACK
   local front pid exe role
-  case $1 in
-    ours) front=$CGID_PID ;;
-    fpm) front=$FPM_PID ;;
-    warm) front=$WARM_PID ;;
-    *) return 0 ;;
-  esac
+  front=$(front_pid "$1")
+  [ -n "$front" ] || return 0
   for pid in "$NGINX_PID" $(descendants "$NGINX_PID") "$front" $(descendants "$front"); do
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
     case $exe in
@@ -1050,9 +1181,9 @@ run_cell() {
 # The stacks that serve PAYLOAD.
 stacks_for() {
   local st out=()
-  for st in ours fcgiwrap apache fpm warm; do
+  for st in $ALL_STACKS; do
     has "$stacks" "$st" || continue
-    [ "$1" = cgi ] && { [ "$st" = fpm ] || [ "$st" = warm ]; } && continue
+    [ "$1" = cgi ] && has "$PHP_ONLY_STACKS" "$st" && continue
     out+=("$st")
   done
   echo "${out[@]}"
@@ -1150,73 +1281,108 @@ measure_floor() {
 # file whose php_handler is "php-idle": configured as a hosting panel would. They are made
 # before any daemon starts, so that no configuration changes under a running one.
 setup_idle_accounts() {
-  local i user home
+  local i user
   say "making $idle_accounts accounts for the idle-memory part"
   for ((i = 1; i <= idle_accounts; i++)); do
     user="swidle$(( $$ % 100000 ))x$i"
-    home=$S/home/$user
-    useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
-      die "useradd $user failed"
+    make_account "$user" php-idle
     IDLE_USERS+=("$user")
-    echo "$user" >>"$S/user"
-    mkdir -p "$home/public_html"
-    printf '%s' '<?php echo "hello ", posix_getuid();' >"$home/public_html/hello.php"
-    chown "$user:$user" "$home" "$home/public_html" "$home/public_html/hello.php"
-    chmod 0755 "$home" "$home/public_html"
-    chmod 0644 "$home/public_html/hello.php"
-    [ -n "$WARM_MISSING" ] && continue
-    cat >"$BENCH_CONF_DIR/accounts.d/$user.toml" <<EOF
+  done
+}
+
+# make_account USER PHP-HANDLER: a real user with hello.php in $S/home/USER/public_html and
+# (warm mode) an account file whose php_handler is PHP-HANDLER.
+make_account() {
+  local user=$1 home=$S/home/$1
+  useradd --user-group --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$user" ||
+    die "useradd $user failed"
+  ACCOUNT_USERS+=("$user")
+  echo "$user" >>"$S/user"
+  mkdir -p "$home/public_html"
+  printf '%s' '<?php echo "hello ", posix_getuid();' >"$home/public_html/hello.php"
+  chown "$user:$user" "$home" "$home/public_html" "$home/public_html/hello.php"
+  chmod 0755 "$home" "$home/public_html"
+  chmod 0644 "$home/public_html/hello.php"
+  [ -n "$WARM_MISSING" ] && return 0
+  cat >"$BENCH_CONF_DIR/accounts.d/$user.toml" <<EOF
 user = "$user"
 docroots = ["$home/public_html"]
-php_handler = "php-idle"
+php_handler = "$2"
 EOF
-    chmod 0644 "$BENCH_CONF_DIR/accounts.d/$user.toml"
-  done
+  chmod 0644 "$BENCH_CONF_DIR/accounts.d/$user.toml"
 }
 
-# mem_usage PID...: "processes PSS_kB RSS_kB" summed over those that still run. PSS (proportional
-# set size) counts a page shared by n processes as 1/n in each: summed over a set of
-# processes it is the memory they take, where summed RSS counts shared pages many times.
-mem_usage() {
-  local n=0 pss=0 rss=0 p f v
-  for p in "$@"; do
-    f=/proc/$p/smaps_rollup
-    [ -r "$f" ] || f=/proc/$p/smaps
-    v=$(awk '/^Pss:/ {pss += $2} /^Rss:/ {rss += $2} END {printf "%d %d\n", pss, rss}' "$f" 2>/dev/null) || continue
-    [ -n "$v" ] || continue
-    n=$((n + 1))
-    pss=$((pss + ${v% *}))
-    rss=$((rss + ${v#* }))
-  done
-  echo "$n $pss $rss"
+# mem_table PID...: "program<TAB>PSS kB<TAB>RSS kB" for each of them that still runs, the
+# supervisor (the set-up's set-uid suwrap copy) named "suwrap --pool". One pass over all of
+# them, so that every figure of a sample is of the same moment: a pool that ends while it is
+# read is then missing from all of them, not from some. PSS (proportional set size) counts a
+# page shared by n processes as 1/n in each: summed over a set of processes it is the memory
+# they take, where summed RSS counts shared pages many times.
+mem_table() {
+  python3 - "$SUWRAP" "$@" <<'EOF'
+import os, sys
+for pid in sys.argv[2:]:
+    try:
+        try:
+            f = open("/proc/%s/smaps_rollup" % pid)
+        except FileNotFoundError:
+            f = open("/proc/%s/smaps" % pid)
+        with f:
+            lines = f.read().splitlines()
+        exe = os.readlink("/proc/%s/exe" % pid)
+    except OSError:
+        continue
+    kb = {"Pss:": 0, "Rss:": 0}
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in kb:
+            kb[fields[0]] += int(fields[1])
+    print("%s\t%d\t%d" % ("suwrap --pool" if exe == sys.argv[1] else os.path.basename(exe), kb["Pss:"], kb["Rss:"]))
+EOF
 }
 
-# mem_by_program PID...: "program: N processes, PSS MiB" for each program among them, the
-# supervisor (the set-up's set-uid suwrap copy) and the gate by name.
-mem_by_program() {
-  local p exe name
-  for p in "$@"; do
-    exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
-    case $exe in
-      "$SUWRAP") name="suwrap --pool" ;;
-      *) name=$(basename "$exe") ;;
-    esac
-    printf '%s\t%s\n' "$name" "$(mem_usage "$p" | cut -d' ' -f2)"
-  done | awk -F'\t' '{ n[$1]++; k[$1] += $2 }
-    END { for (p in n) printf "%s%s: %d, %.1f MiB", (sep++ ? "; " : ""), p, n[p], k[p] / 1024 }'
+# total_of_table: "processes PSS_kB RSS_kB" of mem_table's lines on standard input.
+total_of_table() { awk -F'\t' '{ n++; pss += $2; rss += $3 } END { printf "%d %d %d\n", n, pss, rss }'; }
+
+# mem_usage PID...: "processes PSS_kB RSS_kB" summed over those that still run.
+mem_usage() { mem_table "$@" | total_of_table; }
+
+# programs_of_table: "program<TAB>processes<TAB>PSS kB" for each program of mem_table's lines
+# on standard input.
+programs_of_table() {
+  awk -F'\t' '{ n[$1]++; k[$1] += $2 } END { for (p in n) printf "%s\t%d\t%d\n", p, n[p], k[p] }' | sort
 }
 
 # idle_record SETUP STATE FRONT_PID NOTE: one row of the idle table: the processes below
-# FRONT_PID (the accounts' share), and FRONT_PID itself (the daemon in front of them).
+# FRONT_PID (the accounts' share), and FRONT_PID itself (the daemon in front of them); and
+# a row of idle-programs.tsv (setup, state, program, processes, PSS kB) for each program below.
 idle_record() {
-  local below front pids by_program
-  pids=$(descendants "$3")
-  below=$(mem_usage $pids)
+  local table below front programs by_program
+  table=$(mem_table $(descendants "$3"))
+  below=$(printf '%s' "$table" | total_of_table)
   front=$(mem_usage "$3")
-  by_program=$(mem_by_program $pids)
+  programs=$(printf '%s' "$table" | programs_of_table)
+  by_program=$(printf '%s' "$programs" |
+    awk -F'\t' '{ printf "%s%s: %d, %.1f MiB", (NR > 1 ? "; " : ""), $1, $2, $3 / 1024 }')
+  [ -n "$programs" ] && printf '%s\n' "$programs" | sed "s/^/$1\t$2\t/" >>"$S/results/idle-programs.tsv"
   set -- "$1" "$2" "$3" "${4}${by_program:+; by program (processes, PSS): $by_program}"
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${below// /$'\t'}" "${front// /$'\t'}" "$4" >>"$S/results/idle.tsv"
   say "  $1, $2: below it $below (processes, PSS kB, RSS kB); itself $front${4:+; $4}"
+}
+
+# request_each_account PORT: one request to every idle account's hello.php through nginx's
+# PORT; sets ANSWERED to how many answered with their owner's uid.
+request_each_account() {
+  local user body
+  ANSWERED=0
+  for user in "${IDLE_USERS[@]}"; do
+    body=$(curl -s --max-time 30 "http://127.0.0.1:$1/$user/public_html/hello.php" 2>&1 || true)
+    if [ "$body" = "hello $(id -u "$user")" ]; then
+      ANSWERED=$((ANSWERED + 1))
+    else
+      say "  $user answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)'"
+    fi
+  done
 }
 
 # The processes of the idle accounts' users, wherever they run from.
@@ -1227,24 +1393,18 @@ idle_users_processes() {
 }
 
 measure_idle_warm() {
-  local user body failed=0 first_request last_request gone_after
+  local first_request last_request gone_after
   say "idle memory, warm: a fresh suwrap-cgid for $idle_accounts configured accounts"
   run_cgid "$S/idle"
   local idle_pid=$CGID_STARTED
   sleep 3
   idle_record warm "configured, no request yet" "$idle_pid" "processes of the accounts' users: $(idle_users_processes)"
   first_request=$SECONDS
-  for user in "${IDLE_USERS[@]}"; do
-    body=$(curl -s --max-time 30 "http://127.0.0.1:$PORT_idle/$user/public_html/hello.php" 2>&1 || true)
-    if [ "$body" != "hello $(id -u "$user")" ]; then
-      failed=$((failed + 1))
-      say "  $user answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)'"
-    fi
-  done
+  request_each_account "$PORT_idle"
   last_request=$(date +%s.%N)
   sleep 2
   # The first pools must not have reached idle_seconds yet: else fewer than all would run.
-  local note="$((idle_accounts - failed)) of $idle_accounts answered with their owner's uid"
+  local note="$ANSWERED of $idle_accounts answered with their owner's uid"
   [ $((SECONDS - first_request)) -ge "$idle_seconds" ] &&
     note+="; the requests took $((SECONDS - first_request)) s, longer than idle_seconds: raise --idle-seconds"
   idle_record warm "after one request to each account" "$idle_pid" \
@@ -1263,50 +1423,158 @@ measure_idle_warm() {
   stop_pid "$idle_pid"
 }
 
+# php_fpm_binary: the newest /usr/sbin/php-fpm*, or nothing.
+php_fpm_binary() { ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1; }
+
+# fpm_global DIR: php-fpm's global section, its files in DIR, in the foreground.
+fpm_global() { printf '[global]\npid = %s/php-fpm.pid\nerror_log = %s/error.log\ndaemonize = no\n' "$1" "$1"; }
+
+# fpm_pool USER SOCKET PM: a pool named after USER running as USER, on SOCKET for the caller,
+# of --fpm-children workers at most.
+fpm_pool() {
+  printf '\n[%s]\nuser = %s\ngroup = %s\nlisten = %s\n' "$1" "$1" "$1" "$2"
+  printf 'listen.owner = %s\nlisten.group = %s\nlisten.mode = 0660\nclear_env = yes\n' "$CALLER" "$CALLER"
+  printf 'pm = %s\npm.max_children = %s\n' "$3" "$fpm_children"
+}
+
+# run_fpm DIR SOCKET...: the master of DIR/php-fpm.conf, once it listens on every SOCKET;
+# sets FPM_STARTED to its pid, or says why not and returns 1.
+run_fpm() {
+  local dir=$1 fpm sock
+  shift
+  fpm=$(php_fpm_binary)
+  [ -x "$fpm" ] || { say "no php-fpm binary in /usr/sbin"; return 1; }
+  "$fpm" -t -y "$dir/php-fpm.conf" >"$dir/check.log" 2>&1 ||
+    { say "php-fpm rejects $dir/php-fpm.conf: $(tail -n 3 "$dir/check.log")"; return 1; }
+  "$fpm" -F -y "$dir/php-fpm.conf" </dev/null >>"$dir/stderr" 2>&1 9>&- &
+  FPM_STARTED=$!
+  track "$FPM_STARTED"
+  for sock in "$@"; do
+    wait_socket "$sock" "$FPM_STARTED" || { say "php-fpm did not start: $(tail -n 3 "$dir/error.log")"; return 1; }
+  done
+  track_ready "$FPM_STARTED"
+}
+
 # measure_idle_fpm PM: a private php-fpm master with one pool per account, as the account.
 measure_idle_fpm() {
-  local pm=$1 fpm dir user spare_start spare_max
-  fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | sort -V | tail -n 1)
-  [ -x "$fpm" ] || { say "no php-fpm binary in /usr/sbin"; return 0; }
+  local pm=$1 dir user spare_start spare_max sockets=()
   dir=$S/idle-fpm-$pm
   mkdir -p "$dir"
   spare_start=$((fpm_children < 2 ? fpm_children : 2))
   spare_max=$((fpm_children < 3 ? fpm_children : 3))
   {
-    printf '[global]\npid = %s/php-fpm.pid\nerror_log = %s/error.log\ndaemonize = no\n' "$dir" "$dir"
+    fpm_global "$dir"
     for user in "${IDLE_USERS[@]}"; do
-      printf '\n[%s]\nuser = %s\ngroup = %s\nlisten = %s/%s.sock\n' "$user" "$user" "$user" "$dir" "$user"
-      printf 'listen.owner = %s\nlisten.group = %s\nlisten.mode = 0660\nclear_env = yes\n' "$CALLER" "$CALLER"
-      printf 'pm = %s\npm.max_children = %s\n' "$pm" "$fpm_children"
+      fpm_pool "$user" "$dir/$user.sock" "$pm"
+      sockets+=("$dir/$user.sock")
       # Debian's www.conf: start 2, min spare 1, max spare 3 (ondemand: its 10 s idle timeout).
       [ "$pm" = dynamic ] && printf 'pm.start_servers = %s\npm.min_spare_servers = 1\npm.max_spare_servers = %s\n' \
         "$spare_start" "$spare_max"
       [ "$pm" = ondemand ] && printf 'pm.process_idle_timeout = 10s\n'
     done
   } >"$dir/php-fpm.conf"
-  "$fpm" -t -y "$dir/php-fpm.conf" >"$dir/check.log" 2>&1 || { say "php-fpm rejects $dir/php-fpm.conf: $(tail -n 3 "$dir/check.log")"; return 0; }
   say "idle memory, php-fpm pm = $pm: one master, $idle_accounts pools"
-  "$fpm" -F -y "$dir/php-fpm.conf" </dev/null >>"$dir/stderr" 2>&1 9>&- &
-  local fpm_pid=$!
-  track "$fpm_pid"
-  for user in "${IDLE_USERS[@]}"; do
-    wait_socket "$dir/$user.sock" "$fpm_pid" || { say "php-fpm did not start: $(tail -n 3 "$dir/error.log")"; return 0; }
-  done
-  track_ready "$fpm_pid"
+  run_fpm "$dir" "${sockets[@]}" || return 0
+  local fpm_pid=$FPM_STARTED
   sleep 3
   local what="static, pm.max_children = $fpm_children"
   [ "$pm" = dynamic ] && what="dynamic, start $spare_start, min spare 1, max spare $spare_max, max $fpm_children"
   [ "$pm" = ondemand ] && what="ondemand, max $fpm_children"
   idle_record "php-fpm ($what)" "started, no request yet" "$fpm_pid" \
     "processes of the accounts' users: $(idle_users_processes)"
+  # The same requests as warm mode's pools got, through nginx's server for this master.
+  ln -sfn "$dir" "$S/idle-fpm"
+  request_each_account "$PORT_idle_fpm"
+  sleep 2
+  idle_record "php-fpm ($what)" "after one request to each account" "$fpm_pid" \
+    "$ANSWERED of $idle_accounts answered with their owner's uid; processes of the accounts' users: $(idle_users_processes)"
   stop_pid "$fpm_pid"
 }
 
 measure_idle_memory() {
   local pm
   : >"$S/results/idle.tsv"
+  : >"$S/results/idle-programs.tsv"
   if [ -z "$WARM_MISSING" ]; then measure_idle_warm; else say "idle memory: no warm mode ($WARM_MISSING)"; fi
   for pm in static dynamic ondemand; do measure_idle_fpm "$pm"; done
+}
+
+# ---- the first request to an idle account ----------------------------------------------------
+
+# One more account, whose php_handler "php-cold" has idle_seconds = $FIRST_IDLE_SECONDS: its pool
+# ends soon after its last request, and the next request starts one.
+setup_first_account() {
+  FIRST_USER="swfirst$(( $$ % 100000 ))"
+  say "making the account $FIRST_USER for the first-request part"
+  make_account "$FIRST_USER" php-cold
+}
+
+# wait_nothing_below PID SECONDS: until no process runs below PID (its pools or workers have
+# ended), at most SECONDS; 1 if some still run then.
+wait_nothing_below() {
+  local until=$((SECONDS + $2))
+  while [ -n "$(descendants "$1")" ]; do
+    [ "$SECONDS" -ge "$until" ] && return 1
+    sleep 0.05
+  done
+  return 0
+}
+
+# first_requests SETUP FRONT_PID PORT: --first-requests times, once nothing runs below
+# FRONT_PID, one request to the account's hello.php through nginx's PORT, then one more to
+# what it started; appends "setup, n, first s, next s, status" to $S/results/first.tsv.
+first_requests() {
+  local setup=$1 front=$2 url expect i first next body status failed=0
+  url="http://127.0.0.1:$3/$FIRST_USER/public_html/hello.php"
+  expect="hello $(id -u "$FIRST_USER")"
+  for ((i = 1; i <= first_requests; i++)); do
+    if ! wait_nothing_below "$front" $((FIRST_IDLE_SECONDS + 30)); then
+      say "  $setup: processes still run below pid $front $((FIRST_IDLE_SECONDS + 30)) s after the last request"
+      printf '%s\t%s\t\t\tFAILED: the pool did not end\n' "$setup" "$i" >>"$S/results/first.tsv"
+      return 0
+    fi
+    first=$(curl -s -o "$S/first-body" -w '%{time_total}' --max-time 30 "$url" 2>/dev/null || true)
+    body=$(cat "$S/first-body" 2>/dev/null || true)
+    next=$(curl -s -o "$S/first-body" -w '%{time_total}' --max-time 30 "$url" 2>/dev/null || true)
+    status=ok
+    if [ "$body" != "$expect" ] || [ "$(cat "$S/first-body" 2>/dev/null || true)" != "$expect" ]; then
+      status="FAILED: answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n\t' '  ' | head -c 160)', expected '$expect'"
+      failed=$((failed + 1))
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$setup" "$i" "$first" "$next" "$status" >>"$S/results/first.tsv"
+  done
+  say "  $setup: $first_requests first requests, $failed with a wrong answer"
+}
+
+measure_first_warm() {
+  say "first request to an idle account, warm: a fresh suwrap-cgid, $first_requests pool starts"
+  run_cgid "$S/first"
+  local pid=$CGID_STARTED
+  first_requests warm "$pid" "$PORT_first"
+  stop_pid "$pid"
+}
+
+# php-fpm's answer to idle accounts: pm = ondemand, whose master forks a worker when a request
+# comes and none is left.
+measure_first_fpm() {
+  local dir=$S/first-fpm
+  mkdir -p "$dir"
+  {
+    fpm_global "$dir"
+    fpm_pool "$FIRST_USER" "$dir/fpm.sock" ondemand
+    printf 'pm.process_idle_timeout = %ss\n' "$FIRST_IDLE_SECONDS"
+  } >"$dir/php-fpm.conf"
+  say "first request to an idle account, php-fpm pm = ondemand: $first_requests worker starts"
+  run_fpm "$dir" "$dir/fpm.sock" || return 0
+  local pid=$FPM_STARTED
+  first_requests fpm-ondemand "$pid" "$PORT_first_fpm"
+  stop_pid "$pid"
+}
+
+measure_first_request() {
+  : >"$S/results/first.tsv"
+  if [ -z "$WARM_MISSING" ]; then measure_first_warm; else say "first request: no warm mode ($WARM_MISSING)"; fi
+  measure_first_fpm
 }
 
 # ---- the report -----------------------------------------------------------------------------
@@ -1330,10 +1598,20 @@ machine_facts() {
         "max_requests = $warm_max_requests (no worker recycled during the run, as php-fpm's pm.max_requests = 0);" \
         "a suwrap-cgid of its own (--config $BENCH_CONF --pool-dir); per-request PHP (ours) by SUWRAP_HANDLER=php"
     fi
+    if has "$stacks" cgi || has "$stacks" guarded; then
+      echo "- parts (cgi, guarded): php-cgi -b as the owner, PHP_FCGI_CHILDREN = $fpm_children," \
+        "PHP_FCGI_MAX_REQUESTS = $warm_max_requests, PHPRC = $PHP_INI_DIR/php.ini; guarded adds" \
+        "PHP_INI_SCAN_DIR=:$GUARD_DIR (the built guard) and nginx's fastcgi_param SUWRAP_SCRIPT_ID"
+    fi
   fi
   if [ "$do_idle_memory" = 1 ]; then
     echo "- idle memory: $idle_accounts accounts (real users), workers = $fpm_children per account; warm handler" \
       "\"php-idle\" (php_handler of each account file), idle_seconds = $idle_seconds"
+  fi
+  if [ "$do_first_request" = 1 ]; then
+    echo "- first request: $first_requests requests to an account with no pool running; warm handler \"php-cold\"," \
+      "workers = $fpm_children, idle_seconds = $FIRST_IDLE_SECONDS; php-fpm pm = ondemand, pm.max_children = $fpm_children," \
+      "pm.process_idle_timeout = ${FIRST_IDLE_SECONDS}s"
   fi
   echo "- load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- scheduling: $SCHEDULING; kernel.sched_autogroup_enabled = $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')"
@@ -1345,9 +1623,15 @@ report() {
     "$(( (floor_runs + FLOOR_ROUNDS - 1) / FLOOR_ROUNDS * FLOOR_ROUNDS ))" "$(getconf CLK_TCK)"
 }
 
-# The idle-memory table, from $S/results/idle.tsv (idle_record's rows).
+# The idle-memory tables, from $S/results/idle.tsv and idle-programs.tsv (idle_record's rows).
 report_idle() {
-  python3 "$SOURCE_DIR/bench/report.py" idle "$S/results/idle.tsv" "$idle_accounts" "$fpm_children"
+  python3 "$SOURCE_DIR/bench/report.py" idle "$S/results/idle.tsv" "$S/results/idle-programs.tsv" "$idle_accounts" \
+    "$fpm_children"
+}
+
+# The first-request table, from $S/results/first.tsv (first_requests' rows).
+report_first() {
+  python3 "$SOURCE_DIR/bench/report.py" first "$S/results/first.tsv" "$fpm_children"
 }
 
 # ---- main -----------------------------------------------------------------------------------
@@ -1360,21 +1644,23 @@ for tool in wrk hyperfine curl python3 gcc nginx; do command -v "$tool" >/dev/nu
 if [ "$do_build" = 1 ]; then build_suwrap; fi
 [ -x "$BUILD_DIR/suwrap/suwrap" ] || die "no $BUILD_DIR/suwrap/suwrap (run without --no-build)"
 check_warm_build
-WARM_NOTE=""
-if has "$stacks" warm && [ -n "$WARM_MISSING" ]; then
-  WARM_NOTE="The warm stack was not measured: $WARM_MISSING."
-  say "leaving the warm stack out: $WARM_MISSING"
-fi
-if has "$stacks" warm && [ -z "$WARM_MISSING" ] && ! has "$payloads" php; then
-  WARM_NOTE="The warm stack serves PHP only: it was not measured (--payloads $payloads)."
-fi
-if [ -n "$WARM_NOTE" ] || [ -n "$only" ]; then
-  kept=""
-  for st in $stacks; do [ "$st" = warm ] || kept+="$st "; done
-  stacks=$kept
-fi
-# --only idle-memory: no cells, no floor.
+# --only idle-memory or first-request: no cells, no floor.
 [ -n "$only" ] && stacks=""
+# leave_out STACK WHY: STACK is not measured; the report says WHY.
+STACK_NOTES=""
+leave_out() {
+  local st kept=""
+  for st in $stacks; do [ "$st" = "$1" ] || kept+="$st "; done
+  stacks=$kept
+  STACK_NOTES+="The $1 stack was not measured: $2."$'\n'
+  say "leaving the $1 stack out: $2"
+}
+has "$stacks" warm && [ -n "$WARM_MISSING" ] && leave_out warm "$WARM_MISSING"
+has "$stacks" guarded && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
+  leave_out guarded "this build has no PHP guard ($BUILD_DIR/php/suwrap_guard.so)"
+if ! has "$payloads" php; then
+  for st in $PHP_ONLY_STACKS; do has "$stacks" "$st" && leave_out "$st" "it serves PHP only (--payloads $payloads)"; done
+fi
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_scratch
@@ -1382,27 +1668,24 @@ IDLE_SOCK=$S/idle/cgid.sock
 setup_user
 setup_suwrap
 [ "$do_idle_memory" = 1 ] && setup_idle_accounts
+[ "$do_first_request" = 1 ] && setup_first_account
 has "$stacks" apache && setup_suexec
 write_wrk_script
 [ "$use_cgroup" = 1 ] && [ -z "$only" ] && enter_cgroup
 
 has "$stacks" ours && start_cgid
 has "$stacks" fcgiwrap && start_fcgiwrap
-has "$stacks" fpm && has "$payloads" php && start_fpm
+has "$stacks" fpm && start_fpm
 has "$stacks" warm && start_warm_cgid
-if has "$stacks" ours || has "$stacks" fcgiwrap || has "$stacks" fpm || has "$stacks" warm ||
-  { [ "$do_idle_memory" = 1 ] && [ -z "$WARM_MISSING" ]; }; then
+for st in cgi guarded; do has "$stacks" "$st" && start_php_cgi "$st"; done
+if [ -n "$(nginx_stacks)" ] || [ "$do_idle_memory" = 1 ] || [ "$do_first_request" = 1 ]; then
   start_nginx
 fi
 has "$stacks" apache && start_apache
 # The load generator stays out of the servers' cgroup: their CPU per request is then theirs.
 cgroup_out
 sleep 1
-for s in ours fcgiwrap fpm warm; do
-  has "$stacks" "$s" || continue
-  [ "$s" = fpm ] && ! has "$payloads" php && continue
-  rss_kb "$s" >"$S/results/rss-$s-idle"
-done
+for s in $(nginx_stacks); do rss_kb "$s" >"$S/results/rss-$s-idle"; done
 
 if [ -z "$only" ]; then
   measure_all
@@ -1411,15 +1694,17 @@ if [ -z "$only" ]; then
   measure_floor
 fi
 [ "$do_idle_memory" = 1 ] && measure_idle_memory
+[ "$do_first_request" = 1 ] && measure_first_request
 
 {
   echo "## suwrap beside its peers — bench/run.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   machine_facts
   echo
-  if [ -n "$WARM_NOTE" ]; then echo "$WARM_NOTE"; echo; fi
+  if [ -n "$STACK_NOTES" ]; then printf '%s\n' "$STACK_NOTES"; fi
   if [ -z "$only" ]; then report; fi
   if [ "$do_idle_memory" = 1 ]; then report_idle; fi
+  if [ "$do_first_request" = 1 ]; then report_first; fi
 } >"$S/report.md"
 cat "$S/report.md"
 if [ -n "$output" ]; then cp "$S/report.md" "$output"; say "report written to $output"; fi

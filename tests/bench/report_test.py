@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """bench/report.py on a recorded run (tests/bench/run: the files bench/run.sh writes under
-$S/results and $S/floor, and idle.tsv): the report it prints, whole (expected-*.md) and
-the figures that matter one by one.
+$S/results and $S/floor, idle.tsv, idle-programs.tsv and first.tsv): the report it prints,
+whole (expected-*.md) and the figures that matter one by one.
 
   report_test.py SOURCE-DIR
 """
@@ -75,22 +75,65 @@ class CellsReport(unittest.TestCase):
         self.assertIn("| warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers) | 40.0 MiB | – | 50.0 MiB |",
                       cells())
 
+    def test_direct_design_ceiling_is_labelled_as_parts(self):
+        out = cells()
+        self.assertIn("### A direct design's ceiling (hello.php): parts, not stacks to deploy", out)
+        self.assertIn("| 8 | 1.04× (1.03×) | 0.96× (0.94×) | 0.92× (0.89×) | 0.96× (0.94×) |", out)
+        self.assertIn("| part: nginx → php-cgi as the owner, unchecked (floor) | hello.php | 8 | 2600 |", out)
+
     def test_nothing_recorded(self):
         with tempfile.TemporaryDirectory() as empty:
             out = report("cells", empty, empty, "1 8", "300", "100")
         self.assertIn("| C CGI, c=8: ours ≥ 0.8× fcgiwrap | not measured | – | | |", out)
         self.assertNotIn("### Where a request's CPU goes", out)
         self.assertNotIn("### Warm mode", out)
+        self.assertNotIn("### A direct design's ceiling", out)
+
+
+def idle(accounts="20"):
+    return report("idle", os.path.join(RUN, "idle.tsv"), os.path.join(RUN, "idle-programs.tsv"), accounts, "5")
 
 
 class IdleReport(unittest.TestCase):
     def test_whole_report(self):
-        self.assertEqual(report("idle", os.path.join(RUN, "idle.tsv"), "20", "5"), expected("expected-idle.md"))
+        self.assertEqual(idle(), expected("expected-idle.md"))
+
+    def test_memory_per_active_account_by_program(self):
+        out = idle()
+        self.assertIn("| warm mode (suwrap-cgid) | 8.0 | 6.5 | php-cgi8.2: 6.0, 5.2; suwrap --pool: 1.0, 0.3; "
+                      "suwrap-gate: 1.0, 1.0 | 0.1 |", out)
+        self.assertIn("| php-fpm static | 5.0 | 4.5 | php-fpm8.2: 5.0, 4.5 | 0.4 |", out)
+        self.assertIn("| php-fpm static | 2.5 | 2.2 | php-fpm8.2: 2.5, 2.2 | 0.2 |", idle(accounts="40"))
 
     def test_not_measured(self):
         with tempfile.TemporaryDirectory() as empty:
-            out = report("idle", os.path.join(empty, "idle.tsv"), "3", "2")
+            out = report("idle", os.path.join(empty, "idle.tsv"), os.path.join(empty, "idle-programs.tsv"), "3", "2")
         self.assertEqual(out, "\n### Idle memory: 3 configured accounts, 2 workers each\n\nNot measured.\n")
+
+
+class FirstRequestReport(unittest.TestCase):
+    def test_whole_report(self):
+        self.assertEqual(report("first", os.path.join(RUN, "first.tsv"), "5"), expected("expected-first.md"))
+
+    def test_percentiles_are_nearest_ranks_of_the_answered_requests(self):
+        out = report("first", os.path.join(RUN, "first.tsv"), "5")
+        self.assertIn("| warm mode: suwrap-cgid starts the account's pool | 3 | 41.2 | 52.5 | 1.00 | "
+                      "1 (answered '', expected 'hello 1001') |", out)
+        self.assertIn("| first request to an idle account, warm: p50 < 50 ms | 41.2 ms | met |", out)
+
+    def test_target_missed(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "first.tsv")
+            with open(path, "w") as f:
+                f.write("warm\t1\t0.080\t0.001\tok\nwarm\t2\t0.070\t0.001\tok\n")
+            out = report("first", path, "5")
+        self.assertIn("| first request to an idle account, warm: p50 < 50 ms | 70.0 ms | **missed** |", out)
+        self.assertNotIn("the master forks a worker |", out)
+
+    def test_not_measured(self):
+        with tempfile.TemporaryDirectory() as empty:
+            out = report("first", os.path.join(empty, "first.tsv"), "5")
+        self.assertEqual(out, "\n### First request to an idle account (hello.php, pools of 5 workers)\n\nNot measured.\n")
 
 
 class Usage(unittest.TestCase):
