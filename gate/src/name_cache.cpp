@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "name_cache.hpp"
 
-#include <sys/stat.h>
-
 #include <grp.h>
 
 #include <algorithm>
@@ -33,19 +31,32 @@ util::Expected<policy::Walk, policy::WalkError> NameCache::walk(std::string_view
   return source_.walk(absolute_path);
 }
 
+NameCache::Question::Question(NameCache& cache) : cache_(cache) {
+  ++cache_.questions_;
+}
+
+NameCache::Question::~Question() {
+  if (--cache_.questions_ > 0) return;
+  cache_.looked_.reset();
+  cache_.question_stats_.clear();
+}
+
 std::optional<policy::FileFacts> NameCache::stat_path(std::string_view path) {
-  return source_.stat_path(path);
+  if (questions_ == 0) return source_.stat_path(path);
+  if (const auto it = question_stats_.find(path); it != question_stats_.end()) return it->second;
+  auto facts = source_.stat_path(path);
+  question_stats_.emplace(std::string(path), facts);
+  return facts;
 }
 
 std::optional<std::string> NameCache::php_sapi(std::string_view path) {
-  struct stat st {};
-  if (path.find('\0') != std::string_view::npos || ::stat(std::string(path).c_str(), &st) != 0)
-    return source_.php_sapi(path);
+  // The program's identity: a write or a chmod changes its change time, a rename its inode.
+  const auto facts = stat_path(path);
+  if (!facts) return source_.php_sapi(path);
   std::string key(path);
-  for (const long long part : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
-                               static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
-                               static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
-                               static_cast<long long>(st.st_ctim.tv_nsec)})
+  for (const long long part : {static_cast<long long>(facts->dev), static_cast<long long>(facts->ino),
+                               static_cast<long long>(facts->size), static_cast<long long>(facts->ctime_sec),
+                               static_cast<long long>(facts->ctime_nsec)})
     key += "\t" + std::to_string(part);
   if (const auto it = sapis_.find(key); it != sapis_.end()) return it->second;
   auto sapi = source_.php_sapi(path);
@@ -75,6 +86,12 @@ std::optional<std::vector<gid_t>> NameCache::groups_of(const std::string& user, 
 }
 
 bool NameCache::fresh() {
+  if (questions_ == 0) return look_for_changes();
+  if (!looked_) looked_ = look_for_changes();
+  return *looked_;
+}
+
+bool NameCache::look_for_changes() {
   const auto now = Clock::now();
   // changed() drains the events, and is true for good once watching failed.
   if (watching_ && !watch_.changed() && now - since_ < keep_) return true;

@@ -9,9 +9,13 @@
 // or anything in `etc_dir` (/etc: passwd, group, nsswitch.conf) or that directory itself
 // changed. Where inotify cannot be had, nothing is remembered.
 //
-// The walk and stat() are passed through, never remembered: the files of a docroot are the
-// account's, and change under the gate at any time. A handler's SAPI is remembered by the
-// program's identity.
+// The walk is passed through, never remembered: the files of a docroot are the account's, and
+// change under the gate at any time. stat() is remembered for one Question at most (below),
+// never across two. A handler's SAPI is remembered by the program's identity.
+//
+// The look-ups of one question (a request's check) look for a change once, at the first of
+// them, rather than once each: a change made while they run is seen by the next question,
+// as one made just after them is.
 #pragma once
 
 #include <chrono>
@@ -34,6 +38,21 @@ class NameCache final : public policy::FactSource {
   explicit NameCache(policy::FactSource& source, std::string etc_dir = "/etc",
                      Clock::duration keep = std::chrono::seconds(5));
 
+  // While one lives, the cache's look-ups are one question: whether anything changed is
+  // looked at by the first of them, and a path stat()ed twice (the handler's program, for
+  // its checks and then for its SAPI) is asked once. Outside a question, every look-up
+  // looks, and nothing stat()ed is remembered.
+  class Question {
+   public:
+    explicit Question(NameCache& cache);
+    ~Question();
+    Question(const Question&) = delete;
+    Question& operator=(const Question&) = delete;
+
+   private:
+    NameCache& cache_;
+  };
+
   util::Expected<policy::Walk, policy::WalkError> walk(std::string_view absolute_path) override;
   std::optional<policy::FileFacts> stat_path(std::string_view path) override;
   std::optional<policy::UserInfo> user_by_name(std::string_view name) override;
@@ -52,8 +71,10 @@ class NameCache final : public policy::FactSource {
   [[nodiscard]] std::size_t source_lookups() const { return source_lookups_; }
 
  private:
-  // Forgets everything when it is due; false when nothing may be remembered now.
+  // Forgets everything when it is due; false when nothing may be remembered now. In a
+  // question, only its first call looks; the others answer as it did.
   bool fresh();
+  bool look_for_changes();
 
   policy::FactSource& source_;
   std::string etc_dir_;
@@ -62,6 +83,9 @@ class NameCache final : public policy::FactSource {
   bool watching_ = false;
   Clock::time_point since_{};
   std::size_t source_lookups_ = 0;
+  unsigned questions_ = 0;           // Questions alive (nested ones are part of the outer)
+  std::optional<bool> looked_;       // the question's answer of fresh(), once it looked
+  std::map<std::string, std::optional<policy::FileFacts>, std::less<>> question_stats_;
 
   std::map<std::string, std::optional<policy::UserInfo>, std::less<>> users_by_name_;
   std::map<uid_t, std::optional<policy::UserInfo>> users_by_uid_;

@@ -307,6 +307,8 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
   if (ex.host.empty()) ex.host = param(params, "SERVER_NAME").value_or("");
   const auto config = config_.get();
   ex.errors_to_browser = config->config.has_value() && config->config->errors_to_browser;
+  // One question to the user and group database: it is looked at for a change once.
+  const NameCache::Question question(facts_);
 
   // The params as an environment, as suwrap would get them.
   policy::Request request;

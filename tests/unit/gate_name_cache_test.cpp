@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The gate's user and group look-ups: remembered while nothing in the watched directory
-// changed and `keep` has not passed; never the walk or stat(). Real NSS, real inotify.
+// changed and `keep` has not passed; never the walk, and stat() within one question only.
+// Real NSS, real inotify.
 #include <unistd.h>
 
 #include <chrono>
@@ -86,6 +87,58 @@ TEST(NameCache, TheWalkAndStatAreNeverRemembered) {
   EXPECT_EQ(cache.source_lookups(), 0U);
 }
 
+// The look-ups the source answered, after one more of uid 0.
+std::size_t asked_after_uid_0(NameCache& cache) {
+  EXPECT_TRUE(cache.user_by_uid(0).has_value());
+  return cache.source_lookups();
+}
+
+// A question (a request's check) looks for a change once: one made before it is seen by
+// its first look-up, one made while it runs by the next question.
+TEST(NameCache, AQuestionLooksForAChangeOnceAtItsFirstLookUp) {
+  TempTree tree;
+  tree.mkdir("etc");
+  tree.write("etc/passwd", "one");
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 1h);
+  EXPECT_EQ(asked_after_uid_0(cache), 1U);
+  tree.write("etc/passwd", "two");
+  {
+    const NameCache::Question question(cache);
+    EXPECT_EQ(asked_after_uid_0(cache), 2U) << "a change before the question is seen at once";
+    tree.write("etc/passwd", "three");
+    EXPECT_EQ(asked_after_uid_0(cache), 2U) << "one made during the question is not, yet";
+  }
+  {
+    const NameCache::Question question(cache);
+    EXPECT_EQ(asked_after_uid_0(cache), 3U) << "the next question sees it";
+    EXPECT_EQ(asked_after_uid_0(cache), 3U);
+  }
+  EXPECT_EQ(asked_after_uid_0(cache), 3U);
+}
+
+// Within a question a path is stat()ed once (the handler's program: its checks and its
+// SAPI's identity describe the same file); the next question stat()s it again.
+TEST(NameCache, AQuestionStatsAPathOnceAndTheNextOneAgain) {
+  TempTree tree;
+  tree.mkdir("etc");
+  tree.write("file", "x", 0644);
+  SystemFacts system;
+  NameCache cache(system, tree.path("etc"), 1h);
+  {
+    const NameCache::Question question(cache);
+    EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0644U);
+    tree.chmod("file", 0600);
+    EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0644U) << "one stat per question";
+    EXPECT_EQ(cache.walk(tree.path("file"))->object.facts.mode & 07777, 0600U) << "the walk is never remembered";
+  }
+  {
+    const NameCache::Question question(cache);
+    EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0600U);
+  }
+  EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0600U);
+}
+
 // The real /etc: a user removed with userdel is gone at the next look-up, whatever `keep`.
 TEST(NameCache, AUserRemovedFromTheSystemIsGoneAtOnce) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root: creates a user";
@@ -118,6 +171,14 @@ TEST(NameCache, AProgramsSapiIsReadAgainOnlyWhenTheProgramIsReplaced) {
   tree.write("elsewhere", std::string("\0Command Line Interface\0", 24), 0755);
   ASSERT_EQ(::rename(tree.path("elsewhere").c_str(), tree.path("program").c_str()), 0);
   EXPECT_EQ(cache.php_sapi(tree.path("program")), "cli") << "a renamed-in file is a new identity";
+  {
+    const NameCache::Question question(cache);
+    EXPECT_EQ(cache.stat_path(tree.path("program"))->mode & 07777, 0755U);
+    EXPECT_EQ(cache.php_sapi(tree.path("program")), "cli") << "by the identity the question stat()ed";
+  }
+  // Written in place as root would: the change time moves, so the SAPI is read again.
+  tree.write("program", std::string("\0CGI/FastCGI\0", 13) + suwrap::build::php_build_id + '\0', 0755);
+  EXPECT_EQ(cache.php_sapi(tree.path("program")), "cgi-fcgi") << "a file written in place is a new identity";
   EXPECT_EQ(cache.php_sapi(tree.path("missing")), std::nullopt);
 }
 
