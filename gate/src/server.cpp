@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <utility>
@@ -103,6 +104,7 @@ struct Exchange {
 Server::Server(asio::io_context& io, int listener, PoolIdentity pool, std::chrono::seconds idle_after,
                policy::CurrentConfig& config, PhpPool& php)
     : io_(io),
+      self_(::getpid()),
       acceptor_(io, stream(), listener),
       pool_(std::move(pool)),
       idle_after_(idle_after),
@@ -594,7 +596,7 @@ void Server::request_ended() {
   last_activity_ = clock::now();
   // Nothing outlives its request: what a script left running in the background has been
   // re-parented to the gate by now (php's exec() returns once its shell has exited).
-  (void)end_escaped_processes(php_.parent());
+  (void)end_escaped_processes(self_, php_.parent());
   finish_if_drained();
 }
 
@@ -605,7 +607,7 @@ awaitable<void> Server::watch_children() {
   while (!finished_) {
     auto [ec, sig] = co_await child_signals.async_wait(as_tuple);
     if (ec) co_return;
-    (void)end_escaped_processes(php_.parent());
+    (void)end_escaped_processes(self_, php_.parent());
   }
 }
 

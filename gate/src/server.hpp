@@ -107,6 +107,7 @@ class Server {
   void finish(int status);
 
   asio::io_context& io_;
+  const pid_t self_;  // the gate's pid, for the scan of its children after every request
   asio::local::stream_protocol::acceptor acceptor_;
   PoolIdentity pool_;
   std::chrono::seconds idle_after_;

@@ -187,10 +187,10 @@ std::optional<pid_t> find_socket_holder(pid_t parent, std::uint64_t inode) {
   return std::nullopt;
 }
 
-std::size_t end_escaped_processes(pid_t keep) {
+std::size_t end_escaped_processes(pid_t self, pid_t keep) {
   std::size_t signalled = 0;
   // A child's pid cannot be reused before it is reaped, so kill() reaches that process.
-  for (const pid_t child : children_of(::getpid())) {
+  for (const pid_t child : children_of(self)) {
     if (child == keep) continue;
     if (::kill(child, SIGKILL) == 0) ++signalled;
     (void)::waitpid(child, nullptr, WNOHANG);

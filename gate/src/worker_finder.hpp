@@ -49,10 +49,11 @@ std::vector<pid_t> children_of(pid_t parent);
 
 // The gate is a child subreaper: a process that escaped a request (a background job, a
 // double fork, the children of a killed worker) is re-parented to it. Every child of this
-// process but `keep` (php-cgi's parent) is such a process: it is killed (SIGKILL) and, once
-// dead, reaped; one that is still dying is reaped by a later call. Answers how many were
+// process (`self`, its pid: the caller knows it, and getpid() is a system call each time)
+// but `keep` (php-cgi's parent) is such a process: it is killed (SIGKILL) and, once dead,
+// reaped; one that is still dying is reaped by a later call. Answers how many were
 // signalled.
-std::size_t end_escaped_processes(pid_t keep);
+std::size_t end_escaped_processes(pid_t self, pid_t keep);
 
 // Kills (SIGKILL) the child of `parent` that serves the other end of `socket_fd`, and
 // answers its pid. The signal goes through a pidfd opened after the process was found and

@@ -294,11 +294,11 @@ TEST(ChildrenOf, ListsTheChildrenOfAProcess) {
 TEST(EndEscapedProcesses, KillsAndReapsEveryChildButTheOneKept) {
   const pid_t kept = pausing_child();
   const pid_t escaped = pausing_child();
-  EXPECT_EQ(end_escaped_processes(kept), 1U);
+  EXPECT_EQ(end_escaped_processes(::getpid(), kept), 1U);
   // Reaped by this call if it died at once, else by a later one (the gate's next SIGCHLD).
   for (int round = 0; round < 200 && has_child(escaped); ++round) {
     ::usleep(10 * 1000);
-    (void)end_escaped_processes(kept);
+    (void)end_escaped_processes(::getpid(), kept);
   }
   EXPECT_FALSE(has_child(escaped)) << "killed and reaped: no zombie left";
   EXPECT_TRUE(has_child(kept));
