@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "router.hpp"
 
-#include <pwd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdlib>
 #include <memory>
@@ -13,6 +15,7 @@
 
 #include "suwrap/config/paths.hpp"
 #include "suwrap/config/routing.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::cgid {
 
@@ -25,16 +28,25 @@ std::optional<std::string> param_value(const fastcgi::NameValuePairs& params, st
   return std::nullopt;
 }
 
-std::optional<std::string> user_name(uid_t uid) {
-  passwd entry{};
-  passwd* result = nullptr;
-  std::vector<char> buffer(16 * 1024);
-  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &result) != 0 || result == nullptr)
-    return std::nullopt;
-  return std::string(result->pw_name);
-}
-
 }  // namespace
+
+bool stat_and_resolve(const std::string& path, struct stat& st, std::string& physical) {
+  physical.clear();
+  const util::Fd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (fd && ::fstat(fd.get(), &st) == 0 && st.st_nlink > 0) {
+    const std::string link = "/proc/self/fd/" + std::to_string(fd.get());
+    std::array<char, PATH_MAX> name{};
+    const ssize_t n = ::readlink(link.c_str(), name.data(), name.size());
+    if (n > 0 && static_cast<std::size_t>(n) < name.size() && name[0] == '/') {
+      physical.assign(name.data(), static_cast<std::size_t>(n));
+      return true;
+    }
+  }
+  if (::stat(path.c_str(), &st) != 0) return false;
+  const std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
+  if (resolved) physical = resolved.get();
+  return true;
+}
 
 std::optional<WarmRoute> warm_route(const policy::Config& config, policy::AccountSource& accounts,
                                     std::string_view script, const std::optional<std::string>& requested_handler,
@@ -74,7 +86,7 @@ std::optional<std::string> account_label(const policy::Config& config, policy::A
 }
 
 std::optional<std::string> Router::reload() {
-  user_names_.clear();
+  user_names_.forget();
   current_.mark_changed();
   const auto snapshot = current_.get();
   if (!snapshot->config) return snapshot->config.error().to_string();
@@ -98,36 +110,31 @@ bool Router::has_warm_handlers() {
 
 bool Router::config_loads() { return current_.get()->config.has_value(); }
 
-std::optional<std::string> Router::cached_user_name(uid_t uid) {
-  if (auto it = user_names_.find(uid); it != user_names_.end()) return it->second;
-  constexpr std::size_t bound = 4096;  // users whose scripts ran since the last reload
-  if (user_names_.size() >= bound) user_names_.clear();
-  return user_names_.emplace(uid, user_name(uid)).first->second;
-}
-
 Routing Router::look(const fastcgi::NameValuePairs& params, bool with_account) {
   const auto snapshot = current_.get();
+  Routing routing;
+  routing.accounts_changed_ns = current_.accounts_changed_ns();
   const bool warm_possible = any_warm_handler(*snapshot);
-  if (!snapshot->config || (!warm_possible && !with_account)) return {};
+  if (!snapshot->config || (!warm_possible && !with_account)) return routing;
   const auto script = param_value(params, "SCRIPT_FILENAME");
-  if (!script) return {};
+  if (!script) return routing;
   // The owner and the file that runs as this daemon can see them; a script it cannot stat
   // goes to suwrap, which reads it as root and answers properly.
   struct stat st {};
-  if (::stat(script->c_str(), &st) != 0) return {};
-  Routing routing;
   if (warm_possible) {
-    // Routing asks the passwd database every time: a user renamed or removed is routed as
-    // suwrap will see it.
-    const std::unique_ptr<char, decltype(&std::free)> physical(::realpath(script->c_str(), nullptr), &std::free);
-    const ScriptOwner owner{st.st_uid, user_name(st.st_uid), physical ? physical.get() : ""};
-    if (physical)
+    std::string physical;
+    if (!stat_and_resolve(*script, st, physical)) return routing;
+    // The owner's name as the passwd database has it now (UserNames: inotify tells it when
+    // /etc changes): a user renamed or removed is routed as suwrap will see it.
+    const ScriptOwner owner{st.st_uid, user_names_.name(st.st_uid), std::move(physical)};
+    if (!owner.physical_path.empty())
       routing.warm = warm_route(*snapshot->config, snapshot->account_source(), *script,
                                 param_value(params, "SUWRAP_HANDLER"), owner);
     if (with_account) routing.account = account_label(*snapshot->config, snapshot->account_source(), *script, owner);
     return routing;
   }
-  const ScriptOwner owner{st.st_uid, cached_user_name(st.st_uid), {}};
+  if (::stat(script->c_str(), &st) != 0) return routing;
+  const ScriptOwner owner{st.st_uid, user_names_.name(st.st_uid), {}};
   routing.account = account_label(*snapshot->config, snapshot->account_source(), *script, owner);
   return routing;
 }

@@ -10,6 +10,7 @@
 // pool starts, the gate for every request after).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -17,12 +18,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "suwrap/fastcgi/protocol.hpp"
 #include "suwrap/config/accounts.hpp"
 #include "suwrap/config/config.hpp"
 #include "suwrap/config/watch.hpp"
+#include "user_names.hpp"
 
 namespace suwrap::cgid {
 
@@ -49,6 +50,14 @@ struct ScriptOwner {
   std::string physical_path;        // the file that runs: its extension chooses the handler
 };
 
+// What stat() and realpath() of `path` say, through one descriptor: open(O_PATH) follows
+// the links as they do, fstat() gives the owner, and the kernel's name of the descriptor is
+// the physical path — four calls where the two made one plus one per component, and both
+// facts of the same file. Where that cannot be had (no descriptor left, no /proc, the file
+// removed meanwhile) stat() and realpath() answer as before. False: `path` cannot be
+// stat'ed. `physical` is empty when it cannot be resolved.
+bool stat_and_resolve(const std::string& path, struct stat& st, std::string& physical);
+
 // The rule. The account is policy::governing_account's (owner mode: the one naming the
 // owner's user; account mode: the one whose docroot holds the script); the handler is then
 // policy::select_handler's choice for the file that runs. Warm only for a handler of kind
@@ -68,8 +77,9 @@ std::optional<std::string> account_label(const policy::Config& config, policy::A
 
 // What the router tells of one request: where it goes, and whose it is.
 struct Routing {
-  std::optional<WarmRoute> warm;       // nullopt: the per-request way
-  std::optional<std::string> account;  // asked for only: account_label()
+  std::optional<WarmRoute> warm;         // nullopt: the per-request way
+  std::optional<std::string> account;    // asked for only: account_label()
+  std::int64_t accounts_changed_ns = 0;  // Router::accounts_changed_ns() of the same look
 };
 
 // The configuration as it is now (read again when inotify says one of its files changed),
@@ -87,9 +97,10 @@ class Router {
   [[nodiscard]] std::optional<WarmRoute> route(const fastcgi::NameValuePairs& params) {
     return look(params, false).warm;
   }
-  // The warm route, and with `with_account` the request's account_label() too: one stat
-  // of the script for both. Per request, whatever the number of accounts: the account
-  // source is indexed, and user names come from a small cache (cleared by reload()).
+  // The warm route, and with `with_account` the request's account_label() too: one look
+  // at the script for both, and one at the configuration. Per request, whatever the number
+  // of accounts: the account source is indexed, and user names come from UserNames
+  // (forgotten by reload() too).
   [[nodiscard]] Routing look(const fastcgi::NameValuePairs& params, bool with_account);
   // Whether the configuration loads now (what inotify has seen so far).
   [[nodiscard]] bool config_loads();
@@ -105,11 +116,9 @@ class Router {
   }
 
  private:
-  std::optional<std::string> cached_user_name(uid_t uid);
-
   std::string config_path_;
   policy::CurrentConfig current_;
-  std::unordered_map<uid_t, std::optional<std::string>> user_names_;  // only for account labels
+  UserNames user_names_;
 };
 
 }  // namespace suwrap::cgid

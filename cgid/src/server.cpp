@@ -438,7 +438,7 @@ bool Server::peer_allowed(int fd, std::string& who) {
     return false;
   }
   who = "uid " + std::to_string(cred.uid) + " pid " + std::to_string(cred.pid);
-  if (cred.uid == ::geteuid() || cred.uid == 0) return true;
+  if (cred.uid == euid_ || cred.uid == 0) return true;
   return std::find(options_.allow_uids.begin(), options_.allow_uids.end(), cred.uid) != options_.allow_uids.end();
 }
 
@@ -680,20 +680,23 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
     co_return;
   }
   std::vector<std::string> environment = std::move(*params_environment);
-  // When this daemon last saw an account file change: suwrap refreshes an account index
-  // older than that instead of believing it, so an edit made in place is seen at once.
-  if (const auto changed = router_.accounts_changed_ns(); changed != 0)
-    environment.push_back("SUWRAP_ACCOUNTS_CHANGED=" + std::to_string(changed));
 
   // A php-fcgi handler: the account's warm pool, unless no pool can be made here. The
-  // account the metrics count it under comes with the same look at the script.
+  // account the metrics count it under comes with the same look at the script. Either
+  // way the configuration is polled once for the request.
   const bool with_account = counts_accounts();
-  if (pools_.enabled() || with_account) {
-    Routing routing = router_.look(req->params, with_account);
-    req->account = std::move(routing.account);
-    if (pools_.enabled() && routing.warm) {
-      if (co_await run_warm(conn, req, *routing.warm, environment, received)) co_return;
-    }
+  Routing routing;
+  if (pools_.enabled() || with_account)
+    routing = router_.look(req->params, with_account);
+  else
+    routing.accounts_changed_ns = router_.accounts_changed_ns();
+  // When this daemon last saw an account file change: suwrap refreshes an account index
+  // older than that instead of believing it, so an edit made in place is seen at once.
+  if (routing.accounts_changed_ns != 0)
+    environment.push_back("SUWRAP_ACCOUNTS_CHANGED=" + std::to_string(routing.accounts_changed_ns));
+  req->account = std::move(routing.account);
+  if (pools_.enabled() && routing.warm) {
+    if (co_await run_warm(conn, req, *routing.warm, environment, received)) co_return;
   }
 
   ++metrics_.requests_queued;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -123,6 +124,8 @@ class Server {
   }
 
   asio::io_context& io_;
+  // Whose connections are ours: suwrap-cgid never changes its uid, so it is asked once.
+  const uid_t euid_ = ::geteuid();
   Options options_;
   std::shared_ptr<spdlog::logger> log_;
   asio::local::stream_protocol::acceptor acceptor_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "suwrap/config/watch.hpp"
 
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +106,18 @@ bool ConfigWatch::changed() {
   }
 }
 
+bool ConfigWatch::quiet(std::span<const ConfigWatch* const> watches) {
+  constexpr std::size_t most = 4;
+  std::array<pollfd, most> fds{};
+  if (watches.size() > most) return false;
+  for (std::size_t i = 0; i < watches.size(); ++i) {
+    if (watches[i]->broken_) return false;
+    fds[i] = pollfd{watches[i]->inotify_.get(), POLLIN, 0};
+  }
+  // Readable, an error, or a failed poll: not quiet.
+  return ::poll(fds.data(), static_cast<nfds_t>(watches.size()), 0) == 0;
+}
+
 namespace {
 
 std::int64_t now_ns() {
@@ -168,6 +181,11 @@ void CurrentConfig::reload() {
 }
 
 std::shared_ptr<ConfigSnapshot> CurrentConfig::get() {
+  // Nothing to read on any watch: the snapshot holds, as the changed() calls below would
+  // find (none of them has a side effect when all three are quiet). A request costs one
+  // poll() here instead of three read()s.
+  const std::array<const ConfigWatch*, 3> watches{&config_watch_, &accounts_watch_, &index_watch_};
+  if (!reload_ && snapshot_ && ConfigWatch::quiet(watches)) return snapshot_;
   // changed() is asked first so that the events it drains are the ones this read covers.
   if (config_watch_.changed() || reload_ || !snapshot_) {
     // What changed in accounts_dir meanwhile is covered by the new look.

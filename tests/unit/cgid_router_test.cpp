@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -319,6 +321,39 @@ TEST(RouterRoute, AnAccountFileWrittenInPlaceIsSeenByTheNextRoute) {
   ASSERT_TRUE(warm.has_value());
   EXPECT_EQ(warm->key, (RouteKey{owner.uid(), "php-warm", ""}));
   EXPECT_GT(router.accounts_changed_ns(), before) << "suwrap is told, so that it refreshes its index too";
+}
+
+// The owner and the file that runs, as stat() and realpath() see them, through one descriptor.
+TEST(StatAndResolve, FollowsLinksAsStatAndRealpathDo) {
+  suwrap::testing::TempTree tree;
+  tree.mkdir("site/public");
+  tree.write("site/public/index.phtml", "<?php\n", 0640);
+  tree.symlink("site", "link");
+  tree.symlink("public/index.phtml", "site/entry.php");
+  const std::unique_ptr<char, decltype(&std::free)> real(::realpath(tree.path("site").c_str(), nullptr), &std::free);
+  ASSERT_NE(real, nullptr);
+  for (const auto* path : {"site/public/index.phtml", "link/public/index.phtml", "link/entry.php",
+                           "link/public/../entry.php"}) {
+    struct stat st {};
+    std::string physical;
+    ASSERT_TRUE(suwrap::cgid::stat_and_resolve(tree.path(path), st, physical)) << path;
+    EXPECT_EQ(physical, std::string(real.get()) + "/public/index.phtml") << path;
+    struct stat expected {};
+    ASSERT_EQ(::stat(tree.path(path).c_str(), &expected), 0);
+    EXPECT_EQ(st.st_ino, expected.st_ino);
+    EXPECT_EQ(st.st_uid, expected.st_uid);
+    EXPECT_EQ(st.st_mode, expected.st_mode);
+  }
+}
+
+TEST(StatAndResolve, WhatCannotBeStatedIsNot) {
+  suwrap::testing::TempTree tree;
+  tree.symlink("nowhere", "dangling");
+  struct stat st {};
+  std::string physical = "left over";
+  EXPECT_FALSE(suwrap::cgid::stat_and_resolve(tree.path("missing"), st, physical));
+  EXPECT_FALSE(suwrap::cgid::stat_and_resolve(tree.path("dangling"), st, physical));
+  EXPECT_TRUE(physical.empty());
 }
 
 }  // namespace

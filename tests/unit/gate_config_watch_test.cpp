@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -81,7 +83,37 @@ TEST_F(WatchedTree, ARenameOrChmodAboveIsAChange) {
   EXPECT_TRUE(watch.changed());
 }
 
-TEST(ConfigWatch, WhatCannotBeWatchedIsAlwaysChanged) {
+TEST_F(WatchedTree, QuietUntilSomethingChangedAndDrainsNothing) {
+  const std::array<const ConfigWatch*, 1> watches{&watch};
+  EXPECT_TRUE(ConfigWatch::quiet(watches));
+  tree.write("elsewhere/file", "x");
+  EXPECT_TRUE(ConfigWatch::quiet(watches));
+  tree.write("etc/suwrap/suwrap.toml", "two");
+  EXPECT_FALSE(ConfigWatch::quiet(watches));
+  EXPECT_FALSE(ConfigWatch::quiet(watches)) << "quiet() reads nothing";
+  EXPECT_TRUE(watch.changed());
+  EXPECT_TRUE(ConfigWatch::quiet(watches));
+}
+
+TEST_F(WatchedTree, OneOfSeveralChangedIsNotQuiet) {
+  tree.mkdir("accounts");
+  ConfigWatch accounts;
+  const std::vector<std::string> dirs{tree.path("accounts")};
+  accounts.watch(dirs, {});
+  const std::array<const ConfigWatch*, 2> watches{&watch, &accounts};
+  // A neighbour made above the watched directory is an event that concerns nothing: not
+  // quiet until changed() has read it and found no change.
+  EXPECT_FALSE(ConfigWatch::quiet(watches));
+  EXPECT_FALSE(watch.changed());
+  EXPECT_TRUE(ConfigWatch::quiet(watches));
+  tree.write("accounts/alice.toml", "x");
+  EXPECT_FALSE(ConfigWatch::quiet(watches));
+  EXPECT_FALSE(watch.changed());
+  EXPECT_TRUE(accounts.changed());
+  EXPECT_TRUE(ConfigWatch::quiet(watches));
+}
+
+TEST(ConfigWatch, WhatCannotBeWatchedIsAlwaysChangedAndNeverQuiet) {
   TempTree tree;
   ConfigWatch watch;
   const std::vector<std::string> dirs{tree.path("missing")};
@@ -90,6 +122,9 @@ TEST(ConfigWatch, WhatCannotBeWatchedIsAlwaysChanged) {
   EXPECT_TRUE(watch.changed());
   ConfigWatch never_set;
   EXPECT_TRUE(never_set.changed());
+  const std::array<const ConfigWatch*, 2> watches{&watch, &never_set};
+  EXPECT_FALSE(ConfigWatch::quiet(std::span(watches).first(1)));
+  EXPECT_FALSE(ConfigWatch::quiet(std::span(watches).last(1)));
 }
 
 // ---- CurrentConfig, as root on a trusted configuration ------------------------------------

@@ -35,6 +35,12 @@ class ConfigWatch {
   // Whether the last watch() could watch everything it was given.
   [[nodiscard]] bool watching() const { return !broken_; }
 
+  // True when none of `watches` has an event to read and each is watching: then changed()
+  // would answer false for each, and one poll() for them all says so without reading.
+  // False is no more than "ask changed()": an event of an ancestor that concerns nothing
+  // (it is dropped there) or a failed poll() answer false too.
+  [[nodiscard]] static bool quiet(std::span<const ConfigWatch* const> watches);
+
  private:
   util::Fd inotify_;
   bool broken_ = true;
@@ -73,13 +79,15 @@ class CurrentConfig {
 
   // The configuration, read again where one of its files changed since it was read.
   // A configuration that does not load is answered too: decide() refuses with it.
+  // When nothing changed, one poll() of the three inotify descriptors is all it costs.
   std::shared_ptr<ConfigSnapshot> get();
 
   // Read it again on the next get() whatever inotify says (SIGHUP).
   void mark_changed() { reload_ = true; }
 
-  // When a file in accounts_dir was last seen to change (CLOCK_REALTIME, ns), 0 if never:
-  // suwrap-cgid tells suwrap, which then refreshes an index older than that.
+  // When a file in accounts_dir was last seen to change (CLOCK_REALTIME, ns), 0 if never,
+  // as of the last get(): suwrap-cgid tells suwrap, which then refreshes an index older
+  // than that.
   [[nodiscard]] std::int64_t accounts_changed_ns() const { return accounts_changed_ns_; }
 
  private:
