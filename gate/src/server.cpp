@@ -92,7 +92,7 @@ struct Exchange {
   bool php_takes_input = true;          // false once a write to php-cgi failed
   bool body_sent = false;               // the end of the body went to php-cgi
   bool let_go = false;                  // the client aborted: php's output is dropped, it runs on
-  std::uint64_t worker_socket = 0;      // let go: the inode of the worker's end, to see it let go
+  std::uint64_t worker_socket = 0;      // let go and shut: the inode of the worker's end (0: not shut)
   bool php_answered = false;            // php-cgi's END_REQUEST came
   bool output_started = false;          // a byte of php's STDOUT went to the client
   std::optional<Ending> cut_short;      // why it ended before php-cgi's END_REQUEST
@@ -520,14 +520,16 @@ void Server::let_go(Exchange& ex) {
     end_early(ex, Ending::client_gone, "");
     return;
   }
-  // Which worker's end to watch: known before our end is shut. Unknown, or not yet taken
-  // by a worker, the request cannot be followed to its end, and is ended instead.
-  const auto peer = peer_socket_inode(ex.php->native_handle());
-  if (!peer || !find_socket_holder(php_.parent(), *peer)) {
-    end_early(ex, Ending::client_gone, "");
-    return;
-  }
   ex.let_go = true;
+  // Not yet taken by a worker (still in php-cgi's queue, or being accepted this instant):
+  // it runs when a worker takes it, as under php-fpm, and runs to its end with its output
+  // dropped. Our end stays whole, so the worker cannot be done with the connection before
+  // the relay reads its END_REQUEST, and at wall_seconds it is found as the holder and
+  // killed. (Ending it here instead would kill a worker that took it a moment ago, or
+  // close our end with the whole request still queued, which php-cgi would then run
+  // unwatched.) Its script does not see its client gone: PHP's connection_aborted() stays 0.
+  const auto peer = peer_socket_inode(ex.php->native_handle());
+  if (!peer || !find_socket_holder(php_.parent(), *peer)) return;
   ex.worker_socket = *peer;
   // Both directions shut: php-cgi's next write fails (EPIPE), so the script sees its
   // client gone, as under php-fpm; and when the request is over, php-cgi's wait for our
@@ -542,6 +544,7 @@ void Server::let_go(Exchange& ex) {
 // abandoned request runs (a few /proc/PID/fd reads); the wall_seconds watchdog, still
 // armed, closes our end and ends the wait.
 awaitable<void> Server::until_worker_lets_go(std::shared_ptr<Exchange> ex) {
+  if (ex->worker_socket == 0) co_return;  // never shut: the relay read the worker's end itself
   asio::steady_timer pause(io_);
   while (ex->php->is_open() && !ex->cut_short) {
     if (!find_socket_holder(php_.parent(), ex->worker_socket)) co_return;

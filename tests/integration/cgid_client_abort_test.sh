@@ -46,6 +46,7 @@ file_put_contents("'"$T_MARKS"'/linger." . posix_getuid(), "aborted=" . connecti
 register_shutdown_function(function () { file_put_contents("'"$T_MARKS"'/control." . posix_getuid(), "aborted=" . connection_aborted()); });
 for ($i = 0; $i < 300; $i++) { echo "."; flush(); usleep(100000); }
 file_put_contents("'"$T_MARKS"'/control-done." . posix_getuid(), "");'
+  t_file "$user" 0644 "$docroot/hold.php" '<?php file_put_contents("'"$T_MARKS"'/hold." . posix_getuid(), getmypid()); sleep(2); echo "held\n";'
   t_file "$user" 0644 "$docroot/past.php" '<?php ignore_user_abort(true); header("Content-Type: text/plain");
 file_put_contents("'"$T_MARKS"'/past." . posix_getuid(), getmypid()); echo "started\n"; flush(); sleep(30);
 file_put_contents("'"$T_MARKS"'/past-done." . posix_getuid(), "");'
@@ -149,6 +150,22 @@ for mode in "per request" warm; do
     t_expect "its child slot is free again" test "$(metric suwrap_cgid_children_active)" = 0
   fi
 done
+
+t_case "warm: a request whose client leaves before a worker took it still runs, and wall_seconds still ends it"
+# Both of bob's workers are held by hold.php; past.php waits in php-cgi's queue when its
+# client goes away. It runs once a worker is free, as under php-fpm, and is still ended at
+# wall_seconds, counted from its start at the gate: a request the gate let go unwatched
+# would reach its end (30 s).
+rm -f "$T_MARKS/past.$BOB_UID" "$T_MARKS/past-done.$BOB_UID"
+holders=()
+for _ in 1 2; do curl -s -o /dev/null --max-time 20 "$(t_url "$BOB" hold.php)" & holders+=($!); done
+t_expect "both workers are busy" wait_for_marker "hold.$BOB_UID" 10
+go_away "$BOB" past.php
+t_expect "it ran once a worker was free" wait_for_marker "past.$BOB_UID" $((WALL + 5))
+pid=$(cat "$T_MARKS/past.$BOB_UID" 2>/dev/null)
+t_expect "its process ($pid) is ended" wait_gone "$pid" $((WALL + 10))
+t_expect "it never reached its end" t_no_marker "past-done.$BOB_UID"
+wait "${holders[@]}"
 
 t_case "warm: the pool still serves after all of it"
 t_curl "$(t_url "$BOB" linger.php)"
