@@ -9,9 +9,10 @@
 # request to its own wp-cron.php that it drops after 10 ms. Every step is judged by its
 # effect (the database, the front page, the files), every file WordPress writes must be the
 # account's, suwrap's log must hold no refusal and PHP's error log nothing. Warm, a spawn of
-# wp-cron.php can be ended before it runs (docs/deploy-nginx.md, a client that goes away): the
-# suite then visits again once WordPress's lock has passed, as visitors would, and prints how
-# many spawns it took; per request the first must do.
+# wp-cron.php that is still waiting in suwrap-cgid when WordPress drops it is not started
+# (docs/deploy-nginx.md, a client that goes away): the suite then visits again once
+# WordPress's lock has passed, as visitors would, and prints how many spawns it took; per
+# request the first must do.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
