@@ -28,6 +28,7 @@
 #include "suwrap/fastcgi/server/environment.hpp"
 #include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/log_record.hpp"
+#include "suwrap/util/text.hpp"
 #include "worker_finder.hpp"
 
 namespace suwrap::gate {
@@ -49,6 +50,8 @@ constexpr std::uint16_t php_request_id = 1;
 constexpr auto as_tuple = asio::experimental::as_tuple(use_awaitable);
 // Stopping, a connection that has sent no request yet is given this long to send one.
 constexpr std::chrono::seconds quiet_connection_grace{5};
+// How long past its wall_seconds a request php-cgi has not taken is watched for a worker.
+constexpr std::chrono::seconds kept_connection_patience{60};
 
 // Bytes the peer sent that the gate has not read yet: a kept connection's next request.
 // suwrap-cgid checks that a kept connection is still open before it writes to it; what it
@@ -506,10 +509,39 @@ void Server::end_early(Exchange& ex, Ending ending, std::string note) {
     if (!ex.cut_note.empty()) ex.cut_note += "; ";
     ex.cut_note += killed ? "php worker " + std::to_string(*killed) + " killed"
                           : "no php worker killed: " + killed.error();
+    // No worker holds it, and our end was never shut: it may be waiting in php-cgi's
+    // queue, where closing our end would leave the whole request to be run later with
+    // nothing watching it. Our end is kept open instead (a worker cannot be done with it
+    // before our end closes), and the worker that takes it is killed.
+    if (!killed && ex.worker_socket == 0) keep_until_taken(ex);
   }
   ex.deadline.cancel();
   std::error_code ignored;
   ex.php->close(ignored);  // the relay's read ends; it answers the client
+}
+
+void Server::keep_until_taken(const Exchange& ex) {
+  const int kept = ::fcntl(ex.php->native_handle(), F_DUPFD_CLOEXEC, 3);
+  if (kept < 0) {
+    // Nothing to watch it with: the pool ends, and php-cgi's queue with it.
+    write_record({Verdict::error, Check::exec, 500, ex.script,
+                  "the pool restarts: cannot keep a request php-cgi has not taken: " + util::errno_text(errno)});
+    php_.stop();
+    finish(exit_status_);
+    return;
+  }
+  const auto give_up = clock::now() + std::chrono::seconds(ex.wall_seconds) + kept_connection_patience;
+  fcgi::spawn(io_.get_executor(), kill_when_taken(util::Fd(kept), give_up),
+              completion("the gate's watch of a request php-cgi had not taken"));
+}
+
+awaitable<void> Server::kill_when_taken(util::Fd connection, clock::time_point give_up) {
+  asio::steady_timer pause(io_);
+  while (!finished_ && clock::now() < give_up) {
+    if (kill_peer_worker(php_.parent(), connection.get())) co_return;
+    pause.expires_after(std::chrono::milliseconds(10));
+    (void)co_await pause.async_wait(as_tuple);
+  }
 }
 
 void Server::let_go(Exchange& ex) {

@@ -26,6 +26,7 @@
 #include "suwrap/fastcgi/session.hpp"
 #include "suwrap/policy/facts.hpp"
 #include "suwrap/config/gate_record.hpp"
+#include "suwrap/util/fd.hpp"
 
 namespace suwrap::gate {
 
@@ -100,6 +101,10 @@ class Server {
   // on; PHP decides (ignore_user_abort), wall_seconds still bounds it.
   void let_go(Exchange& ex);
   asio::awaitable<void> until_worker_lets_go(std::shared_ptr<Exchange> ex);
+  // A request that must end while no worker holds it: our end is kept open until a worker
+  // takes it and is killed (or the pool ends, or wall_seconds and a minute more pass).
+  void keep_until_taken(const Exchange& ex);
+  asio::awaitable<void> kill_when_taken(util::Fd connection, std::chrono::steady_clock::time_point give_up);
   std::optional<uid_t> caller_uid(const std::shared_ptr<policy::ConfigSnapshot>& config);
   void request_begun();
   void request_ended();

@@ -47,6 +47,7 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/sleeper.php" \
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/one_second.php" \
   "<?php touch('$T_MARKS/one_second.started'); sleep(1); echo \"finished\\n\";"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 307\" >/dev/null 2>&1 &"); echo "started\n";'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/queued.php" "<?php touch('$T_MARKS/queued.ran'); echo 'ran';"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/body.php" '<?php $b = file_get_contents("php://input"); echo strlen($b), " ", md5($b), "\n";'
 ran() { printf "<?php touch('%s/ran-%s');" "$T_MARKS" "$1"; }
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "$(ran group_writable)"
@@ -275,6 +276,32 @@ wait "$killer" || true
 refused 502 exec 15
 ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
 t_expect "the next request works" t_contains "$T_OUT" "uid=$ALICE_UID "
+
+t_case "a request that ends while it waits in php-cgi's queue never runs"
+# Both workers are held by slow.php; a POST whose body stops after 10 of 100 bytes waits in
+# php-cgi's queue when its connection to the gate closes. Closing the gate's end then
+# would leave php-cgi to run it later with nothing watching it; the worker that takes it
+# is killed instead, before the script has its body.
+rm -f "$T_MARKS/queued.ran"
+holders=()
+for _ in 1 2; do ( ask SCRIPT_FILENAME="$ALICE_DOCROOT/slow.php" ) & holders+=($!); done
+sleep 1
+FCGI_LIB="$T_LIB" "$T_PYTHON" -c '
+import os, sys, time
+sys.path.insert(0, os.environ["FCGI_LIB"])
+import fcgi_client as f
+s = f.connect(sys.argv[1])
+whole = f.request_bytes(1, f.pairs_from(sys.argv[2:]), b"a=0123456")
+s.sendall(whole[:-8])  # all but the empty STDIN record that would end the body
+time.sleep(0.3)
+s.close()
+' "$SOCK" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost \
+  CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH=100 SCRIPT_FILENAME="$ALICE_DOCROOT/queued.php"
+wait "${holders[@]}"
+sleep 2
+t_expect "the queued request never ran" t_no_marker queued.ran
+ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php"
+t_expect "the pool serves on" t_contains "$T_OUT" "uid=$ALICE_UID "
 
 t_case "a process that escapes its request is ended, and the pool serves on"
 ask SCRIPT_FILENAME="$ALICE_DOCROOT/escape.php"
