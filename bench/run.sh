@@ -18,6 +18,8 @@
 # (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; the idle
 # memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand);
 # and the first request to an idle account: warm mode's pool start beside php-fpm ondemand's.
+# On request (--payloads wp), a third payload: WordPress's front page, the same owner's site on
+# a private MariaDB.
 #
 # Everything it starts lives under /run/suwrap-bench and is stopped and removed when it
 # exits (the users, the set-uid copy of suwrap, the gate, /etc/suwrap-bench, the daemons); the one
@@ -82,7 +84,8 @@ root) and prints a markdown report on standard output (progress goes to standard
   -d, --duration SECONDS   wrk duration of each cell (default $duration)
   -c, --concurrency LIST   wrk connections, space- or comma-separated (default "$concurrencies")
       --stacks LIST        any of: $ALL_STACKS (default all)
-      --payloads LIST      any of: php cgi (default both)
+      --payloads LIST      any of: php cgi wp (default "php cgi"); wp is WordPress's front
+                           page (see below), on the stacks that serve PHP but guarded
       --warmup SECONDS     load on each stack before the cells of each payload (default $warmup)
       --repeat N           measure every cell N times (medians are reported; default $repeat)
       --floor-runs N       hyperfine runs of each floor command (default $floor_runs)
@@ -164,6 +167,16 @@ removed at the end), where autogroup does not apply and all stacks are scheduled
 and reads from it each cell's CPU time per request: all the servers' processes, the
 handlers included, wrk not. That figure suffers far less from other work on the machine
 than req/s does. --no-cgroup measures as the host schedules, without that column.
+
+WordPress (--payloads wp): Debian's WordPress (the wordpress package, with mariadb-server and
+php-mysql; not installed by the benchmark) copied into the payload owner's docroot as wp/, on
+a private MariaDB (its datadir and socket under $RUN_BASE, no network, stopped and removed with
+the rest), installed by a POST to wp-admin/install.php (php-cgi run as the owner, no server in
+between) with 5 posts (wp_insert_post, PHP run as the owner); WP-Cron off (DISABLE_WP_CRON) and
+no canonical redirect, so that every stack on its own port gets the same page. The measured URL
+is wp/index.php, the front page. Each cell first checks that two requests answer the same front
+page with the 5 posts (else FAILED); wrk then counts a response whose body is not that page as
+an error, as for the other payloads. The floor is not measured for it.
 EOF
 }
 
@@ -214,7 +227,7 @@ esac
 for s in $stacks; do
   has "$ALL_STACKS" "$s" || { echo "bench/run.sh: unknown stack $s" >&2; exit 2; }
 done
-for p in $payloads; do case $p in php | cgi) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
+for p in $payloads; do case $p in php | cgi | wp) ;; *) echo "bench/run.sh: unknown payload $p" >&2; exit 2 ;; esac; done
 
 need_root "it makes a user, a set-uid binary and starts web servers"
 
@@ -643,6 +656,85 @@ setup_suexec() {
   [ -e "$SUEXEC_LOG" ] || suexec_log_created=1
 }
 
+# The WordPress payload (--payloads wp): the owner's site in $DOCROOT/wp on a private MariaDB.
+WP_POSTS=5
+setup_wordpress() {
+  local tool
+  [ -f /usr/share/wordpress/wp-settings.php ] || die "--payloads wp needs WordPress (Debian's wordpress package)"
+  for tool in mariadbd mariadb-install-db mariadb mariadb-admin php; do
+    command -v "$tool" >/dev/null || die "--payloads wp needs $tool (Debian's mariadb-server and php-cli packages)"
+  done
+  "$PHP_CGI" -m 2>/dev/null | grep -qx mysqli || die "--payloads wp needs php-cgi with mysqli (Debian's php-mysql)"
+  # shellcheck source=tests/lib/wordpress_site.sh
+  . "$SOURCE_DIR/tests/lib/wordpress_site.sh"
+  say "setting up WordPress for $USER_NAME on a private MariaDB"
+  wps_start_mariadb "$S/mariadb" wp_db_started 2>"$S/mariadb.why" || die "$(cat "$S/mariadb.why")"
+  track_ready "$WPS_DB_PID"
+  local db_pass="db-$RANDOM-$RANDOM-$RANDOM" admin_pass="pw-$RANDOM-$RANDOM-$RANDOM" body out
+  wps_create_user "$db_pass"
+  wps_sql "CREATE DATABASE wordpress"
+  WP_DOCROOT=$DOCROOT/wp
+  mkdir -p "$WP_DOCROOT"
+  wps_copy_tree "$WP_DOCROOT"
+  wps_config "$db_pass" "// The bench measures pages, not WordPress's own requests to its site.
+define('DISABLE_WP_CRON', true);" >"$WP_DOCROOT/wp-config.php"
+  chmod 0600 "$WP_DOCROOT/wp-config.php"
+  # Each stack listens on a port of its own: the front page is the same on all of them.
+  mkdir -p "$WP_DOCROOT/wp-content/mu-plugins"
+  printf '%s\n' '<?php' 'remove_action("template_redirect", "redirect_canonical");' \
+    >"$WP_DOCROOT/wp-content/mu-plugins/bench-no-canonical.php"
+  chown -R "$USER_NAME:$USER_NAME" "$WP_DOCROOT"
+  # The installer's step 2, a POST to wp-admin/install.php: php-cgi as the owner, as a server
+  # runs it (the site's address is http://127.0.0.1/wp).
+  body="weblog_title=suwrap+bench&user_name=admin&admin_password=$admin_pass&admin_password2=$admin_pass"
+  body+="&pw_weak=on&admin_email=admin%40example.com&blog_public=0&language="
+  out=$(printf '%s' "$body" | (cd "$WP_DOCROOT/wp-admin" && as_user "$USER_NAME" env -i PATH=/usr/bin:/bin \
+    PHPRC="$PHP_INI_DIR/php.ini" REDIRECT_STATUS=200 GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
+    REQUEST_METHOD=POST CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH=${#body} \
+    QUERY_STRING=step=2 REQUEST_URI=/wp/wp-admin/install.php?step=2 SCRIPT_NAME=/wp/wp-admin/install.php \
+    SCRIPT_FILENAME="$WP_DOCROOT/wp-admin/install.php" DOCUMENT_ROOT="$DOCROOT" HTTP_HOST=127.0.0.1 \
+    SERVER_NAME=127.0.0.1 SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 "$PHP_CGI") 2>&1) || true
+  [[ $out == *'Success!'* ]] ||
+    die "WordPress's installer failed: $(printf '%s' "$out" | sed 's/<[^>]*>//g' | grep -v '^\s*$' | tail -n 5 | tr '\n' ' ')"
+  cat >"$S/wp-posts.php" <<EOF
+<?php
+require "$WP_DOCROOT/wp-load.php";
+for (\$i = 1; \$i <= $WP_POSTS; \$i++) {
+    \$id = wp_insert_post(array("post_title" => "Bench post \$i", "post_status" => "publish",
+        "post_date" => sprintf("2024-01-%02d 12:00:00", \$i),
+        "post_content" => "<p>Post \$i of the benchmark, a paragraph of text for the front page.</p>"));
+    if (!\$id) { exit(1); }
+}
+echo "posted";
+EOF
+  chmod 0644 "$S/wp-posts.php"
+  out=$(cd "$WP_DOCROOT" && as_user "$USER_NAME" env -i PATH=/usr/bin:/bin php "$S/wp-posts.php" 2>&1) || true
+  [ "$out" = posted ] || die "WordPress's posts were not made: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
+}
+wp_db_started() { track "$1"; }
+
+# check_wp_cell STACK URL: two requests answer the same page, WordPress's front page with
+# its posts; that page is then the one wrk expects (expected_arg).
+check_wp_cell() {
+  local body=$S/results/wp-$1.body again=$S/results/wp-$1.again i
+  curl -s --max-time 30 -o "$body" "$2" 2>/dev/null || true
+  curl -s --max-time 30 -o "$again" "$2" 2>/dev/null || true
+  for ((i = 1; i <= WP_POSTS; i++)); do
+    grep -q "Bench post $i<" "$body" 2>/dev/null || {
+      CHECK_REASON="GET $2 is not the front page with the posts (no 'Bench post $i'): $(sed 's/<[^>]*>//g' "$body" 2>/dev/null |
+        tr -s ' \r\n\t' ' ' | head -c 160)"
+      return 1
+    }
+  done
+  cmp -s "$body" "$again" || { CHECK_REASON="GET $2: the front page differs from one request to the next"; return 1; }
+}
+
+# expected_arg STACK PAYLOAD: what check.lua compares each body with.
+expected_arg() {
+  local expect_var=EXPECT_$2
+  if [ "$2" = wp ]; then echo "@$S/results/wp-$1.body"; else echo "${!expect_var}"; fi
+}
+
 # ---- the servers ----------------------------------------------------------------------------
 
 # run_cgid DIR: a suwrap-cgid as the caller, its socket DIR/cgid.sock, its pools' sockets
@@ -990,6 +1082,12 @@ end
 
 function init(args)
   expected = args[1]
+  -- "@FILE": the expected body is FILE's content (WordPress's page is too long for an argument).
+  if expected:sub(1, 1) == "@" then
+    local f = assert(io.open(expected:sub(2), "rb"))
+    expected = f:read("*a")
+    f:close()
+  end
   bad = 0
 end
 
@@ -1015,7 +1113,7 @@ EOF
 
 url_of() {  # STACK PAYLOAD
   local port_var=PORT_$1 file
-  [ "$2" = php ] && file=hello.php || file=uid.cgi
+  case $2 in php) file=hello.php ;; cgi) file=uid.cgi ;; wp) file=wp/index.php ;; esac
   echo "http://127.0.0.1:${!port_var}/$file"
 }
 
@@ -1111,10 +1209,12 @@ cpu_by_program() {
        END { for (role in o) print role, o[role], r[role] }' "$1" "$2"
 }
 
-# check_cell STACK PAYLOAD: curl shows the owner's uid, or the reason why not.
+# check_cell STACK PAYLOAD: curl shows the owner's uid (for wp, WordPress's front page), or
+# the reason why not.
 check_cell() {
   local url expect_var=EXPECT_$2 body
   url=$(url_of "$1" "$2")
+  [ "$2" = wp ] && { check_wp_cell "$1" "$url"; return; }
   body=$(curl -s --max-time 30 "$url" 2>&1 || true)
   if [ "$body" = "${!expect_var}" ]; then return 0; fi
   CHECK_REASON="GET $url answered '$(printf '%s' "$body" | tr -d '\r' | tr '\n' ' ' | head -c 160)', expected '${!expect_var}'"
@@ -1124,7 +1224,7 @@ check_cell() {
 # run_cell STACK PAYLOAD C: one wrk run; appends a line to $S/results/cells.tsv:
 # stack payload c status rps p50_us p99_us errors detail
 run_cell() {
-  local stack=$1 payload=$2 c=$3 url expect_var=EXPECT_$2 threads out line sampler="" rss_file
+  local stack=$1 payload=$2 c=$3 url threads out line sampler="" rss_file
   url=$(url_of "$stack" "$payload")
   if ! check_cell "$stack" "$payload"; then
     say "  $stack $payload c=$c: FAILED: $CHECK_REASON"
@@ -1141,7 +1241,8 @@ run_cell() {
   local cpu_before cpu_after snapshot=$S/results/snapshot
   cpu_snapshot "$stack" >"$snapshot.before"
   cpu_before=$(cpu_usage_ns)
-  out=$(wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s --latency -s "$S/check.lua" "$url" -- "${!expect_var}" 2>&1 || true)
+  out=$(wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s --latency -s "$S/check.lua" "$url" -- \
+    "$(expected_arg "$stack" "$payload")" 2>&1 || true)
   cpu_after=$(cpu_usage_ns)
   cpu_snapshot "$stack" >"$snapshot.after"
   [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
@@ -1184,18 +1285,21 @@ stacks_for() {
   for st in $ALL_STACKS; do
     has "$stacks" "$st" || continue
     [ "$1" = cgi ] && has "$PHP_ONLY_STACKS" "$st" && continue
+    # guarded's nginx hands the guard hello.php's identity, which no WordPress file has.
+    [ "$1" = wp ] && [ "$st" = guarded ] && continue
     out+=("$st")
   done
   echo "${out[@]}"
 }
 
 warm_up() {  # PAYLOAD
-  local st url expect_var=EXPECT_$1
+  local st url
   [ "$warmup" -gt 0 ] || return 0
   for st in $(stacks_for "$1"); do
     check_cell "$st" "$1" || continue
     url=$(url_of "$st" "$1")
-    wrk -t2 -c8 -d"${warmup}s" --timeout 10s -s "$S/check.lua" "$url" -- "${!expect_var}" >/dev/null 2>&1 || true
+    wrk -t2 -c8 -d"${warmup}s" --timeout 10s -s "$S/check.lua" "$url" -- "$(expected_arg "$st" "$1")" >/dev/null 2>&1 ||
+      true
   done
 }
 
@@ -1241,6 +1345,7 @@ measure_floor() {
   chown "$USER_NAME:$USER_NAME" "$S/floor/owner"
   chown "$CALLER:$CALLER" "$S/floor/caller"
   for payload in $payloads; do
+    [ "$payload" = wp ] && continue  # one process per request is the php payload's floor
     if [ "$payload" = php ]; then script=$DOCROOT/hello.php; bare_cmd=$PHP_CGI
     else script=$DOCROOT/uid.cgi; bare_cmd=$script; fi
     envs=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost
@@ -1658,7 +1763,7 @@ leave_out() {
 has "$stacks" warm && [ -n "$WARM_MISSING" ] && leave_out warm "$WARM_MISSING"
 has "$stacks" guarded && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
   leave_out guarded "this build has no PHP guard ($BUILD_DIR/php/suwrap_guard.so)"
-if ! has "$payloads" php; then
+if ! has "$payloads" php && ! has "$payloads" wp; then
   for st in $PHP_ONLY_STACKS; do has "$stacks" "$st" && leave_out "$st" "it serves PHP only (--payloads $payloads)"; done
 fi
 
@@ -1669,6 +1774,7 @@ setup_user
 setup_suwrap
 [ "$do_idle_memory" = 1 ] && setup_idle_accounts
 [ "$do_first_request" = 1 ] && setup_first_account
+has "$payloads" wp && setup_wordpress
 has "$stacks" apache && setup_suexec
 write_wrk_script
 [ "$use_cgroup" = 1 ] && [ -z "$only" ] && enter_cgroup

@@ -15,8 +15,9 @@
 # request the first must do.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
+source "$(dirname "$0")/../lib/wordpress_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
-WP_SOURCE=/usr/share/wordpress
+WP_SOURCE=$WPS_SOURCE
 [ -f "$WP_SOURCE/wp-settings.php" ] || { echo "SKIP $T_NAME: WordPress is not installed (Debian's wordpress package)"; exit 77; }
 for tool in mariadbd mariadb-install-db mariadb mariadb-admin; do
   command -v "$tool" >/dev/null || { echo "SKIP $T_NAME: $tool is not installed (Debian's mariadb-server package)"; exit 77; }
@@ -36,63 +37,17 @@ CRON_VISITS=6
 
 # ---- MariaDB: a private server, its own datadir and socket, no network ---------------------
 DB_DIR=$T_ROOT/mariadb
-DB_SOCK=$DB_DIR/mysqld.sock
-mkdir -p "$DB_DIR"
-chown mysql:mysql "$DB_DIR"
-chmod 0755 "$DB_DIR"
-db_opts=(--datadir="$DB_DIR/data" --innodb-buffer-pool-size=32M --innodb-log-file-size=8M)
-if ! mariadb-install-db --no-defaults --user=mysql "${db_opts[@]}" --auth-root-authentication-method=socket \
-  --skip-test-db >"$DB_DIR/install.log" 2>&1; then
-  echo "FAIL $T_NAME: mariadb-install-db: $(tail -n 5 "$DB_DIR/install.log")" >&2
-  exit 1
-fi
-mariadbd --no-defaults --user=mysql "${db_opts[@]}" --socket="$DB_SOCK" --skip-networking \
-  --pid-file="$DB_DIR/mysqld.pid" --log-error="$DB_DIR/error.log" </dev/null >/dev/null 2>&1 &
-DB_PID=$!
-t_on_cleanup "t_kill_pid $DB_PID"
-for _ in $(seq 1 300); do
-  mariadb-admin --no-defaults --socket="$DB_SOCK" -u root ping >/dev/null 2>&1 && break
-  t_alive "$DB_PID" || break
-  sleep 0.1
-done
-mariadb-admin --no-defaults --socket="$DB_SOCK" -u root ping >/dev/null 2>&1 ||
-  { echo "FAIL $T_NAME: mariadbd did not start: $(tail -n 5 "$DB_DIR/error.log")" >&2; exit 1; }
-# sql STATEMENTS: run as MariaDB's root (unix_socket authentication: we are root); the rows
-# tab-separated, without column names.
-sql() { mariadb --no-defaults --socket="$DB_SOCK" -u root -N -B -e "$1"; }
-sql "CREATE USER 'wp'@'localhost' IDENTIFIED BY '$DB_PASS'; GRANT ALL ON wordpress.* TO 'wp'@'localhost';"
+db_started() { t_on_cleanup "t_kill_pid $1"; }
+wps_start_mariadb "$DB_DIR" db_started 2>"$T_ROOT/mariadb.why" ||
+  { echo "FAIL $T_NAME: $(cat "$T_ROOT/mariadb.why")" >&2; exit 1; }
+sql() { wps_sql "$@"; }
+wps_create_user "$DB_PASS"
 option() { sql "SELECT option_value FROM wordpress.wp_options WHERE option_name = '$1'"; }
 
 # ---- WordPress's files, the account's own ---------------------------------------------------
-# Debian's tree links into /etc/wordpress, /var/lib/wordpress and other packages: copied with
-# the links resolved, and a plain wp-config.php (Debian's reads /etc/wordpress/config-HOST.php).
-cp -rL "$WP_SOURCE/." "$WP_DOCROOT/"
-rm -f "$WP_DOCROOT/.htaccess" "$WP_DOCROOT/wp-config.php"
-salts=""
-for key in AUTH_KEY SECURE_AUTH_KEY LOGGED_IN_KEY NONCE_KEY AUTH_SALT SECURE_AUTH_SALT LOGGED_IN_SALT NONCE_SALT; do
-  salts+="define('$key', '$(head -c 48 /dev/urandom | base64 -w0)');"$'\n'
-done
-t_file "$WP" 0600 "$WP_DOCROOT/wp-config.php" "<?php
-define('DB_NAME', 'wordpress');
-define('DB_USER', 'wp');
-define('DB_PASSWORD', '$DB_PASS');
-define('DB_HOST', 'localhost:$DB_SOCK');
-define('DB_CHARSET', 'utf8mb4');
-define('DB_COLLATE', '');
-$salts\$table_prefix = 'wp_';
-define('WP_DEBUG', false);
-// No request leaves the machine; WordPress's requests to its own site still go out.
-define('WP_HTTP_BLOCK_EXTERNAL', true);
-define('AUTOMATIC_UPDATER_DISABLED', true);
-// A spawn of wp-cron.php that never ran holds cron back this long (60 s by default).
-define('WP_CRON_LOCK_TIMEOUT', 5);
-// Debian's install.php stores these two as the upload options (its config files set them).
-\$upload_path = '';
-\$upload_url_path = '';
-if (!defined('ABSPATH')) {
-    define('ABSPATH', __DIR__ . '/');
-}
-require_once ABSPATH . 'wp-settings.php';
+wps_copy_tree "$WP_DOCROOT"
+t_file "$WP" 0600 "$WP_DOCROOT/wp-config.php" "$(wps_config "$DB_PASS" "// A spawn of wp-cron.php that never ran holds cron back this long (60 s by default).
+define('WP_CRON_LOCK_TIMEOUT', 5);")
 "
 # The cron event's callback: it outlives by two seconds the request WordPress dropped after
 # 10 ms, then leaves a marker with the uid it ran as.
