@@ -45,7 +45,7 @@ STACKS = [
     ("guarded", "part: nginx → php-cgi as the owner + guard, no relay"),
 ]
 STACK_NAMES = dict(STACKS)
-PAYLOAD_NAMES = {"php": "hello.php", "cgi": "C CGI"}
+PAYLOAD_NAMES = {"php": "hello.php", "cgi": "C CGI", "wp": "WordPress front page"}
 # The stacks whose CPU is recorded process by process (bench/run.sh's front_pid).
 BY_PROGRAM = ("ours", "fpm", "warm", "cgi", "guarded")
 
@@ -84,7 +84,7 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
     print("### Requests per second and latency\n")
     print("| stack | payload | c | req/s | p50 ms | p99 ms | errors | CPU ms/request |")
     print("|---|---|--:|--:|--:|--:|--:|--:|")
-    for payload in ("cgi", "php"):
+    for payload in ("cgi", "php", "wp"):
         for stack in names:
             for c in concurrencies:
                 cell = cells.get((stack, payload, c))
@@ -121,23 +121,30 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
     def both(payload, c, peer, mine="ours"):
         r, q = ratio(payload, c, peer, mine), cpu_ratio(payload, c, peer, mine)
         return fmt(r) + ("" if q is None else " (%s)" % fmt(q))
-    for payload in ("cgi", "php"):
+    for payload in ("cgi", "php", "wp"):
         for c in concurrencies:
             if ("ours", payload, c) not in cells:
                 continue
             print("| %s | %d | %s | %s | %s |" % (payload_names[payload], c, both(payload, c, "fcgiwrap"),
                                                   both(payload, c, "apache"),
-                                                  both(payload, c, "fpm") if payload == "php" else "–"))
+                                                  both(payload, c, "fpm") if payload != "cgi" else "–"))
 
-    if any(stack == "warm" for stack, _, _ in cells):
-        print("\n### Warm mode / peer (hello.php): measured req/s, and (in brackets) the peer's CPU per request over warm's\n")
+    # hello.php's table whenever warm was measured (as before there was a second PHP payload),
+    # WordPress's when it was measured warm.
+    for payload in ("php", "wp"):
+        if payload == "wp" and not any(stack == "warm" and p == "wp" for stack, p, _ in cells):
+            continue
+        if not any(stack == "warm" for stack, _, _ in cells):
+            continue
+        print("\n### Warm mode / peer (%s): measured req/s, and (in brackets) the peer's CPU per request over warm's\n"
+              % payload_names[payload])
         print("| c | / php-fpm | / ours, per request | / fcgiwrap | / Apache+suEXEC |")
         print("|--:|--:|--:|--:|--:|")
         for c in concurrencies:
-            if ("warm", "php", c) not in cells:
+            if ("warm", payload, c) not in cells:
                 continue
-            print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "warm"), both("php", c, "ours", "warm"),
-                                                 both("php", c, "fcgiwrap", "warm"), both("php", c, "apache", "warm")))
+            print("| %d | %s | %s | %s | %s |" % (c, both(payload, c, "fpm", "warm"), both(payload, c, "ours", "warm"),
+                                                 both(payload, c, "fcgiwrap", "warm"), both(payload, c, "apache", "warm")))
 
     if any(stack in ("cgi", "guarded") for stack, _, _ in cells):
         print("\n### A direct design's ceiling (hello.php): parts, not stacks to deploy\n")
@@ -195,7 +202,7 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
         print("| stack | payload | c | nginx | suwrap-cgid, php-fpm master or php-cgi parent |"
               " reaped (per-request suwrap + handler) | pool supervisor | gate | PHP workers | sum | cgroup total |")
         print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-        for payload in ("cgi", "php"):
+        for payload in ("cgi", "php", "wp"):
             for stack in BY_PROGRAM:
                 for c in concurrencies:
                     entry = programs.get((stack, payload, c))
@@ -246,6 +253,10 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
         print(target(label, ratio(payload, 8, peer), goal, cpu_ratio(payload, 8, peer)))
     print(target("hello.php, c=8: warm ≥ 0.8× php-fpm", ratio("php", 8, "fpm", "warm"), 0.8,
                  cpu_ratio("php", 8, "fpm", "warm")))
+    print(target("WordPress front page, c=8: warm ≥ 0.95× php-fpm", ratio("wp", 8, "fpm", "warm"), 0.95,
+                 cpu_ratio("wp", 8, "fpm", "warm")))
+    print(target("WordPress front page, c=8: ours ≥ 1.0× Apache+suEXEC", ratio("wp", 8, "apache"), 1.0,
+                 cpu_ratio("wp", 8, "apache")))
     bare, wrapped = floor["cgi"]
     if bare and wrapped:
         print("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | %.2f ms | %s | %.2f ms CPU | %s |"

@@ -7,6 +7,7 @@ whole (expected-*.md) and the figures that matter one by one.
   report_test.py SOURCE-DIR
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,22 @@ class CellsReport(unittest.TestCase):
         self.assertIn("| hello.php, c=8: ours ≥ 1.0× Apache+suEXEC | 0.86× | **missed** | – | – |", out)
         self.assertIn("| suwrap alone adds ≤ 0.5 ms to a bare exec (C CGI, median) | 0.35 ms | met | 0.30 ms CPU | met |",
                       out)
+
+    def test_wordpress_cells_their_ratios_and_targets(self):
+        wp = [("warm", 1, "20.0", "0.95"), ("warm", 8, "57.0", "0.90"), ("fpm", 8, "60.0", "1.00"),
+              ("ours", 8, "6.0", "10.00"), ("apache", 8, "5.0", "")]
+        with tempfile.TemporaryDirectory() as results:
+            shutil.copytree(os.path.join(RUN, "results"), results, dirs_exist_ok=True)
+            with open(os.path.join(results, "cells.tsv"), "a", encoding="utf-8") as f:
+                for stack, c, rps, cpu in wp:
+                    f.write("%s\twp\t%d\tok\t%s\t50000\t90000\t0\tconnect 0, read 0, write 0, non-2xx 0, "
+                            "timeout 0, wrong body 0\t%s\n" % (stack, c, rps, cpu))
+            out = report("cells", results, os.path.join(RUN, "floor"), "1 8 32", "6", "100")
+        self.assertIn("| nginx → php-fpm pool (warm) | WordPress front page | 8 | 60 | 50.0 | 90.0 | 0 | 1.00 |", out)
+        self.assertIn("### Warm mode / peer (WordPress front page)", out)
+        self.assertIn("| WordPress front page | 8 | – | 1.20× | 0.10× (0.10×) |", out)
+        self.assertIn("| WordPress front page, c=8: warm ≥ 0.95× php-fpm | 0.95× | met | 1.11× | met |", out)
+        self.assertIn("| WordPress front page, c=8: ours ≥ 1.0× Apache+suEXEC | 1.20× | met | – | – |", out)
 
     def test_floor_short_of_its_runs_is_failed(self):
         self.assertIn("| hello.php | 12.00 (11.00) | FAILED | – |", cells())
