@@ -67,7 +67,7 @@ class CellsReport(unittest.TestCase):
                     f.write("%s\twp\t%d\tok\t%s\t50000\t90000\t0\tconnect 0, read 0, write 0, non-2xx 0, "
                             "timeout 0, wrong body 0\t%s\n" % (stack, c, rps, cpu))
             out = report("cells", results, os.path.join(RUN, "floor"), "1 8 32", "6", "100")
-        self.assertIn("| nginx → php-fpm pool (warm) | WordPress front page | 8 | 60 | 50.0 | 90.0 | 0 | 1.00 |", out)
+        self.assertIn("| nginx → php-fpm pool (warm) | WordPress front page | 8 | 60.0 | 50.0 | 90.0 | 0 | 1.00 |", out)
         self.assertIn("### Warm mode / peer (WordPress front page)", out)
         self.assertIn("| WordPress front page | 8 | – | 1.20× | 0.10× (0.10×) |", out)
         self.assertIn("| WordPress front page, c=8: warm ≥ 0.95× php-fpm | 0.95× | met | 1.11× | met |", out)
