@@ -176,7 +176,8 @@ between) with 5 posts (wp_insert_post, PHP run as the owner); WP-Cron off (DISAB
 no canonical redirect, so that every stack on its own port gets the same page. The measured URL
 is wp/index.php, the front page. Each cell first checks that two requests answer the same front
 page with the 5 posts (else FAILED); wrk then counts a response whose body is not that page as
-an error, as for the other payloads. The floor is not measured for it.
+an error, as for the other payloads. The floor is not measured for it. MariaDB runs outside the
+servers' cgroup: its CPU time is in no cell's CPU per request.
 EOF
 }
 
