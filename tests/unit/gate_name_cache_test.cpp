@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,11 +23,22 @@ using suwrap::policy::SystemFacts;
 using suwrap::testing::TempTree;
 using namespace std::chrono_literals;
 
-TEST(NameCache, AsksTheSourceOnceWhileNothingChanged) {
+// A directory "etc" of its own, holding a passwd file, watched by a cache that keeps its
+// answers an hour: what is asked again is asked because the watch said something changed.
+class NameCacheWatchingEtc : public ::testing::Test {
+ protected:
+  NameCacheWatchingEtc() {
+    tree.mkdir("etc");
+    tree.write("etc/passwd", "one");
+    names = std::make_unique<NameCache>(system, tree.path("etc"), 1h);
+  }
   TempTree tree;
-  tree.mkdir("etc");
   SystemFacts system;
-  NameCache cache(system, tree.path("etc"), 1h);
+  std::unique_ptr<NameCache> names;
+};
+
+TEST_F(NameCacheWatchingEtc, AsksTheSourceOnceWhileNothingChanged) {
+  NameCache& cache = *names;
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(cache.user_by_name("root").has_value());
     EXPECT_EQ(cache.user_by_uid(0)->name, "root");
@@ -37,12 +49,8 @@ TEST(NameCache, AsksTheSourceOnceWhileNothingChanged) {
   EXPECT_EQ(cache.source_lookups(), 5U);
 }
 
-TEST(NameCache, AChangeInTheWatchedDirectoryIsAskedAgain) {
-  TempTree tree;
-  tree.mkdir("etc");
-  tree.write("etc/passwd", "one");
-  SystemFacts system;
-  NameCache cache(system, tree.path("etc"), 1h);
+TEST_F(NameCacheWatchingEtc, AChangeInTheWatchedDirectoryIsAskedAgain) {
+  NameCache& cache = *names;
   ASSERT_TRUE(cache.user_by_uid(0).has_value());
   ASSERT_TRUE(cache.user_by_uid(0).has_value());
   EXPECT_EQ(cache.source_lookups(), 1U);
@@ -73,12 +81,9 @@ TEST(NameCache, WithoutAWatchNothingIsRemembered) {
   EXPECT_EQ(cache.source_lookups(), 3U);
 }
 
-TEST(NameCache, TheWalkAndStatAreNeverRemembered) {
-  TempTree tree;
-  tree.mkdir("etc");
+TEST_F(NameCacheWatchingEtc, TheWalkAndStatAreNeverRemembered) {
   tree.write("file", "x", 0644);
-  SystemFacts system;
-  NameCache cache(system, tree.path("etc"), 1h);
+  NameCache& cache = *names;
   EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0644U);
   ASSERT_TRUE(cache.walk(tree.path("file")).has_value());
   tree.chmod("file", 0600);
@@ -95,12 +100,8 @@ std::size_t asked_after_uid_0(NameCache& cache) {
 
 // A question (a request's check) looks for a change once: one made before it is seen by
 // its first look-up, one made while it runs by the next question.
-TEST(NameCache, AQuestionLooksForAChangeOnceAtItsFirstLookUp) {
-  TempTree tree;
-  tree.mkdir("etc");
-  tree.write("etc/passwd", "one");
-  SystemFacts system;
-  NameCache cache(system, tree.path("etc"), 1h);
+TEST_F(NameCacheWatchingEtc, AQuestionLooksForAChangeOnceAtItsFirstLookUp) {
+  NameCache& cache = *names;
   EXPECT_EQ(asked_after_uid_0(cache), 1U);
   tree.write("etc/passwd", "two");
   {
@@ -119,12 +120,9 @@ TEST(NameCache, AQuestionLooksForAChangeOnceAtItsFirstLookUp) {
 
 // Within a question a path is stat()ed once (the handler's program: its checks and its
 // SAPI's identity describe the same file); the next question stat()s it again.
-TEST(NameCache, AQuestionStatsAPathOnceAndTheNextOneAgain) {
-  TempTree tree;
-  tree.mkdir("etc");
+TEST_F(NameCacheWatchingEtc, AQuestionStatsAPathOnceAndTheNextOneAgain) {
   tree.write("file", "x", 0644);
-  SystemFacts system;
-  NameCache cache(system, tree.path("etc"), 1h);
+  NameCache& cache = *names;
   {
     const NameCache::Question question(cache);
     EXPECT_EQ(cache.stat_path(tree.path("file"))->mode & 07777, 0644U);
@@ -160,13 +158,10 @@ namespace {
 
 // A handler's SAPI is read once while the program is the same file, and again once it is
 // replaced (as an upgrade does, by rename).
-TEST(NameCache, AProgramsSapiIsReadAgainOnlyWhenTheProgramIsReplaced) {
-  TempTree tree;
-  tree.mkdir("etc");
+TEST_F(NameCacheWatchingEtc, AProgramsSapiIsReadAgainOnlyWhenTheProgramIsReplaced) {
   // php-cgi of the guard's build: the SAPI's name and the extension build string.
   tree.write("program", std::string("\0CGI/FastCGI\0", 13) + suwrap::build::php_build_id + '\0', 0755);
-  SystemFacts system;
-  NameCache cache(system, tree.path("etc"), 1h);
+  NameCache& cache = *names;
   EXPECT_EQ(cache.php_sapi(tree.path("program")), "cgi-fcgi");
   tree.write("elsewhere", std::string("\0Command Line Interface\0", 24), 0755);
   ASSERT_EQ(::rename(tree.path("elsewhere").c_str(), tree.path("program").c_str()), 0);
