@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// The walk of a script path, remembered until the kernel says that something it saw may
+// have changed. A FactSource in front of another: walk() answers from memory when it can;
+// everything else is passed through.
+//
+// Only a walk that met no symbolic link is remembered: its directories are then exactly the
+// prefixes of the path, and each of them — "/" down to the script's directory — and the
+// script itself are watched with inotify before the walk is made (a change during the walk
+// is an event, so it is never remembered as current). A directory's watch reports a change
+// of its own mode or owner, an entry made, removed or renamed in it, a change of an entry's
+// mode or owner, and its own removal or renaming; the script's reports a write (its change
+// time moves), a change of mode or owner, its removal or renaming. Before every walk() the
+// queue is read, and every remembered walk that any event touches is forgotten; a queue that
+// overflowed forgets them all. A walk that cannot be watched (no inotify, no room for a
+// watch) is made every time, never remembered.
+//
+// What no event reports, and so what this trusts not to happen under a running pool: a file
+// system mounted over a directory on the way (root's act; the walk by descriptor would see it
+// at the next pool). The remembered facts are those of the walk as it was made; the PHP guard
+// still opens the script and compares its identity before PHP compiles it.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "suwrap/policy/facts.hpp"
+#include "suwrap/util/fd.hpp"
+
+namespace suwrap::gate {
+
+class WalkCache final : public policy::FactSource {
+ public:
+  // At most `max_entries` walks are remembered (then all are forgotten, and their watches).
+  explicit WalkCache(policy::FactSource& source, std::size_t max_entries = 256);
+
+  util::Expected<policy::Walk, policy::WalkError> walk(std::string_view absolute_path) override;
+  std::optional<policy::FileFacts> stat_path(std::string_view path) override { return source_.stat_path(path); }
+  std::optional<policy::UserInfo> user_by_name(std::string_view name) override { return source_.user_by_name(name); }
+  std::optional<policy::UserInfo> user_by_uid(uid_t uid) override { return source_.user_by_uid(uid); }
+  std::optional<policy::GroupInfo> group_by_name(std::string_view name) override {
+    return source_.group_by_name(name);
+  }
+  std::optional<policy::GroupInfo> group_by_gid(gid_t gid) override { return source_.group_by_gid(gid); }
+  std::optional<std::string> php_sapi(std::string_view path) override { return source_.php_sapi(path); }
+
+  // Something remembered with the walk of `path` (the PHP guard's .user.ini verdict), kept
+  // and forgotten with it. nullptr when the walk of `path` is not remembered now.
+  std::string* note(std::string_view path);
+
+  // For the tests: walks made by the source, and walks remembered now.
+  [[nodiscard]] std::size_t source_walks() const { return source_walks_; }
+  [[nodiscard]] std::size_t remembered() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    policy::Walk walk;  // without its descriptor
+    std::string note;
+    std::set<int> watches;
+  };
+  void read_events();
+  void forget_all();
+  void forget(const std::string& path);
+
+  policy::FactSource& source_;
+  std::size_t max_entries_;
+  util::Fd inotify_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::map<int, std::set<std::string>> by_watch_;  // watch descriptor -> remembered paths
+  std::size_t watches_ = 0;  // watches added since the inotify instance was made
+  std::size_t source_walks_ = 0;
+};
+
+}  // namespace suwrap::gate

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// The walk remembered until inotify reports a change on it (gate/src/walk_cache.hpp): asked
+// of the source once while nothing changed; asked again after a change of a directory's mode,
+// an entry made, removed or renamed on the way, the script written or changed; never
+// remembered through a link. Real files, real inotify.
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "support.hpp"
+#include "suwrap/policy/facts.hpp"
+#include "walk_cache.hpp"
+
+namespace {
+
+using suwrap::gate::WalkCache;
+using suwrap::policy::SystemFacts;
+using suwrap::testing::TempTree;
+
+class WalkCacheOnATree : public ::testing::Test {
+ protected:
+  WalkCacheOnATree() {
+    tree.mkdir("site");
+    tree.mkdir("site/sub");
+    tree.write("site/sub/page.php", "<?php");
+    page = tree.path("site/sub/page.php");
+  }
+  // Walks `path` through the cache: the answer must be what a fresh walk says now.
+  void expect_fresh(const std::string& path) {
+    const auto cached = cache.walk(path);
+    const auto now = system.walk(path);
+    ASSERT_EQ(cached.has_value(), now.has_value());
+    if (!now) return;
+    EXPECT_EQ(cached->physical_path(), now->physical_path());
+    EXPECT_TRUE(cached->object.facts.same_identity(now->object.facts));
+    EXPECT_EQ(cached->object.facts.mode, now->object.facts.mode);
+    ASSERT_EQ(cached->dirs.size(), now->dirs.size());
+    for (std::size_t i = 0; i < now->dirs.size(); ++i) EXPECT_EQ(cached->dirs[i].facts.mode, now->dirs[i].facts.mode);
+  }
+  // The note of `page`'s walk, walked until it is remembered (a suite beside this one may
+  // make the first walks stale at once).
+  std::string* remembered_note() {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      expect_fresh(page);
+      if (std::string* note = cache.note(page)) return note;
+    }
+    return nullptr;
+  }
+  TempTree tree;
+  SystemFacts system;
+  WalkCache cache{system};
+  std::string page;
+};
+
+// The directories from / down are shared with the suites running beside this one (an entry
+// they make in /run/suwrap-tests is an event here too): the counts below are at least what
+// this test's own change must cause, and "once" is asked of a quiet moment among a few.
+TEST_F(WalkCacheOnATree, WalksOnceWhileNothingChanged) {
+  bool once = false;
+  for (int attempt = 0; attempt < 20 && !once; ++attempt) {
+    WalkCache fresh(system);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(fresh.walk(page).has_value());
+    once = fresh.source_walks() == 1 && fresh.remembered() == 1;
+  }
+  EXPECT_TRUE(once) << "five walks of an unchanged path asked the source more than once, twenty times over";
+  for (int i = 0; i < 5; ++i) expect_fresh(page);
+}
+
+TEST_F(WalkCacheOnATree, ADirectoryOnTheWayChangingModeIsWalkedAgain) {
+  expect_fresh(page);
+  tree.chmod("site", 0775);
+  expect_fresh(page);
+  EXPECT_GE(cache.source_walks(), 2U);
+}
+
+TEST_F(WalkCacheOnATree, TheScriptWrittenOrChangedIsWalkedAgain) {
+  expect_fresh(page);
+  std::ofstream(page, std::ios::app) << "echo 1;";  // a new change time
+  expect_fresh(page);
+  const auto after_write = cache.source_walks();
+  EXPECT_GE(after_write, 2U);
+  tree.chmod("site/sub/page.php", 0664);
+  expect_fresh(page);
+  EXPECT_GT(cache.source_walks(), after_write);
+}
+
+TEST_F(WalkCacheOnATree, ARenameOnTheWayIsWalkedAgain) {
+  expect_fresh(page);
+  // Another directory takes sub's place: the same name now means other files.
+  tree.mkdir("other");
+  tree.write("other/page.php", "<?php other", 0664);
+  ASSERT_EQ(::rename(tree.path("site/sub").c_str(), tree.path("old-sub").c_str()), 0);
+  ASSERT_EQ(::rename(tree.path("other").c_str(), tree.path("site/sub").c_str()), 0);
+  expect_fresh(page);
+  EXPECT_GE(cache.source_walks(), 2U);
+}
+
+TEST_F(WalkCacheOnATree, AScriptRemovedIsNotFoundAgain) {
+  expect_fresh(page);
+  ASSERT_EQ(::unlink(page.c_str()), 0);
+  EXPECT_FALSE(cache.walk(page).has_value());
+  EXPECT_EQ(cache.remembered(), 0U);
+}
+
+TEST_F(WalkCacheOnATree, AnEntryMadeInADirectoryOnTheWayIsWalkedAgain) {
+  expect_fresh(page);
+  ASSERT_NE(remembered_note(), nullptr);
+  tree.write("site/.user.ini", "x=1");
+  EXPECT_EQ(cache.note(page), nullptr);
+  expect_fresh(page);
+  EXPECT_GE(cache.source_walks(), 2U);
+}
+
+TEST_F(WalkCacheOnATree, APathThroughALinkIsNeverRemembered) {
+  tree.symlink("site/sub", "linked");
+  const std::string through = tree.path("linked/page.php");
+  expect_fresh(through);
+  expect_fresh(through);
+  EXPECT_EQ(cache.source_walks(), 2U);
+  EXPECT_EQ(cache.remembered(), 0U);
+}
+
+TEST_F(WalkCacheOnATree, ANoteIsKeptWithItsWalkAndForgottenWithIt) {
+  EXPECT_EQ(cache.note(page), nullptr);
+  std::string* note = remembered_note();
+  ASSERT_NE(note, nullptr);
+  *note = "verdict";
+  tree.chmod("site/sub", 0700);
+  EXPECT_EQ(cache.note(page), nullptr);
+}
+
+TEST_F(WalkCacheOnATree, NeverMoreThanItsBound) {
+  WalkCache small(system, 2);
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "site/p" + std::to_string(i) + ".php";
+    tree.write(name, "<?php");
+    ASSERT_TRUE(small.walk(tree.path(name)).has_value());
+    EXPECT_LE(small.remembered(), 2U);
+  }
+}
+
+}  // namespace
