@@ -23,6 +23,7 @@
 // goes to PHP's error log (the web server's error log, through php-cgi's stderr).
 #include <php.h>
 #include <SAPI.h>
+#include <php_variables.h>
 #include <zend_extensions.h>
 #include <zend_compile.h>
 #include <zend_ini.h>
@@ -35,6 +36,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "guard_check.h"
 
 #ifdef ZTS
 #error "suwrap_guard keeps its per-request state in one static: php-cgi is built without ZTS"
@@ -57,7 +60,16 @@ static struct {
 	bool prepend_seen;    // auto_prepend_file was judged
 	bool primary_bound;   // the primary script was opened and compared
 	char problem[512];    // found at activation: refuse at the first compile
+	int problem_status;   // its HTTP status (403 unless the check said otherwise)
 } request;
+
+// A direct pool: php-cgi takes requests from the web server itself, and the guard makes the
+// per-request check (guard_check.h) before anything of the request is read or run. Set at
+// startup, in php-cgi's parent, from the environment its starter gave it.
+static bool checking;
+static const char *check_problem;  // the pool cannot be checked against: refuse everything
+static void (*next_import_environment)(zval *array_ptr);
+static char *(*next_getenv)(const char *name, size_t name_len);
 
 static zend_op_array *(*next_compile_file)(zend_file_handle *file_handle, int type);
 static zend_result (*next_post_startup)(void);
@@ -81,19 +93,26 @@ static bool writable_by_others(const struct stat *st)
 
 // Nothing of the request runs: a 403, the reason in PHP's error log, and a bailout to the
 // zend_try around the script's execution (request shutdown then sends the headers).
-static ZEND_COLD ZEND_NORETURN void refuse(const char *why)
+static ZEND_COLD ZEND_NORETURN void refuse_with(int status, const char *why)
 {
 	char line[768];
 	snprintf(line, sizeof(line), GUARD_NAME ": refused %s: %s",
 		SG(request_info).path_translated ? SG(request_info).path_translated : "(no script)", why);
 	php_log_err(line);
 	if (!SG(headers_sent)) {
-		SG(sapi_headers).http_response_code = 403;
+		const char *body = status == 404 ? "404 Not Found\n" : status == 500 ? "500 Internal Server Error\n"
+			: "403 Forbidden\n";
+		SG(sapi_headers).http_response_code = status == 404 || status == 500 ? status : 403;
 		sapi_add_header_ex("Content-Type: text/plain", sizeof("Content-Type: text/plain") - 1, 1, 1);
-		PHPWRITE("403 Forbidden\n", sizeof("403 Forbidden\n") - 1);
+		PHPWRITE(body, strlen(body));
 	}
 	EG(exit_status) = 1;
 	zend_bailout();
+}
+
+static ZEND_COLD ZEND_NORETURN void refuse(const char *why)
+{
+	refuse_with(403, why);
 }
 
 // "dev:ino:ctime_sec:ctime_nsec", decimal, nothing else.
@@ -198,7 +217,24 @@ static void guard_user_ini(void)
 	const char *ini_name = INI_STR("user_ini.filename");
 	if (ini_name == NULL || ini_name[0] == '\0') return;
 	char why[256];
-	if (user_ini_trusted(SG(request_info).path_translated, ini_name, why, sizeof(why))) return;
+	bool trusted;
+	// A direct pool's worker remembers the verdict with the script's walk: both judge the
+	// same directories, and any change on them forgets both (guard_check.h).
+	const char *note = checking ? suwrap_check_user_ini_note() : NULL;
+	const size_t ini_length = strlen(ini_name);
+	if (note != NULL && strncmp(note, ini_name, ini_length) == 0 && note[ini_length] == '\n' &&
+		(note[ini_length + 1] == 'T' || note[ini_length + 1] == 'F')) {
+		trusted = note[ini_length + 1] == 'T';
+		snprintf(why, sizeof(why), "%s", note + ini_length + 2);
+	} else {
+		trusted = user_ini_trusted(SG(request_info).path_translated, ini_name, why, sizeof(why));
+		if (checking && ini_length < 256) {
+			char remember[256 + 2 + sizeof(why)];
+			snprintf(remember, sizeof(remember), "%s\n%c%s", ini_name, trusted ? 'T' : 'F', trusted ? "" : why);
+			suwrap_check_user_ini_remember(remember);
+		}
+	}
+	if (trusted) return;
 	zend_string *name = zend_string_init("user_ini.filename", sizeof("user_ini.filename") - 1, 0);
 	const zend_result altered = zend_alter_ini_entry_chars(name, "", 0, ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME);
 	zend_string_release(name);
@@ -212,9 +248,134 @@ static void guard_user_ini(void)
 	php_log_err(line);
 }
 
+// --- the check, in a direct pool ----------------------------------------------------------
+
+// $_SERVER, $_ENV and getenv() with no name: the allowed request's environment, as suwrap
+// gives a handler, and nothing else (not the raw params, not php-cgi's own environment).
+static void checked_import_environment(zval *array_ptr)
+{
+	const int filter = Z_TYPE(PG(http_globals)[TRACK_VARS_ENV]) == IS_ARRAY &&
+		Z_ARR_P(array_ptr) == Z_ARR(PG(http_globals)[TRACK_VARS_ENV]) ? PARSE_ENV : PARSE_SERVER;
+	const size_t count = suwrap_check_environment_count();
+	for (size_t i = 0; i < count; i++) {
+		const char *entry = suwrap_check_environment_entry(i);
+		const char *equals = entry != NULL ? strchr(entry, '=') : NULL;
+		if (equals == NULL || equals == entry) continue;
+		char name[256];
+		const size_t name_length = (size_t)(equals - entry);
+		if (name_length >= sizeof(name)) continue;
+		memcpy(name, entry, name_length);
+		name[name_length] = '\0';
+		char *value = estrdup(equals + 1);
+		size_t new_length = 0;
+		if (sapi_module.input_filter(filter, name, &value, strlen(value), &new_length))
+			php_register_variable_safe(name, value, new_length, array_ptr);
+		efree(value);
+	}
+}
+
+// getenv(NAME): the same environment.
+static char *checked_getenv(const char *name, size_t name_len)
+{
+	return (char *)suwrap_check_getenv(name, name_len);
+}
+
+// Raw, as the check reads them: the filter extension's own filter is not ready before its
+// request start-up, and refuses every value.
+static unsigned int pass_through(int arg, const char *var, char **val, size_t val_len, size_t *new_val_len)
+{
+	(void)arg;
+	(void)var;
+	(void)val;
+	if (new_val_len != NULL) *new_val_len = val_len;
+	return 1;
+}
+
+// The params php-cgi holds for this request, as "NAME=value": what php-cgi's own import
+// gives (its process environment left out), before PHP makes its superglobals.
+static char **request_params(size_t *count)
+{
+	// The superglobals of the last request were destroyed at its end but not reset, and
+	// php-cgi's import would copy them: this request has none yet.
+	ZVAL_UNDEF(&PG(http_globals)[TRACK_VARS_ENV]);
+	ZVAL_UNDEF(&PG(http_globals)[TRACK_VARS_SERVER]);
+	zval params;
+	array_init(&params);
+	extern char **environ;
+	char **saved = environ;
+	char *none[] = {NULL};
+	environ = none;
+	unsigned int (*filter)(int, const char *, char **, size_t, size_t *) = sapi_module.input_filter;
+	sapi_module.input_filter = pass_through;
+	next_import_environment(&params);
+	sapi_module.input_filter = filter;
+	environ = saved;
+	char **list = ecalloc(zend_hash_num_elements(Z_ARRVAL(params)) + 1, sizeof(char *));
+	size_t n = 0;
+	zend_string *key;
+	zval *value;
+	ZEND_HASH_FOREACH_STR_KEY_VAL(Z_ARRVAL(params), key, value) {
+		// A name PHP made an array of ("a[b]") is not passed on.
+		if (key == NULL || Z_TYPE_P(value) != IS_STRING) continue;
+		const size_t length = ZSTR_LEN(key) + 1 + Z_STRLEN_P(value);
+		char *entry = emalloc(length + 1);
+		memcpy(entry, ZSTR_VAL(key), ZSTR_LEN(key));
+		entry[ZSTR_LEN(key)] = '=';
+		memcpy(entry + ZSTR_LEN(key) + 1, Z_STRVAL_P(value), Z_STRLEN_P(value));
+		entry[length] = '\0';
+		list[n++] = entry;
+	} ZEND_HASH_FOREACH_END();
+	zval_ptr_dtor(&params);
+	*count = n;
+	return list;
+}
+
+// The check, made before the SAPI reads .user.ini and before anything of the request runs.
+// Allowed: the checked identity is what the primary script must be, and PHP is handed the
+// checked physical path. Refused: nothing runs; the status is the check's.
+static void check_request(void)
+{
+	if (check_problem != NULL) {
+		snprintf(request.problem, sizeof(request.problem), "%s", check_problem);
+		request.problem_status = 500;
+		return;
+	}
+	if (php_import_environment_variables != checked_import_environment) {
+		next_import_environment = php_import_environment_variables;
+		php_import_environment_variables = checked_import_environment;
+	}
+	if (sapi_module.getenv != checked_getenv) {
+		next_getenv = sapi_module.getenv;
+		sapi_module.getenv = checked_getenv;
+	}
+	size_t count = 0;
+	char **params = request_params(&count);
+	struct suwrap_check_outcome outcome;
+	suwrap_check_request((const char *const *)params, count, &outcome);
+	for (size_t i = 0; i < count; i++) efree(params[i]);
+	efree(params);
+	if (!outcome.allowed) {
+		snprintf(request.problem, sizeof(request.problem), "%s (check %s)", outcome.reason, outcome.check);
+		request.problem_status = outcome.http_status;
+		return;
+	}
+	request.checked.dev = outcome.dev;
+	request.checked.ino = outcome.ino;
+	request.checked.ctime_sec = outcome.ctime_sec;
+	request.checked.ctime_nsec = outcome.ctime_nsec;
+	request.have_identity = true;
+	if (SG(request_info).path_translated != NULL) efree(SG(request_info).path_translated);
+	SG(request_info).path_translated = estrdup(outcome.physical_path);
+}
+
 static void guard_activate(void)
 {
 	memset(&request, 0, sizeof(request));
+	if (checking) {
+		check_request();
+		if (request.problem[0] == '\0') guard_user_ini();
+		return;
+	}
 	char *id = sapi_getenv(IDENTITY_NAME, sizeof(IDENTITY_NAME) - 1);
 	if (id == NULL) {
 		snprintf(request.problem, sizeof(request.problem), "no " IDENTITY_NAME ": php-cgi was not started by suwrap");
@@ -431,7 +592,7 @@ static zend_op_array *guard_compile_file(zend_file_handle *file_handle, int type
 {
 	if (!request.started) {
 		request.started = true;
-		if (request.problem[0] != '\0') refuse(request.problem);
+		if (request.problem[0] != '\0') refuse_with(request.problem_status, request.problem);
 	}
 	if (file_handle->filename == NULL) refuse("a file without a name");
 	// What is compiled outside any execution is one of the three files of
@@ -469,6 +630,10 @@ static int guard_startup(zend_extension *extension)
 {
 	(void)extension;
 	user = geteuid();
+	if (suwrap_check_wanted()) {
+		checking = true;
+		check_problem = suwrap_check_startup();
+	}
 	next_post_startup = zend_post_startup_cb;
 	zend_post_startup_cb = guard_post_startup;
 	return SUCCESS;

@@ -114,4 +114,15 @@ std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, 
   return std::nullopt;
 }
 
+policy::HandlerEnvironment php_environment(const policy::Decision& decision, const std::string& safe_path) {
+  policy::HandlerEnvironment own;
+  own.safe_path = safe_path;
+  own.script_filename = decision.physical_path;
+  own.php = true;
+  own.phprc = decision.phprc;
+  own.home = decision.target->user.home;
+  own.user = decision.target->user.name;
+  return own;
+}
+
 }  // namespace suwrap::gate

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "suwrap/policy/checks.hpp"
+#include "suwrap/policy/environment.hpp"
 #include "suwrap/config/config.hpp"
 
 namespace suwrap::gate {
@@ -64,6 +65,10 @@ struct PoolMismatch {
 // `groups` must be the list for the decision's gid (what initgroups would give now).
 std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, const PoolIdentity& pool,
                                               const std::vector<gid_t>& groups);
+
+// What suwrap sets for a handler (suwrap(8), ENVIRONMENT), for an allowed PHP `decision`
+// with its target: PATH, SCRIPT_FILENAME as checked, PHPRC, HOME, USER and LOGNAME.
+policy::HandlerEnvironment php_environment(const policy::Decision& decision, const std::string& safe_path);
 
 // "30,512,64,256,256": the limits a pool's processes get, as --limits gives them to the gate.
 std::string limits_argument(const policy::Limits& limits);

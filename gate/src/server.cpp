@@ -349,15 +349,9 @@ Server::Judgement Server::judge(Exchange& ex, const fcgi::NameValuePairs& params
 
   // What php-cgi gets is what suwrap gives a handler (suwrap(8), ENVIRONMENT): the allowlisted
   // params, and SCRIPT_FILENAME as checked.
-  policy::HandlerEnvironment own;
-  own.safe_path = config->config->safe_path;
-  own.script_filename = decision.physical_path;
-  own.php = true;
-  own.phprc = decision.phprc;
-  own.home = decision.target->user.home;
-  own.user = decision.target->user.name;
   fcgi::NameValuePairs php_params;
-  for (const auto& entry : policy::build_environment(request.environment, own)) {
+  for (const auto& entry :
+       policy::build_environment(request.environment, php_environment(decision, config->config->safe_path))) {
     const auto equals = entry.find('=');
     php_params.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
   }

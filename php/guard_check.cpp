@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-request check inside a php-cgi worker (guard_check.h): what the gate's judge()
+// does, made by the worker that will run the request, with the same code — decide() for
+// checks 1-12, the pool rule for "may it run here", build_environment() for what PHP sees.
+//
+// The pool is read once, in php-cgi's parent, before any request: from the environment its
+// starter gave it (SUWRAP_POOL_HANDLER, SUWRAP_POOL_LIMITS, SUWRAP_POOL_ACCOUNT, PHPRC) and
+// from the process itself (uid, gid, groups). The account's code never ran in that process,
+// so nothing it can do (putenv() in a worker) changes what a worker checks against.
+// What watches the configuration and /etc is made in each worker after the fork: inotify
+// instances shared between processes would hand each event to one of them only.
+#include "guard_check.h"
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "name_cache.hpp"
+#include "pool_rule.hpp"
+#include "walk_cache.hpp"
+#include "suwrap/build_config.hpp"
+#include "suwrap/config/names.hpp"
+#include "suwrap/config/watch.hpp"
+#include "suwrap/policy/checks.hpp"
+#include "suwrap/policy/environment.hpp"
+#include "suwrap/policy/facts.hpp"
+
+namespace {
+
+using namespace suwrap;
+using policy::Check;
+using policy::Verdict;
+
+// Fixed in the parent, before any request.
+struct Pool {
+  bool wanted = false;
+  std::string problem;  // non-empty: every request is refused with it
+  gate::PoolIdentity identity;
+};
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+// Made in each worker, on its first request.
+struct Worker {
+  pid_t pid = ::getpid();
+  policy::CurrentConfig config{suwrap::build::config_path};
+  policy::SystemFacts system;
+  gate::WalkCache walks{system};  // the script's walk, until inotify reports a change on it
+  gate::NameCache facts{walks};
+  std::shared_ptr<policy::ConfigSnapshot> caller_config;  // caller_uid was read from it
+  std::optional<uid_t> caller_uid;
+  std::string physical_path;
+  std::vector<std::string> environment;  // what the allowed request's PHP sees
+};
+std::unique_ptr<Worker>& worker_slot() {
+  static std::unique_ptr<Worker> w;
+  return w;
+}
+
+Worker& worker() {
+  auto& slot = worker_slot();
+  if (!slot || slot->pid != ::getpid()) {
+    // Forked from a process that had one (php-cgi's parent never checks): its descriptors
+    // belong to the other process's watch; this one makes its own.
+    (void)slot.release();
+    slot = std::make_unique<Worker>();
+  }
+  return *slot;
+}
+
+void copy(char* to, std::size_t size, std::string_view text) {
+  const std::size_t n = std::min(size - 1, text.size());
+  std::memcpy(to, text.data(), n);
+  to[n] = '\0';
+}
+
+void refusal(suwrap_check_outcome* out, Verdict verdict, Check check, int status, std::string_view reason) {
+  out->allowed = 0;
+  out->http_status = status;
+  copy(out->verdict, sizeof(out->verdict), policy::verdict_name(verdict));
+  copy(out->check, sizeof(out->check), policy::check_name(check));
+  copy(out->reason, sizeof(out->reason), reason);
+}
+
+std::optional<std::string_view> find(std::span<const std::string> environment, std::string_view name) {
+  return policy::find_variable(environment, name);
+}
+
+std::optional<std::string> owned(std::optional<std::string_view> v) {
+  return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+}
+
+void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out) {
+  const Pool& p = pool();
+  if (!p.problem.empty()) return refusal(out, Verdict::error, Check::exec, 500, p.problem);
+  Worker& w = worker();
+  w.environment.clear();
+  w.physical_path.clear();
+
+  const auto config = w.config.get();
+  const gate::NameCache::Question question(w.facts);
+  policy::Request request;
+  request.environment.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) request.environment.emplace_back(raw[i]);
+  // The caller check is suwrap's (it started this pool for the caller); the web server's
+  // connection to the pool's socket is the caller's by the socket's own permissions.
+  if (config != w.caller_config) {
+    w.caller_config = config;
+    w.caller_uid.reset();
+    if (config->config.has_value())
+      if (auto caller = w.facts.user_by_name(config->config->caller)) w.caller_uid = caller->uid;
+  }
+  request.real_uid = w.caller_uid.value_or(static_cast<uid_t>(-1));
+  request.script = owned(find(request.environment, "SCRIPT_FILENAME"));
+  request.handler = owned(find(request.environment, "SUWRAP_HANDLER"));
+  request.server_name = owned(find(request.environment, "SERVER_NAME"));
+  const policy::Decision decision = policy::decide(request, config->config, config->account_source(), w.facts);
+  if (decision.verdict != Verdict::allow) {
+    Check failed = decision.failed.value_or(Check::request);
+    if (failed == Check::caller) failed = Check::config;
+    return refusal(out, decision.verdict, failed, decision.http_status, decision.reason);
+  }
+  const auto groups =
+      w.facts.groups_of(p.identity.user, decision.target ? decision.target->group.gid : p.identity.gid);
+  if (const auto mismatch = gate::mismatch_for_pool(decision, p.identity, groups.value_or(std::vector<gid_t>{})))
+    return refusal(out, mismatch->verdict, mismatch->check, mismatch->http_status, mismatch->reason);
+
+  w.environment =
+      policy::build_environment(request.environment, gate::php_environment(decision, config->config->safe_path));
+  w.physical_path = decision.physical_path;
+  out->allowed = 1;
+  out->http_status = 200;
+  copy(out->verdict, sizeof(out->verdict), policy::verdict_name(Verdict::allow));
+  out->check[0] = '\0';
+  copy(out->reason, sizeof(out->reason), decision.reason);
+  out->dev = static_cast<unsigned long long>(decision.script_facts.dev);
+  out->ino = static_cast<unsigned long long>(decision.script_facts.ino);
+  out->ctime_sec = decision.script_facts.ctime_sec;
+  out->ctime_nsec = decision.script_facts.ctime_nsec;
+  out->physical_path = w.physical_path.c_str();
+}
+
+std::string startup() {
+  const char* handler = std::getenv("SUWRAP_POOL_HANDLER");
+  const char* limits = std::getenv("SUWRAP_POOL_LIMITS");
+  const char* phprc = std::getenv("PHPRC");
+  const char* account = std::getenv("SUWRAP_POOL_ACCOUNT");
+  if (handler == nullptr || *handler == '\0') return "SUWRAP_POOL_HANDLER is not set";
+  if (limits == nullptr) return "SUWRAP_POOL_LIMITS is not set";
+  if (phprc == nullptr || phprc[0] != '/') return "PHPRC is not an absolute path";
+  if (::getuid() == 0 || ::geteuid() != ::getuid() || ::getegid() != ::getgid())
+    return "php-cgi checks requests only as an account user, never as root or set-uid";
+  gate::PoolIdentity id;
+  id.uid = ::getuid();
+  id.handler = handler;
+  id.phprc = phprc;
+  if (account != nullptr && *account != '\0') id.account = account;
+  const auto parsed = gate::limits_from_argument(limits);
+  if (!parsed) return std::string("SUWRAP_POOL_LIMITS ") + limits + " is not five whole numbers";
+  id.limits = *parsed;
+  id.gid = ::getgid();
+  id.groups.resize(static_cast<std::size_t>(std::max(0, ::getgroups(0, nullptr))));
+  if (::getgroups(static_cast<int>(id.groups.size()), id.groups.data()) != static_cast<int>(id.groups.size()))
+    return "getgroups failed";
+  std::sort(id.groups.begin(), id.groups.end());
+  id.groups.erase(std::unique(id.groups.begin(), id.groups.end()), id.groups.end());
+  policy::SystemFacts facts;
+  const auto user = facts.user_by_uid(id.uid);
+  if (!user) return "uid " + std::to_string(id.uid) + " has no user entry";
+  id.user = user->name;
+  // The handler's settings as they are now: a request whose decision finds others later
+  // is refused and, as with the gate, the pool should be started again.
+  const auto snapshot = policy::CurrentConfig(suwrap::build::config_path).get();
+  if (!snapshot->config) return snapshot->config.error().to_string();
+  const policy::Handler* h = snapshot->config->handler(id.handler);
+  if (h == nullptr || h->kind != policy::HandlerKind::php_fcgi)
+    return "SUWRAP_POOL_HANDLER " + id.handler + " is not a php-fcgi handler of the configuration";
+  pool().identity = gate::with_handler_settings(std::move(id), *h);
+  return {};
+}
+
+}  // namespace
+
+extern "C" {
+
+int suwrap_check_wanted(void) {
+  return std::getenv("SUWRAP_POOL_HANDLER") != nullptr ? 1 : 0;
+}
+
+const char* suwrap_check_startup(void) {
+  Pool& p = pool();
+  p.wanted = true;
+  try {
+    p.problem = startup();
+  } catch (const std::exception& e) {
+    p.problem = std::string("the pool cannot be read: ") + e.what();
+  } catch (...) {
+    p.problem = "the pool cannot be read";
+  }
+  return p.problem.empty() ? nullptr : p.problem.c_str();
+}
+
+void suwrap_check_request(const char* const* environment, size_t count, suwrap_check_outcome* out) {
+  std::memset(out, 0, sizeof(*out));
+  try {
+    check(environment, count, out);
+  } catch (const std::exception& e) {
+    refusal(out, Verdict::error, Check::exec, 500, std::string("the check failed: ") + e.what());
+  } catch (...) {
+    refusal(out, Verdict::error, Check::exec, 500, "the check failed");
+  }
+  if (!out->allowed) {
+    auto& slot = worker_slot();
+    if (slot) {
+      slot->environment.clear();
+      slot->physical_path.clear();
+    }
+  }
+}
+
+size_t suwrap_check_environment_count(void) {
+  const auto& slot = worker_slot();
+  return slot ? slot->environment.size() : 0;
+}
+
+const char* suwrap_check_environment_entry(size_t index) {
+  const auto& slot = worker_slot();
+  return slot && index < slot->environment.size() ? slot->environment[index].c_str() : nullptr;
+}
+
+const char* suwrap_check_user_ini_note(void) {
+  const auto& slot = worker_slot();
+  if (!slot || slot->physical_path.empty()) return nullptr;
+  try {
+    const std::string* note = slot->walks.note(slot->physical_path);
+    return note != nullptr && !note->empty() ? note->c_str() : nullptr;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void suwrap_check_user_ini_remember(const char* note) {
+  auto& slot = worker_slot();
+  if (!slot || slot->physical_path.empty() || note == nullptr) return;
+  try {
+    if (std::string* kept = slot->walks.note(slot->physical_path)) *kept = note;
+  } catch (...) {
+  }
+}
+
+const char* suwrap_check_getenv(const char* name, size_t length) {
+  const auto& slot = worker_slot();
+  if (!slot) return nullptr;
+  const std::string_view wanted(name, length);
+  for (const auto& entry : slot->environment)
+    if (entry.size() > length && entry.compare(0, length, wanted) == 0 && entry[length] == '=')
+      return entry.c_str() + length + 1;
+  return nullptr;
+}
+
+}  // extern "C"
