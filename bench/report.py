@@ -43,11 +43,12 @@ STACKS = [
     ("warm", "nginx → suwrap-cgid → pool: gate → php-cgi (warm)"),
     ("cgi", "part: nginx → php-cgi as the owner, unchecked (floor)"),
     ("guarded", "part: nginx → php-cgi as the owner + guard, no relay"),
+    ("checked", "part: nginx → php-cgi + guard making the per-request check"),
 ]
 STACK_NAMES = dict(STACKS)
 PAYLOAD_NAMES = {"php": "hello.php", "cgi": "C CGI", "wp": "WordPress front page"}
 # The stacks whose CPU is recorded process by process (bench/run.sh's front_pid).
-BY_PROGRAM = ("ours", "fpm", "warm", "cgi", "guarded")
+BY_PROGRAM = ("ours", "fpm", "warm", "cgi", "guarded", "checked")
 
 
 def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_ticks):
@@ -145,20 +146,22 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
             print("| %d | %s | %s | %s | %s |" % (c, both(payload, c, "fpm", "warm"), both(payload, c, "ours", "warm"),
                                                  both(payload, c, "fcgiwrap", "warm"), both(payload, c, "apache", "warm")))
 
-    if any(stack in ("cgi", "guarded") for stack, _, _ in cells):
+    if any(stack in ("cgi", "guarded", "checked") for stack, _, _ in cells):
         print("\n### A direct design's ceiling (hello.php): parts, not stacks to deploy\n")
         print("nginx → php-cgi's own FastCGI workers as the owner, with nothing in front: unchecked (no check of the "
               "request at all: the floor), and with suwrap's PHP guard loaded as warm mode loads it (nginx hands it "
-              "the checked script's identity, as the gate does after its check). What a design without relays could "
-              "reach; neither is deployable as it is. Measured req/s over php-fpm's, and (in brackets) php-fpm's CPU "
+              "the checked script's identity, as the gate does after its check), and with the guard making the "
+              "per-request check itself (the policy's checks and the pool's rule, in the worker: what a direct pool's "
+              "worker does). Measured req/s over php-fpm's, and (in brackets) php-fpm's CPU "
               "per request over theirs; the last column is warm mode over the guarded part.\n")
-        print("| c | unchecked / php-fpm | guarded / php-fpm | warm / php-fpm | warm / guarded |")
-        print("|--:|--:|--:|--:|--:|")
+        print("| c | unchecked / php-fpm | guarded / php-fpm | checked / php-fpm | warm / php-fpm | warm / guarded |")
+        print("|--:|--:|--:|--:|--:|--:|")
         for c in concurrencies:
-            if ("cgi", "php", c) not in cells and ("guarded", "php", c) not in cells:
+            if all((st, "php", c) not in cells for st in ("cgi", "guarded", "checked")):
                 continue
-            print("| %d | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "cgi"), both("php", c, "fpm", "guarded"),
-                                                 both("php", c, "fpm", "warm"), both("php", c, "guarded", "warm")))
+            print("| %d | %s | %s | %s | %s | %s |" % (c, both("php", c, "fpm", "cgi"), both("php", c, "fpm", "guarded"),
+                                                      both("php", c, "fpm", "checked"), both("php", c, "fpm", "warm"),
+                                                      both("php", c, "guarded", "warm")))
 
     def pooled(side, payload):
         """Median wall time and mean CPU time (ms) over every round of one side, or None."""
@@ -283,7 +286,8 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
                          ("fpm", "php-fpm (master + workers)"),
                          ("warm", "warm: suwrap-cgid + the pool (supervisor, gate, php-cgi parent + workers)"),
                          ("cgi", "part: php-cgi unchecked (parent + workers)"),
-                         ("guarded", "part: php-cgi + guard (parent + workers)")):
+                         ("guarded", "part: php-cgi + guard (parent + workers)"),
+                         ("checked", "part: php-cgi + guard with the check (parent + workers)")):
         if not os.path.exists(os.path.join(results, "rss-%s-idle" % stack)):
             continue
         print("| %s | %s | %s | %s |" % (label, rss(stack, "rss-%s-idle" % stack), rss(stack, "rss-%s-cgi-c32" % stack),

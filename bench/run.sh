@@ -14,6 +14,8 @@
 # and two parts of a stack, not stacks to deploy: what a design without relays could reach
 #   cgi       nginx -> php-cgi FastCGI workers run as the owner, no check at all (PHP only)
 #   guarded   the same with suwrap's PHP guard loaded, as warm mode loads it (PHP only)
+#   checked   the same with the guard making the per-request check itself, as a direct pool
+#             runs it: the policy's checks 1-12 and the pool's rule in the worker (PHP only)
 # and the floor: one bare fork+exec of the handler, and the same through suwrap alone
 # (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; the idle
 # memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand);
@@ -48,8 +50,8 @@ concurrencies="1 8 32"
 # Every stack, in the order of the report (bench/report.py's STACKS), and those that serve
 # hello.php alone. A new stack is named here, started in main, and given an nginx server
 # block (start_nginx) or a server of its own (as apache).
-ALL_STACKS="ours fcgiwrap apache fpm warm cgi guarded"
-PHP_ONLY_STACKS="fpm warm cgi guarded"
+ALL_STACKS="ours fcgiwrap apache fpm warm cgi guarded checked"
+PHP_ONLY_STACKS="fpm warm cgi guarded checked"
 stacks=$ALL_STACKS
 payloads="php cgi"
 warmup=2
@@ -134,8 +136,11 @@ Two parts, not stacks to deploy, show what a design without relays could reach: 
 warm's max_requests, PHPRC and environment as the gate gives its workers; nothing checks
 the request) and guarded (the same with PHP_INI_SCAN_DIR=:$GUARD_DIR, the built PHP guard
 as warm mode loads it, and nginx's fastcgi_param SUWRAP_SCRIPT_ID set to hello.php's
-"dev:ino:ctime_sec:ctime_nsec" as the gate sets it after its check). guarded needs a build
-with the guard (php/); without it it is left out and the report says so.
+"dev:ino:ctime_sec:ctime_nsec" as the gate sets it after its check). checked: the guard
+makes the per-request check itself (SUWRAP_POOL_HANDLER=php-warm, SUWRAP_POOL_LIMITS in
+php-cgi's environment), nginx passing the request straight to php-cgi, no identity given.
+guarded and checked need a build with the guard (php/), checked the warm handler too;
+without them they are left out and the report says so.
 
 Idle memory: $idle_accounts more real users, each with hello.php and an account file whose
 php_handler is "php-idle" (kind php-fcgi, the same workers, idle_seconds = --idle-seconds).
@@ -829,6 +834,9 @@ start_php_cgi() {
   mkdir -p "$dir"
   chown "$USER_NAME:$USER_NAME" "$dir"
   [ "$stack" = guarded ] && scan=(PHP_INI_SCAN_DIR=":$GUARD_DIR")
+  # The pool as a direct pool's starter describes it: the warm handler, the default limits.
+  [ "$stack" = checked ] && scan=(PHP_INI_SCAN_DIR=":$GUARD_DIR" SUWRAP_POOL_HANDLER=php-warm
+    SUWRAP_POOL_LIMITS=30,512,64,256,256)
   (cd / && exec env -i PHPRC="$PHP_INI_DIR/php.ini" PATH=/usr/local/bin:/usr/bin:/bin \
     PHP_FCGI_CHILDREN="$fpm_children" PHP_FCGI_MAX_REQUESTS="$warm_max_requests" HOME="$S/home/$USER_NAME" \
     USER="$USER_NAME" LOGNAME="$USER_NAME" "${scan[@]}" /usr/bin/setpriv --reuid="$USER_NAME" \
@@ -840,11 +848,11 @@ start_php_cgi() {
   track_ready "$pid"
   printf -v "PHP_CGI_PID_$stack" '%s' "$pid"
   # A right answer does not show that the guard runs: php-cgi must have mapped it.
-  if [ "$stack" = guarded ]; then
+  if [ "$stack" = guarded ] || [ "$stack" = checked ]; then
     local _
     for _ in $(seq 1 40); do grep -q '/suwrap_guard\.so$' "/proc/$pid/maps" 2>/dev/null && break; sleep 0.05; done
     grep -q '/suwrap_guard\.so$' "/proc/$pid/maps" 2>/dev/null ||
-      die "php-cgi (guarded) did not load $GUARD_DIR/suwrap_guard.so: $(tail -n 5 "$dir/stderr")"
+      die "php-cgi ($stack) did not load $GUARD_DIR/suwrap_guard.so: $(tail -n 5 "$dir/stderr")"
   fi
   # nginx's workers (www-data) connect; nobody else may.
   chgrp "$CALLER" "$dir/php-cgi.sock"
@@ -959,6 +967,10 @@ EOF
     if has "$stacks" guarded; then
       php_server "part: the same with the guard, given hello.php's identity as the gate gives it" "$PORT_guarded" \
         "$DOCROOT" "$S/guarded/php-cgi.sock" "fastcgi_param SUWRAP_SCRIPT_ID $(script_identity "$DOCROOT/hello.php");"
+    fi
+    if has "$stacks" checked; then
+      php_server "part: the same with the guard making the per-request check (a direct pool's worker)" \
+        "$PORT_checked" "$DOCROOT" "$S/checked/php-cgi.sock"
     fi
     # The idle-memory part: /USER/public_html/hello.php of every account, to the suwrap-cgid
     # that part starts (and stops) itself.
@@ -1142,7 +1154,7 @@ rss_kb() {  # STACK
     fcgiwrap) pids=("$FCGIWRAP_PID" $(ps -o pid= --ppid "$FCGIWRAP_PID" 2>/dev/null)) ;;
     fpm) pids=("$FPM_PID" $(ps -o pid= --ppid "$FPM_PID" 2>/dev/null)) ;;
     warm) pids=("$WARM_PID" $(descendants "$WARM_PID")) ;;
-    cgi | guarded) pids=("$(front_pid "$1")" $(descendants "$(front_pid "$1")")) ;;
+    cgi | guarded | checked) pids=("$(front_pid "$1")" $(descendants "$(front_pid "$1")")) ;;
     *) echo 0; return ;;
   esac
   for p in "${pids[@]}"; do
@@ -1174,6 +1186,7 @@ front_pid() {
     warm) echo "$WARM_PID" ;;
     cgi) echo "$PHP_CGI_PID_cgi" ;;
     guarded) echo "$PHP_CGI_PID_guarded" ;;
+    checked) echo "$PHP_CGI_PID_checked" ;;
   esac
 }
 
@@ -1704,10 +1717,11 @@ machine_facts() {
         "max_requests = $warm_max_requests (no worker recycled during the run, as php-fpm's pm.max_requests = 0);" \
         "a suwrap-cgid of its own (--config $BENCH_CONF --pool-dir); per-request PHP (ours) by SUWRAP_HANDLER=php"
     fi
-    if has "$stacks" cgi || has "$stacks" guarded; then
-      echo "- parts (cgi, guarded): php-cgi -b as the owner, PHP_FCGI_CHILDREN = $fpm_children," \
+    if has "$stacks" cgi || has "$stacks" guarded || has "$stacks" checked; then
+      echo "- parts (cgi, guarded, checked): php-cgi -b as the owner, PHP_FCGI_CHILDREN = $fpm_children," \
         "PHP_FCGI_MAX_REQUESTS = $warm_max_requests, PHPRC = $PHP_INI_DIR/php.ini; guarded adds" \
-        "PHP_INI_SCAN_DIR=:$GUARD_DIR (the built guard) and nginx's fastcgi_param SUWRAP_SCRIPT_ID"
+        "PHP_INI_SCAN_DIR=:$GUARD_DIR (the built guard) and nginx's fastcgi_param SUWRAP_SCRIPT_ID;" \
+        "checked the guard with SUWRAP_POOL_HANDLER=php-warm (the per-request check in the worker)"
     fi
   fi
   if [ "$do_idle_memory" = 1 ]; then
@@ -1764,6 +1778,9 @@ leave_out() {
 has "$stacks" warm && [ -n "$WARM_MISSING" ] && leave_out warm "$WARM_MISSING"
 has "$stacks" guarded && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
   leave_out guarded "this build has no PHP guard ($BUILD_DIR/php/suwrap_guard.so)"
+has "$stacks" checked && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
+  leave_out checked "this build has no PHP guard ($BUILD_DIR/php/suwrap_guard.so)"
+has "$stacks" checked && [ -n "$WARM_MISSING" ] && leave_out checked "$WARM_MISSING"
 if ! has "$payloads" php && ! has "$payloads" wp; then
   for st in $PHP_ONLY_STACKS; do has "$stacks" "$st" && leave_out "$st" "it serves PHP only (--payloads $payloads)"; done
 fi
@@ -1784,7 +1801,7 @@ has "$stacks" ours && start_cgid
 has "$stacks" fcgiwrap && start_fcgiwrap
 has "$stacks" fpm && start_fpm
 has "$stacks" warm && start_warm_cgid
-for st in cgi guarded; do has "$stacks" "$st" && start_php_cgi "$st"; done
+for st in cgi guarded checked; do has "$stacks" "$st" && start_php_cgi "$st"; done
 if [ -n "$(nginx_stacks)" ] || [ "$do_idle_memory" = 1 ] || [ "$do_first_request" = 1 ]; then
   start_nginx
 fi
