@@ -11,6 +11,8 @@
 // instances shared between processes would hand each event to one of them only.
 #include "guard_check.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@
 #include "pool_rule.hpp"
 #include "walk_cache.hpp"
 #include "suwrap/build_config.hpp"
+#include "suwrap/config/gate_record.hpp"
 #include "suwrap/config/names.hpp"
 #include "suwrap/config/watch.hpp"
 #include "suwrap/policy/checks.hpp"
@@ -46,6 +49,7 @@ struct Pool {
   bool wanted = false;
   std::string problem;  // non-empty: every request is refused with it
   gate::PoolIdentity identity;
+  int records = -1;  // the pool's record pipe (SUWRAP_POOL_RECORDS), or -1: PHP's error log only
 };
 Pool& pool() {
   static Pool p;
@@ -63,6 +67,8 @@ struct Worker {
   std::optional<uid_t> caller_uid;
   std::string physical_path;
   std::vector<std::string> environment;  // what the allowed request's PHP sees
+  std::uint64_t wall_seconds = 0;         // the allowed request's
+  std::string wall_record;                // written if it runs past them
 };
 std::unique_ptr<Worker>& worker_slot() {
   static std::unique_ptr<Worker> w;
@@ -134,12 +140,15 @@ void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out)
   }
   const auto groups =
       w.facts.groups_of(p.identity.user, decision.target ? decision.target->group.gid : p.identity.gid);
-  if (const auto mismatch = gate::mismatch_for_pool(decision, p.identity, groups.value_or(std::vector<gid_t>{})))
+  if (const auto mismatch = gate::mismatch_for_pool(decision, p.identity, groups.value_or(std::vector<gid_t>{}))) {
+    out->retire = mismatch->retire_pool ? 1 : 0;
     return refusal(out, mismatch->verdict, mismatch->check, mismatch->http_status, mismatch->reason);
+  }
 
   w.environment =
       policy::build_environment(request.environment, gate::php_environment(decision, config->config->safe_path));
   w.physical_path = decision.physical_path;
+  w.wall_seconds = decision.limits.wall_seconds;
   out->allowed = 1;
   out->http_status = 200;
   copy(out->verdict, sizeof(out->verdict), policy::verdict_name(Verdict::allow));
@@ -152,6 +161,28 @@ void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out)
   out->physical_path = w.physical_path.c_str();
 }
 
+// The refusal as a record on the pool's pipe, for the supervisor's decision line (the
+// account's word, as the gate's records are: the supervisor fills in who from the pool).
+void write_refusal(const suwrap_check_outcome& out, const std::string& script, const std::string& request_id,
+                   const std::string& host) {
+  const int fd = pool().records;
+  if (fd < 0) return;
+  try {
+    const auto check = policy::check_from_name(out.check);
+    const auto verdict = std::string_view(out.verdict) == "deny" ? Verdict::deny : Verdict::error;
+    const std::string line = policy::encode_gate_refusal(
+        {verdict, check.value_or(Check::exec), out.http_status, script, out.reason, request_id, host});
+    std::string_view rest(line);
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  } catch (...) {
+  }
+}
+
 std::string startup() {
   const char* handler = std::getenv("SUWRAP_POOL_HANDLER");
   const char* limits = std::getenv("SUWRAP_POOL_LIMITS");
@@ -162,6 +193,18 @@ std::string startup() {
   if (phprc == nullptr || phprc[0] != '/') return "PHPRC is not an absolute path";
   if (::getuid() == 0 || ::geteuid() != ::getuid() || ::getegid() != ::getgid())
     return "php-cgi checks requests only as an account user, never as root or set-uid";
+  // The record pipe its starter gave it, kept from the programs PHP starts.
+  if (const char* records = std::getenv("SUWRAP_POOL_RECORDS"); records != nullptr && *records != '\0') {
+    const std::string text(records);
+    if (text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos)
+      return "SUWRAP_POOL_RECORDS is not a descriptor number";
+    const int fd = std::stoi(text);
+    struct stat st {};
+    if (fd < 3 || ::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+      return "SUWRAP_POOL_RECORDS " + text + " is not an open pipe";
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return "cannot keep the record pipe from PHP's programs";
+    pool().records = fd;
+  }
   gate::PoolIdentity id;
   id.uid = ::getuid();
   id.handler = handler;
@@ -221,13 +264,54 @@ void suwrap_check_request(const char* const* environment, size_t count, suwrap_c
   } catch (...) {
     refusal(out, Verdict::error, Check::exec, 500, "the check failed");
   }
+  // What the record says of the request: its id, host and script, as the client sent them.
+  std::string script, request_id, host;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string_view entry(environment[i]);
+    const auto take = [&entry](std::string_view name, std::string& into) {
+      if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
+        into = std::string(entry.substr(name.size() + 1));
+    };
+    take("SCRIPT_FILENAME", script);
+    take("SUWRAP_REQUEST_ID", request_id);
+    take("HTTP_HOST", host);
+    if (host.empty()) take("SERVER_NAME", host);
+  }
+  auto& slot = worker_slot();
   if (!out->allowed) {
-    auto& slot = worker_slot();
     if (slot) {
       slot->environment.clear();
       slot->physical_path.clear();
+      slot->wall_seconds = 0;
+      slot->wall_record.clear();
     }
+    write_refusal(*out, script, request_id, host);
+    return;
   }
+  try {
+    slot->wall_record = policy::encode_gate_refusal(
+        {Verdict::error, Check::exec, 504, script,
+         "the request ran past wall_seconds " + std::to_string(slot->wall_seconds) + "; the worker was killed",
+         request_id, host});
+  } catch (...) {
+    slot->wall_record.clear();
+  }
+}
+
+unsigned long long suwrap_check_wall_seconds(void) {
+  const auto& slot = worker_slot();
+  return slot ? slot->wall_seconds : 0;
+}
+
+const char* suwrap_check_wall_record(size_t* length) {
+  const auto& slot = worker_slot();
+  if (!slot || slot->wall_record.empty()) return nullptr;
+  *length = slot->wall_record.size();
+  return slot->wall_record.data();
+}
+
+int suwrap_check_records_fd(void) {
+  return pool().records;
 }
 
 size_t suwrap_check_environment_count(void) {

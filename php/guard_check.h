@@ -24,6 +24,9 @@ struct suwrap_check_outcome {
 	unsigned long long dev, ino;
 	long long ctime_sec, ctime_nsec;
 	const char *physical_path;
+	/* Refused because the configuration moved on from what the pool was started with: the
+	 * pool should end, so that the next request starts one that fits. */
+	int retire;
 };
 
 /* In php-cgi's parent, before any request and so before any of the account's code: takes
@@ -42,6 +45,12 @@ void suwrap_check_request(const char *const *environment, size_t count, struct s
  * params, then suwrap's own), valid until the next check. */
 size_t suwrap_check_environment_count(void);
 const char *suwrap_check_environment_entry(size_t index);
+/* The allowed request's wall_seconds (0: none), and the record to write, if it runs past
+ * them, on the pool's record pipe (suwrap_check_records_fd(), -1 when there is none). */
+unsigned long long suwrap_check_wall_seconds(void);
+const char *suwrap_check_wall_record(size_t *length);
+int suwrap_check_records_fd(void);
+
 /* The guard's .user.ini verdict remembered with the allowed script's walk (forgotten with
  * it, when inotify reports a change on a directory from / down to the script), or NULL. */
 const char *suwrap_check_user_ini_note(void);

@@ -34,7 +34,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guard_check.h"
@@ -69,6 +72,14 @@ static struct {
 static bool checking;
 static const char *check_problem;  // the pool cannot be checked against: refuse everything
 static void (*next_import_environment)(zval *array_ptr);
+// The allowed request's wall_seconds: SIGALRM writes its record and ends the worker.
+static volatile sig_atomic_t wall_armed;
+static const char *volatile wall_record;
+static volatile size_t wall_record_length;
+static int records_fd = -1;
+// The configuration moved on from this pool: once the refusal is answered, php-cgi's parent
+// is asked to end (the supervisor then ends the pool; the next request starts a fitting one).
+static bool retire_after;
 static char *(*next_getenv)(const char *name, size_t name_len);
 
 static zend_op_array *(*next_compile_file)(zend_file_handle *file_handle, int type);
@@ -307,9 +318,17 @@ static char **request_params(size_t *count)
 	environ = none;
 	unsigned int (*filter)(int, const char *, char **, size_t, size_t *) = sapi_module.input_filter;
 	sapi_module.input_filter = pass_through;
+	// php-cgi may make $_ENV first and copy it (variables_order with E): that must be raw
+	// too, and is not kept.
+	php_import_environment_variables = next_import_environment;
 	next_import_environment(&params);
+	php_import_environment_variables = checked_import_environment;
 	sapi_module.input_filter = filter;
 	environ = saved;
+	zval_ptr_dtor(&PG(http_globals)[TRACK_VARS_ENV]);
+	ZVAL_UNDEF(&PG(http_globals)[TRACK_VARS_ENV]);
+	zval_ptr_dtor(&PG(http_globals)[TRACK_VARS_SERVER]);
+	ZVAL_UNDEF(&PG(http_globals)[TRACK_VARS_SERVER]);
 	char **list = ecalloc(zend_hash_num_elements(Z_ARRVAL(params)) + 1, sizeof(char *));
 	size_t n = 0;
 	zend_string *key;
@@ -328,6 +347,73 @@ static char **request_params(size_t *count)
 	zval_ptr_dtor(&params);
 	*count = n;
 	return list;
+}
+
+// --- the wall limit and what a request leaves behind, in a direct pool -----------------------
+
+// Past wall_seconds: the record for the supervisor's log, then the worker ends as the gate
+// would end it (php-cgi's parent starts another). Only async-signal-safe calls.
+static void wall_limit_reached(int signo)
+{
+	(void)signo;
+	const char *record = wall_record;
+	size_t left = wall_record_length;
+	while (record != NULL && left > 0 && records_fd >= 0) {
+		const ssize_t n = write(records_fd, record, left);
+		if (n <= 0) break;
+		record += n;
+		left -= (size_t)n;
+	}
+	kill(getpid(), SIGKILL);
+}
+
+static void arm_wall_limit(void)
+{
+	const unsigned long long seconds = suwrap_check_wall_seconds();
+	if (seconds == 0) return;
+	size_t length = 0;
+	const char *record = suwrap_check_wall_record(&length);
+	wall_record = record;
+	wall_record_length = record != NULL ? length : 0;
+	struct itimerval limit = {{0, 0}, {(time_t)(seconds > 86400ULL * 365 ? 86400ULL * 365 : seconds), 0}};
+	if (setitimer(ITIMER_REAL, &limit, NULL) == 0) wall_armed = 1;
+}
+
+// After the request: its timer stopped, and the processes it started and left running as
+// this worker's children ended (those that left it are the supervisor's to end).
+static void guard_deactivate(void)
+{
+	if (!checking) return;
+	if (retire_after) {
+		retire_after = false;
+		kill(getppid(), SIGTERM);
+	}
+	if (wall_armed) {
+		const struct itimerval none = {{0, 0}, {0, 0}};
+		setitimer(ITIMER_REAL, &none, NULL);
+		wall_armed = 0;
+		wall_record = NULL;
+		wall_record_length = 0;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	const int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return;
+	char list[4096];
+	const ssize_t n = read(fd, list, sizeof(list) - 1);
+	close(fd);
+	if (n <= 0) return;
+	list[n] = '\0';
+	for (char *p = list; *p != '\0';) {
+		char *end = NULL;
+		const long pid = strtol(p, &end, 10);
+		if (end == p) break;
+		if (pid > 0) {
+			kill((pid_t)pid, SIGKILL);
+			waitpid((pid_t)pid, NULL, 0);
+		}
+		p = end;
+	}
 }
 
 // The check, made before the SAPI reads .user.ini and before anything of the request runs.
@@ -355,6 +441,7 @@ static void check_request(void)
 	for (size_t i = 0; i < count; i++) efree(params[i]);
 	efree(params);
 	if (!outcome.allowed) {
+		retire_after = outcome.retire != 0;
 		snprintf(request.problem, sizeof(request.problem), "%s (check %s)", outcome.reason, outcome.check);
 		request.problem_status = outcome.http_status;
 		return;
@@ -366,6 +453,7 @@ static void check_request(void)
 	request.have_identity = true;
 	if (SG(request_info).path_translated != NULL) efree(SG(request_info).path_translated);
 	SG(request_info).path_translated = estrdup(outcome.physical_path);
+	arm_wall_limit();
 }
 
 static void guard_activate(void)
@@ -633,6 +721,13 @@ static int guard_startup(zend_extension *extension)
 	if (suwrap_check_wanted()) {
 		checking = true;
 		check_problem = suwrap_check_startup();
+		records_fd = suwrap_check_records_fd();
+		struct sigaction on_alarm;
+		memset(&on_alarm, 0, sizeof(on_alarm));
+		on_alarm.sa_handler = wall_limit_reached;
+		sigfillset(&on_alarm.sa_mask);
+		if (check_problem == NULL && sigaction(SIGALRM, &on_alarm, NULL) != 0)
+			check_problem = "cannot set the wall limit's signal handler";
 	}
 	next_post_startup = zend_post_startup_cb;
 	zend_post_startup_cb = guard_post_startup;
@@ -647,8 +742,8 @@ ZEND_DLEXPORT zend_extension zend_extension_entry = {
 	"Apache-2.0",
 	guard_startup,
 	NULL,           /* shutdown */
-	guard_activate, /* per-request activation */
-	NULL,           /* per-request deactivation */
+	guard_activate,   /* per-request activation */
+	guard_deactivate, /* per-request deactivation */
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	STANDARD_ZEND_EXTENSION_PROPERTIES
 };

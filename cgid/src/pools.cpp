@@ -253,8 +253,11 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   std::vector<std::string> pool_environment;
   pool_environment.reserve(environment.size() + 1);
   for (const auto& entry : environment)
-    if (!entry.starts_with("SUWRAP_POOL_UID=")) pool_environment.push_back(entry);
+    if (!entry.starts_with("SUWRAP_POOL_UID=") && !entry.starts_with("SUWRAP_POOL_DIRECT="))
+      pool_environment.push_back(entry);
   pool_environment.push_back("SUWRAP_POOL_UID=" + std::to_string(route.key.uid));
+  // A direct pool, or the gate's own: ours to say, never the client's.
+  if (options_.direct) pool_environment.push_back("SUWRAP_POOL_DIRECT=1");
   SpawnedPool spawned;
   if (!spawn_pool(options_.wrapper, pool_environment, listener.get(), spawned, error)) {
     ++metrics_.spawn_failures;
@@ -421,7 +424,8 @@ std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std
 }
 
 void Pools::keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection) {
-  if (pool->state == Pool::State::ready && !stopping_ && pool->kept.size() < options_.max_kept_per_pool &&
+  if (!options_.direct && pool->state == Pool::State::ready && !stopping_ &&
+      pool->kept.size() < options_.max_kept_per_pool &&
       kept_connections() < options_.max_kept) {
     pool->kept.push_back({std::move(connection), PoolClock::now()});
     sweep_kept_later();

@@ -76,6 +76,10 @@ struct PoolOptions {
   std::size_t max_kept_per_pool = 8;
   std::size_t max_kept = 64;  // over all pools
   std::chrono::milliseconds kept_for{2000};
+  // Direct pools (--direct-pools): the account's php-cgi workers take the connections
+  // themselves and check each request; a worker holds a kept connection as long as it is
+  // open, so none is kept.
+  bool direct = false;
 };
 
 struct Pool {

@@ -252,8 +252,9 @@ Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::lo
       metrics_(MetricsSettings{options_.version, options_.max_children, options_.max_pools, options_.timeout,
                                options_.queue_timeout, options_.metrics_accounts}),
       router_(options_.config_path),
-      pools_(io, PoolOptions{options_.wrapper, options_.pool_dir, options_.max_pools, options_.timeout,
-                             options_.queue_timeout},
+      pools_(io,
+             PoolOptions{options_.wrapper, options_.pool_dir, options_.max_pools, options_.timeout,
+                         options_.queue_timeout, 8, 64, std::chrono::milliseconds(2000), options_.direct_pools},
              log_, metrics_) {
   session_config_.max_conns = static_cast<std::uint32_t>(std::max<std::size_t>(options_.max_children, 1));
   session_config_.max_reqs = session_config_.max_conns;

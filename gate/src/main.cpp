@@ -31,6 +31,7 @@
 #include "php_pool.hpp"
 #include "pool_rule.hpp"
 #include "records.hpp"
+#include "direct.hpp"
 #include "server.hpp"
 #include "suwrap/build_config.hpp"
 #include "suwrap/fastcgi/server/completion.hpp"
@@ -120,6 +121,10 @@ int start_and_serve(int argc, char** argv) {
   app.add_option("--handler", handler_name, "The php-fcgi handler this pool serves")->required();
   app.add_option("--phprc", phprc, "The php.ini php-cgi is started with (PHPRC)")->required();
   app.add_option("--account", account, "Account mode: the account this pool serves");
+  bool direct = false;
+  app.add_flag("--direct", direct,
+               "A direct pool: php-cgi's workers take the pool's connections themselves and check every request "
+               "with the PHP guard; the gate supervises them");
   app.set_version_flag("-V,--version", std::string("suwrap-gate ") + suwrap::build::version);
   app.add_option("--limits", limits_text,
                  "The limits the pool's processes were started with: cpu_seconds,memory_mb,nproc,nofile,fsize_mb")
@@ -196,6 +201,28 @@ int start_and_serve(int argc, char** argv) {
                         // The PHP guard (php/suwrap_guard.c), from root's directory, which
                         // suwrap --pool checked before it started this gate.
                         std::string("PHP_INI_SCAN_DIR=:") + suwrap::build::php_guard_dir};
+  if (direct) {
+    // The pool the workers check against, read once by the guard in php-cgi's parent; the
+    // supervisor's pipe (our stderr) for their records, as fd 3.
+    if (!gate::limits_from_argument(limits_text))
+      fail_start(Check::request, "--limits " + limits_text + " is not five whole numbers");
+    launch.environment.push_back("SUWRAP_POOL_HANDLER=" + handler_name);
+    launch.environment.push_back("SUWRAP_POOL_LIMITS=" + limits_text);
+    if (account) launch.environment.push_back("SUWRAP_POOL_ACCOUNT=" + *account);
+    launch.environment.push_back("SUWRAP_POOL_RECORDS=3");
+    auto php = gate::PhpPool::start_direct(launch, STDIN_FILENO, STDERR_FILENO);
+    if (!php) fail_start(Check::exec, "php-cgi did not start: " + php.error());
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) {
+      (*php)->stop();
+      fail_start(Check::exec, std::string("cannot close the start channel: ") + std::strerror(errno));
+    }
+    ::close(null);
+    gate::DirectOptions options;
+    options.idle_after = std::chrono::seconds(handler->idle_seconds);
+    options.max_lifetime = std::chrono::seconds(handler->max_lifetime_seconds);
+    return gate::supervise_direct(**php, options);
+  }
   auto php = gate::PhpPool::start(launch, php_ready_within);
   if (!php) fail_start(Check::exec, "php-cgi did not start: " + php.error());
 

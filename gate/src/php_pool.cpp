@@ -42,7 +42,7 @@ Expected<sockaddr_un, std::string> address_of(const std::string& path) {
 // In the child, between fork and exec: only async-signal-safe calls. Reports errno on
 // `report` and exits if anything fails, so the parent never mistakes a half-set-up child
 // for php-cgi.
-[[noreturn]] void exec_php(pid_t gate, int listener, int devnull, int report, char* const* argv,
+[[noreturn]] void exec_php(pid_t gate, int listener, int devnull, int report, int records, char* const* argv,
                            char* const* envp) {
   const auto fail = [report]() {
     const int error = errno;
@@ -61,6 +61,8 @@ Expected<sockaddr_un, std::string> address_of(const std::string& path) {
   if (::dup2(listener, STDIN_FILENO) < 0 || ::dup2(devnull, STDOUT_FILENO) < 0 ||
       ::dup2(devnull, STDERR_FILENO) < 0)
     fail();
+  // A direct pool's record pipe, as fd 3 (the parent put it and the report pipe above 9).
+  if (records >= 0 && ::dup2(records, 3) != 3) fail();
   // Signals as a fresh program expects them: none blocked, SIGPIPE (ignored by the gate)
   // at its default.
   sigset_t none;
@@ -96,12 +98,38 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
     return unexpected("bind " + pool->socket_path_ + ": " + errno_text(errno));
   if (::listen(listener.get(), SOMAXCONN) != 0) return unexpected("listen: " + errno_text(errno));
 
+  if (auto started = pool->exec_child(launch, listener.get(), -1); !started) return unexpected(started.error());
+  listener.reset();  // the workers hold it; when they are gone, nobody accepts any more
+
+  auto ready = pool->wait_ready(ready_within);
+  if (!ready) return unexpected(ready.error());
+  return pool;
+}
+
+Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start_direct(const PhpLaunch& launch, int listener,
+                                                                      int records) {
+  std::unique_ptr<PhpPool> pool(new PhpPool());
+  if (auto started = pool->exec_child(launch, listener, records); !started) return unexpected(started.error());
+  return pool;
+}
+
+// Forks and execs php-cgi with `listener` as fd 0 (and `records`, if any, as fd 3); returns
+// once the exec happened (or failed, with the child's errno).
+Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int listener, int records) {
   Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return unexpected("/dev/null: " + errno_text(errno));
+  // Above 9, so that the child's dup2 onto 3 neither hits them nor keeps close-on-exec.
   std::array<int, 2> report_pipe{};
   if (::pipe2(report_pipe.data(), O_CLOEXEC) != 0) return unexpected("pipe: " + errno_text(errno));
-  Fd report_read(report_pipe[0]);
-  Fd report_write(report_pipe[1]);
+  Fd report_low_read(report_pipe[0]);
+  Fd report_low_write(report_pipe[1]);
+  Fd report_read(::fcntl(report_low_read.get(), F_DUPFD_CLOEXEC, 10));
+  Fd report_write(::fcntl(report_low_write.get(), F_DUPFD_CLOEXEC, 10));
+  Fd records_high(records >= 0 ? ::fcntl(records, F_DUPFD_CLOEXEC, 10) : -1);
+  if (!report_read || !report_write || (records >= 0 && !records_high))
+    return unexpected("fcntl: " + errno_text(errno));
+  report_low_read.reset();
+  report_low_write.reset();
 
   // argv and the environment are laid out before the fork: the child only execs.
   std::vector<std::string> args{launch.program};
@@ -117,8 +145,9 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
   const pid_t gate = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return unexpected("fork: " + errno_text(errno));
-  if (pid == 0) exec_php(gate, listener.get(), devnull.get(), report_write.get(), argv.data(), envp.data());
-  pool->pid_ = pid;
+  if (pid == 0)
+    exec_php(gate, listener, devnull.get(), report_write.get(), records_high.get(), argv.data(), envp.data());
+  pid_ = pid;
   report_write.reset();
 
   // The report pipe closes on a successful exec; an errno on it is a failed set-up.
@@ -129,16 +158,12 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
   } while (got < 0 && errno == EINTR);
   if (got > 0) {
     ::waitpid(pid, nullptr, 0);
-    pool->pid_ = -1;
+    pid_ = -1;
     return unexpected("cannot execute " + launch.program + ": " + errno_text(child_error));
   }
-  pool->pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pool->pidfd_) return unexpected("pidfd_open: " + errno_text(errno));  // stop() still ends it, by pid
-  listener.reset();  // the workers hold it; when they are gone, nobody accepts any more
-
-  auto ready = pool->wait_ready(ready_within);
-  if (!ready) return unexpected(ready.error());
-  return pool;
+  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd_) return unexpected("pidfd_open: " + errno_text(errno));  // stop() still ends it, by pid
+  return true;
 }
 
 PhpPool::~PhpPool() {

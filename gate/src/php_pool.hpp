@@ -36,6 +36,11 @@ class PhpPool {
   // Starts php-cgi and waits until a worker answers FCGI_GET_VALUES, at most `ready_within`.
   static util::Expected<std::unique_ptr<PhpPool>, std::string> start(
       const PhpLaunch& launch, std::chrono::milliseconds ready_within);
+  // A direct pool: php-cgi's workers accept on `listener` (the pool's socket, which the
+  // caller keeps) and get `records` (the supervisor's pipe) as fd 3. No socket of its own,
+  // so no FCGI_GET_VALUES: started once php-cgi was executed.
+  static util::Expected<std::unique_ptr<PhpPool>, std::string> start_direct(const PhpLaunch& launch, int listener,
+                                                                          int records);
   ~PhpPool();
   PhpPool(const PhpPool&) = delete;
   PhpPool& operator=(const PhpPool&) = delete;
@@ -55,6 +60,7 @@ class PhpPool {
  private:
   PhpPool() = default;
   util::Expected<bool, std::string> wait_ready(std::chrono::milliseconds within) const;
+  util::Expected<bool, std::string> exec_child(const PhpLaunch& launch, int listener, int records);
 
   std::string dir_;
   std::string socket_path_;

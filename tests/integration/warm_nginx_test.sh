@@ -22,24 +22,7 @@ MAX_POOLS=8
 POOL_DIR=$T_ROOT/run/pools
 t_markers_dir
 
-t_user ALICE
-t_user BOB
-t_site_ini 'output_buffering = 0
-display_errors = stderr
-opcache.enable = 1
-opcache.validate_timestamps = 1
-opcache.file_update_protection = 0
-'
-T_CONFIG_TABLES="$(t_php_handler php-warm php-fcgi "ini_dir=\"$T_ROOT/etc/php\"" "workers=$WORKERS" max_requests=500 \
-  "idle_seconds=$IDLE")
-
-[handlers.cgi]
-kind = \"cgi\"
-extensions = [\".cgi\"]
-
-[limits]
-wall_seconds = $WALL"
-t_config
+t_warm_site "$WORKERS" "$IDLE" "$WALL"
 
 # The scripts of an account's docroot.
 #   who.php?ms=N    sleeps N ms, then "uid=<uid> ppid=<php parent> hits=<opcache hits>"

@@ -23,6 +23,30 @@ t_site_ini() {
   t_file root 0644 "$T_ROOT/etc/php/php.ini" "$1"
 }
 
+# t_warm_site WORKERS IDLE WALL: ALICE and BOB, the tests' own PHP ini with opcache on, and a
+# configuration whose .php handler "php-warm" is of kind php-fcgi (WORKERS workers, 500
+# requests each, idle_seconds IDLE), .cgi per request, and wall_seconds WALL.
+t_warm_site() {
+  t_user ALICE
+  t_user BOB
+  t_site_ini 'output_buffering = 0
+display_errors = stderr
+opcache.enable = 1
+opcache.validate_timestamps = 1
+opcache.file_update_protection = 0
+'
+  T_CONFIG_TABLES="$(t_php_handler php-warm php-fcgi "ini_dir=\"$T_ROOT/etc/php\"" "workers=$1" max_requests=500 \
+    "idle_seconds=$2")
+
+[handlers.cgi]
+kind = \"cgi\"
+extensions = [\".cgi\"]
+
+[limits]
+wall_seconds = $3"
+  t_config
+}
+
 # t_web_site: the set-up of a suite that puts a web server in front of the daemon: the
 # scratch tree (t_setup), the site (t_cgid_site), the daemon with its defaults, and a free
 # port for the web server (T_PORT).

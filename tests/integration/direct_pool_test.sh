@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Direct pools end to end: real nginx -> suwrap-cgid --direct-pools -> the account's php-cgi
+# workers, started by suwrap --pool -> suwrap-gate --direct (which supervises, and is not in
+# the request's path). Every request is checked in the worker by the PHP guard with the policy
+# code: it runs as its owner in one pool per account; a refusal is answered with its status,
+# logged with its check for the account's user, and never runs; a script past wall_seconds
+# is ended and logged; what a request leaves running (attached or escaped) is ended; an idle
+# pool ends and the next request starts another; a changed php.ini ends the pool.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/cgid_site.sh"
+command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
+: "${SUWRAP_CGID_BIN:?SUWRAP_CGID_BIN must name the built suwrap-cgid}"
+t_require_warm
+t_setup
+
+WORKERS=2
+IDLE=6
+WALL=3
+POOL_DIR=$T_ROOT/run/pools
+t_markers_dir
+t_warm_site "$WORKERS" "$IDLE" "$WALL"
+
+for user in "$ALICE" "$BOB"; do
+  docroot=$T_ROOT/home/$user/public_html
+  t_file "$user" 0644 "$docroot/who.php" \
+    '<?php header("Content-Type: text/plain"); $s = opcache_get_status(false); echo "uid=", posix_getuid(), " ppid=", posix_getppid(), " hits=", $s ? $s["opcache_statistics"]["hits"] : -1, " id=", getenv("SUWRAP_SCRIPT_ID") === false ? "none" : "set", " pool=", isset($_SERVER["SUWRAP_POOL_HANDLER"]) ? "seen" : "hidden";'
+done
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/nap.php" \
+  "<?php file_put_contents('$T_MARKS/nap.pid', getmypid()); sleep((int)(\$_GET['s'] ?? 1)); echo 'slept';"
+t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "<?php touch('$T_MARKS/group_writable-ran');"
+t_file "$BOB" 0644 "$ALICE_DOCROOT/bobs_in_alice.php" "<?php touch('$T_MARKS/bobs_in_alice-ran');"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 307\" >/dev/null 2>&1 &"); echo "started";'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/attached.php" \
+  '<?php $p = proc_open(["sleep", "308"], [], $pipes); echo "started ", proc_get_status($p)["pid"];'
+touch -d '1 hour ago' "$ALICE_DOCROOT"/*.php "$BOB_DOCROOT"/*.php
+
+t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
+field() { printf '%s' "$T_OUT" | sed -n "s/.*$1=\([-a-z0-9]*\).*/\1/p"; }
+allow_lines() { t_log_new | awk -v u="$1" '$1 == "decision" && $2 == "allow" && $4 == u' | wc -l; }
+procs_of() { ps -o pid= -u "$1" 2>/dev/null | wc -l; }
+wait_no_procs_of() {
+  local _
+  for _ in $(seq 1 150); do [ "$(procs_of "$1")" = 0 ] && return 0; sleep 0.1; done
+  return 1
+}
+# logged CHECK [TEXT]: a decision line for alice with CHECK (and TEXT in its reason) since the
+# mark, written by the supervisor from the worker's record a moment after the answer.
+logged() {
+  local _
+  for _ in $(seq 1 40); do
+    t_log_new | awk -v u="$ALICE" -v c="$1" '$1 == "decision" && $3 == c && $4 == u' | grep -q -- "${2-}" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --direct-pools
+T_PORT=$(t_free_port)
+t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/nginx-site.conf" \
+  LISTEN="127.0.0.1:$T_PORT" SERVER_NAME=localhost DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"
+t_start_nginx "$T_ROOT/nginx-site.conf"
+
+t_case "direct: each request runs as its script's owner, checked in the worker"
+t_log_mark
+t_curl "$(t_url "$ALICE" who.php)"
+t_expect "200 (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200
+t_expect "alice's uid (got: $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "no identity was handed to the worker: it checked itself" test "$(field id)" = none
+t_expect "the pool's own variables are not the script's" test "$(field pool)" = hidden
+alice_parent=$(field ppid)
+t_curl "$(t_url "$BOB" who.php)"
+t_expect "bob's script: bob's uid (got: $T_OUT)" test "$(field uid)" = "$BOB_UID"
+
+t_case "direct: the pool is reused, and the gate holds no request"
+for _ in 1 2 3; do t_curl "$(t_url "$ALICE" who.php)"; done
+t_expect "the same php parent ($alice_parent, got $(field ppid))" test -n "$alice_parent" -a "$(field ppid)" = "$alice_parent"
+t_expect "one suwrap --pool allow line for alice (got $(allow_lines "$ALICE"))" test "$(allow_lines "$ALICE")" = 1
+t_expect "gate + php parent + $WORKERS workers run as alice (got $(procs_of "$ALICE"))" \
+  test "$(procs_of "$ALICE")" = $((WORKERS + 2))
+gate=$(pgrep -u "$ALICE" -f -- "--direct" | sed -n 1p)
+t_expect "the gate runs --direct" test -n "$gate"
+t_expect "the gate holds no connection: only php-cgi accepts on the pool's socket" \
+  sh -c "! ss -xHpn 2>/dev/null | grep -q 'pid=$gate,'"
+
+t_case "direct: refusals are answered, logged with their check for alice, and never run"
+t_log_mark
+t_curl "$(t_url "$ALICE" group_writable.php)"
+t_expect "a group-writable script: 403 (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "logged with check file_perms" logged file_perms
+t_log_mark
+t_curl "$(t_url "$ALICE" bobs_in_alice.php)"
+t_expect "another user's file in alice's docroot: 403 (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "neither ran" t_no_marker group_writable-ran bobs_in_alice-ran
+t_curl "$(t_url "$ALICE" who.php)"
+t_expect "the pool serves on (got $T_OUT)" test "$(field ppid)" = "$alice_parent"
+
+t_case "direct: a request past wall_seconds is ended, and logged"
+t_log_mark
+t_curl "$(t_url "$ALICE" nap.php)?s=30" --max-time 20
+nap_pid=$(cat "$T_MARKS/nap.pid" 2>/dev/null || echo none)
+t_expect "not answered as a success (got $T_STATUS)" test "$T_STATUS" != 200
+t_expect "its worker is gone" sh -c "! kill -0 $nap_pid 2>/dev/null"
+t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
+t_curl "$(t_url "$ALICE" who.php)"
+t_expect "the pool serves on with a new worker (got $T_OUT)" test "$(field ppid)" = "$alice_parent"
+
+t_case "direct: what a request leaves running is ended"
+t_curl "$(t_url "$ALICE" attached.php)"
+t_expect "started (got $T_OUT)" t_contains "$T_OUT" started
+t_curl "$(t_url "$ALICE" escape.php)"
+t_expect "started (got $T_OUT)" t_contains "$T_OUT" started
+gone() { local _; for _ in $(seq 1 50); do pgrep -u "$ALICE" -f "sleep $1" >/dev/null || return 0; sleep 0.1; done; return 1; }
+t_expect "a child left attached to the worker is ended" gone 308
+t_expect "a process that left the request is ended" gone 307
+
+t_case "direct: an idle pool ends, and the next request starts another"
+t_expect "no process of alice after idle_seconds" wait_no_procs_of "$ALICE"
+t_log_mark
+t_curl "$(t_url "$ALICE" who.php)"
+t_expect "alice again (got $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "a new pool (one allow line)" test "$(allow_lines "$ALICE")" = 1
+
+t_case "direct: a configuration the pool no longer fits: refused once, then a fresh pool"
+parent=$(field ppid)
+t_expect "a php parent to compare with" test -n "$parent"
+T_CONFIG_TABLES="${T_CONFIG_TABLES}
+cpu_seconds = 29"
+t_config
+t_log_mark
+t_curl "$(t_url "$ALICE" who.php)"
+t_expect "refused 500 (got $T_STATUS)" test "$T_STATUS" = 500
+t_expect "logged with check user: the limits changed" logged user
+for _ in $(seq 1 20); do
+  t_curl "$(t_url "$ALICE" who.php)"
+  [ "$T_STATUS" = 200 ] && break
+  sleep 0.25
+done
+t_expect "then served (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200
+t_expect "by another php parent ($parent, then $(field ppid))" test "$(field ppid)" != "$parent"
+
+t_stop_web nginx
+t_stop_cgid
+t_done
