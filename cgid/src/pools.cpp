@@ -21,6 +21,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "log_line.hpp"
+#include "sites.hpp"
 #include "spawn.hpp"
 #include "suwrap/config/gate_record.hpp"
 
@@ -205,7 +206,8 @@ awaitable<PoolAcquired> Pools::acquire(const WarmRoute& route, const std::vector
       std::vector<PoolUse> uses;
       uses.reserve(pools_.size());
       for (const auto& [key, pool] : pools_)
-        uses.push_back({key, pool->state == Pool::State::ready && pool->in_flight == 0 && pool->waiting == 0,
+        uses.push_back({key, pool->state == Pool::State::ready && pool->in_flight == 0 && pool->waiting == 0 &&
+                                 pool->site.empty(),
                         pool->last_used});
       if (auto victim = least_recently_used_idle(uses)) {
         retire(pools_.at(*victim), "--max-pools reached: the least recently used idle pool makes room");
@@ -232,7 +234,11 @@ awaitable<PoolAcquired> Pools::acquire(const WarmRoute& route, const std::vector
 
 std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std::string>& environment,
                                    std::optional<std::string> account, PoolAcquired& failure) {
-  const auto path = pool_socket_path(options_.dir, route.key);
+  // A direct pool of an account with a site socket listens there: the web server's
+  // connections to it then reach the account's workers without suwrap-cgid.
+  std::optional<Sites::Handed> site;
+  if (options_.direct && sites_ != nullptr && !route.key.account.empty()) site = sites_->hand_over(route.key.account);
+  const auto path = site ? std::optional<std::string>(site->path) : pool_socket_path(options_.dir, route.key);
   if (!path) {
     log_->error("no pool for {}: its socket path under {} is too long; serving it per request",
                 describe(route.key), options_.dir);
@@ -241,7 +247,13 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   }
   auto pool = std::make_shared<Pool>(io_.get_executor(), route.key, *path, route.idle);
   std::string error;
-  util::Fd listener = listen_at(*path, pool->socket_dev, pool->socket_ino, error);
+  util::Fd listener;
+  if (site) {
+    listener = std::move(site->fd);
+    pool->site = route.key.account;
+  } else {
+    listener = listen_at(*path, pool->socket_dev, pool->socket_ino, error);
+  }
   if (!listener) {
     log_->error("no pool for {}: {}; serving it per request", describe(route.key), error);
     failure = PoolFallback{};
@@ -262,7 +274,10 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   if (!spawn_pool(options_.wrapper, pool_environment, listener.get(), spawned, error)) {
     ++metrics_.spawn_failures;
     log_->error("cannot start suwrap --pool for {}: {}", describe(route.key), error);
-    ::unlink(path->c_str());
+    if (site)
+      sites_->released(route.key.account);
+    else
+      ::unlink(path->c_str());
     failure = PoolUnavailable{500};
     return nullptr;
   }
@@ -345,9 +360,13 @@ awaitable<void> Pools::supervise(std::shared_ptr<Pool> pool, util::Fd start_chan
   // the new pool unreachable (connect: ENOENT) and its requests answered 502.
   const auto successor = pools_.find(pool->key);
   struct stat st {};
-  if (successor == pools_.end() && ::lstat(pool->socket_path.c_str(), &st) == 0 && st.st_dev == pool->socket_dev &&
-      st.st_ino == pool->socket_ino)
+  if (!pool->site.empty()) {
+    // A site's socket is the site's: suwrap-cgid accepts on it again.
+    if (sites_ != nullptr) sites_->released(pool->site);
+  } else if (successor == pools_.end() && ::lstat(pool->socket_path.c_str(), &st) == 0 &&
+             st.st_dev == pool->socket_dev && st.st_ino == pool->socket_ino) {
     ::unlink(pool->socket_path.c_str());
+  }
   --alive_;
   metrics_.pools_running = alive_;
   if (was_started) {
@@ -468,6 +487,9 @@ void Pools::forget(const std::shared_ptr<Pool>& pool) {
 }
 
 void Pools::arm_idle(const std::shared_ptr<Pool>& pool) {
+  // A site's pool serves the web server's connections without us: we cannot tell it is
+  // idle; its gate ends it when its workers are.
+  if (!pool->site.empty()) return;
   pool->idle_timer.expires_after(idle_retire_after(pool->idle));
   std::weak_ptr<Pool> weak = pool;
   pool->idle_timer.async_wait([this, weak](const std::error_code& ec) {

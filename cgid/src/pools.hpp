@@ -114,6 +114,9 @@ struct Pool {
     PoolClock::time_point since;
   };
   std::vector<Kept> kept;
+  // The account whose site socket (--sites-dir) the pool listens on; empty: a socket of its
+  // own in the pool directory.
+  std::string site;
 };
 
 struct PoolReady {      // the pool to connect to; its request is counted: Pools::release after
@@ -129,6 +132,8 @@ struct PoolUnavailable {  // 503 at --max-pools, 502 a start that failed, 504 on
 struct PoolFallback {};  // no pool can be made here (directory, socket): the per-request way
 using PoolAcquired = std::variant<PoolReady, PoolRefused, PoolUnavailable, PoolFallback>;
 
+class Sites;
+
 class Pools {
  public:
   Pools(asio::io_context& io, PoolOptions options, std::shared_ptr<spdlog::logger> log, Metrics& metrics);
@@ -140,6 +145,8 @@ class Pools {
   // reason: warm mode is then off and every request goes the per-request way.
   bool prepare(std::string& error);
   [[nodiscard]] bool enabled() const { return enabled_; }
+  // Direct pools of account mode listen on their account's site socket when there is one.
+  void use_sites(Sites* sites) { sites_ = sites; }
 
   // The pool of `route`, started with `environment` (the request's params) if there is none.
   // A pool started here counts its processes' CPU under `account` when it ends.
@@ -180,6 +187,7 @@ class Pools {
   Waiters exited_;         // starts waiting for --max-pools room
   bool enabled_ = false;
   bool stopping_ = false;
+  Sites* sites_ = nullptr;
   asio::steady_timer kept_sweep_;
   bool kept_sweep_armed_ = false;
 };

@@ -108,6 +108,12 @@ class Router {
   // Whether any handler is of kind php-fcgi: without one no request is looked at at all.
   [[nodiscard]] bool has_warm_handlers();
   [[nodiscard]] const std::string& config_path() const { return config_path_; }
+  // The configuration's accounts_dir, and whether it is in account mode ("" when it does
+  // not load).
+  [[nodiscard]] std::string accounts_dir() {
+    const auto snapshot = current_.get();
+    return snapshot->config ? snapshot->config->accounts_dir : std::string();
+  }
   // When an account file was last seen to change (0: never): suwrap is told, so that it
   // refreshes an account index older than that rather than believing it.
   [[nodiscard]] std::int64_t accounts_changed_ns() {

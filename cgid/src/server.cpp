@@ -255,7 +255,10 @@ Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::lo
       pools_(io,
              PoolOptions{options_.wrapper, options_.pool_dir, options_.max_pools, options_.timeout,
                          options_.queue_timeout, 8, 64, std::chrono::milliseconds(2000), options_.direct_pools},
-             log_, metrics_) {
+             log_, metrics_),
+      sites_(io, SiteOptions{options_.direct_pools ? options_.sites_dir : std::string(), options_.socket_mode,
+                             options_.socket_group},
+             log_, [this](stream::socket socket) { take_connection(std::move(socket)); }) {
   session_config_.max_conns = static_cast<std::uint32_t>(std::max<std::size_t>(options_.max_children, 1));
   session_config_.max_reqs = session_config_.max_conns;
   session_config_.max_requests_per_connection = 1;
@@ -346,8 +349,31 @@ void Server::prepare_warm_mode() {
     log_->warn("warm mode is off: {}", error);
     return;
   }
-  log_->info("warm routing: php-fcgi handlers go to per-account pools under {} (--max-pools {})",
-             options_.pool_dir, options_.max_pools);
+  log_->info("warm routing: php-fcgi handlers go to per-account pools under {} (--max-pools {}){}",
+             options_.pool_dir, options_.max_pools, options_.direct_pools ? ", direct pools" : "");
+  if (sites_.enabled()) {
+    if (!sites_.prepare(error)) {
+      log_->warn("sites are off: {}", error);
+      return;
+    }
+    pools_.use_sites(&sites_);
+    sites_.follow(router_.accounts_dir());
+    log_->info("sites: one socket per account file under {}", options_.sites_dir);
+  }
+}
+
+void Server::take_connection(stream::socket socket) {
+  std::string who;
+  if (stopping_ || !peer_allowed(socket.native_handle(), who)) {
+    if (!stopping_) {
+      ++metrics_.peers_rejected;
+      log_->warn("closed a connection from {}: not our uid, root, or an --allow-uid", who);
+    }
+    std::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  fcgi::spawn(io_.get_executor(), serve(std::move(socket)), completion("a connection"));
 }
 
 std::optional<std::string> Server::reload_routing() {
@@ -360,6 +386,7 @@ std::optional<std::string> Server::reload_routing() {
     log_->warn("SIGHUP: configuration reloaded; warm mode is off: {}", error);
     return std::nullopt;
   }
+  if (sites_.enabled() && pools_.enabled()) sites_.follow(router_.accounts_dir());
   log_->info("SIGHUP: configuration reloaded for warm routing{}",
              router_.has_warm_handlers() ? "" : " (no php-fcgi handler)");
   return std::nullopt;
@@ -406,6 +433,7 @@ void Server::shutdown() {
     ::unlink(options_.listen.c_str());
     socket_owned_ = false;
   }
+  sites_.close_all();
   // Idle connections close now; busy ones after their request. Pools are retired as soon
   // as no request uses them.
   for (const auto& conn : connections_) {

@@ -25,6 +25,7 @@
 
 #include "metrics.hpp"
 #include "pools.hpp"
+#include "sites.hpp"
 #include "router.hpp"
 #include "suwrap/fastcgi/server/completion.hpp"
 #include "suwrap/fastcgi/session.hpp"
@@ -51,6 +52,7 @@ struct Options {
   std::string pool_dir = "/run/suwrap/pools";
   std::size_t max_pools = 64;
   bool direct_pools = false;  // --direct-pools
+  std::string sites_dir;      // --sites-dir (with --direct-pools): empty, none
 };
 
 class Connection;
@@ -118,6 +120,9 @@ class Server {
   asio::awaitable<void> end_request(std::shared_ptr<Connection> conn, std::shared_ptr<Request> req,
                                     std::uint32_t app_status);
   bool peer_allowed(int fd, std::string& who);
+  // A connection on a site socket (--sites-dir) while its account has no pool: served as one
+  // on our own socket is, the same peers allowed.
+  void take_connection(asio::local::stream_protocol::socket socket);
   // Whether a request's account is looked up for the metrics: they are served somewhere,
   // and account series are asked for.
   [[nodiscard]] bool counts_accounts() const {
@@ -135,6 +140,7 @@ class Server {
   Metrics metrics_;
   Router router_;
   Pools pools_;
+  Sites sites_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;
   bool socket_owned_ = false;  // we bound the path, so we remove it

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Sites: suwrap-cgid --direct-pools --sites-dir keeps one socket per account file, and real
+# nginx names each account's socket in that account's own server block. The first request
+# on an account's socket starts its direct pool (through suwrap-cgid, as socket activation
+# starts a service); then the account's php-cgi workers take the socket's connections
+# themselves and suwrap-cgid serves none of them; a request for another account's script
+# sent there is refused and logged; the idle pool ends and the socket starts the next one;
+# the sockets follow the account files.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/cgid_site.sh"
+command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
+: "${SUWRAP_CGID_BIN:?SUWRAP_CGID_BIN must name the built suwrap-cgid}"
+t_require_warm
+t_setup
+
+WORKERS=2
+IDLE=6
+WALL=5
+POOL_DIR=$T_ROOT/run/pools
+SITES=$T_ROOT/run/sites
+t_markers_dir
+t_warm_site "$WORKERS" "$IDLE" "$WALL"
+t_config mode='"account"'
+t_account_for alice "$ALICE" "$ALICE_DOCROOT"
+t_account_for bob "$BOB" "$BOB_DOCROOT"
+for user in "$ALICE" "$BOB"; do
+  t_file "$user" 0644 "$T_ROOT/home/$user/public_html/who.php" \
+    '<?php header("Content-Type: text/plain"); echo "uid=", posix_getuid(), " ppid=", posix_getppid();'
+done
+t_file "$BOB" 0644 "$BOB_DOCROOT/bobs.php" "<?php touch('$T_MARKS/bobs-ran');"
+touch -d '1 hour ago' "$ALICE_DOCROOT"/*.php "$BOB_DOCROOT"/*.php
+
+t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
+field() { printf '%s' "$T_OUT" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+allow_lines() { t_log_new | awk -v u="$1" '$1 == "decision" && $2 == "allow" && $4 == u' | wc -l; }
+procs_of() { ps -o pid= -u "$1" 2>/dev/null | wc -l; }
+wait_no_procs_of() {
+  local _
+  for _ in $(seq 1 150); do [ "$(procs_of "$1")" = 0 ] && return 0; sleep 0.1; done
+  return 1
+}
+# Requests suwrap-cgid served itself (its debug line as each one ends).
+served_by_cgid() { grep -c ' ended' "$T_CGID_LOG" || true; }
+wait_for() {
+  local _
+  for _ in $(seq 1 100); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
+t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --direct-pools --sites-dir "$SITES" --log-level debug
+
+t_case "sites: one socket per account file, reachable as suwrap-cgid's own is"
+t_expect "alice.sock is a socket" wait_for test -S "$SITES/alice.sock"
+t_expect "bob.sock is a socket" test -S "$SITES/bob.sock"
+t_expect "alice.sock has suwrap-cgid's socket mode and owner (got $(stat -c '%U %a' "$SITES/alice.sock"))" \
+  test "$(stat -c '%U %a' "$SITES/alice.sock")" = "$(stat -c '%U %a' "$T_CGID_SOCK")"
+t_expect "the sites directory is suwrap-cgid's, writable by it alone" \
+  test "$(stat -c '%U %a' "$SITES")" = "$T_CALLER 755"
+
+# nginx: one server block per account, each naming its account's socket.
+T_PORT=$(t_free_port)
+BOB_PORT=$(t_free_port)
+t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/alice-site.conf" \
+  LISTEN="127.0.0.1:$T_PORT" SERVER_NAME=alice.test DOCROOT="$ALICE_DOCROOT" SOCKET="$SITES/alice.sock"
+t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/bob-site.conf" \
+  LISTEN="127.0.0.1:$BOB_PORT" SERVER_NAME=bob.test DOCROOT="$BOB_DOCROOT" SOCKET="$SITES/bob.sock"
+cat "$T_ROOT/alice-site.conf" "$T_ROOT/bob-site.conf" >"$T_ROOT/nginx-sites.conf"
+t_start_nginx "$T_ROOT/nginx-sites.conf"
+alice_url() { echo "http://127.0.0.1:$T_PORT/$1"; }
+bob_url() { echo "http://127.0.0.1:$BOB_PORT/$1"; }
+
+t_case "sites: the first request on alice's socket starts her pool, through suwrap-cgid"
+t_log_mark
+t_curl "$(alice_url who.php)"
+t_expect "200 (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200
+t_expect "as alice (got $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "one pool started for alice" test "$(allow_lines "$ALICE")" = 1
+t_expect "suwrap-cgid served that first request" test "$(served_by_cgid)" -ge 1
+parent=$(field ppid)
+
+t_case "sites: then alice's workers take her socket's connections, without suwrap-cgid"
+before=$(served_by_cgid)
+for _ in 1 2 3 4 5 6; do t_curl "$(alice_url who.php)"; done
+t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "the same pool ($parent, got $(field ppid))" test -n "$parent" -a "$(field ppid)" = "$parent"
+t_expect "suwrap-cgid served none of them ($before before, $(served_by_cgid) after)" test "$(served_by_cgid)" = "$before"
+
+t_case "sites: bob's socket is bob's"
+t_curl "$(bob_url who.php)"
+t_expect "as bob (got $T_STATUS $T_OUT)" test "$(field uid)" = "$BOB_UID"
+
+t_case "sites: another account's script sent to alice's socket is refused there, and logged"
+t_log_mark
+# bob's block with alice's socket: what a wrong panel entry would do.
+t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/wrong.conf" \
+  LISTEN="127.0.0.1:$BOB_PORT" SERVER_NAME=bob.test DOCROOT="$BOB_DOCROOT" SOCKET="$SITES/alice.sock"
+cat "$T_ROOT/alice-site.conf" "$T_ROOT/wrong.conf" >"$T_ROOT/nginx-sites.conf"
+kill -HUP "$T_WEB_PID"
+for _ in $(seq 1 50); do
+  t_curl "$(bob_url bobs.php)"
+  [ "$T_STATUS" = 403 ] && break
+  sleep 0.1
+done
+t_expect "403 (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "bob's script did not run" t_no_marker bobs-ran
+t_expect "logged for alice's pool with check owner" \
+  wait_for sh -c "$(declare -f t_log_new); T_LOG='$T_LOG' T_LOG_MARK=$T_LOG_MARK T_PYTHON='$T_PYTHON' t_log_new | grep -q '^decision deny owner $ALICE '"
+
+t_case "sites: an idle pool ends; the socket starts the next one"
+t_expect "no process of alice after idle_seconds" wait_no_procs_of "$ALICE"
+t_expect "alice.sock is still there" test -S "$SITES/alice.sock"
+t_log_mark
+t_curl "$(alice_url who.php)"
+t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
+t_expect "a new pool" test "$(allow_lines "$ALICE")" = 1
+
+t_case "sites: the sockets follow the account files"
+t_account_for carol "$BOB" "$T_ROOT/home/carol"
+t_expect "carol.sock appears" wait_for test -S "$SITES/carol.sock"
+rm -f "$T_CONF_DIR/accounts.d/carol.toml"
+t_expect "and goes with her account file" wait_for test ! -e "$SITES/carol.sock"
+
+t_stop_web nginx
+t_stop_cgid
+t_expect "the sites' sockets are removed" test ! -e "$SITES/alice.sock" -a ! -e "$SITES/bob.sock"
+t_done
