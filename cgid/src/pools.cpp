@@ -237,7 +237,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   // A direct pool of an account with a site socket listens there: the web server's
   // connections to it then reach the account's workers without suwrap-cgid.
   std::optional<Sites::Handed> site;
-  if (options_.direct && sites_ != nullptr && !route.key.account.empty()) site = sites_->hand_over(route.key.account);
+  if (options_.direct && sites_ != nullptr && !route.site.empty()) site = sites_->hand_over(route.site);
   const auto path = site ? std::optional<std::string>(site->path) : pool_socket_path(options_.dir, route.key);
   if (!path) {
     log_->error("no pool for {}: its socket path under {} is too long; serving it per request",
@@ -250,7 +250,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   util::Fd listener;
   if (site) {
     listener = std::move(site->fd);
-    pool->site = route.key.account;
+    pool->site = route.site;
   } else {
     listener = listen_at(*path, pool->socket_dev, pool->socket_ino, error);
   }
@@ -275,7 +275,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
     ++metrics_.spawn_failures;
     log_->error("cannot start suwrap --pool for {}: {}", describe(route.key), error);
     if (site)
-      sites_->released(route.key.account);
+      sites_->released(route.site);
     else
       ::unlink(path->c_str());
     failure = PoolUnavailable{500};

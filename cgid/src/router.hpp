@@ -40,7 +40,10 @@ struct RouteKey {
 struct WarmRoute {
   RouteKey key;
   std::chrono::seconds idle{60};  // the handler's idle_seconds
-  friend bool operator==(const WarmRoute&, const WarmRoute&) = default;
+  // The account that governs the script, in either mode: whose site socket (--sites-dir) a
+  // direct pool for this route may listen on. Not part of the route's identity.
+  std::string site;
+  friend bool operator==(const WarmRoute& a, const WarmRoute& b) { return a.key == b.key && a.idle == b.idle; }
 };
 
 // The script as cgid's own stat(), realpath() and passwd lookup see it.

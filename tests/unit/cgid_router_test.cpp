@@ -152,7 +152,7 @@ TEST(SelectHandler, APhpHandlerMissingFromTheConfigurationIsAnError) {
 
 TEST(WarmRoute, APhpFcgiHandlerByExtensionIsWarmWithItsIdleTime) {
   const Config config = config_with();
-  EXPECT_EQ(route(config, "/srv/www/a.phtml"), (WarmRoute{RouteKey{1001, "php-warm", ""}, std::chrono::seconds(7)}));
+  EXPECT_EQ(route(config, "/srv/www/a.phtml"), (WarmRoute{RouteKey{1001, "php-warm", ""}, std::chrono::seconds(7), ""}));
 }
 
 TEST(WarmRoute, OtherHandlersAndFilesNoHandlerRunsAreNotWarm) {
@@ -203,6 +203,19 @@ TEST(WarmRoute, WhatSuwrapRefusesBeforeChoosingAHandlerGoesThePerRequestWay) {
   // Two account files for one user (check `target`).
   add_account(accounts, "alice2", "user = \"alice\"\n");
   EXPECT_EQ(route(config, accounts, "/srv/www/a.php"), std::nullopt);
+}
+
+TEST(WarmRoute, TheSiteIsTheGoverningAccountInEitherMode) {
+  Config config = config_with();
+  std::vector<Account> accounts;
+  add_account(accounts, "alice", "user = \"alice\"\nphp_handler = \"php-warm\"\n");
+  EXPECT_EQ(route(config, accounts, "/srv/www/a.php")->site, "alice") << "owner mode: the file naming the owner";
+  EXPECT_EQ(route(config, "/srv/www/a.phtml")->site, "") << "owner mode without an account file: no site";
+  Config by_account =
+      config_with(std::string(main_text).replace(main_text.find("[global]\n") + 9, 0, "mode = \"account\"\n"));
+  std::vector<Account> held;
+  add_account(held, "shop", "user = \"alice\"\ndocroots = [\"/srv/www/shop\"]\nphp_handler = \"php-warm\"\n");
+  EXPECT_EQ(route(by_account, held, "/srv/www/shop/a.php")->site, "shop") << "account mode: the account holding it";
 }
 
 TEST(WarmRoute, ADisabledAccountIsNotWarm) {
