@@ -41,6 +41,8 @@ STACKS = [
     ("apache", "Apache event + mod_cgid + suEXEC"),
     ("fpm", "nginx → php-fpm pool (warm)"),
     ("warm", "nginx → suwrap-cgid → pool: gate → php-cgi (warm)"),
+    ("direct", "nginx → suwrap-cgid → direct pool: php-cgi checks (warm)"),
+    ("site", "nginx → the account's site socket → php-cgi checks (warm)"),
     ("cgi", "part: nginx → php-cgi as the owner, unchecked (floor)"),
     ("guarded", "part: nginx → php-cgi as the owner + guard, no relay"),
     ("checked", "part: nginx → php-cgi + guard making the per-request check"),
@@ -48,7 +50,7 @@ STACKS = [
 STACK_NAMES = dict(STACKS)
 PAYLOAD_NAMES = {"php": "hello.php", "cgi": "C CGI", "wp": "WordPress front page"}
 # The stacks whose CPU is recorded process by process (bench/run.sh's front_pid).
-BY_PROGRAM = ("ours", "fpm", "warm", "cgi", "guarded", "checked")
+BY_PROGRAM = ("ours", "fpm", "warm", "direct", "site", "cgi", "guarded", "checked")
 
 
 def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_ticks):
@@ -145,6 +147,20 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
                 continue
             print("| %d | %s | %s | %s | %s |" % (c, both(payload, c, "fpm", "warm"), both(payload, c, "ours", "warm"),
                                                  both(payload, c, "fcgiwrap", "warm"), both(payload, c, "apache", "warm")))
+
+    # Direct pools, per PHP payload: through suwrap-cgid, and straight to the site socket.
+    for payload in ("php", "wp"):
+        if not any(stack in ("direct", "site") and p == payload for stack, p, _ in cells):
+            continue
+        print("\n### Direct pools / php-fpm (%s): measured req/s, and (in brackets) php-fpm's CPU per request over "
+              "theirs\n" % payload_names[payload])
+        print("| c | direct (through suwrap-cgid) | site (the account's own socket) | warm, relaying gate |")
+        print("|--:|--:|--:|--:|")
+        for c in concurrencies:
+            if ("direct", payload, c) not in cells and ("site", payload, c) not in cells:
+                continue
+            print("| %d | %s | %s | %s |" % (c, both(payload, c, "fpm", "direct"), both(payload, c, "fpm", "site"),
+                                            both(payload, c, "fpm", "warm")))
 
     if any(stack in ("cgi", "guarded", "checked") for stack, _, _ in cells):
         print("\n### A direct design's ceiling (hello.php): parts, not stacks to deploy\n")
@@ -261,6 +277,12 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
                  cpu_ratio("php", 8, "fpm", "warm")))
     print(target("WordPress front page, c=8: warm ≥ 0.95× php-fpm", ratio("wp", 8, "fpm", "warm"), 0.95,
                  cpu_ratio("wp", 8, "fpm", "warm")))
+    for stack, how in (("direct", "through suwrap-cgid"), ("site", "its site socket")):
+        if any(st == stack for st, _, _ in cells):
+            print(target("hello.php, c=8: a direct pool, %s, ≥ 0.8× php-fpm" % how, ratio("php", 8, "fpm", stack), 0.8,
+                         cpu_ratio("php", 8, "fpm", stack)))
+            print(target("WordPress front page, c=8: a direct pool, %s, ≥ 0.95× php-fpm" % how,
+                         ratio("wp", 8, "fpm", stack), 0.95, cpu_ratio("wp", 8, "fpm", stack)))
     print(target("WordPress front page, c=8: ours ≥ 1.0× Apache+suEXEC", ratio("wp", 8, "apache"), 1.0,
                  cpu_ratio("wp", 8, "apache")))
     bare, wrapped = floor["cgi"]

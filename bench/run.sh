@@ -16,6 +16,11 @@
 #   guarded   the same with suwrap's PHP guard loaded, as warm mode loads it (PHP only)
 #   checked   the same with the guard making the per-request check itself, as a direct pool
 #             runs it: the policy's checks 1-12 and the pool's rule in the worker (PHP only)
+# and warm mode's direct pools (PHP only):
+#   direct    nginx -> suwrap-cgid --direct-pools -> the owner's php-cgi workers, which check
+#             each request themselves (suwrap --pool -> suwrap-gate --direct supervises)
+#   site      nginx -> the owner's site socket (suwrap-cgid --sites-dir) -> the same workers:
+#             the web server straight to the account's pool, as a panel's per-site block does
 # and the floor: one bare fork+exec of the handler, and the same through suwrap alone
 # (hyperfine), so that "suwrap adds X ms" is measured rather than guessed; the idle
 # memory of 20 configured accounts in warm mode and under php-fpm (static, dynamic, ondemand);
@@ -50,8 +55,8 @@ concurrencies="1 8 32"
 # Every stack, in the order of the report (bench/report.py's STACKS), and those that serve
 # hello.php alone. A new stack is named here, started in main, and given an nginx server
 # block (start_nginx) or a server of its own (as apache).
-ALL_STACKS="ours fcgiwrap apache fpm warm cgi guarded checked"
-PHP_ONLY_STACKS="fpm warm cgi guarded checked"
+ALL_STACKS="ours fcgiwrap apache fpm warm direct site cgi guarded checked"
+PHP_ONLY_STACKS="fpm warm direct site cgi guarded checked"
 stacks=$ALL_STACKS
 payloads="php cgi"
 warmup=2
@@ -632,6 +637,11 @@ kind = "cgi"
 extensions = [".cgi"]
 EOF
   chmod 0644 "$BENCH_CONF"
+  # The owner's account file (its user only): what gives the owner a site socket.
+  if has "$stacks" site; then
+    printf 'user = "%s"\ndocroots = ["%s"]\n' "$USER_NAME" "$DOCROOT" >"$BENCH_CONF_DIR/accounts.d/$USER_NAME.toml"
+    chmod 0644 "$BENCH_CONF_DIR/accounts.d/$USER_NAME.toml"
+  fi
   SUWRAP=$S/bin/suwrap
   cp "$BUILD_DIR/suwrap/suwrap" "$SUWRAP"
   chown root:"$CALLER" "$SUWRAP"
@@ -748,9 +758,10 @@ expected_arg() {
 # to route (.php to a warm pool unless the request names another handler).
 run_cgid() {
   local dir=$1 pool_args=()
+  shift
   mkdir -p "$dir"
   chown "$CALLER:$CALLER" "$dir"
-  [ -z "$WARM_MISSING" ] && pool_args=(--config "$BENCH_CONF" --pool-dir "$dir/pools")
+  [ -z "$WARM_MISSING" ] && pool_args=(--config "$BENCH_CONF" --pool-dir "$dir/pools" "$@")
   env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$CALLER" --regid="$(id -g "$CALLER")" --init-groups \
     "$CGID_BIN" --listen "$dir/cgid.sock" --wrapper "$SUWRAP" --log-file "$dir/cgid.log" "${pool_args[@]}" \
     </dev/null >>"$dir/stderr" 2>&1 9>&- &
@@ -773,6 +784,19 @@ start_warm_cgid() {
   run_cgid "$S/warm"
   WARM_PID=$CGID_STARTED
   WARM_SOCK=$S/warm/cgid.sock
+}
+
+# Direct pools: a suwrap-cgid of its own with --direct-pools, and its sites (the owner's
+# account file names its user, so the owner has a site socket).
+start_direct_cgid() {
+  say "starting suwrap-cgid (direct pools and sites: the owner's pool of $fpm_children php-cgi workers)"
+  run_cgid "$S/direct" --direct-pools --sites-dir "$S/direct/sites"
+  DIRECT_PID=$CGID_STARTED
+  DIRECT_SOCK=$S/direct/cgid.sock
+  SITE_SOCK=$S/direct/sites/$USER_NAME.sock
+  local _
+  for _ in $(seq 1 50); do [ -S "$SITE_SOCK" ] && break; sleep 0.1; done
+  [ -S "$SITE_SOCK" ] || die "suwrap-cgid made no site socket $SITE_SOCK: $(tail -n 5 "$S/direct/cgid.log")"
 }
 
 start_fcgiwrap() {
@@ -959,6 +983,14 @@ EOF
     if has "$stacks" warm; then
       php_server "warm: to the second suwrap-cgid, which routes .php to the owner's pool" "$PORT_warm" "$DOCROOT" \
         "$WARM_SOCK"
+    fi
+    if has "$stacks" direct; then
+      php_server "direct: to the suwrap-cgid of direct pools, which routes .php to the owner's pool" \
+        "$PORT_direct" "$DOCROOT" "$DIRECT_SOCK"
+    fi
+    if has "$stacks" site; then
+      php_server "site: straight to the owner's site socket, the account's own block" "$PORT_site" "$DOCROOT" \
+        "$SITE_SOCK"
     fi
     if has "$stacks" cgi; then
       php_server "part: php-cgi's workers as the owner, nothing checks the request" "$PORT_cgi" "$DOCROOT" \
@@ -1154,6 +1186,7 @@ rss_kb() {  # STACK
     fcgiwrap) pids=("$FCGIWRAP_PID" $(ps -o pid= --ppid "$FCGIWRAP_PID" 2>/dev/null)) ;;
     fpm) pids=("$FPM_PID" $(ps -o pid= --ppid "$FPM_PID" 2>/dev/null)) ;;
     warm) pids=("$WARM_PID" $(descendants "$WARM_PID")) ;;
+    direct | site) pids=("$DIRECT_PID" $(descendants "$DIRECT_PID")) ;;
     cgi | guarded | checked) pids=("$(front_pid "$1")" $(descendants "$(front_pid "$1")")) ;;
     *) echo 0; return ;;
   esac
@@ -1184,6 +1217,7 @@ front_pid() {
     ours) echo "$CGID_PID" ;;
     fpm) echo "$FPM_PID" ;;
     warm) echo "$WARM_PID" ;;
+    direct | site) echo "$DIRECT_PID" ;;
     cgi) echo "$PHP_CGI_PID_cgi" ;;
     guarded) echo "$PHP_CGI_PID_guarded" ;;
     checked) echo "$PHP_CGI_PID_checked" ;;
@@ -1776,6 +1810,8 @@ leave_out() {
   say "leaving the $1 stack out: $2"
 }
 has "$stacks" warm && [ -n "$WARM_MISSING" ] && leave_out warm "$WARM_MISSING"
+has "$stacks" direct && [ -n "$WARM_MISSING" ] && leave_out direct "$WARM_MISSING"
+has "$stacks" site && [ -n "$WARM_MISSING" ] && leave_out site "$WARM_MISSING"
 has "$stacks" guarded && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
   leave_out guarded "this build has no PHP guard ($BUILD_DIR/php/suwrap_guard.so)"
 has "$stacks" checked && [ ! -f "$BUILD_DIR/php/suwrap_guard.so" ] &&
@@ -1801,6 +1837,7 @@ has "$stacks" ours && start_cgid
 has "$stacks" fcgiwrap && start_fcgiwrap
 has "$stacks" fpm && start_fpm
 has "$stacks" warm && start_warm_cgid
+{ has "$stacks" direct || has "$stacks" site; } && start_direct_cgid
 for st in cgi guarded checked; do has "$stacks" "$st" && start_php_cgi "$st"; done
 if [ -n "$(nginx_stacks)" ] || [ "$do_idle_memory" = 1 ] || [ "$do_first_request" = 1 ]; then
   start_nginx

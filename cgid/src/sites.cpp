@@ -203,6 +203,17 @@ std::optional<Sites::Handed> Sites::hand_over(const std::string& account) {
   ++site.generation;
   std::error_code ignored;
   site.acceptor.cancel(ignored);
+  // php-cgi's workers block in accept(); a non-blocking socket (as we use it) would end
+  // each of them at once. The flag belongs to the socket, not to our descriptor: it is set
+  // back before we accept again (released()), and nothing of ours waits on it meanwhile.
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    log_->warn("sites: cannot hand {} to a pool: {}", site.path, std::strerror(errno));
+    site.handed = false;
+    ++site.generation;
+    accept_on(account);
+    return std::nullopt;
+  }
   return Handed{std::move(fd), site.path};
 }
 
@@ -211,6 +222,14 @@ void Sites::released(const std::string& account) {
   if (it == sites_.end() || !it->second->handed) return;
   it->second->handed = false;
   ++it->second->generation;
+  const int fd = it->second->acceptor.native_handle();
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    // Accepting on a blocking socket could stop the daemon: the site is closed instead.
+    log_->error("sites: cannot take {} back: {}; closing it", it->second->path, std::strerror(errno));
+    close_site(account);
+    return;
+  }
   accept_on(account);
 }
 

@@ -81,7 +81,10 @@ parent=$(field ppid)
 
 t_case "sites: then alice's workers take her socket's connections, without suwrap-cgid"
 before=$(served_by_cgid)
+workers=$(pgrep -P "$parent" | sort | tr '\n' ' ')
 for _ in 1 2 3 4 5 6; do t_curl "$(alice_url who.php)"; done
+t_expect "the same workers serve them, none replaced ('$workers', then '$(pgrep -P "$parent" | sort | tr '\n' ' ')')" \
+  test -n "$workers" -a "$(pgrep -P "$parent" | sort | tr '\n' ' ')" = "$workers"
 t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
 t_expect "the same pool ($parent, got $(field ppid))" test -n "$parent" -a "$(field ppid)" = "$parent"
 t_expect "suwrap-cgid served none of them ($before before, $(served_by_cgid) after)" test "$(served_by_cgid)" = "$before"
