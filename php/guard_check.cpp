@@ -58,6 +58,11 @@ Pool& pool() {
 
 // Made in each worker, on its first request.
 struct Worker {
+  // The pool's variables were read in the parent: the programs PHP starts do not get them.
+  Worker() {
+    for (const char* name : {"SUWRAP_POOL_HANDLER", "SUWRAP_POOL_LIMITS", "SUWRAP_POOL_ACCOUNT", "SUWRAP_POOL_RECORDS"})
+      ::unsetenv(name);
+  }
   pid_t pid = ::getpid();
   policy::CurrentConfig config{suwrap::build::config_path};
   policy::SystemFacts system;
@@ -129,6 +134,12 @@ void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out)
       if (auto caller = w.facts.user_by_name(config->config->caller)) w.caller_uid = caller->uid;
   }
   request.real_uid = w.caller_uid.value_or(static_cast<uid_t>(-1));
+  // php-cgi (cgi.fix_pathinfo) cut SCRIPT_FILENAME back to a file and kept what the client
+  // sent as ORIG_SCRIPT_FILENAME: the client named no file. suwrap and the relaying gate
+  // answer such a request 404; so does this, rather than judge php-cgi's choice.
+  if (find(request.environment, "ORIG_SCRIPT_FILENAME"))
+    return refusal(out, Verdict::deny, Check::request, 404,
+                   "SCRIPT_FILENAME names no file (php-cgi took its end for PATH_INFO)");
   request.script = owned(find(request.environment, "SCRIPT_FILENAME"));
   request.handler = owned(find(request.environment, "SUWRAP_HANDLER"));
   request.server_name = owned(find(request.environment, "SERVER_NAME"));

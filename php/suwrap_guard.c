@@ -221,6 +221,15 @@ static bool user_ini_trusted(const char *script, const char *ini_name, char *why
 	}
 }
 
+// No .user.ini file is read for this request (the SAPI reads them after this activation).
+static bool no_user_ini(void)
+{
+	zend_string *name = zend_string_init("user_ini.filename", sizeof("user_ini.filename") - 1, 0);
+	const zend_result altered = zend_alter_ini_entry_chars(name, "", 0, ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME);
+	zend_string_release(name);
+	return altered == SUCCESS;
+}
+
 // Before the SAPI reads .user.ini files (zend_extension activation comes first in
 // php_request_startup): if any could be someone else's, none is read for this request.
 static void guard_user_ini(void)
@@ -246,10 +255,7 @@ static void guard_user_ini(void)
 		}
 	}
 	if (trusted) return;
-	zend_string *name = zend_string_init("user_ini.filename", sizeof("user_ini.filename") - 1, 0);
-	const zend_result altered = zend_alter_ini_entry_chars(name, "", 0, ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME);
-	zend_string_release(name);
-	if (altered != SUCCESS) {
+	if (!no_user_ini()) {
 		snprintf(request.problem, sizeof(request.problem), "%s, and user ini files cannot be turned off", why);
 		return;
 	}
@@ -461,7 +467,16 @@ static void guard_activate(void)
 	memset(&request, 0, sizeof(request));
 	if (checking) {
 		check_request();
-		if (request.problem[0] == '\0') guard_user_ini();
+		if (request.problem[0] == '\0') {
+			guard_user_ini();
+		} else if (!no_user_ini()) {
+			// A refused request reads nothing of the path it named: php-cgi's start-up would
+			// read the .user.ini files on the way to it (and start what they ask, a session
+			// writing where they say) before the refusal at the first compile. Without a
+			// script to go to, php-cgi answers 404 and reads none.
+			if (SG(request_info).path_translated != NULL) efree(SG(request_info).path_translated);
+			SG(request_info).path_translated = NULL;
+		}
 		return;
 	}
 	char *id = sapi_getenv(IDENTITY_NAME, sizeof(IDENTITY_NAME) - 1);
@@ -722,6 +737,9 @@ static int guard_startup(zend_extension *extension)
 		checking = true;
 		check_problem = suwrap_check_startup();
 		records_fd = suwrap_check_records_fd();
+		// The pool's socket stays php-cgi's: the programs PHP starts do not get it.
+		if (check_problem == NULL && fcntl(STDIN_FILENO, F_SETFD, FD_CLOEXEC) != 0)
+			check_problem = "cannot keep the pool's socket from PHP's programs";
 		struct sigaction on_alarm;
 		memset(&on_alarm, 0, sizeof(on_alarm));
 		on_alarm.sa_handler = wall_limit_reached;

@@ -38,7 +38,7 @@ t_config
 
 ran() { printf "<?php touch('%s/ran-%s'); echo 'RAN';" "$T_MARKS" "$1"; }
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/hello.php" \
-  '<?php echo "uid=", posix_getuid(), "\n"; foreach (["SCRIPT_FILENAME", "FOO", "PHP_VALUE", "SUWRAP_SCRIPT_ID", "HTTP_HOST", "PATH", "HOME"] as $n) { echo $n, " server=", var_export($_SERVER[$n] ?? null, true), " getenv=", var_export(getenv($n), true), "\n"; } echo "prepend=", ini_get("auto_prepend_file"), "\n";'
+  '<?php echo "uid=", posix_getuid(), "\n"; foreach (["SCRIPT_FILENAME", "FOO", "PHP_VALUE", "SUWRAP_SCRIPT_ID", "HTTP_HOST", "PATH", "HOME", "SUWRAP_POOL_HANDLER"] as $n) { echo $n, " server=", var_export($_SERVER[$n] ?? null, true), " getenv=", var_export(getenv($n), true), "\n"; } echo "prepend=", ini_get("auto_prepend_file"), "\n";'
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "$(ran group_writable)"
 t_file "$BOB" 0644 "$ALICE_DOCROOT/bob_in_alice.php" "$(ran bob_in_alice)"
 t_file "$BOB" 0644 "$BOB_DOCROOT/bobs.php" "$(ran bobs)"
@@ -102,6 +102,25 @@ t_expect "PHP_VALUE changed no setting" sh -c "! printf '%s' \"\$1\" | grep -q '
 t_expect "nor ran anything" t_no_marker ran-prepend
 t_expect "PATH is the configured safe path" t_contains "$T_OUT" "PATH server='/usr/local/bin:/usr/bin:/bin'"
 t_expect "HOME is the account's" t_contains "$T_OUT" "HOME server='$ALICE_HOME'"
+t_expect "nor the pool's own variables, in either" t_contains "$T_OUT" "SUWRAP_POOL_HANDLER server=NULL getenv=false"
+
+t_case "a path php-cgi would cut back to a file (PATH_INFO) is refused, as suwrap refuses it"
+ask SCRIPT_FILENAME="$ALICE_DOCROOT/hello.php/extra.jpg"
+t_expect "404 (got $T_STATUS)" test "$T_STATUS" = 404
+t_expect "hello.php did not run" sh -c "! printf '%s' \"\$1\" | grep -q uid=" _ "$T_OUT"
+
+t_case "a refused request reads no .user.ini on its way: nothing it asks for starts"
+# A session started by a .user.ini writes its file at request start-up, before any script.
+t_dir "$ALICE" 0755 "$ALICE_DOCROOT/sess"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/sess/.user.ini" "session.auto_start=1
+session.save_path=\"$T_MARKS\""
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/sess/ok.php" "<?php echo 'OK';"
+t_file "$ALICE" 0664 "$ALICE_DOCROOT/sess/gw.php" "$(ran sess_gw)"
+ask SCRIPT_FILENAME="$ALICE_DOCROOT/sess/gw.php" DOCUMENT_ROOT="$ALICE_DOCROOT"
+t_expect "refused 403 (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "no session was started for it" sh -c "! ls '$T_MARKS' | grep -q '^sess_'"
+ask SCRIPT_FILENAME="$ALICE_DOCROOT/sess/ok.php" DOCUMENT_ROOT="$ALICE_DOCROOT"
+t_expect "control: an allowed script there starts one (its .user.ini is read)" sh -c "ls '$T_MARKS' | grep -q '^sess_'"
 
 t_case "a link to a file beside it: PHP runs the checked physical path"
 ask SCRIPT_FILENAME="$ALICE_DOCROOT/linked.php"
