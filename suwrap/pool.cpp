@@ -20,7 +20,6 @@
 #include "suwrap/build_config.hpp"
 #include "suwrap/config/children.hpp"
 #include "suwrap/config/gate_record.hpp"
-#include "suwrap/policy/environment.hpp"
 #include "suwrap/policy/log_record.hpp"
 
 namespace suwrap {
@@ -56,10 +55,9 @@ std::optional<std::string> open_gate(util::Fd& out) {
     args.emplace_back("--account");
     args.push_back(target.account->name);
   }
-  // A direct pool (suwrap-cgid --direct-pools): the account's php-cgi takes the pool's
-  // connections itself and checks each request; the gate supervises (suwrap-gate(8)).
-  if (const auto direct = policy::find_variable(ctx.request_environment, "SUWRAP_POOL_DIRECT"); direct && *direct == "1")
-    args.emplace_back("--direct");
+  // A direct pool (the handler's `direct`, root's configuration): the account's php-cgi
+  // takes the pool's connections itself and checks each request; the gate supervises.
+  if (d.handler->direct) args.emplace_back("--direct");
   std::vector<std::string> environment{"PATH=" + ctx.config.safe_path, "HOME=" + target.user.home,
                                        "USER=" + target.user.name, "LOGNAME=" + target.user.name};
   std::vector<char*> argv = exec_vector(args);

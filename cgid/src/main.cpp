@@ -270,14 +270,10 @@ int run(int argc, char** argv) {
                  "none idle a new account's request gets 503")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  app.add_flag("--direct-pools", options.direct_pools,
-               "Start warm pools as direct pools: the account's php-cgi workers take the pool's connections "
-               "themselves and check every request with the PHP guard, and the account's gate supervises them "
-               "instead of relaying (docs/warm-mode.md)");
   app.add_option("--sites-dir", options.sites_dir,
-                 "With --direct-pools: a listening socket DIR/ACCOUNT.sock for every account file, that a web "
-                 "server may name in the account's own block; the account's pool is started on its first "
-                 "connection and then takes the socket's connections itself (docs/warm-mode.md)");
+                 "A listening socket DIR/ACCOUNT.sock for every account file, that a web server may name in the "
+                 "account's own block: a request there for a direct pool's handler (`direct = true`) starts the "
+                 "account's pool, which then takes the socket's connections itself (docs/warm-mode.md)");
   app.set_version_flag("-V,--version", std::string("suwrap-cgid ") + suwrap::build::version);
   // Bad arguments exit 2, as every other start failure does (suwrap-cgid(8), EXIT STATUS);
   // CLI11's own codes (105-109) are not part of what the daemon answers.

@@ -237,7 +237,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   // A direct pool of an account with a site socket listens there: the web server's
   // connections to it then reach the account's workers without suwrap-cgid.
   std::optional<Sites::Handed> site;
-  if (options_.direct && sites_ != nullptr && !route.site.empty()) site = sites_->hand_over(route.site);
+  if (route.direct && sites_ != nullptr && !route.site.empty()) site = sites_->hand_over(route.site);
   const auto path = site ? std::optional<std::string>(site->path) : pool_socket_path(options_.dir, route.key);
   if (!path) {
     log_->error("no pool for {}: its socket path under {} is too long; serving it per request",
@@ -246,6 +246,7 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
     return nullptr;
   }
   auto pool = std::make_shared<Pool>(io_.get_executor(), route.key, *path, route.idle);
+  pool->direct = route.direct;
   std::string error;
   util::Fd listener;
   if (site) {
@@ -265,11 +266,8 @@ std::shared_ptr<Pool> Pools::start(const WarmRoute& route, const std::vector<std
   std::vector<std::string> pool_environment;
   pool_environment.reserve(environment.size() + 1);
   for (const auto& entry : environment)
-    if (!entry.starts_with("SUWRAP_POOL_UID=") && !entry.starts_with("SUWRAP_POOL_DIRECT="))
-      pool_environment.push_back(entry);
+    if (!entry.starts_with("SUWRAP_POOL_UID=")) pool_environment.push_back(entry);
   pool_environment.push_back("SUWRAP_POOL_UID=" + std::to_string(route.key.uid));
-  // A direct pool, or the gate's own: ours to say, never the client's.
-  if (options_.direct) pool_environment.push_back("SUWRAP_POOL_DIRECT=1");
   SpawnedPool spawned;
   if (!spawn_pool(options_.wrapper, pool_environment, listener.get(), spawned, error)) {
     ++metrics_.spawn_failures;
@@ -443,7 +441,7 @@ std::unique_ptr<asio::local::stream_protocol::socket> Pools::take_kept(const std
 }
 
 void Pools::keep(const std::shared_ptr<Pool>& pool, std::unique_ptr<asio::local::stream_protocol::socket> connection) {
-  if (!options_.direct && pool->state == Pool::State::ready && !stopping_ &&
+  if (!pool->direct && pool->state == Pool::State::ready && !stopping_ &&
       pool->kept.size() < options_.max_kept_per_pool &&
       kept_connections() < options_.max_kept) {
     pool->kept.push_back({std::move(connection), PoolClock::now()});

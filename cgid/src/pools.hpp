@@ -76,10 +76,6 @@ struct PoolOptions {
   std::size_t max_kept_per_pool = 8;
   std::size_t max_kept = 64;  // over all pools
   std::chrono::milliseconds kept_for{2000};
-  // Direct pools (--direct-pools): the account's php-cgi workers take the connections
-  // themselves and check each request; a worker holds a kept connection as long as it is
-  // open, so none is kept.
-  bool direct = false;
 };
 
 struct Pool {
@@ -117,6 +113,10 @@ struct Pool {
   // The account whose site socket (--sites-dir) the pool listens on; empty: a socket of its
   // own in the pool directory.
   std::string site;
+  // A direct pool (its handler's `direct`): the account's php-cgi workers take the
+  // connections themselves; a worker holds a kept connection as long as it is open, so
+  // none is kept.
+  bool direct = false;
 };
 
 struct PoolReady {      // the pool to connect to; its request is counted: Pools::release after

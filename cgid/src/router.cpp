@@ -70,7 +70,7 @@ std::optional<WarmRoute> warm_route(const policy::Config& config, policy::Accoun
   if (config.mode == policy::Mode::account && found.account) account = found.account->name;
   std::string site = found.account ? found.account->name : std::string();
   return WarmRoute{RouteKey{owner.uid, (*handler)->name, std::move(account)},
-                   std::chrono::seconds((*handler)->idle_seconds), std::move(site)};
+                   std::chrono::seconds((*handler)->idle_seconds), std::move(site), (*handler)->direct};
 }
 
 std::optional<std::string> account_label(const policy::Config& config, policy::AccountSource& accounts,

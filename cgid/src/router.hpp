@@ -43,6 +43,7 @@ struct WarmRoute {
   // The account that governs the script, in either mode: whose site socket (--sites-dir) a
   // direct pool for this route may listen on. Not part of the route's identity.
   std::string site;
+  bool direct = false;  // the handler's `direct`: a direct pool
   friend bool operator==(const WarmRoute& a, const WarmRoute& b) { return a.key == b.key && a.idle == b.idle; }
 };
 

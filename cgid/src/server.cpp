@@ -254,9 +254,9 @@ Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::lo
       router_(options_.config_path),
       pools_(io,
              PoolOptions{options_.wrapper, options_.pool_dir, options_.max_pools, options_.timeout,
-                         options_.queue_timeout, 8, 64, std::chrono::milliseconds(2000), options_.direct_pools},
+                         options_.queue_timeout},
              log_, metrics_),
-      sites_(io, SiteOptions{options_.direct_pools ? options_.sites_dir : std::string(), options_.socket_mode,
+      sites_(io, SiteOptions{options_.sites_dir, options_.socket_mode,
                              options_.socket_group},
              log_, [this](stream::socket socket) { take_connection(std::move(socket)); }) {
   session_config_.max_conns = static_cast<std::uint32_t>(std::max<std::size_t>(options_.max_children, 1));
@@ -349,8 +349,8 @@ void Server::prepare_warm_mode() {
     log_->warn("warm mode is off: {}", error);
     return;
   }
-  log_->info("warm routing: php-fcgi handlers go to per-account pools under {} (--max-pools {}){}",
-             options_.pool_dir, options_.max_pools, options_.direct_pools ? ", direct pools" : "");
+  log_->info("warm routing: php-fcgi handlers go to per-account pools under {} (--max-pools {})",
+             options_.pool_dir, options_.max_pools);
   if (sites_.enabled()) {
     if (!sites_.prepare(error)) {
       log_->warn("sites are off: {}", error);

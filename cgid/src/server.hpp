@@ -51,8 +51,7 @@ struct Options {
   std::string config_path;            // suwrap's configuration, read only to route warm requests
   std::string pool_dir = "/run/suwrap/pools";
   std::size_t max_pools = 64;
-  bool direct_pools = false;  // --direct-pools
-  std::string sites_dir;      // --sites-dir (with --direct-pools): empty, none
+  std::string sites_dir;  // --sites-dir: empty, none
 };
 
 class Connection;

@@ -610,7 +610,7 @@ void read_global(const TableReader& global, Config& config) {
 Handler read_handler(const TableReader& reader, std::string_view name) {
   reader.allow_only(
       {"kind", "path", "args", "ini_dir", "workers", "max_requests", "idle_seconds", "max_lifetime_seconds",
-       "extensions"});
+       "direct", "extensions"});
   Handler handler;
   handler.name = name;
   const auto kind = reader.choice_at("kind", kind_spellings);
@@ -633,7 +633,7 @@ Handler read_handler(const TableReader& reader, std::string_view name) {
   }
   if (handler.kind != HandlerKind::php_fcgi) {
     const std::string why = "only a \"php-fcgi\" handler has a worker pool; expected no ";
-    for (const std::string_view key : {"workers", "max_requests", "idle_seconds", "max_lifetime_seconds"})
+    for (const std::string_view key : {"workers", "max_requests", "idle_seconds", "max_lifetime_seconds", "direct"})
       reader.forbid(key, why + std::string(key));
   }
 
@@ -647,6 +647,7 @@ Handler read_handler(const TableReader& reader, std::string_view name) {
                  reader.integer_at("idle_seconds", {1, 86'400, "an integer from 1 to 86400 (a day)"}));
   set_if_present(handler.max_lifetime_seconds,
                  reader.integer_at("max_lifetime_seconds", {5, 604'800, "an integer from 5 to 604800 (a week)"}));
+  set_if_present(handler.direct, reader.bool_at("direct"));
   set_if_present(handler.extensions, reader.strings_at("extensions", extension_problem));
   return handler;
 }

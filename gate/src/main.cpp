@@ -201,6 +201,8 @@ int start_and_serve(int argc, char** argv) {
                         // The PHP guard (php/suwrap_guard.c), from root's directory, which
                         // suwrap --pool checked before it started this gate.
                         std::string("PHP_INI_SCAN_DIR=:") + suwrap::build::php_guard_dir};
+  if (direct != handler->direct)
+    fail_start(Check::handler, "--direct does not match handler " + handler_name + "'s `direct` in the configuration");
   if (direct) {
     // The pool the workers check against, read once by the guard in php-cgi's parent; the
     // supervisor's pipe (our stderr) for their records, as fd 3.

@@ -18,6 +18,7 @@ PoolIdentity with_handler_settings(PoolIdentity pool, const policy::Handler& han
   pool.workers = handler.workers;
   pool.max_requests = handler.max_requests;
   pool.max_lifetime_seconds = handler.max_lifetime_seconds;
+  pool.direct = handler.direct;
   return pool;
 }
 
@@ -87,7 +88,8 @@ std::optional<PoolMismatch> mismatch_for_pool(const policy::Decision& decision, 
     return refuse(Verdict::error, Check::handler, 500,
                   "handler " + pool.handler + " is no longer of kind php-fcgi; the pool restarts", true);
   if (handler.path != pool.program || handler.args != pool.args || handler.workers != pool.workers ||
-      handler.max_requests != pool.max_requests || handler.max_lifetime_seconds != pool.max_lifetime_seconds)
+      handler.max_requests != pool.max_requests || handler.max_lifetime_seconds != pool.max_lifetime_seconds ||
+      handler.direct != pool.direct)
     return refuse(Verdict::error, Check::handler, 500,
                   "the settings of handler " + pool.handler + " changed; the pool restarts", true);
 

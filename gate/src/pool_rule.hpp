@@ -30,6 +30,7 @@ struct PoolIdentity {
   gid_t gid = 0;                       // its group, as suwrap set it
   std::vector<gid_t> groups;           // its supplementary groups (getgroups), sorted
   unsigned max_lifetime_seconds = 0;
+  bool direct = false;
   // The handler's settings php-cgi was started with; another value means a new pool.
   std::string program;
   std::vector<std::string> args;
@@ -57,7 +58,7 @@ struct PoolMismatch {
 //  - account mode: the account is not the pool's account: deny, check target, 403;
 //  - the handler is not the pool's handler: deny, check handler, 403;
 //  - the handler is no longer of kind php-fcgi, or its path, args, workers, max_requests or
-//    max_lifetime_seconds changed: error, check handler, 500, retire;
+//    max_lifetime_seconds or direct changed: error, check handler, 500, retire;
 //  - PHPRC differs from the pool's: error, check handler, 500, retire;
 //  - the limits differ from the pool's (wall_seconds aside): error, check user, 500, retire;
 //  - the group (gid) differs from the pool's: error, check user, 500, retire;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Direct pools end to end: real nginx -> suwrap-cgid --direct-pools -> the account's php-cgi
-# workers, started by suwrap --pool -> suwrap-gate --direct (which supervises, and is not in
+# Direct pools end to end: real nginx -> suwrap-cgid -> the account's php-cgi workers (a handler
+# with `direct = true`), started by suwrap --pool -> suwrap-gate --direct (which supervises, and is not in
 # the request's path). Every request is checked in the worker by the PHP guard with the policy
 # code: it runs as its owner in one pool per account; a refusal is answered with its status,
 # logged with its check for the account's user, and never runs; a script past wall_seconds
@@ -19,7 +19,7 @@ IDLE=6
 WALL=3
 POOL_DIR=$T_ROOT/run/pools
 t_markers_dir
-t_warm_site "$WORKERS" "$IDLE" "$WALL"
+t_warm_site "$WORKERS" "$IDLE" "$WALL" direct=true
 
 for user in "$ALICE" "$BOB"; do
   docroot=$T_ROOT/home/$user/public_html
@@ -55,7 +55,7 @@ logged() {
   return 1
 }
 
-t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --direct-pools
+t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR"
 T_PORT=$(t_free_port)
 t_fill_template "$T_WEBSERVERS_DIR/nginx-suwrap.conf" "$T_ROOT/nginx-site.conf" \
   LISTEN="127.0.0.1:$T_PORT" SERVER_NAME=localhost DOCROOT="$T_ROOT/home" SOCKET="$T_CGID_SOCK"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Sites: suwrap-cgid --direct-pools --sites-dir keeps one socket per account file, and real
+# Sites: suwrap-cgid --sites-dir keeps one socket per account file, and real
 # nginx names each account's socket in that account's own server block. The first request
 # on an account's socket starts its direct pool (through suwrap-cgid, as socket activation
 # starts a service); then the account's php-cgi workers take the socket's connections
@@ -20,7 +20,7 @@ WALL=5
 POOL_DIR=$T_ROOT/run/pools
 SITES=$T_ROOT/run/sites
 t_markers_dir
-t_warm_site "$WORKERS" "$IDLE" "$WALL"
+t_warm_site "$WORKERS" "$IDLE" "$WALL" direct=true
 t_config mode='"account"'
 t_account_for alice "$ALICE" "$ALICE_DOCROOT"
 t_account_for bob "$BOB" "$BOB_DOCROOT"
@@ -48,7 +48,7 @@ wait_for() {
   return 1
 }
 
-t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --direct-pools --sites-dir "$SITES" --log-level debug
+t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --sites-dir "$SITES" --log-level debug
 
 t_case "sites: one socket per account file, reachable as suwrap-cgid's own is"
 t_expect "alice.sock is a socket" wait_for test -S "$SITES/alice.sock"

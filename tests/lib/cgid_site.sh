@@ -23,9 +23,10 @@ t_site_ini() {
   t_file root 0644 "$T_ROOT/etc/php/php.ini" "$1"
 }
 
-# t_warm_site WORKERS IDLE WALL: ALICE and BOB, the tests' own PHP ini with opcache on, and a
-# configuration whose .php handler "php-warm" is of kind php-fcgi (WORKERS workers, 500
-# requests each, idle_seconds IDLE), .cgi per request, and wall_seconds WALL.
+# t_warm_site WORKERS IDLE WALL [KEY=VALUE...]: ALICE and BOB, the tests' own PHP ini with
+# opcache on, and a configuration whose .php handler "php-warm" is of kind php-fcgi (WORKERS
+# workers, 500 requests each, idle_seconds IDLE, and these keys), .cgi per request, and
+# wall_seconds WALL.
 t_warm_site() {
   t_user ALICE
   t_user BOB
@@ -36,7 +37,7 @@ opcache.validate_timestamps = 1
 opcache.file_update_protection = 0
 '
   T_CONFIG_TABLES="$(t_php_handler php-warm php-fcgi "ini_dir=\"$T_ROOT/etc/php\"" "workers=$1" max_requests=500 \
-    "idle_seconds=$2")
+    "idle_seconds=$2" "${@:4}")
 
 [handlers.cgi]
 kind = \"cgi\"

@@ -201,6 +201,7 @@ TEST(ParseConfig, ReadsEveryValueOfTheContractExample) {
   EXPECT_EQ(warm->max_requests, 500U);
   EXPECT_EQ(warm->idle_seconds, 60U);
   EXPECT_EQ(warm->max_lifetime_seconds, 3600U) << "an hour unless set";
+  EXPECT_FALSE(warm->direct) << "a relaying gate unless set";
   EXPECT_TRUE(warm->extensions.empty());
 
   const Handler* cgi = config.handler("cgi");
@@ -250,6 +251,7 @@ workers = 256
 max_requests = 1
 idle_seconds = 5
 max_lifetime_seconds = 600
+direct = true
 
 [limits]
 cpu_seconds = 0
@@ -280,6 +282,7 @@ memory_mb = 1024
   EXPECT_EQ(config.handler("warm")->max_requests, 1U);
   EXPECT_EQ(config.handler("warm")->idle_seconds, 5U);
   EXPECT_EQ(config.handler("warm")->max_lifetime_seconds, 600U);
+  EXPECT_TRUE(config.handler("warm")->direct);
   EXPECT_EQ(config.limits.cpu_seconds, 0U);
   EXPECT_EQ(config.limits.memory_mb, 1024U);
   EXPECT_EQ(config.limits.wall_seconds, 60U);  // keys not given keep their defaults
@@ -551,6 +554,9 @@ TEST(ParseConfig, RefusesPoolSettingsOutOfRange) {
   expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n"
                             "max_lifetime_seconds = 60\n"),
                5, "handlers.php.max_lifetime_seconds", "only a \"php-fcgi\" handler has a worker pool");
+  expect_error(config_error("[handlers.php]\nkind = \"php\"\npath = \"/usr/bin/php-cgi\"\nini_dir = \"/etc/php\"\n"
+                            "direct = true\n"),
+               5, "handlers.php.direct", "only a \"php-fcgi\" handler has a worker pool");
 }
 
 TEST(ParseConfig, RefusesARelativeHandlerPath) {

@@ -114,13 +114,14 @@ TEST(MismatchForPool, AChangedPhpIniRetiresThePool) {
 TEST(MismatchForPool, ChangedHandlerSettingsRetireThePool) {
   const Handler started = warm_handler();
   const PoolIdentity pool = alices_pool(started);
-  for (int change = 0; change < 5; ++change) {
+  for (int change = 0; change < 6; ++change) {
     Handler now = warm_handler();
     if (change == 0) now.path = "/usr/bin/php-cgi8.3";
     if (change == 1) now.args = {"-d", "opcache.enable=0"};
     if (change == 2) now.workers = 8;
     if (change == 3) now.max_requests = 10;
     if (change == 4) now.max_lifetime_seconds = 60;
+    if (change == 5) now.direct = true;
     const auto mismatch = mismatch_for_pool(allowed(alice, now), pool, alices_groups);
     ASSERT_TRUE(mismatch.has_value()) << "change " << change;
     EXPECT_EQ(mismatch->check, Check::handler);

@@ -49,6 +49,9 @@ struct Handler {
   unsigned max_requests = 500;    // php-fcgi only
   unsigned idle_seconds = 60;     // php-fcgi only
   unsigned max_lifetime_seconds = 3600;  // php-fcgi only: a pool ends this long after it started
+  // php-fcgi only: a direct pool — its php-cgi workers take the pool's connections and
+  // check each request themselves; the gate supervises instead of relaying.
+  bool direct = false;
   std::vector<std::string> extensions;  // with the dot: ".php"
 
   [[nodiscard]] bool is_php() const { return kind == HandlerKind::php || kind == HandlerKind::php_fcgi; }
