@@ -168,7 +168,7 @@ def cells_report(results, floor_dir, concurrencies, expected_floor_runs, clock_t
               "request at all: the floor), and with suwrap's PHP guard loaded as warm mode loads it (nginx hands it "
               "the checked script's identity, as the gate does after its check), and with the guard making the "
               "per-request check itself (the policy's checks and the pool's rule, in the worker: what a direct pool's "
-              "worker does). Measured req/s over php-fpm's, and (in brackets) php-fpm's CPU "
+              "worker does). What a design without relays could reach; none is deployable as it is. Measured req/s over php-fpm's, and (in brackets) php-fpm's CPU "
               "per request over theirs; the last column is warm mode over the guarded part.\n")
         print("| c | unchecked / php-fpm | guarded / php-fpm | checked / php-fpm | warm / php-fpm | warm / guarded |")
         print("|--:|--:|--:|--:|--:|--:|")

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <climits>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,7 @@ struct Pool {
   std::string problem;  // non-empty: every request is refused with it
   gate::PoolIdentity identity;
   int records = -1;  // the pool's record pipe (SUWRAP_POOL_RECORDS), or -1: PHP's error log only
+  int events = -1;   // the gate's event pipe (SUWRAP_POOL_EVENTS), or -1: nobody enforces wall_seconds
 };
 Pool& pool() {
   static Pool p;
@@ -60,7 +62,8 @@ Pool& pool() {
 struct Worker {
   // The pool's variables were read in the parent: the programs PHP starts do not get them.
   Worker() {
-    for (const char* name : {"SUWRAP_POOL_HANDLER", "SUWRAP_POOL_LIMITS", "SUWRAP_POOL_ACCOUNT", "SUWRAP_POOL_RECORDS"})
+    for (const char* name : {"SUWRAP_POOL_HANDLER", "SUWRAP_POOL_LIMITS", "SUWRAP_POOL_ACCOUNT", "SUWRAP_POOL_RECORDS",
+                             "SUWRAP_POOL_EVENTS"})
       ::unsetenv(name);
   }
   pid_t pid = ::getpid();
@@ -194,6 +197,31 @@ void write_refusal(const suwrap_check_outcome& out, const std::string& script, c
   }
 }
 
+// The pipe named by the variable `name` (a descriptor number), made close-on-exec, in `fd`;
+// nothing when the variable is not set.
+std::optional<std::string> inherited_pipe(const char* name, int& fd) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  const std::string text(value);
+  if (text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::string(name) + " is not a descriptor number";
+  const int number = std::stoi(text);
+  struct stat st {};
+  if (number < 3 || ::fstat(number, &st) != 0 || !S_ISFIFO(st.st_mode))
+    return std::string(name) + " " + text + " is not an open pipe";
+  if (::fcntl(number, F_SETFD, FD_CLOEXEC) != 0) return std::string("cannot keep ") + name + " from PHP's programs";
+  fd = number;
+  return std::nullopt;
+}
+
+// One whole write (at most PIPE_BUF bytes: never mixed with another worker's).
+void write_event(const std::string& line) {
+  const int fd = pool().events;
+  if (fd < 0 || line.size() > PIPE_BUF) return;
+  while (::write(fd, line.data(), line.size()) < 0 && errno == EINTR) {
+  }
+}
+
 std::string startup() {
   const char* handler = std::getenv("SUWRAP_POOL_HANDLER");
   const char* limits = std::getenv("SUWRAP_POOL_LIMITS");
@@ -204,18 +232,9 @@ std::string startup() {
   if (phprc == nullptr || phprc[0] != '/') return "PHPRC is not an absolute path";
   if (::getuid() == 0 || ::geteuid() != ::getuid() || ::getegid() != ::getgid())
     return "php-cgi checks requests only as an account user, never as root or set-uid";
-  // The record pipe its starter gave it, kept from the programs PHP starts.
-  if (const char* records = std::getenv("SUWRAP_POOL_RECORDS"); records != nullptr && *records != '\0') {
-    const std::string text(records);
-    if (text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos)
-      return "SUWRAP_POOL_RECORDS is not a descriptor number";
-    const int fd = std::stoi(text);
-    struct stat st {};
-    if (fd < 3 || ::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-      return "SUWRAP_POOL_RECORDS " + text + " is not an open pipe";
-    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return "cannot keep the record pipe from PHP's programs";
-    pool().records = fd;
-  }
+  // The pipes its starter gave it, kept from the programs PHP starts.
+  if (auto problem = inherited_pipe("SUWRAP_POOL_RECORDS", pool().records)) return *problem;
+  if (auto problem = inherited_pipe("SUWRAP_POOL_EVENTS", pool().events)) return *problem;
   gate::PoolIdentity id;
   id.uid = ::getuid();
   id.handler = handler;
@@ -309,16 +328,24 @@ void suwrap_check_request(const char* const* environment, size_t count, suwrap_c
   }
 }
 
-unsigned long long suwrap_check_wall_seconds(void) {
+void suwrap_check_request_started(void) {
   const auto& slot = worker_slot();
-  return slot ? slot->wall_seconds : 0;
+  if (!slot) return;
+  try {
+    const std::string head = "S " + std::to_string(::getpid()) + " " + std::to_string(slot->wall_seconds) + " ";
+    // The record ends with its newline; one too long for a single write goes without it.
+    std::string line = head + slot->wall_record;
+    if (slot->wall_record.empty() || line.size() > PIPE_BUF) line = head + "-\n";
+    write_event(line);
+  } catch (...) {
+  }
 }
 
-const char* suwrap_check_wall_record(size_t* length) {
-  const auto& slot = worker_slot();
-  if (!slot || slot->wall_record.empty()) return nullptr;
-  *length = slot->wall_record.size();
-  return slot->wall_record.data();
+void suwrap_check_request_ended(void) {
+  try {
+    write_event("E " + std::to_string(::getpid()) + "\n");
+  } catch (...) {
+  }
 }
 
 int suwrap_check_records_fd(void) {

@@ -45,10 +45,11 @@ void suwrap_check_request(const char *const *environment, size_t count, struct s
  * params, then suwrap's own), valid until the next check. */
 size_t suwrap_check_environment_count(void);
 const char *suwrap_check_environment_entry(size_t index);
-/* The allowed request's wall_seconds (0: none), and the record to write, if it runs past
- * them, on the pool's record pipe (suwrap_check_records_fd(), -1 when there is none). */
-unsigned long long suwrap_check_wall_seconds(void);
-const char *suwrap_check_wall_record(size_t *length);
+/* The allowed request starts running, and it ended: told to the gate on its event pipe, with
+ * the request's wall_seconds and the record to write if it runs past them (the gate kills
+ * the worker then, from outside the account's processes). Nothing without the pipe. */
+void suwrap_check_request_started(void);
+void suwrap_check_request_ended(void);
 int suwrap_check_records_fd(void);
 
 /* The guard's .user.ini verdict remembered with the allowed script's walk (forgotten with

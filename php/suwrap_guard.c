@@ -36,7 +36,6 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,11 +71,8 @@ static struct {
 static bool checking;
 static const char *check_problem;  // the pool cannot be checked against: refuse everything
 static void (*next_import_environment)(zval *array_ptr);
-// The allowed request's wall_seconds: SIGALRM writes its record and ends the worker.
-static volatile sig_atomic_t wall_armed;
-static const char *volatile wall_record;
-static volatile size_t wall_record_length;
-static int records_fd = -1;
+// The allowed request was told to the gate as started: its end is told too.
+static bool request_running;
 // The configuration moved on from this pool: once the refusal is answered, php-cgi's parent
 // is asked to end (the supervisor then ends the pool; the next request starts a fitting one).
 static bool retire_after;
@@ -355,51 +351,20 @@ static char **request_params(size_t *count)
 	return list;
 }
 
-// --- the wall limit and what a request leaves behind, in a direct pool -----------------------
+// --- what a request leaves behind, in a direct pool ------------------------------------------
 
-// Past wall_seconds: the record for the supervisor's log, then the worker ends as the gate
-// would end it (php-cgi's parent starts another). Only async-signal-safe calls.
-static void wall_limit_reached(int signo)
-{
-	(void)signo;
-	const char *record = wall_record;
-	size_t left = wall_record_length;
-	while (record != NULL && left > 0 && records_fd >= 0) {
-		const ssize_t n = write(records_fd, record, left);
-		if (n <= 0) break;
-		record += n;
-		left -= (size_t)n;
-	}
-	kill(getpid(), SIGKILL);
-}
-
-static void arm_wall_limit(void)
-{
-	const unsigned long long seconds = suwrap_check_wall_seconds();
-	if (seconds == 0) return;
-	size_t length = 0;
-	const char *record = suwrap_check_wall_record(&length);
-	wall_record = record;
-	wall_record_length = record != NULL ? length : 0;
-	struct itimerval limit = {{0, 0}, {(time_t)(seconds > 86400ULL * 365 ? 86400ULL * 365 : seconds), 0}};
-	if (setitimer(ITIMER_REAL, &limit, NULL) == 0) wall_armed = 1;
-}
-
-// After the request: its timer stopped, and the processes it started and left running as
-// this worker's children ended (those that left it are the supervisor's to end).
+// After the request: the gate told it ended, and the processes it started and left running
+// as this worker's children ended (those that left it are the gate's to end).
 static void guard_deactivate(void)
 {
 	if (!checking) return;
+	if (request_running) {
+		request_running = false;
+		suwrap_check_request_ended();
+	}
 	if (retire_after) {
 		retire_after = false;
 		kill(getppid(), SIGTERM);
-	}
-	if (wall_armed) {
-		const struct itimerval none = {{0, 0}, {0, 0}};
-		setitimer(ITIMER_REAL, &none, NULL);
-		wall_armed = 0;
-		wall_record = NULL;
-		wall_record_length = 0;
 	}
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
@@ -459,7 +424,8 @@ static void check_request(void)
 	request.have_identity = true;
 	if (SG(request_info).path_translated != NULL) efree(SG(request_info).path_translated);
 	SG(request_info).path_translated = estrdup(outcome.physical_path);
-	arm_wall_limit();
+	suwrap_check_request_started();
+	request_running = true;
 }
 
 static void guard_activate(void)
@@ -736,16 +702,9 @@ static int guard_startup(zend_extension *extension)
 	if (suwrap_check_wanted()) {
 		checking = true;
 		check_problem = suwrap_check_startup();
-		records_fd = suwrap_check_records_fd();
 		// The pool's socket stays php-cgi's: the programs PHP starts do not get it.
 		if (check_problem == NULL && fcntl(STDIN_FILENO, F_SETFD, FD_CLOEXEC) != 0)
 			check_problem = "cannot keep the pool's socket from PHP's programs";
-		struct sigaction on_alarm;
-		memset(&on_alarm, 0, sizeof(on_alarm));
-		on_alarm.sa_handler = wall_limit_reached;
-		sigfillset(&on_alarm.sa_mask);
-		if (check_problem == NULL && sigaction(SIGALRM, &on_alarm, NULL) != 0)
-			check_problem = "cannot set the wall limit's signal handler";
 	}
 	next_post_startup = zend_post_startup_cb;
 	zend_post_startup_cb = guard_post_startup;

@@ -1,116 +1,85 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "direct.hpp"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <fstream>
+#include <algorithm>
+#include <charconv>
 #include <string>
-
-#include "server.hpp"
-#include "suwrap/config/children.hpp"
-#include "suwrap/util/fd.hpp"
 
 namespace suwrap::gate {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-// Ends and reaps every child of the gate but php-cgi's parent: only what escaped a request
-// is re-parented here.
-void end_escaped(pid_t php) {
-  for (const pid_t pid : policy::children_of("self", ::getpid())) {
-    if (pid == php) continue;
-    ::kill(pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  }
+template <typename Number>
+std::optional<Number> number(std::string_view text) {
+  Number value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
 }
 
-bool exited(int pidfd, std::chrono::milliseconds within) {
-  pollfd watched{pidfd, POLLIN, 0};
-  const int n = ::poll(&watched, 1, static_cast<int>(within.count()));
-  return n > 0 && (watched.revents & POLLIN) != 0;
-}
-
-// SIGTERM to php-cgi's parent (it passes it on to its workers), then, if it is still there
-// after `patience`, everything killed.
-void stop_pool(PhpPool& php, std::chrono::seconds patience) {
-  if (php.parent() > 0 && !exited(php.pidfd(), std::chrono::milliseconds(0))) {
-    ::kill(php.parent(), SIGTERM);
-    (void)exited(php.pidfd(), patience);
-  }
-  php.stop();
-  end_escaped(-1);
+// The next space-separated field of `line`, taken off it.
+std::string_view field(std::string_view& line) {
+  const std::size_t space = line.find(' ');
+  const std::string_view word = line.substr(0, space);
+  line.remove_prefix(space == std::string_view::npos ? line.size() : space + 1);
+  return word;
 }
 
 }  // namespace
 
-Activity activity_of(const std::vector<pid_t>& pids) {
-  Activity activity;
-  for (const pid_t pid : pids) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.rfind("voluntary_ctxt_switches:", 0) != 0) continue;
-      activity.switches += std::stoull(line.substr(sizeof("voluntary_ctxt_switches:") - 1));
-      ++activity.processes;
-      break;
-    }
-  }
-  return activity;
+std::optional<WorkerEvent> parse_worker_event(std::string_view line) {
+  WorkerEvent event;
+  const std::string_view kind = field(line);
+  const auto pid = number<pid_t>(field(line));
+  if (!pid || *pid <= 1) return std::nullopt;
+  event.pid = *pid;
+  if (kind == "E") return line.empty() ? std::optional<WorkerEvent>(event) : std::nullopt;
+  if (kind != "S") return std::nullopt;
+  event.started = true;
+  const auto wall = number<std::uint64_t>(field(line));
+  if (!wall || line.empty()) return std::nullopt;
+  event.wall_seconds = *wall;
+  if (line != "-") event.record = std::string(line);
+  return event;
 }
 
-int supervise_direct(PhpPool& php, const DirectOptions& options) {
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&handled, sig);
-  if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) {
-    stop_pool(php, options.stop_patience);
-    return exit_php_died;
+void RunningRequests::apply(const WorkerEvent& event, Clock::time_point now) {
+  last_event_ = now;
+  if (!event.started) {
+    running_.erase(event.pid);
+    return;
   }
-  util::Fd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
-  const auto started = clock::now();
-  auto last_active = started;
-  Activity seen = activity_of(policy::children_of(std::to_string(php.parent()), php.parent()));
-  for (;;) {
-    std::array<pollfd, 2> watched{{{signals.get(), POLLIN, 0}, {php.pidfd(), POLLIN, 0}}};
-    const int n = ::poll(watched.data(), signals ? 2 : 1, 1000);
-    if (n < 0 && errno != EINTR) break;
-    if ((watched[1].revents & POLLIN) != 0 || (!signals && n > 0)) {
-      // php-cgi's parent ended: its workers asked for a new pool, or it died.
-      stop_pool(php, std::chrono::seconds(0));
-      return exit_php_died;
-    }
-    if (signals && (watched[0].revents & POLLIN) != 0) {
-      signalfd_siginfo info{};
-      while (::read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
-        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
-          stop_pool(php, options.stop_patience);
-          return exit_idle_or_stopped;
-        }
-      }
-    }
-    end_escaped(php.parent());
-    const auto now = clock::now();
-    const Activity current = activity_of(policy::children_of(std::to_string(php.parent()), php.parent()));
-    if (current != seen) {
-      seen = current;
-      last_active = now;
-    }
-    if (now - last_active >= options.idle_after ||
-        (options.max_lifetime.count() > 0 && now - started >= options.max_lifetime)) {
-      stop_pool(php, options.stop_patience);
-      return exit_idle_or_stopped;
+  Running running;
+  // A limit beyond what the clock holds is none.
+  if (event.wall_seconds > 0 && event.wall_seconds < 10ULL * 365 * 86400)
+    running.deadline = now + std::chrono::seconds(static_cast<std::chrono::seconds::rep>(event.wall_seconds));
+  running.record = event.record;
+  running_[event.pid] = std::move(running);
+}
+
+std::vector<std::pair<pid_t, std::string>> RunningRequests::overdue(Clock::time_point now) {
+  std::vector<std::pair<pid_t, std::string>> late;
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (it->second.deadline && now >= *it->second.deadline) {
+      late.emplace_back(it->first, std::move(it->second.record));
+      it = running_.erase(it);
+      last_event_ = now;  // idle from now: it was busy until now
+    } else {
+      ++it;
     }
   }
-  stop_pool(php, options.stop_patience);
-  return exit_php_died;
+  return late;
+}
+
+void RunningRequests::keep_only(const std::vector<pid_t>& workers, Clock::time_point now) {
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (std::find(workers.begin(), workers.end(), it->first) != workers.end()) {
+      ++it;
+      continue;
+    }
+    it = running_.erase(it);
+    last_event_ = now;  // idle from now: it was busy until now
+  }
 }
 
 }  // namespace suwrap::gate

@@ -42,8 +42,8 @@ Expected<sockaddr_un, std::string> address_of(const std::string& path) {
 // In the child, between fork and exec: only async-signal-safe calls. Reports errno on
 // `report` and exits if anything fails, so the parent never mistakes a half-set-up child
 // for php-cgi.
-[[noreturn]] void exec_php(pid_t gate, int listener, int devnull, int report, int records, char* const* argv,
-                           char* const* envp) {
+[[noreturn]] void exec_php(pid_t gate, int listener, int devnull, int report, int records, int events,
+                           char* const* argv, char* const* envp) {
   const auto fail = [report]() {
     const int error = errno;
     (void)!::write(report, &error, sizeof(error));
@@ -61,8 +61,10 @@ Expected<sockaddr_un, std::string> address_of(const std::string& path) {
   if (::dup2(listener, STDIN_FILENO) < 0 || ::dup2(devnull, STDOUT_FILENO) < 0 ||
       ::dup2(devnull, STDERR_FILENO) < 0)
     fail();
-  // A direct pool's record pipe, as fd 3 (the parent put it and the report pipe above 9).
+  // A direct pool's record pipe as fd 3, its request-event pipe as fd 4 (the parent put them
+  // and the report pipe above 9).
   if (records >= 0 && ::dup2(records, 3) != 3) fail();
+  if (events >= 0 && ::dup2(events, 4) != 4) fail();
   // Signals as a fresh program expects them: none blocked, SIGPIPE (ignored by the gate)
   // at its default.
   sigset_t none;
@@ -98,7 +100,7 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
     return unexpected("bind " + pool->socket_path_ + ": " + errno_text(errno));
   if (::listen(listener.get(), SOMAXCONN) != 0) return unexpected("listen: " + errno_text(errno));
 
-  if (auto started = pool->exec_child(launch, listener.get(), -1); !started) return unexpected(started.error());
+  if (auto started = pool->exec_child(launch, listener.get(), -1, -1); !started) return unexpected(started.error());
   listener.reset();  // the workers hold it; when they are gone, nobody accepts any more
 
   auto ready = pool->wait_ready(ready_within);
@@ -107,15 +109,16 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
 }
 
 Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start_direct(const PhpLaunch& launch, int listener,
-                                                                      int records) {
+                                                                      int records, int events) {
   std::unique_ptr<PhpPool> pool(new PhpPool());
-  if (auto started = pool->exec_child(launch, listener, records); !started) return unexpected(started.error());
+  if (auto started = pool->exec_child(launch, listener, records, events); !started)
+    return unexpected(started.error());
   return pool;
 }
 
-// Forks and execs php-cgi with `listener` as fd 0 (and `records`, if any, as fd 3); returns
-// once the exec happened (or failed, with the child's errno).
-Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int listener, int records) {
+// Forks and execs php-cgi with `listener` as fd 0 (and `records` and `events`, if any, as fds
+// 3 and 4); returns once the exec happened (or failed, with the child's errno).
+Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int listener, int records, int events) {
   Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return unexpected("/dev/null: " + errno_text(errno));
   // Above 9, so that the child's dup2 onto 3 neither hits them nor keeps close-on-exec.
@@ -126,7 +129,8 @@ Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int lis
   Fd report_read(::fcntl(report_low_read.get(), F_DUPFD_CLOEXEC, 10));
   Fd report_write(::fcntl(report_low_write.get(), F_DUPFD_CLOEXEC, 10));
   Fd records_high(records >= 0 ? ::fcntl(records, F_DUPFD_CLOEXEC, 10) : -1);
-  if (!report_read || !report_write || (records >= 0 && !records_high))
+  Fd events_high(events >= 0 ? ::fcntl(events, F_DUPFD_CLOEXEC, 10) : -1);
+  if (!report_read || !report_write || (records >= 0 && !records_high) || (events >= 0 && !events_high))
     return unexpected("fcntl: " + errno_text(errno));
   report_low_read.reset();
   report_low_write.reset();
@@ -146,7 +150,8 @@ Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int lis
   const pid_t pid = ::fork();
   if (pid < 0) return unexpected("fork: " + errno_text(errno));
   if (pid == 0)
-    exec_php(gate, listener, devnull.get(), report_write.get(), records_high.get(), argv.data(), envp.data());
+    exec_php(gate, listener, devnull.get(), report_write.get(), records_high.get(), events_high.get(), argv.data(),
+             envp.data());
   pid_ = pid;
   report_write.reset();
 

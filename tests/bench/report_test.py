@@ -95,7 +95,7 @@ class CellsReport(unittest.TestCase):
     def test_direct_design_ceiling_is_labelled_as_parts(self):
         out = cells()
         self.assertIn("### A direct design's ceiling (hello.php): parts, not stacks to deploy", out)
-        self.assertIn("| 8 | 1.04× (1.03×) | 0.96× (0.94×) | 0.92× (0.89×) | 0.96× (0.94×) |", out)
+        self.assertIn("| 8 | 1.04× (1.03×) | 0.96× (0.94×) | – | 0.92× (0.89×) | 0.96× (0.94×) |", out)
         self.assertIn("| part: nginx → php-cgi as the owner, unchecked (floor) | hello.php | 8 | 2600 |", out)
 
     def test_nothing_recorded(self):

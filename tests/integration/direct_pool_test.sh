@@ -15,8 +15,8 @@ t_require_warm
 t_setup
 
 WORKERS=2
-IDLE=6
-WALL=3
+IDLE=4
+WALL=8
 POOL_DIR=$T_ROOT/run/pools
 t_markers_dir
 t_warm_site "$WORKERS" "$IDLE" "$WALL" direct=true
@@ -28,6 +28,8 @@ for user in "$ALICE" "$BOB"; do
 done
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/nap.php" \
   "<?php file_put_contents('$T_MARKS/nap.pid', getmypid()); sleep((int)(\$_GET['s'] ?? 1)); echo 'slept';"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/disarm.php" \
+  "<?php file_put_contents('$T_MARKS/disarm.pid', getmypid()); if (function_exists('pcntl_alarm')) pcntl_alarm(0); pcntl_signal(SIGALRM, SIG_IGN); sleep(30); echo 'survived';"
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "<?php touch('$T_MARKS/group_writable-ran');"
 t_file "$BOB" 0644 "$ALICE_DOCROOT/bobs_in_alice.php" "<?php touch('$T_MARKS/bobs_in_alice-ran');"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 307\" >/dev/null 2>&1 &"); echo "started";'
@@ -104,6 +106,18 @@ t_expect "its worker is gone" sh -c "! kill -0 $nap_pid 2>/dev/null"
 t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
 t_curl "$(t_url "$ALICE" who.php)"
 t_expect "the pool serves on with a new worker (got $T_OUT)" test "$(field ppid)" = "$alice_parent"
+
+t_case "direct: the script cannot disarm its wall limit: the gate enforces it from outside"
+t_log_mark
+t_curl "$(t_url "$ALICE" disarm.php)" --max-time 25
+disarm_pid=$(cat "$T_MARKS/disarm.pid" 2>/dev/null || echo none)
+t_expect "not survived (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
+t_expect "its worker is gone" sh -c "! kill -0 $disarm_pid 2>/dev/null"
+t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
+
+t_case "direct: a request longer than idle_seconds is not cut by the idle end"
+t_curl "$(t_url "$ALICE" nap.php)?s=$((IDLE + 2))" --max-time 20
+t_expect "it finished (got $T_STATUS $T_OUT)" test "$T_STATUS $T_OUT" = "200 slept"
 
 t_case "direct: what a request leaves running is ended"
 t_curl "$(t_url "$ALICE" attached.php)"

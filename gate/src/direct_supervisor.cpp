@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// The direct pool's supervision loop (direct.hpp): signals, php-cgi's parent, the workers'
+// events, and once a second the wall limit, escaped processes and the idle end.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <string>
+
+#include "direct.hpp"
+#include "records.hpp"
+#include "server.hpp"
+#include "suwrap/config/children.hpp"
+#include "suwrap/config/gate_record.hpp"
+#include "suwrap/util/fd.hpp"
+
+namespace suwrap::gate {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Ends and reaps every child of the gate but php-cgi's parent: only what escaped a request
+// is re-parented here.
+void end_escaped(pid_t php) {
+  for (const pid_t pid : policy::children_of("self", ::getpid())) {
+    if (pid == php) continue;
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+bool exited(int pidfd, std::chrono::milliseconds within) {
+  pollfd watched{pidfd, POLLIN, 0};
+  const int n = ::poll(&watched, 1, static_cast<int>(within.count()));
+  return n > 0 && (watched.revents & POLLIN) != 0;
+}
+
+// SIGTERM to php-cgi's parent (it passes it on to its workers), then, if it is still there
+// after `patience`, everything killed.
+void stop_pool(PhpPool& php, std::chrono::seconds patience) {
+  if (php.parent() > 0 && !exited(php.pidfd(), std::chrono::milliseconds(0))) {
+    ::kill(php.parent(), SIGTERM);
+    (void)exited(php.pidfd(), patience);
+  }
+  php.stop();
+  end_escaped(-1);
+}
+
+}  // namespace
+
+int supervise_direct(PhpPool& php, int events, const DirectOptions& options) {
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&handled, sig);
+  util::Fd signals;
+  if (::sigprocmask(SIG_BLOCK, &handled, nullptr) == 0) signals.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals) {
+    write_record({policy::Verdict::error, policy::Check::exec, 500, "", "the gate cannot watch its signals"});
+    stop_pool(php, options.stop_patience);
+    return exit_php_died;
+  }
+  const auto started = clock::now();
+  RunningRequests running;
+  std::string pending;  // a line of the event pipe not yet whole
+  auto next_tick = started + std::chrono::seconds(1);
+  for (;;) {
+    std::array<pollfd, 3> watched{{{signals.get(), POLLIN, 0}, {php.pidfd(), POLLIN, 0}, {events, POLLIN, 0}}};
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now());
+    const int n = ::poll(watched.data(), watched.size(), static_cast<int>(std::max<long long>(0, wait.count())));
+    if (n < 0 && errno != EINTR) break;
+    if ((watched[1].revents & POLLIN) != 0) {
+      // php-cgi's parent ended: its workers asked for a new pool, or it died.
+      stop_pool(php, std::chrono::seconds(0));
+      return exit_php_died;
+    }
+    if ((watched[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      while (::read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+          stop_pool(php, options.stop_patience);
+          return exit_idle_or_stopped;
+        }
+      }
+    }
+    const auto now = clock::now();
+    if ((watched[2].revents & (POLLIN | POLLHUP)) != 0) {
+      std::array<char, 8192> buffer{};
+      const ssize_t got = ::read(events, buffer.data(), buffer.size());
+      if (got > 0) {
+        pending.append(buffer.data(), static_cast<std::size_t>(got));
+        for (std::size_t end; (end = pending.find('\n')) != std::string::npos;) {
+          if (const auto event = parse_worker_event(std::string_view(pending).substr(0, end)))
+            running.apply(*event, now);
+          pending.erase(0, end + 1);
+        }
+        // A line longer than any event: not one; dropped.
+        if (pending.size() > 2 * policy::max_gate_record_bytes) pending.clear();
+      }
+    }
+    if (now < next_tick) continue;
+    next_tick = now + std::chrono::seconds(1);
+
+    const auto workers = policy::children_of(std::to_string(php.parent()), php.parent());
+    running.keep_only(workers, now);
+    for (auto& [pid, record] : running.overdue(now)) {
+      // Still php-cgi's worker (keep_only above): its pid is not anyone else's.
+      ::kill(pid, SIGKILL);
+      const auto refusal = policy::parse_gate_refusal(record);
+      write_record(refusal ? *refusal
+                           : policy::GateRefusal{policy::Verdict::error, policy::Check::exec, 504, "",
+                                                 "a request ran past wall_seconds; its worker was killed"});
+    }
+    end_escaped(php.parent());
+    if ((!running.any() && now - running.last_event() >= options.idle_after) ||
+        (options.max_lifetime.count() > 0 && now - started >= options.max_lifetime)) {
+      stop_pool(php, options.stop_patience);
+      return exit_idle_or_stopped;
+    }
+  }
+  stop_pool(php, options.stop_patience);
+  return exit_php_died;
+}
+
+}  // namespace suwrap::gate
