@@ -6,7 +6,8 @@
 # starts a service); then the account's php-cgi workers take the socket's connections
 # themselves and suwrap-cgid serves none of them; a request for another account's script
 # sent there is refused and logged; the idle pool ends and the socket starts the next one;
-# the sockets follow the account files.
+# the sockets follow the account files. The same per-site blocks through Apache
+# (mod_proxy_fcgi) and Caddy (as its own user, through a group it shares with suwrap-cgid).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/cgid_site.sh"
 command -v nginx >/dev/null || { echo "SKIP $T_NAME: nginx is not installed"; exit 77; }
@@ -128,6 +129,53 @@ rm -f "$T_CONF_DIR/accounts.d/carol.toml"
 t_expect "and goes with her account file" wait_for test ! -e "$SITES/carol.sock"
 
 t_stop_web nginx
+
+# ---- Apache (mod_proxy_fcgi), the same per-site block as deploy-apache.md shows ---------------
+if command -v apache2 >/dev/null; then
+  T_PORT=$(t_free_port)
+  t_fill_template "$T_WEBSERVERS_DIR/apache-suwrap-fcgi.conf" "$T_ROOT/apache-alice.conf" \
+    PORT="$T_PORT" SERVER_NAME=alice.test DOCROOT="$ALICE_DOCROOT" SOCKET="$SITES/alice.sock"
+  t_start_apache "$T_ROOT/apache-alice.conf" proxy proxy_fcgi
+  t_case "sites, Apache: alice's block reaches her pool through her socket"
+  t_curl "$(alice_url who.php)"
+  t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$T_STATUS $(field uid)" = "200 $ALICE_UID"
+  parent=$(field ppid)
+  before=$(served_by_cgid)
+  for _ in 1 2 3; do t_curl "$(alice_url who.php)"; done
+  t_expect "the same pool, without suwrap-cgid ($before, then $(served_by_cgid))" \
+    test -n "$parent" -a "$(field ppid)" = "$parent" -a "$(served_by_cgid)" = "$before"
+  t_stop_web "Apache mod_proxy_fcgi"
+else
+  echo "note: apache2 is not installed; the Apache cases did not run"
+fi
+
+# ---- Caddy, as its own user: the sites' sockets given to a group it shares with suwrap-cgid,
+# and its uid allowed (suwrap-cgid serves a site's first connection itself) ----------------
+if command -v caddy >/dev/null && id caddy >/dev/null 2>&1; then
+  t_stop_cgid
+  T_CGID_GROUPS="$(id -g "$T_CALLER"),$(id -g caddy)"
+  t_start_cgid --config "$SUWRAP_CONFIG_PATH" --pool-dir "$POOL_DIR" --sites-dir "$SITES" --log-level debug \
+    --socket-group "$(id -gn caddy)" --allow-uid "$(id -u caddy)"
+  t_expect "alice.sock is made again, for group $(id -gn caddy)" wait_for test -S "$SITES/alice.sock"
+  t_expect "its group is caddy's, mode 0660 (got $(stat -c '%G %a' "$SITES/alice.sock"))" \
+    test "$(stat -c '%G %a' "$SITES/alice.sock")" = "$(id -gn caddy) 660"
+  T_PORT=$(t_free_port)
+  t_fill_template "$T_WEBSERVERS_DIR/caddy-suwrap.Caddyfile" "$T_ROOT/caddy-alice.Caddyfile" \
+    SITE="http://127.0.0.1:$T_PORT" DOCROOT="$ALICE_DOCROOT" SOCKET="$SITES/alice.sock"
+  t_start_caddy "$T_ROOT/caddy-alice.Caddyfile"
+  t_case "sites, Caddy: alice's block reaches her pool through her socket"
+  t_curl "$(alice_url who.php)"
+  t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$T_STATUS $(field uid)" = "200 $ALICE_UID"
+  parent=$(field ppid)
+  before=$(served_by_cgid)
+  for _ in 1 2 3; do t_curl "$(alice_url who.php)"; done
+  t_expect "the same pool, without suwrap-cgid ($before, then $(served_by_cgid))" \
+    test -n "$parent" -a "$(field ppid)" = "$parent" -a "$(served_by_cgid)" = "$before"
+  t_stop_web Caddy
+else
+  echo "note: Debian's caddy package is not installed; the Caddy cases did not run"
+fi
+
 t_stop_cgid
 t_expect "the sites' sockets are removed" test ! -e "$SITES/alice.sock" -a ! -e "$SITES/bob.sock"
 t_done

@@ -21,7 +21,8 @@ T_CGID_ARGS=()  # given to every t_start_cgid after its own arguments
 # t_start_cgid [ARGS...]: starts suwrap-cgid as www-data on $T_ROOT/run/cgid.sock (or
 # $T_CGID_SOCK if set) with the set-uid test copy of suwrap and --log-file
 # $T_ROOT/run/cgid.log, plus ARGS and T_CGID_ARGS; returns once it listens. Sets
-# T_CGID_PID.
+# T_CGID_PID. T_CGID_GROUPS (gids, comma-separated), if set, are its groups instead of
+# www-data's own (a group it shares with a web server of another user).
 t_start_cgid() {
   : "${SUWRAP_CGID_BIN:?SUWRAP_CGID_BIN must name the built suwrap-cgid}"
   mkdir -p "$T_ROOT/run"
@@ -32,7 +33,9 @@ t_start_cgid() {
   T_CGID_FDS=""
   local before=0 _
   [ -f "$T_CGID_LOG" ] && before=$(wc -l <"$T_CGID_LOG")
-  env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$T_CALLER" --regid="$(id -g "$T_CALLER")" --init-groups \
+  local groups=(--init-groups)
+  [ -n "${T_CGID_GROUPS:-}" ] && groups=(--groups "$T_CGID_GROUPS")
+  env -i PATH=/usr/bin:/bin /usr/bin/setpriv --reuid="$T_CALLER" --regid="$(id -g "$T_CALLER")" "${groups[@]}" \
     "$SUWRAP_CGID_BIN" --listen "$T_CGID_SOCK" --wrapper "$T_SUWRAP" --log-file "$T_CGID_LOG" "$@" "${T_CGID_ARGS[@]}" \
     </dev/null >>"$T_ROOT/run/cgid.stderr" 2>&1 &
   T_CGID_PID=$!
