@@ -130,13 +130,10 @@ t_expect "and goes with her account file" wait_for test ! -e "$SITES/carol.sock"
 
 t_stop_web nginx
 
-# ---- Apache (mod_proxy_fcgi), the same per-site block as deploy-apache.md shows ---------------
-if command -v apache2 >/dev/null; then
-  T_PORT=$(t_free_port)
-  t_fill_template "$T_WEBSERVERS_DIR/apache-suwrap-fcgi.conf" "$T_ROOT/apache-alice.conf" \
-    PORT="$T_PORT" SERVER_NAME=alice.test DOCROOT="$ALICE_DOCROOT" SOCKET="$SITES/alice.sock"
-  t_start_apache "$T_ROOT/apache-alice.conf" proxy proxy_fcgi
-  t_case "sites, Apache: alice's block reaches her pool through her socket"
+# alice_through_her_socket: her who.php through the web server in front, four times: as
+# alice, one pool, and suwrap-cgid serves none of the last three.
+alice_through_her_socket() {
+  local parent before
   t_curl "$(alice_url who.php)"
   t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$T_STATUS $(field uid)" = "200 $ALICE_UID"
   parent=$(field ppid)
@@ -144,6 +141,16 @@ if command -v apache2 >/dev/null; then
   for _ in 1 2 3; do t_curl "$(alice_url who.php)"; done
   t_expect "the same pool, without suwrap-cgid ($before, then $(served_by_cgid))" \
     test -n "$parent" -a "$(field ppid)" = "$parent" -a "$(served_by_cgid)" = "$before"
+}
+
+# ---- Apache (mod_proxy_fcgi), the same per-site block as deploy-apache.md shows ---------------
+if command -v apache2 >/dev/null; then
+  T_PORT=$(t_free_port)
+  t_fill_template "$T_WEBSERVERS_DIR/apache-suwrap-fcgi.conf" "$T_ROOT/apache-alice.conf" \
+    PORT="$T_PORT" SERVER_NAME=alice.test DOCROOT="$ALICE_DOCROOT" SOCKET="$SITES/alice.sock"
+  t_start_apache "$T_ROOT/apache-alice.conf" proxy proxy_fcgi
+  t_case "sites, Apache: alice's block reaches her pool through her socket"
+  alice_through_her_socket
   t_stop_web "Apache mod_proxy_fcgi"
 else
   echo "note: apache2 is not installed; the Apache cases did not run"
@@ -164,13 +171,7 @@ if command -v caddy >/dev/null && id caddy >/dev/null 2>&1; then
     SITE="http://127.0.0.1:$T_PORT" DOCROOT="$ALICE_DOCROOT" SOCKET="$SITES/alice.sock"
   t_start_caddy "$T_ROOT/caddy-alice.Caddyfile"
   t_case "sites, Caddy: alice's block reaches her pool through her socket"
-  t_curl "$(alice_url who.php)"
-  t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$T_STATUS $(field uid)" = "200 $ALICE_UID"
-  parent=$(field ppid)
-  before=$(served_by_cgid)
-  for _ in 1 2 3; do t_curl "$(alice_url who.php)"; done
-  t_expect "the same pool, without suwrap-cgid ($before, then $(served_by_cgid))" \
-    test -n "$parent" -a "$(field ppid)" = "$parent" -a "$(served_by_cgid)" = "$before"
+  alice_through_her_socket
   t_stop_web Caddy
 else
   echo "note: Debian's caddy package is not installed; the Caddy cases did not run"
