@@ -17,7 +17,7 @@
 #   checked   the same with the guard making the per-request check itself, as a direct pool
 #             runs it: the policy's checks 1-12 and the pool's rule in the worker (PHP only)
 # and warm mode's direct pools (PHP only):
-#   direct    nginx -> suwrap-cgid --direct-pools -> the owner's php-cgi workers, which check
+#   direct    nginx -> suwrap-cgid -> the owner's php-cgi workers of a handler with `direct = true`, which check
 #             each request themselves (suwrap --pool -> suwrap-gate --direct supervises)
 #   site      nginx -> the owner's site socket (suwrap-cgid --sites-dir) -> the same workers:
 #             the web server straight to the account's pool, as a panel's per-site block does
@@ -614,7 +614,8 @@ setup_suwrap() {
     php_extensions='[]'
     # php-warm serves the cells (it must not end between them: fpm's pool never does);
     # php-idle is the idle-memory part's accounts' php_handler, php-cold the first-request part's.
-    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-idle "$idle_seconds" '[]'
+    warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-direct 3600 '[]'
+      printf 'direct = true\n'; warm_handler php-idle "$idle_seconds" '[]'
       warm_handler php-cold "$FIRST_IDLE_SECONDS" '[]')
   fi
   cat >"$BENCH_CONF" <<EOF
@@ -786,11 +787,12 @@ start_warm_cgid() {
   WARM_SOCK=$S/warm/cgid.sock
 }
 
-# Direct pools: a suwrap-cgid of its own with --direct-pools, and its sites (the owner's
+# Direct pools (handler php-direct, asked for by nginx's SUWRAP_HANDLER): a suwrap-cgid of its
+# own, with sites (the owner's
 # account file names its user, so the owner has a site socket).
 start_direct_cgid() {
   say "starting suwrap-cgid (direct pools and sites: the owner's pool of $fpm_children php-cgi workers)"
-  run_cgid "$S/direct" --direct-pools --sites-dir "$S/direct/sites"
+  run_cgid "$S/direct" --sites-dir "$S/direct/sites"
   DIRECT_PID=$CGID_STARTED
   DIRECT_SOCK=$S/direct/cgid.sock
   SITE_SOCK=$S/direct/sites/$USER_NAME.sock
@@ -986,11 +988,11 @@ EOF
     fi
     if has "$stacks" direct; then
       php_server "direct: to the suwrap-cgid of direct pools, which routes .php to the owner's pool" \
-        "$PORT_direct" "$DOCROOT" "$DIRECT_SOCK"
+        "$PORT_direct" "$DOCROOT" "$DIRECT_SOCK" "fastcgi_param SUWRAP_HANDLER php-direct;"
     fi
     if has "$stacks" site; then
       php_server "site: straight to the owner's site socket, the account's own block" "$PORT_site" "$DOCROOT" \
-        "$SITE_SOCK"
+        "$SITE_SOCK" "fastcgi_param SUWRAP_HANDLER php-direct;"
     fi
     if has "$stacks" cgi; then
       php_server "part: php-cgi's workers as the owner, nothing checks the request" "$PORT_cgi" "$DOCROOT" \

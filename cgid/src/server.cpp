@@ -149,6 +149,7 @@ class Connection : public fcgi::Connection {
 
   bool draining = false;  // shutting down: close after the running request
   std::shared_ptr<Request> current;
+  std::string site;  // came on this account's site socket (--sites-dir); empty: on ours
 };
 
 // One request on a connection, from BEGIN_REQUEST to END_REQUEST.
@@ -258,7 +259,7 @@ Server::Server(asio::io_context& io, Options options, std::shared_ptr<spdlog::lo
              log_, metrics_),
       sites_(io, SiteOptions{options_.sites_dir, options_.socket_mode,
                              options_.socket_group},
-             log_, [this](stream::socket socket) { take_connection(std::move(socket)); }) {
+             log_, [this](stream::socket socket, const std::string& site) { take_connection(std::move(socket), site); }) {
   session_config_.max_conns = static_cast<std::uint32_t>(std::max<std::size_t>(options_.max_children, 1));
   session_config_.max_reqs = session_config_.max_conns;
   session_config_.max_requests_per_connection = 1;
@@ -362,7 +363,7 @@ void Server::prepare_warm_mode() {
   }
 }
 
-void Server::take_connection(stream::socket socket) {
+void Server::take_connection(stream::socket socket, const std::string& site) {
   std::string who;
   if (stopping_ || !peer_allowed(socket.native_handle(), who)) {
     if (!stopping_) {
@@ -373,7 +374,7 @@ void Server::take_connection(stream::socket socket) {
     socket.close(ignored);
     return;
   }
-  fcgi::spawn(io_.get_executor(), serve(std::move(socket)), completion("a connection"));
+  fcgi::spawn(io_.get_executor(), serve(std::move(socket), site), completion("a connection"));
 }
 
 std::optional<std::string> Server::reload_routing() {
@@ -492,12 +493,13 @@ awaitable<void> Server::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    fcgi::spawn(io_.get_executor(), serve(std::move(socket)), completion("a connection"));
+    fcgi::spawn(io_.get_executor(), serve(std::move(socket), {}), completion("a connection"));
   }
 }
 
-awaitable<void> Server::serve(stream::socket socket) {
+awaitable<void> Server::serve(stream::socket socket, std::string site) {
   auto conn = std::make_shared<Connection>(std::move(socket), session_config_);
+  conn->site = std::move(site);
   connections_.insert(conn);
   ++metrics_.connections_open;
   auto executor = conn->socket().get_executor();
@@ -724,6 +726,16 @@ awaitable<void> Server::run_request(std::shared_ptr<Connection> conn, std::share
   if (routing.accounts_changed_ns != 0)
     environment.push_back("SUWRAP_ACCOUNTS_CHANGED=" + std::to_string(routing.accounts_changed_ns));
   req->account = std::move(routing.account);
+  // A site's socket is its account's direct pool's, whoever serves it: what its pool would
+  // refuse (another account's script, a handler that is not direct) is refused here too.
+  if (!conn->site.empty() &&
+      !(pools_.enabled() && routing.warm && routing.warm->direct && routing.warm->site == conn->site)) {
+    log_about(*log_, req->rid, spdlog::level::warn,
+              "refused {} on the site socket of account {}: not that account's direct pool: 403",
+              param(req->params, "SCRIPT_FILENAME"), conn->site);
+    co_await respond(conn, req, 403, "text/plain", "403 Forbidden\n");
+    co_return;
+  }
   if (pools_.enabled() && routing.warm) {
     if (co_await run_warm(conn, req, *routing.warm, environment, received)) co_return;
   }

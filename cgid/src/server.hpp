@@ -86,7 +86,8 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket);
+  // `site`: the account whose site socket the connection came on (empty: our own socket).
+  asio::awaitable<void> serve(asio::local::stream_protocol::socket socket, std::string site);
   void connection_over(const std::shared_ptr<Connection>& conn);
   asio::awaitable<void> wait_for_requests();
   // How the coroutines end (fastcgi::spawn): a failure is logged; a request's coroutine
@@ -121,7 +122,7 @@ class Server {
   bool peer_allowed(int fd, std::string& who);
   // A connection on a site socket (--sites-dir) while its account has no pool: served as one
   // on our own socket is, the same peers allowed.
-  void take_connection(asio::local::stream_protocol::socket socket);
+  void take_connection(asio::local::stream_protocol::socket socket, const std::string& site);
   // Whether a request's account is looked up for the metrics: they are served somewhere,
   // and account series are asked for.
   [[nodiscard]] bool counts_accounts() const {

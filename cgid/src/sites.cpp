@@ -175,7 +175,7 @@ void Sites::accept_on(const std::string& account) {
   const unsigned generation = site.generation;
   site.acceptor.async_accept([this, account, generation](std::error_code ec, stream::socket socket) {
     // A connection taken is served, whatever happened to the site meanwhile.
-    if (!ec) serve_(std::move(socket));
+    if (!ec) serve_(std::move(socket), account);
     if (closed_) return;
     const auto now = sites_.find(account);
     if (now == sites_.end() || now->second->generation != generation || now->second->handed) return;

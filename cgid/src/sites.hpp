@@ -43,7 +43,8 @@ struct SiteOptions {
 
 class Sites {
  public:
-  using Serve = std::function<void(asio::local::stream_protocol::socket)>;
+  // Serves a connection taken on the site socket of the account named.
+  using Serve = std::function<void(asio::local::stream_protocol::socket, const std::string&)>;
   Sites(asio::io_context& io, SiteOptions options, std::shared_ptr<spdlog::logger> log, Serve serve);
   ~Sites();
   Sites(const Sites&) = delete;

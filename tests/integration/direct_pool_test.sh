@@ -28,6 +28,8 @@ for user in "$ALICE" "$BOB"; do
 done
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/nap.php" \
   "<?php file_put_contents('$T_MARKS/nap.pid', getmypid()); sleep((int)(\$_GET['s'] ?? 1)); echo 'slept';"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/program.php" \
+  '<?php header("Content-Type: text/plain"); echo "fd0=", trim((string)shell_exec("readlink /proc/self/fd/0 2>/dev/null || echo none")), "\n", shell_exec("env");'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/disarm.php" \
   "<?php file_put_contents('$T_MARKS/disarm.pid', getmypid()); if (function_exists('pcntl_alarm')) pcntl_alarm(0); pcntl_signal(SIGALRM, SIG_IGN); sleep(30); echo 'survived';"
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "<?php touch('$T_MARKS/group_writable-ran');"
@@ -106,6 +108,14 @@ t_expect "its worker is gone" sh -c "! kill -0 $nap_pid 2>/dev/null"
 t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
 t_curl "$(t_url "$ALICE" who.php)"
 t_expect "the pool serves on with a new worker (got $T_OUT)" test "$(field ppid)" = "$alice_parent"
+
+t_case "direct: the programs PHP starts get neither the pool's socket nor its variables"
+t_curl "$(t_url "$ALICE" program.php)"
+t_expect "200 (got $T_STATUS)" test "$T_STATUS" = 200
+t_expect "their fd 0 is not the pool's socket (got: $(printf '%s' "$T_OUT" | head -n 1))" \
+  sh -c "! printf '%s' \"\$1\" | head -n 1 | grep -q socket" _ "$T_OUT"
+t_expect "no SUWRAP_POOL_ variable in their environment" sh -c "! printf '%s' \"\$1\" | grep -q SUWRAP_POOL_" _ "$T_OUT"
+t_expect "PATH is there (the environment is the pool's otherwise)" t_contains "$T_OUT" "PATH="
 
 t_case "direct: the script cannot disarm its wall limit: the gate enforces it from outside"
 t_log_mark

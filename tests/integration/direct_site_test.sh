@@ -116,6 +116,12 @@ t_expect "logged for alice's pool with check owner" \
 
 t_case "sites: an idle pool ends; the socket starts the next one"
 t_expect "no process of alice after idle_seconds" wait_no_procs_of "$ALICE"
+# With no pool of alice's, suwrap-cgid serves her socket, and refuses what her pool would.
+rm -f "$T_MARKS/bobs-ran"
+t_curl "$(bob_url bobs.php)"
+t_expect "bob's script on alice's socket, no pool running: 403 too (got $T_STATUS)" test "$T_STATUS" = 403
+t_expect "it did not run" t_no_marker bobs-ran
+t_expect "suwrap-cgid says why" grep -q "on the site socket of account alice: not that account's direct pool" "$T_CGID_LOG"
 t_expect "alice.sock is still there" test -S "$SITES/alice.sock"
 t_log_mark
 t_curl "$(alice_url who.php)"
