@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -705,6 +706,11 @@ static int guard_startup(zend_extension *extension)
 		// The pool's socket stays php-cgi's: the programs PHP starts do not get it.
 		if (check_problem == NULL && fcntl(STDIN_FILENO, F_SETFD, FD_CLOEXEC) != 0)
 			check_problem = "cannot keep the pool's socket from PHP's programs";
+		// php-cgi's parent and its workers (which inherit it) are not the account's to trace,
+		// nor is /proc/<worker>/fd: the programs PHP starts, the account's other processes,
+		// cannot reopen the gate's event pipe or take the pool's socket from a worker.
+		if (check_problem == NULL && prctl(PR_SET_DUMPABLE, 0) != 0)
+			check_problem = "cannot make php-cgi undumpable";
 	}
 	next_post_startup = zend_post_startup_cb;
 	zend_post_startup_cb = guard_post_startup;

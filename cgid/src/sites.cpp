@@ -88,7 +88,10 @@ void Sites::sync() {
   }
   for (auto it = sites_.begin(); it != sites_.end();) {
     const auto next = std::next(it);
-    if (!accounts.contains(it->first)) close_site(it->first);
+    if (!accounts.contains(it->first)) {
+      log_->info("sites: the socket of account {} is removed (its account file is gone)", it->first);
+      close_site(it->first);
+    }
     it = next;
   }
   for (const auto& account : accounts)
@@ -150,7 +153,7 @@ void Sites::close_site(const std::string& account) {
   struct stat st {};
   if (::lstat(site.path.c_str(), &st) == 0 && st.st_dev == site.dev && st.st_ino == site.ino)
     ::unlink(site.path.c_str());
-  log_->info("sites: {} removed (account {} is gone)", site.path, account);
+  log_->debug("sites: {} closed (account {})", site.path, account);
   sites_.erase(it);
 }
 
@@ -220,17 +223,12 @@ std::optional<Sites::Handed> Sites::hand_over(const std::string& account) {
 void Sites::released(const std::string& account) {
   const auto it = sites_.find(account);
   if (it == sites_.end() || !it->second->handed) return;
-  it->second->handed = false;
-  ++it->second->generation;
-  const int fd = it->second->acceptor.native_handle();
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    // Accepting on a blocking socket could stop the daemon: the site is closed instead.
-    log_->error("sites: cannot take {} back: {}; closing it", it->second->path, std::strerror(errno));
-    close_site(account);
-    return;
-  }
-  accept_on(account);
+  // The socket a pool had is never accepted on again: a process of the account may still
+  // hold it (PHP's php://stdin is a copy of it) and could make it blocking, and one blocked
+  // accept() would stop the daemon for every account. A fresh socket takes its path; the
+  // old one, and what is queued on it, goes with its last holder.
+  close_site(account);
+  open_site(account);
 }
 
 }  // namespace suwrap::cgid

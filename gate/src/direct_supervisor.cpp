@@ -27,12 +27,19 @@ using clock = std::chrono::steady_clock;
 
 // Ends and reaps every child of the gate but php-cgi's parent: only what escaped a request
 // is re-parented here.
+// Looked at again until none is left (at most 100 rounds): a process killed here can have
+// a child that is re-parented to the gate after the list was read.
 void end_escaped(pid_t php) {
-  for (const pid_t pid : policy::children_of("self", ::getpid())) {
-    if (pid == php) continue;
-    ::kill(pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  for (int round = 0; round < 100; ++round) {
+    bool any = false;
+    for (const pid_t pid : policy::children_of("self", ::getpid())) {
+      if (pid == php) continue;
+      any = true;
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
     }
+    if (!any) return;
   }
 }
 

@@ -115,7 +115,12 @@ t_expect "logged for alice's pool with check owner" \
   wait_for sh -c "$(declare -f t_log_new); T_LOG='$T_LOG' T_LOG_MARK=$T_LOG_MARK T_PYTHON='$T_PYTHON' t_log_new | grep -q '^decision deny owner $ALICE '"
 
 t_case "sites: an idle pool ends; the socket starts the next one"
+bound() { grep -c "sites: listening on $SITES/alice.sock " "$T_CGID_LOG" || true; }
+bound_before=$(bound)
 t_expect "no process of alice after idle_seconds" wait_no_procs_of "$ALICE"
+# (An inode number proves nothing here: tmpfs gives a new socket the number just freed.)
+t_expect "the socket her pool had is not taken back: a fresh one is bound at its path" \
+  wait_for sh -c "[ \"\$(grep -c 'sites: listening on $SITES/alice.sock ' '$T_CGID_LOG')\" -gt $bound_before ] && [ -S '$SITES/alice.sock' ]"
 # With no pool of alice's, suwrap-cgid serves her socket, and refuses what her pool would.
 rm -f "$T_MARKS/bobs-ran"
 t_curl "$(bob_url bobs.php)"
