@@ -5,8 +5,8 @@
 // serves each connection as it serves its own (the first request starts the pool, as
 // socket activation starts a service); while the pool runs, suwrap-cgid stops accepting
 // and the account's php-cgi workers take the connections themselves, each checking its
-// request (docs/warm-mode.md, "Direct pools"). When the pool ends, suwrap-cgid takes the
-// socket back; connections that came meanwhile wait in its queue.
+// request (docs/warm-mode.md, "Direct pools"). When the pool ends, suwrap-cgid binds a
+// fresh socket at the path (released()): it never accepts on one a pool had.
 //
 // The sockets follow the account files: one is made for each account file of accounts_dir,
 // and removed with it (the directory is looked at again when its change time moves, every
