@@ -40,14 +40,6 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/attached.php" \
 touch -d '1 hour ago' "$ALICE_DOCROOT"/*.php "$BOB_DOCROOT"/*.php
 
 t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
-field() { printf '%s' "$T_OUT" | sed -n "s/.*$1=\([-a-z0-9]*\).*/\1/p"; }
-allow_lines() { t_log_new | awk -v u="$1" '$1 == "decision" && $2 == "allow" && $4 == u' | wc -l; }
-procs_of() { ps -o pid= -u "$1" 2>/dev/null | wc -l; }
-wait_no_procs_of() {
-  local _
-  for _ in $(seq 1 150); do [ "$(procs_of "$1")" = 0 ] && return 0; sleep 0.1; done
-  return 1
-}
 # logged CHECK [TEXT]: a decision line for alice with CHECK (and TEXT in its reason) since the
 # mark, written by the supervisor from the worker's record a moment after the answer.
 logged() {
@@ -69,19 +61,19 @@ t_case "direct: each request runs as its script's owner, checked in the worker"
 t_log_mark
 t_curl "$(t_url "$ALICE" who.php)"
 t_expect "200 (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200
-t_expect "alice's uid (got: $T_OUT)" test "$(field uid)" = "$ALICE_UID"
-t_expect "no identity was handed to the worker: it checked itself" test "$(field id)" = none
-t_expect "the pool's own variables are not the script's" test "$(field pool)" = hidden
-alice_parent=$(field ppid)
+t_expect "alice's uid (got: $T_OUT)" test "$(t_field uid)" = "$ALICE_UID"
+t_expect "no identity was handed to the worker: it checked itself" test "$(t_field id)" = none
+t_expect "the pool's own variables are not the script's" test "$(t_field pool)" = hidden
+alice_parent=$(t_field ppid)
 t_curl "$(t_url "$BOB" who.php)"
-t_expect "bob's script: bob's uid (got: $T_OUT)" test "$(field uid)" = "$BOB_UID"
+t_expect "bob's script: bob's uid (got: $T_OUT)" test "$(t_field uid)" = "$BOB_UID"
 
 t_case "direct: the pool is reused, and the gate holds no request"
 for _ in 1 2 3; do t_curl "$(t_url "$ALICE" who.php)"; done
-t_expect "the same php parent ($alice_parent, got $(field ppid))" test -n "$alice_parent" -a "$(field ppid)" = "$alice_parent"
-t_expect "one suwrap --pool allow line for alice (got $(allow_lines "$ALICE"))" test "$(allow_lines "$ALICE")" = 1
-t_expect "gate + php parent + $WORKERS workers run as alice (got $(procs_of "$ALICE"))" \
-  test "$(procs_of "$ALICE")" = $((WORKERS + 2))
+t_expect "the same php parent ($alice_parent, got $(t_field ppid))" test -n "$alice_parent" -a "$(t_field ppid)" = "$alice_parent"
+t_expect "one suwrap --pool allow line for alice (got $(t_allow_lines "$ALICE"))" test "$(t_allow_lines "$ALICE")" = 1
+t_expect "gate + php parent + $WORKERS workers run as alice (got $(t_procs_of "$ALICE"))" \
+  test "$(t_procs_of "$ALICE")" = $((WORKERS + 2))
 gate=$(pgrep -u "$ALICE" -f -- "--direct" | sed -n 1p)
 t_expect "the gate runs --direct" test -n "$gate"
 t_expect "the gate holds no connection: only php-cgi accepts on the pool's socket" \
@@ -97,7 +89,7 @@ t_curl "$(t_url "$ALICE" bobs_in_alice.php)"
 t_expect "another user's file in alice's docroot: 403 (got $T_STATUS)" test "$T_STATUS" = 403
 t_expect "neither ran" t_no_marker group_writable-ran bobs_in_alice-ran
 t_curl "$(t_url "$ALICE" who.php)"
-t_expect "the pool serves on (got $T_OUT)" test "$(field ppid)" = "$alice_parent"
+t_expect "the pool serves on (got $T_OUT)" test "$(t_field ppid)" = "$alice_parent"
 
 t_case "direct: a request past wall_seconds is ended, and logged"
 t_log_mark
@@ -107,7 +99,7 @@ t_expect "not answered as a success (got $T_STATUS)" test "$T_STATUS" != 200
 t_expect "its worker is gone" sh -c "! kill -0 $nap_pid 2>/dev/null"
 t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
 t_curl "$(t_url "$ALICE" who.php)"
-t_expect "the pool serves on with a new worker (got $T_OUT)" test "$(field ppid)" = "$alice_parent"
+t_expect "the pool serves on with a new worker (got $T_OUT)" test "$(t_field ppid)" = "$alice_parent"
 
 t_case "direct: the programs PHP starts get neither the pool's socket nor its variables"
 t_curl "$(t_url "$ALICE" program.php)"
@@ -141,14 +133,14 @@ t_expect "a child left attached to the worker is ended" gone 308
 t_expect "a process that left the request is ended" gone 307
 
 t_case "direct: an idle pool ends, and the next request starts another"
-t_expect "no process of alice after idle_seconds" wait_no_procs_of "$ALICE"
+t_expect "no process of alice after idle_seconds" t_wait_no_procs_of "$ALICE"
 t_log_mark
 t_curl "$(t_url "$ALICE" who.php)"
-t_expect "alice again (got $T_OUT)" test "$(field uid)" = "$ALICE_UID"
-t_expect "a new pool (one allow line)" test "$(allow_lines "$ALICE")" = 1
+t_expect "alice again (got $T_OUT)" test "$(t_field uid)" = "$ALICE_UID"
+t_expect "a new pool (one allow line)" test "$(t_allow_lines "$ALICE")" = 1
 
 t_case "direct: a configuration the pool no longer fits: refused once, then a fresh pool"
-parent=$(field ppid)
+parent=$(t_field ppid)
 t_expect "a php parent to compare with" test -n "$parent"
 T_CONFIG_TABLES="${T_CONFIG_TABLES}
 cpu_seconds = 29"
@@ -163,7 +155,7 @@ for _ in $(seq 1 20); do
   sleep 0.25
 done
 t_expect "then served (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200
-t_expect "by another php parent ($parent, then $(field ppid))" test "$(field ppid)" != "$parent"
+t_expect "by another php parent ($parent, then $(t_field ppid))" test "$(t_field ppid)" != "$parent"
 
 t_stop_web nginx
 t_stop_cgid

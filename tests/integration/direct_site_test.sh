@@ -33,14 +33,6 @@ t_file "$BOB" 0644 "$BOB_DOCROOT/bobs.php" "<?php touch('$T_MARKS/bobs-ran');"
 touch -d '1 hour ago' "$ALICE_DOCROOT"/*.php "$BOB_DOCROOT"/*.php
 
 t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
-field() { printf '%s' "$T_OUT" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
-allow_lines() { t_log_new | awk -v u="$1" '$1 == "decision" && $2 == "allow" && $4 == u' | wc -l; }
-procs_of() { ps -o pid= -u "$1" 2>/dev/null | wc -l; }
-wait_no_procs_of() {
-  local _
-  for _ in $(seq 1 150); do [ "$(procs_of "$1")" = 0 ] && return 0; sleep 0.1; done
-  return 1
-}
 # Requests suwrap-cgid served itself (its debug line as each one ends).
 served_by_cgid() { grep -c ' ended' "$T_CGID_LOG" || true; }
 wait_for() {
@@ -75,10 +67,10 @@ t_case "sites: the first request on alice's socket starts her pool, through suwr
 t_log_mark
 t_curl "$(alice_url who.php)"
 t_expect "200 (got $T_STATUS $T_OUT)" test "$T_STATUS" = 200
-t_expect "as alice (got $T_OUT)" test "$(field uid)" = "$ALICE_UID"
-t_expect "one pool started for alice" test "$(allow_lines "$ALICE")" = 1
+t_expect "as alice (got $T_OUT)" test "$(t_field uid)" = "$ALICE_UID"
+t_expect "one pool started for alice" test "$(t_allow_lines "$ALICE")" = 1
 t_expect "suwrap-cgid served that first request" test "$(served_by_cgid)" -ge 1
-parent=$(field ppid)
+parent=$(t_field ppid)
 
 t_case "sites: then alice's workers take her socket's connections, without suwrap-cgid"
 before=$(served_by_cgid)
@@ -86,13 +78,13 @@ workers=$(pgrep -P "$parent" | sort | tr '\n' ' ')
 for _ in 1 2 3 4 5 6; do t_curl "$(alice_url who.php)"; done
 t_expect "the same workers serve them, none replaced ('$workers', then '$(pgrep -P "$parent" | sort | tr '\n' ' ')')" \
   test -n "$workers" -a "$(pgrep -P "$parent" | sort | tr '\n' ' ')" = "$workers"
-t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
-t_expect "the same pool ($parent, got $(field ppid))" test -n "$parent" -a "$(field ppid)" = "$parent"
+t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(t_field uid)" = "$ALICE_UID"
+t_expect "the same pool ($parent, got $(t_field ppid))" test -n "$parent" -a "$(t_field ppid)" = "$parent"
 t_expect "suwrap-cgid served none of them ($before before, $(served_by_cgid) after)" test "$(served_by_cgid)" = "$before"
 
 t_case "sites: bob's socket is bob's"
 t_curl "$(bob_url who.php)"
-t_expect "as bob (got $T_STATUS $T_OUT)" test "$(field uid)" = "$BOB_UID"
+t_expect "as bob (got $T_STATUS $T_OUT)" test "$(t_field uid)" = "$BOB_UID"
 
 t_case "sites: another account's script sent to alice's socket is refused there, and logged"
 t_log_mark
@@ -117,7 +109,7 @@ t_expect "logged for alice's pool with check owner" \
 t_case "sites: an idle pool ends; the socket starts the next one"
 bound() { grep -c "sites: listening on $SITES/alice.sock " "$T_CGID_LOG" || true; }
 bound_before=$(bound)
-t_expect "no process of alice after idle_seconds" wait_no_procs_of "$ALICE"
+t_expect "no process of alice after idle_seconds" t_wait_no_procs_of "$ALICE"
 # (An inode number proves nothing here: tmpfs gives a new socket the number just freed.)
 t_expect "the socket her pool had is not taken back: a fresh one is bound at its path" \
   wait_for sh -c "[ \"\$(grep -c 'sites: listening on $SITES/alice.sock ' '$T_CGID_LOG')\" -gt $bound_before ] && [ -S '$SITES/alice.sock' ]"
@@ -130,8 +122,8 @@ t_expect "suwrap-cgid says why" grep -q "on the site socket of account alice: no
 t_expect "alice.sock is still there" test -S "$SITES/alice.sock"
 t_log_mark
 t_curl "$(alice_url who.php)"
-t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(field uid)" = "$ALICE_UID"
-t_expect "a new pool" test "$(allow_lines "$ALICE")" = 1
+t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$(t_field uid)" = "$ALICE_UID"
+t_expect "a new pool" test "$(t_allow_lines "$ALICE")" = 1
 
 t_case "sites: the sockets follow the account files"
 t_account_for carol "$BOB" "$T_ROOT/home/carol"
@@ -146,12 +138,12 @@ t_stop_web nginx
 alice_through_her_socket() {
   local parent before
   t_curl "$(alice_url who.php)"
-  t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$T_STATUS $(field uid)" = "200 $ALICE_UID"
-  parent=$(field ppid)
+  t_expect "200 as alice (got $T_STATUS $T_OUT)" test "$T_STATUS $(t_field uid)" = "200 $ALICE_UID"
+  parent=$(t_field ppid)
   before=$(served_by_cgid)
   for _ in 1 2 3; do t_curl "$(alice_url who.php)"; done
   t_expect "the same pool, without suwrap-cgid ($before, then $(served_by_cgid))" \
-    test -n "$parent" -a "$(field ppid)" = "$parent" -a "$(served_by_cgid)" = "$before"
+    test -n "$parent" -a "$(t_field ppid)" = "$parent" -a "$(served_by_cgid)" = "$before"
 }
 
 # ---- Apache (mod_proxy_fcgi), the same per-site block as deploy-apache.md shows ---------------

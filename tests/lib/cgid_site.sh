@@ -48,6 +48,18 @@ wall_seconds = $3"
   t_config
 }
 
+# For the warm suites: t_field NAME, NAME=VALUE's value in T_OUT (letters, digits, '-');
+# t_allow_lines USER, the allow lines for USER since the log mark (one per pool started);
+# t_procs_of USER, how many processes USER has; t_wait_no_procs_of USER, until none (15 s).
+t_field() { printf '%s' "$T_OUT" | sed -n "s/.*$1=\([-a-z0-9]*\).*/\1/p"; }
+t_allow_lines() { t_log_new | awk -v u="$1" '$1 == "decision" && $2 == "allow" && $4 == u' | wc -l; }
+t_procs_of() { ps -o pid= -u "$1" 2>/dev/null | wc -l; }
+t_wait_no_procs_of() {
+  local _
+  for _ in $(seq 1 150); do [ "$(t_procs_of "$1")" = 0 ] && return 0; sleep 0.1; done
+  return 1
+}
+
 # t_web_site: the set-up of a suite that puts a web server in front of the daemon: the
 # scratch tree (t_setup), the site (t_cgid_site), the daemon with its defaults, and a free
 # port for the web server (T_PORT).
