@@ -348,9 +348,6 @@ void suwrap_check_request_ended(void) {
   }
 }
 
-int suwrap_check_records_fd(void) {
-  return pool().records;
-}
 
 size_t suwrap_check_environment_count(void) {
   const auto& slot = worker_slot();

@@ -50,7 +50,6 @@ const char *suwrap_check_environment_entry(size_t index);
  * the worker then, from outside the account's processes). Nothing without the pipe. */
 void suwrap_check_request_started(void);
 void suwrap_check_request_ended(void);
-int suwrap_check_records_fd(void);
 
 /* The guard's .user.ini verdict remembered with the allowed script's walk (forgotten with
  * it, when inotify reports a change on a directory from / down to the script), or NULL. */
