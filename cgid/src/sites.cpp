@@ -217,6 +217,13 @@ std::optional<Sites::Handed> Sites::hand_over(const std::string& account) {
     accept_on(account);
     return std::nullopt;
   }
+  // Our own descriptor goes: a socket we do not accept on would still wake us for each
+  // connection the workers take (the reactor watches it for readiness), a cost on every
+  // request of the pool. Taken out of the reactor first (release()): closing it alone
+  // would leave it in the epoll set, as the pool's copy keeps the socket open. The path
+  // stays ours to remove.
+  const int ours = site.acceptor.release(ignored);
+  if (ours >= 0) ::close(ours);
   return Handed{std::move(fd), site.path};
 }
 
