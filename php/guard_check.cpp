@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <algorithm>
 #include <cstdio>
@@ -28,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "board.hpp"
 #include "name_cache.hpp"
 #include "pool_rule.hpp"
 #include "walk_cache.hpp"
@@ -51,7 +53,7 @@ struct Pool {
   std::string problem;  // non-empty: every request is refused with it
   gate::PoolIdentity identity;
   int records = -1;  // the pool's record pipe (SUWRAP_POOL_RECORDS), or -1: PHP's error log only
-  int events = -1;   // the gate's event pipe (SUWRAP_POOL_EVENTS), or -1: nobody enforces wall_seconds
+  std::optional<gate::Board> board;  // the gate's board (SUWRAP_POOL_BOARD), or none: nobody enforces wall_seconds
 };
 Pool& pool() {
   static Pool p;
@@ -78,6 +80,12 @@ struct Worker {
   std::uint64_t wall_seconds = 0;         // the allowed request's
   std::string wall_record;                // written if it runs past them
 };
+// The board's slot this process held for its last request (claim() checks it is still its).
+std::optional<std::size_t>& board_slot() {
+  static std::optional<std::size_t> slot;
+  return slot;
+}
+
 std::unique_ptr<Worker>& worker_slot() {
   static std::unique_ptr<Worker> w;
   return w;
@@ -159,6 +167,13 @@ void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out)
     return refusal(out, mismatch->verdict, mismatch->check, mismatch->http_status, mismatch->reason);
   }
 
+  // The gate must see this request on the board, or nothing bounds its time: refused
+  // without a slot (one frees when a worker that ended is noticed, within a second).
+  if (auto& board = pool().board) {
+    board_slot() = board->claim(w.pid, board_slot());
+    if (!board_slot())
+      return refusal(out, Verdict::error, Check::exec, 503, "the pool's board has no free slot for this worker");
+  }
   w.environment =
       policy::build_environment(request.environment, gate::php_environment(decision, config->config->safe_path));
   w.physical_path = decision.physical_path;
@@ -214,12 +229,22 @@ std::optional<std::string> inherited_pipe(const char* name, int& fd) {
   return std::nullopt;
 }
 
-// One whole write (at most PIPE_BUF bytes: never mixed with another worker's).
-void write_event(const std::string& line) {
-  const int fd = pool().events;
-  if (fd < 0 || line.size() > PIPE_BUF) return;
-  while (::write(fd, line.data(), line.size()) < 0 && errno == EINTR) {
-  }
+// The board named by SUWRAP_POOL_BOARD (a descriptor number), mapped; the descriptor is
+// closed, so that no program PHP starts, nor the account's code, holds it.
+std::optional<std::string> inherited_board() {
+  const char* value = std::getenv("SUWRAP_POOL_BOARD");
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  const std::string text(value);
+  ::unsetenv("SUWRAP_POOL_BOARD");
+  if (text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::string("SUWRAP_POOL_BOARD is not a descriptor number");
+  const int number = std::stoi(text);
+  if (number < 3) return std::string("SUWRAP_POOL_BOARD ") + text + " is not the pool's board";
+  auto board = gate::Board::attach(number);
+  ::close(number);
+  if (!board) return std::string("SUWRAP_POOL_BOARD ") + text + ": " + board.error();
+  pool().board = std::move(*board);
+  return std::nullopt;
 }
 
 std::string startup() {
@@ -234,7 +259,7 @@ std::string startup() {
     return "php-cgi checks requests only as an account user, never as root or set-uid";
   // The pipes its starter gave it, kept from the programs PHP starts.
   if (auto problem = inherited_pipe("SUWRAP_POOL_RECORDS", pool().records)) return *problem;
-  if (auto problem = inherited_pipe("SUWRAP_POOL_EVENTS", pool().events)) return *problem;
+  if (auto problem = inherited_board()) return *problem;
   gate::PoolIdentity id;
   id.uid = ::getuid();
   id.handler = handler;
@@ -330,24 +355,19 @@ void suwrap_check_request(const char* const* environment, size_t count, suwrap_c
 
 void suwrap_check_request_started(void) {
   const auto& slot = worker_slot();
-  if (!slot) return;
-  try {
-    const std::string head = "S " + std::to_string(::getpid()) + " " + std::to_string(slot->wall_seconds) + " ";
-    // The record ends with its newline; one too long for a single write goes without it.
-    std::string line = head + slot->wall_record;
-    if (slot->wall_record.empty() || line.size() > PIPE_BUF) line = head + "-\n";
-    write_event(line);
-  } catch (...) {
-  }
+  auto& board = pool().board;
+  if (!slot || !board || !board_slot()) return;
+  std::string_view record(slot->wall_record);
+  if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  board->start(*board_slot(), std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(),
+               slot->wall_seconds, record);
 }
 
 void suwrap_check_request_ended(void) {
-  try {
-    write_event("E " + std::to_string(::getpid()) + "\n");
-  } catch (...) {
-  }
+  auto& board = pool().board;
+  if (board && board_slot()) board->end(*board_slot());
 }
-
 
 size_t suwrap_check_environment_count(void) {
   const auto& slot = worker_slot();

@@ -45,9 +45,10 @@ void suwrap_check_request(const char *const *environment, size_t count, struct s
  * params, then suwrap's own), valid until the next check. */
 size_t suwrap_check_environment_count(void);
 const char *suwrap_check_environment_entry(size_t index);
-/* The allowed request starts running, and it ended: told to the gate on its event pipe, with
- * the request's wall_seconds and the record to write if it runs past them (the gate kills
- * the worker then, from outside the account's processes). Nothing without the pipe. */
+/* The allowed request starts running, and it ended: marked on the pool's board (shared
+ * memory the gate looks at; no system call), with the request's wall_seconds and the record
+ * to write if it runs past them (the gate kills the worker then, from outside the account's
+ * processes). Nothing without a board. */
 void suwrap_check_request_started(void);
 void suwrap_check_request_ended(void);
 

@@ -708,7 +708,7 @@ static int guard_startup(zend_extension *extension)
 			check_problem = "cannot keep the pool's socket from PHP's programs";
 		// php-cgi's parent and its workers (which inherit it) are not the account's to trace,
 		// nor is /proc/<worker>/fd: the programs PHP starts, the account's other processes,
-		// cannot reopen the gate's event pipe or take the pool's socket from a worker.
+		// cannot write into a worker's memory (the board) or take the pool's socket from it.
 		if (check_problem == NULL && prctl(PR_SET_DUMPABLE, 0) != 0)
 			check_problem = "cannot make php-cgi undumpable";
 	}

@@ -2,84 +2,65 @@
 #include "direct.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 
 namespace suwrap::gate {
 
 namespace {
 
-template <typename Number>
-std::optional<Number> number(std::string_view text) {
-  Number value{};
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-// The next space-separated field of `line`, taken off it.
-std::string_view field(std::string_view& line) {
-  const std::size_t space = line.find(' ');
-  const std::string_view word = line.substr(0, space);
-  line.remove_prefix(space == std::string_view::npos ? line.size() : space + 1);
-  return word;
-}
+// A limit beyond what the clock holds is none.
+constexpr std::uint64_t longest_wall_seconds = 10ULL * 365 * 86400;
 
 }  // namespace
 
-std::optional<WorkerEvent> parse_worker_event(std::string_view line) {
-  WorkerEvent event;
-  const std::string_view kind = field(line);
-  const auto pid = number<pid_t>(field(line));
-  if (!pid || *pid <= 1) return std::nullopt;
-  event.pid = *pid;
-  if (kind == "E") return line.empty() ? std::optional<WorkerEvent>(event) : std::nullopt;
-  if (kind != "S") return std::nullopt;
-  event.started = true;
-  const auto wall = number<std::uint64_t>(field(line));
-  if (!wall || line.empty()) return std::nullopt;
-  event.wall_seconds = *wall;
-  if (line != "-") event.record = std::string(line);
-  return event;
-}
-
-void RunningRequests::apply(const WorkerEvent& event, Clock::time_point now) {
-  last_event_ = now;
-  if (!event.started) {
-    running_.erase(event.pid);
-    return;
+void RunningRequests::look(Board& board, const std::vector<pid_t>& workers, Clock::time_point now) {
+  known_.resize(board.slots());
+  for (std::size_t i = 0; i < board.slots(); ++i) {
+    Known& known = known_[i];
+    Board::Seen seen = board.look(i);
+    if (seen.pid != 0 && std::find(workers.begin(), workers.end(), seen.pid) == workers.end()) {
+      // That worker ended: its slot is free for the one php-cgi starts in its place.
+      board.free_slot(i, seen.pid);
+      seen = Board::Seen{};
+    }
+    if (seen.pid == known.pid && seen.sequence == known.sequence) continue;
+    last_activity_ = now;  // a request started or ended since the last look (or a worker went)
+    if (!seen.steady) continue;  // it is changing now: the next look learns it
+    known = Known{seen.pid, seen.sequence, false, std::nullopt, {}};
+    if (seen.pid == 0 || (seen.sequence & 1U) == 0) continue;
+    known.running = true;
+    // It started after the last look (or it would have been seen then), and not after now,
+    // whatever the slot says.
+    auto started = Clock::time_point(std::chrono::nanoseconds(seen.started_ns));
+    started = std::clamp(started, std::min(last_look_, now), now);
+    if (seen.wall_seconds > 0 && seen.wall_seconds < longest_wall_seconds)
+      known.deadline = started + std::chrono::seconds(static_cast<std::chrono::seconds::rep>(seen.wall_seconds));
+    known.record = std::move(seen.record);
   }
-  Running running;
-  // A limit beyond what the clock holds is none.
-  if (event.wall_seconds > 0 && event.wall_seconds < 10ULL * 365 * 86400)
-    running.deadline = now + std::chrono::seconds(static_cast<std::chrono::seconds::rep>(event.wall_seconds));
-  running.record = event.record;
-  running_[event.pid] = std::move(running);
+  last_look_ = now;
 }
 
 std::vector<std::pair<pid_t, std::string>> RunningRequests::overdue(Clock::time_point now) {
   std::vector<std::pair<pid_t, std::string>> late;
-  for (auto it = running_.begin(); it != running_.end();) {
-    if (it->second.deadline && now >= *it->second.deadline) {
-      late.emplace_back(it->first, std::move(it->second.record));
-      it = running_.erase(it);
-      last_event_ = now;  // idle from now: it was busy until now
-    } else {
-      ++it;
-    }
+  for (Known& known : known_) {
+    if (!known.running || !known.deadline || now < *known.deadline) continue;
+    late.emplace_back(known.pid, std::move(known.record));
+    known.running = false;  // once: its sequence stays known until the slot changes
+    known.deadline.reset();
+    last_activity_ = now;  // idle from now: it was busy until now
   }
   return late;
 }
 
-void RunningRequests::keep_only(const std::vector<pid_t>& workers, Clock::time_point now) {
-  for (auto it = running_.begin(); it != running_.end();) {
-    if (std::find(workers.begin(), workers.end(), it->first) != workers.end()) {
-      ++it;
-      continue;
-    }
-    it = running_.erase(it);
-    last_event_ = now;  // idle from now: it was busy until now
-  }
+std::optional<RunningRequests::Clock::time_point> RunningRequests::next_deadline() const {
+  std::optional<Clock::time_point> next;
+  for (const Known& known : known_)
+    if (known.running && known.deadline && (!next || *known.deadline < *next)) next = known.deadline;
+  return next;
+}
+
+bool RunningRequests::any() const {
+  return std::any_of(known_.begin(), known_.end(), [](const Known& k) { return k.running; });
 }
 
 }  // namespace suwrap::gate

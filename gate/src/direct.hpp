@@ -3,8 +3,9 @@
 // connections on fd 0 themselves and each makes the per-request check with the PHP guard
 // (php/guard_check.h), so the gate is out of the request's path. It supervises instead,
 // from outside the workers, where the account's code cannot reach its state:
-//  - each worker says on the event pipe (its fd 4) when a request starts (with its
-//    wall_seconds and the record to write if it runs past them) and when it ends;
+//  - each worker marks on the pool's board (board.hpp, its fd 4 until php-cgi's parent
+//    maps it) when a request starts (with its wall_seconds and the record to write if it
+//    runs past them) and when it ends;
 //  - a worker still in a request at its wall_seconds is killed and the record written;
 //  - whatever left a request (re-parented to the gate, a child subreaper) is ended, each
 //    second;
@@ -20,11 +21,12 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "board.hpp"
 #include "php_pool.hpp"
 
 namespace suwrap::gate {
@@ -35,41 +37,38 @@ struct DirectOptions {
   std::chrono::seconds stop_patience{10};
 };
 
-// One message of a worker on the event pipe, one line each:
-//   "S <pid> <wall_seconds> <record>"  a request started (the record: the gate's refusal
-//                                      record to write if it runs past wall_seconds, or "-")
-//   "E <pid>"                          it ended
-struct WorkerEvent {
-  bool started = false;
-  pid_t pid = 0;
-  std::uint64_t wall_seconds = 0;
-  std::string record;  // as written, without its newline; empty: none
-};
-std::optional<WorkerEvent> parse_worker_event(std::string_view line);
-
-// The requests running in a pool's workers, as their events tell.
+// The requests running in a pool's workers, as the board tells.
 class RunningRequests {
  public:
   using Clock = std::chrono::steady_clock;
-  void apply(const WorkerEvent& event, Clock::time_point now);
+  explicit RunningRequests(Clock::time_point since) : last_look_(since), last_activity_(since) {}
+  // Looks at every slot of `board` at `now`: the slots of processes that are no longer
+  // php-cgi's `workers` are freed, a request that started since the last look is learnt
+  // with its deadline (from its start, which is taken between the last look and now).
+  void look(Board& board, const std::vector<pid_t>& workers, Clock::time_point now);
   // Workers past their wall_seconds at `now`: forgotten here, returned with their records.
   std::vector<std::pair<pid_t, std::string>> overdue(Clock::time_point now);
-  // Forgets workers that are no longer php-cgi's (they ended).
-  void keep_only(const std::vector<pid_t>& workers, Clock::time_point now);
-  [[nodiscard]] bool any() const { return !running_.empty(); }
-  [[nodiscard]] Clock::time_point last_event() const { return last_event_; }
+  // The next deadline of a running request, if any.
+  [[nodiscard]] std::optional<Clock::time_point> next_deadline() const;
+  [[nodiscard]] bool any() const;
+  // The last moment a worker was seen starting or ending a request (or in one).
+  [[nodiscard]] Clock::time_point last_activity() const { return last_activity_; }
 
  private:
-  struct Running {
+  struct Known {
+    pid_t pid = 0;
+    std::uint32_t sequence = 0;
+    bool running = false;
     std::optional<Clock::time_point> deadline;
     std::string record;
   };
-  std::map<pid_t, Running> running_;
-  Clock::time_point last_event_ = Clock::now();
+  std::vector<Known> known_;  // by slot
+  Clock::time_point last_look_;
+  Clock::time_point last_activity_;
 };
 
-// Supervises `php` until the pool ends, reading the workers' events from `events`; the
-// gate's exit status.
-int supervise_direct(PhpPool& php, int events, const DirectOptions& options);
+// Supervises `php` until the pool ends, watching its workers on `board`; the gate's exit
+// status.
+int supervise_direct(PhpPool& php, Board& board, const DirectOptions& options);
 
 }  // namespace suwrap::gate

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The direct pool's supervision loop (direct.hpp): signals, php-cgi's parent, the workers'
-// events, and once a second the wall limit, escaped processes and the idle end.
+// The direct pool's supervision loop (direct.hpp): signals, php-cgi's parent, and once a
+// second (and at a request's deadline) the board: the wall limit, escaped processes and the
+// idle end.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -62,7 +63,7 @@ void stop_pool(PhpPool& php, std::chrono::seconds patience) {
 
 }  // namespace
 
-int supervise_direct(PhpPool& php, int events, const DirectOptions& options) {
+int supervise_direct(PhpPool& php, Board& board, const DirectOptions& options) {
   sigset_t handled;
   sigemptyset(&handled);
   for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&handled, sig);
@@ -74,12 +75,14 @@ int supervise_direct(PhpPool& php, int events, const DirectOptions& options) {
     return exit_php_died;
   }
   const auto started = clock::now();
-  RunningRequests running;
-  std::string pending;  // a line of the event pipe not yet whole
+  RunningRequests running(started);
+  // The board is looked at once a second, and at the deadline of a request it showed.
   auto next_tick = started + std::chrono::seconds(1);
   for (;;) {
-    std::array<pollfd, 3> watched{{{signals.get(), POLLIN, 0}, {php.pidfd(), POLLIN, 0}, {events, POLLIN, 0}}};
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now());
+    auto wake = next_tick;
+    if (const auto deadline = running.next_deadline()) wake = std::min(wake, *deadline);
+    std::array<pollfd, 2> watched{{{signals.get(), POLLIN, 0}, {php.pidfd(), POLLIN, 0}}};
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - clock::now());
     const int n = ::poll(watched.data(), watched.size(), static_cast<int>(std::max<long long>(0, wait.count())));
     if (n < 0 && errno != EINTR) break;
     if ((watched[1].revents & POLLIN) != 0) {
@@ -97,35 +100,23 @@ int supervise_direct(PhpPool& php, int events, const DirectOptions& options) {
       }
     }
     const auto now = clock::now();
-    if ((watched[2].revents & (POLLIN | POLLHUP)) != 0) {
-      std::array<char, 8192> buffer{};
-      const ssize_t got = ::read(events, buffer.data(), buffer.size());
-      if (got > 0) {
-        pending.append(buffer.data(), static_cast<std::size_t>(got));
-        for (std::size_t end; (end = pending.find('\n')) != std::string::npos;) {
-          if (const auto event = parse_worker_event(std::string_view(pending).substr(0, end)))
-            running.apply(*event, now);
-          pending.erase(0, end + 1);
-        }
-        // A line longer than any event: not one; dropped.
-        if (pending.size() > 2 * policy::max_gate_record_bytes) pending.clear();
-      }
-    }
-    if (now < next_tick) continue;
-    next_tick = now + std::chrono::seconds(1);
+    if (now < wake) continue;
+    const bool tick = now >= next_tick;
+    if (tick) next_tick = now + std::chrono::seconds(1);
 
     const auto workers = policy::children_of(std::to_string(php.parent()), php.parent());
-    running.keep_only(workers, now);
+    running.look(board, workers, now);
     for (auto& [pid, record] : running.overdue(now)) {
-      // Still php-cgi's worker (keep_only above): its pid is not anyone else's.
+      // Still php-cgi's worker (look() freed the others' slots): its pid is no one else's.
       ::kill(pid, SIGKILL);
       const auto refusal = policy::parse_gate_refusal(record);
       write_record(refusal ? *refusal
                            : policy::GateRefusal{policy::Verdict::error, policy::Check::exec, 504, "",
                                                  "a request ran past wall_seconds; its worker was killed"});
     }
+    if (!tick) continue;
     end_escaped(php.parent());
-    if ((!running.any() && now - running.last_event() >= options.idle_after) ||
+    if ((!running.any() && now - running.last_activity() >= options.idle_after) ||
         (options.max_lifetime.count() > 0 && now - started >= options.max_lifetime)) {
       stop_pool(php, options.stop_patience);
       return exit_idle_or_stopped;

@@ -213,19 +213,12 @@ int start_and_serve(int argc, char** argv) {
     launch.environment.push_back("SUWRAP_POOL_LIMITS=" + limits_text);
     if (account) launch.environment.push_back("SUWRAP_POOL_ACCOUNT=" + *account);
     launch.environment.push_back("SUWRAP_POOL_RECORDS=3");
-    // Where the workers say when a request starts and ends: the gate enforces wall_seconds
-    // and idle_seconds from here, outside the account's processes.
-    launch.environment.push_back("SUWRAP_POOL_EVENTS=4");
-    std::array<int, 2> event_pipe{};
-    if (::pipe2(event_pipe.data(), O_CLOEXEC | O_NONBLOCK) != 0)
-      fail_start(Check::exec, std::string("pipe: ") + std::strerror(errno));
-    util::Fd events_read(event_pipe[0]);
-    util::Fd events_write(event_pipe[1]);
-    // The workers' writes block rather than fail when the gate is slow to read.
-    if (::fcntl(events_write.get(), F_SETFL, 0) != 0)
-      fail_start(Check::exec, std::string("fcntl: ") + std::strerror(errno));
-    auto php = gate::PhpPool::start_direct(launch, STDIN_FILENO, STDERR_FILENO, events_write.get());
-    events_write.reset();
+    // Where the workers mark when a request starts and ends (the board): the gate enforces
+    // wall_seconds and idle_seconds from there, outside the account's processes.
+    launch.environment.push_back("SUWRAP_POOL_BOARD=4");
+    auto board = gate::Board::create(gate::Board::slots_for(handler->workers));
+    if (!board) fail_start(Check::exec, "the pool's board: " + board.error());
+    auto php = gate::PhpPool::start_direct(launch, STDIN_FILENO, STDERR_FILENO, board->fd());
     if (!php) fail_start(Check::exec, "php-cgi did not start: " + php.error());
     const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) {
@@ -236,7 +229,7 @@ int start_and_serve(int argc, char** argv) {
     gate::DirectOptions options;
     options.idle_after = std::chrono::seconds(handler->idle_seconds);
     options.max_lifetime = std::chrono::seconds(handler->max_lifetime_seconds);
-    return gate::supervise_direct(**php, events_read.get(), options);
+    return gate::supervise_direct(**php, *board, options);
   }
   auto php = gate::PhpPool::start(launch, php_ready_within);
   if (!php) fail_start(Check::exec, "php-cgi did not start: " + php.error());

@@ -42,7 +42,7 @@ Expected<sockaddr_un, std::string> address_of(const std::string& path) {
 // In the child, between fork and exec: only async-signal-safe calls. Reports errno on
 // `report` and exits if anything fails, so the parent never mistakes a half-set-up child
 // for php-cgi.
-[[noreturn]] void exec_php(pid_t gate, int listener, int devnull, int report, int records, int events,
+[[noreturn]] void exec_php(pid_t gate, int listener, int devnull, int report, int records, int board,
                            char* const* argv, char* const* envp) {
   const auto fail = [report]() {
     const int error = errno;
@@ -61,10 +61,10 @@ Expected<sockaddr_un, std::string> address_of(const std::string& path) {
   if (::dup2(listener, STDIN_FILENO) < 0 || ::dup2(devnull, STDOUT_FILENO) < 0 ||
       ::dup2(devnull, STDERR_FILENO) < 0)
     fail();
-  // A direct pool's record pipe as fd 3, its request-event pipe as fd 4 (the parent put them
+  // A direct pool's record pipe as fd 3, its request board as fd 4 (the parent put them
   // and the report pipe above 9).
   if (records >= 0 && ::dup2(records, 3) != 3) fail();
-  if (events >= 0 && ::dup2(events, 4) != 4) fail();
+  if (board >= 0 && ::dup2(board, 4) != 4) fail();
   // Signals as a fresh program expects them: none blocked, SIGPIPE (ignored by the gate)
   // at its default.
   sigset_t none;
@@ -109,16 +109,16 @@ Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start(const PhpLaunch& 
 }
 
 Expected<std::unique_ptr<PhpPool>, std::string> PhpPool::start_direct(const PhpLaunch& launch, int listener,
-                                                                      int records, int events) {
+                                                                      int records, int board) {
   std::unique_ptr<PhpPool> pool(new PhpPool());
-  if (auto started = pool->exec_child(launch, listener, records, events); !started)
+  if (auto started = pool->exec_child(launch, listener, records, board); !started)
     return unexpected(started.error());
   return pool;
 }
 
-// Forks and execs php-cgi with `listener` as fd 0 (and `records` and `events`, if any, as fds
+// Forks and execs php-cgi with `listener` as fd 0 (and `records` and `board`, if any, as fds
 // 3 and 4); returns once the exec happened (or failed, with the child's errno).
-Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int listener, int records, int events) {
+Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int listener, int records, int board) {
   Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return unexpected("/dev/null: " + errno_text(errno));
   // Above 9, so that the child's dup2 onto 3 neither hits them nor keeps close-on-exec.
@@ -129,8 +129,8 @@ Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int lis
   Fd report_read(::fcntl(report_low_read.get(), F_DUPFD_CLOEXEC, 10));
   Fd report_write(::fcntl(report_low_write.get(), F_DUPFD_CLOEXEC, 10));
   Fd records_high(records >= 0 ? ::fcntl(records, F_DUPFD_CLOEXEC, 10) : -1);
-  Fd events_high(events >= 0 ? ::fcntl(events, F_DUPFD_CLOEXEC, 10) : -1);
-  if (!report_read || !report_write || (records >= 0 && !records_high) || (events >= 0 && !events_high))
+  Fd board_high(board >= 0 ? ::fcntl(board, F_DUPFD_CLOEXEC, 10) : -1);
+  if (!report_read || !report_write || (records >= 0 && !records_high) || (board >= 0 && !board_high))
     return unexpected("fcntl: " + errno_text(errno));
   report_low_read.reset();
   report_low_write.reset();
@@ -150,7 +150,7 @@ Expected<bool, std::string> PhpPool::exec_child(const PhpLaunch& launch, int lis
   const pid_t pid = ::fork();
   if (pid < 0) return unexpected("fork: " + errno_text(errno));
   if (pid == 0)
-    exec_php(gate, listener, devnull.get(), report_write.get(), records_high.get(), events_high.get(), argv.data(),
+    exec_php(gate, listener, devnull.get(), report_write.get(), records_high.get(), board_high.get(), argv.data(),
              envp.data());
   pid_ = pid;
   report_write.reset();

@@ -37,11 +37,11 @@ class PhpPool {
   static util::Expected<std::unique_ptr<PhpPool>, std::string> start(
       const PhpLaunch& launch, std::chrono::milliseconds ready_within);
   // A direct pool: php-cgi's workers accept on `listener` (the pool's socket, which the
-  // caller keeps) and get `records` (the supervisor's pipe) as fd 3 and `events` (where they
-  // say when a request starts and ends) as fd 4. No socket of its own,
+  // caller keeps) and get `records` (the supervisor's pipe) as fd 3 and `board` (where they
+  // mark when a request starts and ends) as fd 4. No socket of its own,
   // so no FCGI_GET_VALUES: started once php-cgi was executed.
   static util::Expected<std::unique_ptr<PhpPool>, std::string> start_direct(const PhpLaunch& launch, int listener,
-                                                                          int records, int events);
+                                                                          int records, int board);
   ~PhpPool();
   PhpPool(const PhpPool&) = delete;
   PhpPool& operator=(const PhpPool&) = delete;
@@ -61,7 +61,7 @@ class PhpPool {
  private:
   PhpPool() = default;
   util::Expected<bool, std::string> wait_ready(std::chrono::milliseconds within) const;
-  util::Expected<bool, std::string> exec_child(const PhpLaunch& launch, int listener, int records, int events);
+  util::Expected<bool, std::string> exec_child(const PhpLaunch& launch, int listener, int records, int board);
 
   std::string dir_;
   std::string socket_path_;

@@ -29,7 +29,7 @@ done
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/nap.php" \
   "<?php file_put_contents('$T_MARKS/nap.pid', getmypid()); sleep((int)(\$_GET['s'] ?? 1)); echo 'slept';"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/program.php" \
-  '<?php header("Content-Type: text/plain"); echo "fd0=", trim((string)shell_exec("readlink /proc/self/fd/0 2>/dev/null || echo none")), "\n", "event=", trim((string)shell_exec("(echo E 4242 > /proc/" . getmypid() . "/fd/4) 2>&1 && echo written")), "\n", shell_exec("env");'
+  '<?php header("Content-Type: text/plain"); echo "fd0=", trim((string)shell_exec("readlink /proc/self/fd/0 2>/dev/null || echo none")), "\n", "board=", (@fopen("php://fd/4", "r") === false ? "closed" : "open"), "\n", "proc=", trim((string)shell_exec("ls /proc/" . getmypid() . "/fd/ 2>&1")), "\n", shell_exec("env");'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/disarm.php" \
   "<?php file_put_contents('$T_MARKS/disarm.pid', getmypid()); if (function_exists('pcntl_alarm')) pcntl_alarm(0); pcntl_signal(SIGALRM, SIG_IGN); sleep(30); echo 'survived';"
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "<?php touch('$T_MARKS/group_writable-ran');"
@@ -108,8 +108,10 @@ t_expect "their fd 0 is not the pool's socket (got: $(printf '%s' "$T_OUT" | hea
   sh -c "! printf '%s' \"\$1\" | head -n 1 | grep -q socket" _ "$T_OUT"
 t_expect "no SUWRAP_POOL_ variable in their environment" sh -c "! printf '%s' \"\$1\" | grep -q SUWRAP_POOL_" _ "$T_OUT"
 t_expect "PATH is there (the environment is the pool's otherwise)" t_contains "$T_OUT" "PATH="
-t_expect "they cannot write to the gate's event pipe through /proc (got: $(printf '%s' "$T_OUT" | grep '^event='))" \
-  sh -c "printf '%s' \"\$1\" | grep '^event=' | grep -q 'Permission denied'" _ "$T_OUT"
+t_expect "the worker holds no descriptor of the gate's board (got: $(printf '%s' "$T_OUT" | grep '^board='))" \
+  sh -c "printf '%s' \"\$1\" | grep -qx 'board=closed'" _ "$T_OUT"
+t_expect "they cannot look into the worker through /proc (got: $(printf '%s' "$T_OUT" | grep '^proc='))" \
+  sh -c "printf '%s' \"\$1\" | grep '^proc=' | grep -q 'Permission denied'" _ "$T_OUT"
 
 t_case "direct: the script cannot disarm its wall limit: the gate enforces it from outside"
 t_log_mark

@@ -1,71 +1,167 @@
 // SPDX-License-Identifier: Apache-2.0
-// A direct pool's gate (gate/src/direct.hpp): the workers' event lines, and the requests
-// they say are running — what wall_seconds and idle_seconds are enforced from.
+// A direct pool's gate (gate/src/direct.hpp, board.hpp): the board its workers mark their
+// requests on, and the requests the gate learns from it — what wall_seconds and
+// idle_seconds are enforced from.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include <gtest/gtest.h>
 
+#include "board.hpp"
 #include "direct.hpp"
 
 namespace {
 
-using suwrap::gate::parse_worker_event;
+using suwrap::gate::Board;
 using suwrap::gate::RunningRequests;
 using namespace std::chrono_literals;
+using Clock = RunningRequests::Clock;
 
-TEST(WorkerEvent, ReadsStartsAndEnds) {
-  const auto start = parse_worker_event("S 1234 60 suwrap-gate\terror\texec\t504\t\t\t/x.php\twhy");
-  ASSERT_TRUE(start.has_value());
-  EXPECT_TRUE(start->started);
-  EXPECT_EQ(start->pid, 1234);
-  EXPECT_EQ(start->wall_seconds, 60U);
-  EXPECT_EQ(start->record, "suwrap-gate\terror\texec\t504\t\t\t/x.php\twhy");
-  const auto without = parse_worker_event("S 1234 0 -");
-  ASSERT_TRUE(without.has_value());
-  EXPECT_EQ(without->record, "");
-  const auto end = parse_worker_event("E 1234");
-  ASSERT_TRUE(end.has_value());
-  EXPECT_FALSE(end->started);
-  EXPECT_EQ(end->pid, 1234);
+Board make_board(std::size_t slots = 4) {
+  auto board = Board::create(slots);
+  EXPECT_TRUE(board.has_value()) << (board ? "" : board.error());
+  return std::move(*board);
 }
 
-TEST(WorkerEvent, RefusesAnythingElse) {
-  for (const char* line : {"", "S", "S 1234", "S 1234 60", "S x 60 -", "S 1 60 -", "S 0 60 -", "S -5 60 -",
-                           "S 1234 -1 -", "S 1234 6x -", "E", "E 1234 more", "E 1234x", "X 1234", "s 1234 60 -"})
-    EXPECT_FALSE(parse_worker_event(line).has_value()) << "'" << line << "'";
+std::int64_t ns(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+TEST(Board, IsSealedAgainstShrinkingAndGrowing) {
+  Board board = make_board(3);
+  EXPECT_EQ(board.slots(), 3U);
+  EXPECT_NE(::ftruncate(board.fd(), 0), 0) << "the account could make the gate's reads fault";
+  EXPECT_NE(::ftruncate(board.fd(), 100 * Board::slot_bytes), 0);
+}
+
+TEST(Board, AWorkerAttachedToItIsSeenByTheGate) {
+  Board gate = make_board(4);
+  auto worker = Board::attach(gate.fd());
+  ASSERT_TRUE(worker.has_value()) << worker.error();
+  const auto slot = worker->claim(1234, std::nullopt);
+  ASSERT_TRUE(slot.has_value());
+  EXPECT_EQ(worker->claim(1234, std::nullopt), slot) << "the slot it holds, not another";
+  EXPECT_EQ(worker->claim(1234, slot), slot);
+  worker->start(*slot, 42, 60, "record");
+  const Board::Seen seen = gate.look(*slot);
+  EXPECT_EQ(seen.pid, 1234);
+  EXPECT_EQ(seen.sequence % 2, 1U) << "in a request";
+  EXPECT_EQ(seen.started_ns, 42);
+  EXPECT_EQ(seen.wall_seconds, 60U);
+  EXPECT_EQ(seen.record, "record");
+  EXPECT_TRUE(seen.steady);
+  worker->end(*slot);
+  EXPECT_EQ(gate.look(*slot).sequence % 2, 0U);
+}
+
+TEST(Board, SlotsRunOutAndAreFreedForOthers) {
+  Board board = make_board(2);
+  const auto a = board.claim(100, std::nullopt);
+  const auto b = board.claim(200, std::nullopt);
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(board.claim(300, std::nullopt).has_value());
+  board.free_slot(*a, 999);  // not its holder: nothing
+  EXPECT_FALSE(board.claim(300, std::nullopt).has_value());
+  board.free_slot(*a, 100);
+  EXPECT_EQ(board.claim(300, std::nullopt), a);
+  EXPECT_EQ(board.claim(100, a), std::nullopt) << "a hint to a slot someone else holds is no claim";
+}
+
+TEST(Board, ARecordLongerThanASlotIsCutAndALengthOutOfBoundsIsBounded) {
+  Board board = make_board(1);
+  const auto slot = board.claim(100, std::nullopt);
+  board.start(*slot, 1, 1, std::string(10000, 'x'));
+  EXPECT_EQ(board.look(*slot).record.size(), Board::record_capacity);
+  // What the account's process could write there itself.
+  auto* raw = static_cast<Board::Slot*>(
+      ::mmap(nullptr, Board::slot_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, board.fd(), 0));
+  ASSERT_NE(raw, MAP_FAILED);
+  raw->record_length.store(0xffffffffU);
+  EXPECT_EQ(board.look(*slot).record.size(), Board::record_capacity);
+  ::munmap(raw, Board::slot_bytes);
+}
+
+TEST(Board, AttachRefusesWhatIsNotABoard) {
+  EXPECT_FALSE(Board::attach(-1).has_value());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  EXPECT_FALSE(Board::attach(pipe_fds[0]).has_value());
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
 }
 
 TEST(RunningRequests, APastItsWallIsOverdueOnceWithItsRecord) {
-  RunningRequests running;
-  const auto t0 = RunningRequests::Clock::now();
-  running.apply(*parse_worker_event("S 100 5 record-100"), t0);
-  running.apply(*parse_worker_event("S 200 0 -"), t0);  // no wall limit
+  const auto t0 = Clock::now();
+  Board board = make_board();
+  RunningRequests running(t0);
+  const auto a = board.claim(100, std::nullopt);
+  const auto b = board.claim(200, std::nullopt);
+  board.start(*a, ns(t0), 5, "record-100");
+  board.start(*b, ns(t0), 0, "");  // no wall limit
+  running.look(board, {100, 200}, t0 + 1s);
+  EXPECT_TRUE(running.any());
+  EXPECT_EQ(running.next_deadline(), t0 + 5s) << "from the start the worker gave";
   EXPECT_TRUE(running.overdue(t0 + 4s).empty());
   const auto late = running.overdue(t0 + 5s);
   ASSERT_EQ(late.size(), 1U);
   EXPECT_EQ(late[0].first, 100);
   EXPECT_EQ(late[0].second, "record-100");
+  running.look(board, {100, 200}, t0 + 6s);
   EXPECT_TRUE(running.overdue(t0 + 100s).empty()) << "once; and a request without a limit never";
   EXPECT_TRUE(running.any());
 }
 
+TEST(RunningRequests, AStartTimeOutsideTheLastLookAndNowIsNotBelieved) {
+  const auto t0 = Clock::now();
+  Board board = make_board();
+  RunningRequests running(t0);
+  running.look(board, {}, t0 + 10s);
+  const auto a = board.claim(100, std::nullopt);
+  board.start(*a, ns(t0), 5, "");  // before the last look: it would have been seen then
+  const auto b = board.claim(200, std::nullopt);
+  board.start(*b, ns(t0 + 1000s), 5, "");  // in the future
+  running.look(board, {100, 200}, t0 + 11s);
+  EXPECT_TRUE(running.overdue(t0 + 14s).empty());
+  EXPECT_EQ(running.overdue(t0 + 15s).size(), 1U) << "100: from the last look";
+  EXPECT_EQ(running.overdue(t0 + 16s).size(), 1U) << "200: from now";
+}
+
 TEST(RunningRequests, AnEndedRequestIsNotOverdueAndIdleCountsFromTheLastBusyMoment) {
-  RunningRequests running;
-  const auto t0 = RunningRequests::Clock::now();
-  running.apply(*parse_worker_event("S 100 5 -"), t0);
-  running.apply(*parse_worker_event("E 100"), t0 + 1s);
+  const auto t0 = Clock::now();
+  Board board = make_board();
+  RunningRequests running(t0);
+  EXPECT_EQ(running.last_activity(), t0);
+  const auto a = board.claim(100, std::nullopt);
+  board.start(*a, ns(t0), 5, "");
+  running.look(board, {100}, t0 + 1s);
+  board.end(*a);
+  running.look(board, {100}, t0 + 2s);
   EXPECT_FALSE(running.any());
   EXPECT_TRUE(running.overdue(t0 + 10s).empty());
-  EXPECT_EQ(running.last_event(), t0 + 1s);
-  // A worker that died while busy: forgotten, busy until then.
-  running.apply(*parse_worker_event("S 300 60 -"), t0 + 2s);
-  running.keep_only({100, 200}, t0 + 3s);
+  EXPECT_EQ(running.last_activity(), t0 + 2s);
+  running.look(board, {100}, t0 + 3s);
+  EXPECT_EQ(running.last_activity(), t0 + 2s) << "nothing changed";
+  // A request that started and ended between two looks is activity too.
+  board.start(*a, ns(t0 + 3s), 5, "");
+  board.end(*a);
+  running.look(board, {100}, t0 + 4s);
+  EXPECT_EQ(running.last_activity(), t0 + 4s);
+  // A worker that died while busy: forgotten, its slot freed, busy until then.
+  const auto c = board.claim(300, std::nullopt);
+  board.start(*c, ns(t0 + 4s), 60, "");
+  running.look(board, {100, 300}, t0 + 5s);
+  EXPECT_TRUE(running.any());
+  running.look(board, {100}, t0 + 6s);
   EXPECT_FALSE(running.any());
-  EXPECT_EQ(running.last_event(), t0 + 3s);
+  EXPECT_EQ(running.last_activity(), t0 + 6s);
+  EXPECT_EQ(board.look(*c).pid, 0) << "freed for the worker started in its place";
   // One killed at its wall: idle counts from the kill.
-  running.apply(*parse_worker_event("S 400 1 -"), t0 + 4s);
-  EXPECT_EQ(running.overdue(t0 + 6s).size(), 1U);
-  EXPECT_EQ(running.last_event(), t0 + 6s);
+  board.start(*a, ns(t0 + 6s), 1, "");
+  running.look(board, {100}, t0 + 6s);
+  EXPECT_EQ(running.overdue(t0 + 7s).size(), 1U);
+  EXPECT_EQ(running.last_activity(), t0 + 7s);
 }
 
 }  // namespace
