@@ -461,13 +461,9 @@ static void guard_activate(void)
 // --- opening what PHP compiles ----------------------------------------------------------------
 
 // What PHP compiles is opened with O_NONBLOCK, so that a FIFO in its place cannot stop the
-// worker in open(); once fstat has shown a regular file, blocking again, as PHP reads the
-// file whole. F_SETFL changes only O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK,
-// and those opens ask for O_NONBLOCK alone of them: setting none clears it, with no F_GETFL.
-static void blocking_again(int fd)
-{
-	fcntl(fd, F_SETFL, 0);
-}
+// worker in open(). Only a regular file is handed to PHP, and on a regular file the flag
+// changes nothing (a read neither waits nor fails for it), so it is left set: one system
+// call less per file.
 
 // Gives PHP `fd` as the file to compile, in place of whatever the handle held.
 static void hand_over(zend_file_handle *file_handle, int fd)
@@ -510,7 +506,6 @@ static void bind_primary(zend_file_handle *file_handle)
 		close(fd);
 		refuse("the script changed after it was checked (device, inode, change time or owner differ)");
 	}
-	blocking_again(fd);
 	hand_over(file_handle, fd);
 	request.primary_bound = true;
 }
@@ -607,7 +602,6 @@ static int open_trusted(const char *path, char *why, size_t why_size)
 				close(fd);
 				return -1;
 			}
-			blocking_again(fd);
 			return fd;
 		}
 		const int next = openat(dir, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
