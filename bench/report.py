@@ -420,8 +420,9 @@ def first_report(path, workers):
     print("| set-up | requests | first request: p50 ms | p99 ms | next request: p50 ms | failed |")
     print("|---|--:|--:|--:|--:|--:|")
     labels = {"warm": "warm mode: suwrap-cgid starts the account's pool",
+              "direct": "a direct pool (`direct = true`): suwrap-cgid starts it",
               "fpm-ondemand": "php-fpm pm = ondemand: the master forks a worker"}
-    for setup in ("warm", "fpm-ondemand"):
+    for setup in ("warm", "direct", "fpm-ondemand"):
         entry = setups.get(setup)
         if entry is None:
             continue
@@ -443,6 +444,11 @@ def first_report(path, workers):
               % (p50, "met" if p50 < 50 else "**missed**"))
     else:
         print("| first request to an idle account, warm: p50 < 50 ms | not measured | – |")
+    direct = setups.get("direct", {}).get("first")
+    if direct:
+        p50 = percentile(direct, 50)
+        print("| first request to an idle account, a direct pool: p50 < 50 ms | %.1f ms | %s |"
+              % (p50, "met" if p50 < 50 else "**missed**"))
 
 
 def main(argv):

@@ -163,7 +163,8 @@ php_handler is "php-cold" (kind php-fcgi, the same workers, idle_seconds = $FIRS
 suwrap-cgid serves it; --first-requests times, once no process runs below that suwrap-cgid
 (its pool has ended: idle_seconds without a request), curl times one request through nginx
 (time_total: connection, the pool's start and the response), then one more to the pool it
-started. Beside it, the same for a private php-fpm pool of that user, pm = ondemand
+started; then the same with a second fresh suwrap-cgid for a direct pool (handler
+"php-cold-direct", the same with direct = true, asked for with the param SUWRAP_HANDLER). Beside it, the same for a private php-fpm pool of that user, pm = ondemand
 (pm.max_children = --fpm-children, pm.process_idle_timeout = ${FIRST_IDLE_SECONDS}s): each request once
 the master has no worker left, so that the master forks one for it. The report gives the
 median and the 99th percentile (nearest rank: with 30 requests, the slowest) of both.
@@ -613,10 +614,12 @@ setup_suwrap() {
   if [ -z "$WARM_MISSING" ]; then
     php_extensions='[]'
     # php-warm serves the cells (it must not end between them: fpm's pool never does);
-    # php-idle is the idle-memory part's accounts' php_handler, php-cold the first-request part's.
+    # php-idle is the idle-memory part's accounts' php_handler, php-cold the first-request part's
+    # (php-cold-direct its direct pool, asked for by name).
     warm_handlers=$(warm_handler php-warm 3600 '[".php"]'; warm_handler php-direct 3600 '[]'
       printf 'direct = true\n'; warm_handler php-idle "$idle_seconds" '[]'
-      warm_handler php-cold "$FIRST_IDLE_SECONDS" '[]')
+      warm_handler php-cold "$FIRST_IDLE_SECONDS" '[]'
+      warm_handler php-cold-direct "$FIRST_IDLE_SECONDS" '[]'; printf 'direct = true\n')
   fi
   cat >"$BENCH_CONF" <<EOF
 [global]
@@ -921,7 +924,7 @@ start_nginx() {
   mkdir -p "$dir/tmp"
   chown "$CALLER" "$dir/tmp"
   local s
-  for s in $(nginx_stacks) idle idle_fpm first first_fpm; do printf -v "PORT_$s" '%s' "$(free_port)"; done
+  for s in $(nginx_stacks) idle idle_fpm first first_direct first_fpm; do printf -v "PORT_$s" '%s' "$(free_port)"; done
   {
     echo "user $CALLER $(id -gn "$CALLER");"
     echo "worker_processes auto;"
@@ -1030,6 +1033,8 @@ EOF
     # master, that part starts (and stops) itself.
     if [ "$do_first_request" = 1 ]; then
       [ -z "$WARM_MISSING" ] && php_server "first request, warm" "$PORT_first" "$S/home" "$S/first/cgid.sock"
+      [ -z "$WARM_MISSING" ] && php_server "first request, a direct pool" "$PORT_first_direct" "$S/home" \
+        "$S/first-direct/cgid.sock" "fastcgi_param SUWRAP_HANDLER php-cold-direct;"
       php_server "first request, php-fpm ondemand" "$PORT_first_fpm" "$S/home" "$S/first-fpm/fpm.sock"
     fi
     echo "}"
@@ -1709,6 +1714,14 @@ measure_first_warm() {
   stop_pid "$pid"
 }
 
+measure_first_direct() {
+  say "first request to an idle account, a direct pool: a fresh suwrap-cgid, $first_requests pool starts"
+  run_cgid "$S/first-direct"
+  local pid=$CGID_STARTED
+  first_requests direct "$pid" "$PORT_first_direct"
+  stop_pid "$pid"
+}
+
 # php-fpm's answer to idle accounts: pm = ondemand, whose master forks a worker when a request
 # comes and none is left.
 measure_first_fpm() {
@@ -1728,7 +1741,12 @@ measure_first_fpm() {
 
 measure_first_request() {
   : >"$S/results/first.tsv"
-  if [ -z "$WARM_MISSING" ]; then measure_first_warm; else say "first request: no warm mode ($WARM_MISSING)"; fi
+  if [ -z "$WARM_MISSING" ]; then
+    measure_first_warm
+    measure_first_direct
+  else
+    say "first request: no warm mode ($WARM_MISSING)"
+  fi
   measure_first_fpm
 }
 
