@@ -12,6 +12,7 @@
 #include "guard_check.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -84,6 +85,29 @@ struct Worker {
 std::optional<std::size_t>& board_slot() {
   static std::optional<std::size_t> slot;
   return slot;
+}
+
+// This process's pid, with no system call per request: taken once, and again after a fork
+// (a process forked from a worker, pcntl_fork(), must not mark the worker's slot).
+pid_t& pid_cache() {
+  static pid_t pid = 0;
+  return pid;
+}
+pid_t current_pid() {
+  static const bool registered = [] {
+    return ::pthread_atfork(nullptr, nullptr, [] { pid_cache() = 0; }) == 0;
+  }();
+  pid_t& pid = pid_cache();
+  if (!registered) return ::getpid();
+  if (pid == 0) pid = ::getpid();
+  return pid;
+}
+
+// At a worker's exit its slot is free at once (not a second later, when the gate sees it
+// gone): php-cgi replaces a worker after max_requests.
+void release_board_slot() {
+  auto& board = pool().board;
+  if (board && board_slot()) board->release(*board_slot(), ::getpid());
 }
 
 std::unique_ptr<Worker>& worker_slot() {
@@ -170,7 +194,9 @@ void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out)
   // The gate must see this request on the board, or nothing bounds its time: refused
   // without a slot (one frees when a worker that ended is noticed, within a second).
   if (auto& board = pool().board) {
-    board_slot() = board->claim(w.pid, board_slot());
+    const bool first = !board_slot();
+    board_slot() = board->claim(current_pid(), board_slot());
+    if (first && board_slot()) std::atexit(release_board_slot);
     if (!board_slot())
       return refusal(out, Verdict::error, Check::exec, 503, "the pool's board has no free slot for this worker");
   }
@@ -360,13 +386,13 @@ void suwrap_check_request_started(void) {
   std::string_view record(slot->wall_record);
   if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
   const auto now = std::chrono::steady_clock::now().time_since_epoch();
-  board->start(*board_slot(), std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(),
+  board->start(*board_slot(), current_pid(), std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(),
                slot->wall_seconds, record);
 }
 
 void suwrap_check_request_ended(void) {
   auto& board = pool().board;
-  if (board && board_slot()) board->end(*board_slot());
+  if (board && board_slot()) board->end(*board_slot(), current_pid());
 }
 
 size_t suwrap_check_environment_count(void) {

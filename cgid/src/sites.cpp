@@ -175,6 +175,7 @@ void Sites::accept_on(const std::string& account) {
   const auto it = sites_.find(account);
   if (it == sites_.end() || closed_) return;
   Site& site = *it->second;
+  if (site.handed) return;  // its pool's now; a fresh socket is bound when the pool ends
   const unsigned generation = site.generation;
   site.acceptor.async_accept([this, account, generation](std::error_code ec, stream::socket socket) {
     // A connection taken is served, whatever happened to the site meanwhile.

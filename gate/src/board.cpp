@@ -66,36 +66,49 @@ Board::~Board() {
 
 std::optional<std::size_t> Board::claim(pid_t pid, std::optional<std::size_t> hint) {
   if (hint && *hint < slots_ && map_[*hint].pid.load(std::memory_order_acquire) == pid) return hint;
-  for (std::size_t i = 0; i < slots_; ++i)
-    if (map_[i].pid.load(std::memory_order_acquire) == pid) return i;
+  for (std::size_t i = 0; i < slots_; ++i) {
+    if (map_[i].pid.load(std::memory_order_acquire) != pid) continue;
+    // Left by an earlier process with this pid, not yet freed: not this one's request.
+    end(i, pid);
+    return i;
+  }
   for (std::size_t i = 0; i < slots_; ++i) {
     std::int32_t free = 0;
-    if (map_[i].pid.compare_exchange_strong(free, pid, std::memory_order_acq_rel)) {
-      // A new holder starts out of any request.
-      std::uint32_t sequence = map_[i].sequence.load(std::memory_order_relaxed);
-      if ((sequence & 1U) != 0) map_[i].sequence.store(sequence + 1, std::memory_order_release);
-      return i;
-    }
+    // A free slot is out of any request (free_slot() and release() end it first).
+    if (map_[i].pid.compare_exchange_strong(free, pid, std::memory_order_acq_rel)) return i;
   }
   return std::nullopt;
 }
 
-void Board::start(std::size_t slot, std::int64_t now_ns, std::uint64_t wall_seconds, std::string_view record) {
+bool Board::start(std::size_t slot, pid_t pid, std::int64_t now_ns, std::uint64_t wall_seconds,
+                  std::string_view record) {
   Slot& s = map_[slot];
+  if (s.pid.load(std::memory_order_acquire) != pid) return false;
+  std::uint32_t sequence = s.sequence.load(std::memory_order_relaxed);
+  if ((sequence & 1U) != 0) s.sequence.store(++sequence, std::memory_order_release);  // one that never ended
+  // The request's fields after the mark that the last one ended, and before the mark that
+  // this one started: a look sees either the last request's mark or this one's fields.
+  std::atomic_thread_fence(std::memory_order_release);
   const std::size_t length = std::min(record.size(), record_capacity);
   std::memcpy(s.record, record.data(), length);
   s.record_length.store(static_cast<std::uint32_t>(length), std::memory_order_relaxed);
   s.wall_seconds.store(wall_seconds, std::memory_order_relaxed);
   s.started_ns.store(now_ns, std::memory_order_relaxed);
-  std::uint32_t sequence = s.sequence.load(std::memory_order_relaxed);
-  if ((sequence & 1U) != 0) ++sequence;  // a request that never said it ended
   s.sequence.store(sequence + 1, std::memory_order_release);
+  return true;
 }
 
-void Board::end(std::size_t slot) {
+void Board::end(std::size_t slot, pid_t pid) {
   Slot& s = map_[slot];
+  if (s.pid.load(std::memory_order_acquire) != pid) return;
   const std::uint32_t sequence = s.sequence.load(std::memory_order_relaxed);
   if ((sequence & 1U) != 0) s.sequence.store(sequence + 1, std::memory_order_release);
+}
+
+void Board::release(std::size_t slot, pid_t pid) {
+  end(slot, pid);
+  std::int32_t held = pid;
+  map_[slot].pid.compare_exchange_strong(held, 0, std::memory_order_acq_rel);
 }
 
 Board::Seen Board::look(std::size_t i) const {
@@ -118,8 +131,13 @@ Board::Seen Board::look(std::size_t i) const {
 }
 
 void Board::free_slot(std::size_t i, pid_t pid) {
+  Slot& s = map_[i];
+  if (s.pid.load(std::memory_order_acquire) != pid) return;
+  // Out of any request before it is free: the next holder does not inherit the mark.
+  const std::uint32_t sequence = s.sequence.load(std::memory_order_relaxed);
+  if ((sequence & 1U) != 0) s.sequence.store(sequence + 1, std::memory_order_release);
   std::int32_t held = pid;
-  map_[i].pid.compare_exchange_strong(held, 0, std::memory_order_acq_rel);
+  s.pid.compare_exchange_strong(held, 0, std::memory_order_acq_rel);
 }
 
 }  // namespace suwrap::gate

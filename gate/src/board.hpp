@@ -43,9 +43,9 @@ class Board {
   static_assert(std::atomic<std::int64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free);
   static constexpr std::size_t record_capacity = sizeof(Slot::record);
 
-  // The slots a pool of `workers` gets: room for workers that end and are replaced between
-  // two of the gate's looks.
-  static std::size_t slots_for(unsigned workers) { return 2 * static_cast<std::size_t>(workers) + 16; }
+  // The slots a pool of `workers` gets: room for workers killed and replaced between two of
+  // the gate's looks (a worker that exits frees its own slot).
+  static std::size_t slots_for(unsigned workers) { return 2 * static_cast<std::size_t>(workers) + 64; }
 
   // The gate's: a new sealed board of `slots` slots, mapped; fd() is what php-cgi gets.
   static util::Expected<Board, std::string> create(std::size_t slots);
@@ -61,12 +61,15 @@ class Board {
   [[nodiscard]] int fd() const { return fd_.get(); }
   [[nodiscard]] std::size_t slots() const { return slots_; }
 
-  // A worker's: the slot `pid` holds, or a free one it takes now; nullopt: none is free.
-  // `hint` is the slot it held before.
+  // A worker's (`pid` is its own): the slot it holds, or a free one it takes now; nullopt:
+  // none is free. `hint` is the slot it held before.
   std::optional<std::size_t> claim(pid_t pid, std::optional<std::size_t> hint);
-  // A worker's request starts (`record` is cut to fit) / ends.
-  void start(std::size_t slot, std::int64_t now_ns, std::uint64_t wall_seconds, std::string_view record);
-  void end(std::size_t slot);
+  // Its request starts (`record` is cut to fit) / ends; nothing, and false, unless `pid`
+  // holds the slot (a process forked from the worker does not).
+  bool start(std::size_t slot, pid_t pid, std::int64_t now_ns, std::uint64_t wall_seconds, std::string_view record);
+  void end(std::size_t slot, pid_t pid);
+  // It ends (exits): the slot is free at once for the worker started in its place.
+  void release(std::size_t slot, pid_t pid);
 
   // The gate's: what slot `i` says, read once.
   struct Seen {
@@ -78,7 +81,7 @@ class Board {
     bool steady = true;  // false: it changed while being read; look again later
   };
   [[nodiscard]] Seen look(std::size_t i) const;
-  // Frees slot `i` if `pid` still holds it (that worker ended).
+  // Frees slot `i` if `pid` still holds it (that worker ended), out of any request.
   void free_slot(std::size_t i, pid_t pid);
 
  private:

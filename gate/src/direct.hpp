@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,10 +43,10 @@ class RunningRequests {
  public:
   using Clock = std::chrono::steady_clock;
   explicit RunningRequests(Clock::time_point since) : last_look_(since), last_activity_(since) {}
-  // Looks at every slot of `board` at `now`: the slots of processes that are no longer
-  // php-cgi's `workers` are freed, a request that started since the last look is learnt
+  // Looks at every slot of `board` at `now`: the slots of processes that are not php-cgi's
+  // workers (`is_worker`) are freed, a request that started since the last look is learnt
   // with its deadline (from its start, which is taken between the last look and now).
-  void look(Board& board, const std::vector<pid_t>& workers, Clock::time_point now);
+  void look(Board& board, const std::function<bool(pid_t)>& is_worker, Clock::time_point now);
   // Workers past their wall_seconds at `now`: forgotten here, returned with their records.
   std::vector<std::pair<pid_t, std::string>> overdue(Clock::time_point now);
   // The next deadline of a running request, if any.

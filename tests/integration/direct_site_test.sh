@@ -30,6 +30,8 @@ for user in "$ALICE" "$BOB"; do
     '<?php header("Content-Type: text/plain"); echo "uid=", posix_getuid(), " ppid=", posix_getppid();'
 done
 t_file "$BOB" 0644 "$BOB_DOCROOT/bobs.php" "<?php touch('$T_MARKS/bobs-ran');"
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/forked.php" \
+  "<?php file_put_contents('$T_MARKS/forked.pid', getmypid()); if (pcntl_fork() === 0) exit(0); sleep(30); echo 'survived';"
 touch -d '1 hour ago' "$ALICE_DOCROOT"/*.php "$BOB_DOCROOT"/*.php
 
 t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
@@ -85,6 +87,18 @@ t_expect "suwrap-cgid served none of them ($before before, $(served_by_cgid) aft
 t_case "sites: bob's socket is bob's"
 t_curl "$(bob_url who.php)"
 t_expect "as bob (got $T_STATUS $T_OUT)" test "$(t_field uid)" = "$BOB_UID"
+
+t_case "sites: a process forked from a worker cannot end the worker's request for the gate"
+# The child's exit ends its copy of the request (and answers the client); the worker sleeps
+# on, still in its request: the gate kills it at wall_seconds, and logs it, not at the idle end.
+t_log_mark
+t_curl "$(alice_url forked.php)" --max-time 20
+forked_pid=$(cat "$T_MARKS/forked.pid" 2>/dev/null || echo none)
+t_expect "the worker did not run to its end (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
+t_expect "the worker ($forked_pid) is killed" \
+  wait_for sh -c "for _ in \$(seq 1 $((WALL + 3))); do kill -0 $forked_pid 2>/dev/null || exit 0; sleep 1; done; exit 1"
+t_expect "at its wall_seconds, logged as such" \
+  wait_for sh -c "$(declare -f t_log_new); T_LOG='$T_LOG' T_LOG_MARK=$T_LOG_MARK T_PYTHON='$T_PYTHON' t_log_new | grep '^decision error exec $ALICE ' | grep -q wall_seconds"
 
 t_case "sites: another account's script sent to alice's socket is refused there, and logged"
 t_log_mark

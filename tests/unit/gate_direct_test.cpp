@@ -5,7 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -23,6 +26,11 @@ Board make_board(std::size_t slots = 4) {
   auto board = Board::create(slots);
   EXPECT_TRUE(board.has_value()) << (board ? "" : board.error());
   return std::move(*board);
+}
+
+// php-cgi's workers, as the gate reads them.
+std::function<bool(pid_t)> workers(std::vector<pid_t> pids) {
+  return [pids](pid_t pid) { return std::find(pids.begin(), pids.end(), pid) != pids.end(); };
 }
 
 std::int64_t ns(Clock::time_point t) {
@@ -44,7 +52,7 @@ TEST(Board, AWorkerAttachedToItIsSeenByTheGate) {
   ASSERT_TRUE(slot.has_value());
   EXPECT_EQ(worker->claim(1234, std::nullopt), slot) << "the slot it holds, not another";
   EXPECT_EQ(worker->claim(1234, slot), slot);
-  worker->start(*slot, 42, 60, "record");
+  worker->start(*slot, 1234, 42, 60, "record");
   const Board::Seen seen = gate.look(*slot);
   EXPECT_EQ(seen.pid, 1234);
   EXPECT_EQ(seen.sequence % 2, 1U) << "in a request";
@@ -52,7 +60,7 @@ TEST(Board, AWorkerAttachedToItIsSeenByTheGate) {
   EXPECT_EQ(seen.wall_seconds, 60U);
   EXPECT_EQ(seen.record, "record");
   EXPECT_TRUE(seen.steady);
-  worker->end(*slot);
+  worker->end(*slot, 1234);
   EXPECT_EQ(gate.look(*slot).sequence % 2, 0U);
 }
 
@@ -72,7 +80,7 @@ TEST(Board, SlotsRunOutAndAreFreedForOthers) {
 TEST(Board, ARecordLongerThanASlotIsCutAndALengthOutOfBoundsIsBounded) {
   Board board = make_board(1);
   const auto slot = board.claim(100, std::nullopt);
-  board.start(*slot, 1, 1, std::string(10000, 'x'));
+  board.start(*slot, 100, 1, 1, std::string(10000, 'x'));
   EXPECT_EQ(board.look(*slot).record.size(), Board::record_capacity);
   // What the account's process could write there itself.
   auto* raw = static_cast<Board::Slot*>(
@@ -81,6 +89,35 @@ TEST(Board, ARecordLongerThanASlotIsCutAndALengthOutOfBoundsIsBounded) {
   raw->record_length.store(0xffffffffU);
   EXPECT_EQ(board.look(*slot).record.size(), Board::record_capacity);
   ::munmap(raw, Board::slot_bytes);
+}
+
+TEST(Board, OnlyTheHolderMarksItsSlot) {
+  Board board = make_board(2);
+  const auto slot = board.claim(100, std::nullopt);
+  ASSERT_TRUE(slot.has_value());
+  EXPECT_FALSE(board.start(*slot, 101, 1, 1, "")) << "a process forked from the worker";
+  EXPECT_EQ(board.look(*slot).sequence % 2, 0U);
+  ASSERT_TRUE(board.start(*slot, 100, 1, 1, ""));
+  board.end(*slot, 101);
+  EXPECT_EQ(board.look(*slot).sequence % 2, 1U) << "the worker's request is not ended by its child";
+  board.release(*slot, 101);
+  EXPECT_EQ(board.look(*slot).pid, 100);
+  board.release(*slot, 100);
+  EXPECT_EQ(board.look(*slot).pid, 0) << "a worker that exits frees its slot";
+  EXPECT_EQ(board.look(*slot).sequence % 2, 0U);
+}
+
+TEST(Board, ASlotFreedOrFoundAgainStartsOutOfAnyRequest) {
+  Board board = make_board(1);
+  const auto slot = board.claim(100, std::nullopt);
+  ASSERT_TRUE(board.start(*slot, 100, 1, 1, ""));
+  board.free_slot(*slot, 100);  // killed in its request
+  EXPECT_EQ(board.look(*slot).sequence % 2, 0U) << "the next holder does not inherit the request";
+  ASSERT_EQ(board.claim(200, std::nullopt), slot);
+  ASSERT_TRUE(board.start(*slot, 200, 1, 1, ""));
+  // A new process that got 200's pid before 200's slot was freed: its own slot, no request.
+  EXPECT_EQ(board.claim(200, std::nullopt), slot);
+  EXPECT_EQ(board.look(*slot).sequence % 2, 0U);
 }
 
 TEST(Board, AttachRefusesWhatIsNotABoard) {
@@ -98,9 +135,9 @@ TEST(RunningRequests, APastItsWallIsOverdueOnceWithItsRecord) {
   RunningRequests running(t0);
   const auto a = board.claim(100, std::nullopt);
   const auto b = board.claim(200, std::nullopt);
-  board.start(*a, ns(t0), 5, "record-100");
-  board.start(*b, ns(t0), 0, "");  // no wall limit
-  running.look(board, {100, 200}, t0 + 1s);
+  board.start(*a, 100, ns(t0), 5, "record-100");
+  board.start(*b, 200, ns(t0), 0, "");  // no wall limit
+  running.look(board, workers({100, 200}), t0 + 1s);
   EXPECT_TRUE(running.any());
   EXPECT_EQ(running.next_deadline(), t0 + 5s) << "from the start the worker gave";
   EXPECT_TRUE(running.overdue(t0 + 4s).empty());
@@ -108,7 +145,7 @@ TEST(RunningRequests, APastItsWallIsOverdueOnceWithItsRecord) {
   ASSERT_EQ(late.size(), 1U);
   EXPECT_EQ(late[0].first, 100);
   EXPECT_EQ(late[0].second, "record-100");
-  running.look(board, {100, 200}, t0 + 6s);
+  running.look(board, workers({100, 200}), t0 + 6s);
   EXPECT_TRUE(running.overdue(t0 + 100s).empty()) << "once; and a request without a limit never";
   EXPECT_TRUE(running.any());
 }
@@ -117,12 +154,12 @@ TEST(RunningRequests, AStartTimeOutsideTheLastLookAndNowIsNotBelieved) {
   const auto t0 = Clock::now();
   Board board = make_board();
   RunningRequests running(t0);
-  running.look(board, {}, t0 + 10s);
+  running.look(board, workers({}), t0 + 10s);
   const auto a = board.claim(100, std::nullopt);
-  board.start(*a, ns(t0), 5, "");  // before the last look: it would have been seen then
+  board.start(*a, 100, ns(t0), 5, "");  // before the last look: it would have been seen then
   const auto b = board.claim(200, std::nullopt);
-  board.start(*b, ns(t0 + 1000s), 5, "");  // in the future
-  running.look(board, {100, 200}, t0 + 11s);
+  board.start(*b, 200, ns(t0 + 1000s), 5, "");  // in the future
+  running.look(board, workers({100, 200}), t0 + 11s);
   EXPECT_TRUE(running.overdue(t0 + 14s).empty());
   EXPECT_EQ(running.overdue(t0 + 15s).size(), 1U) << "100: from the last look";
   EXPECT_EQ(running.overdue(t0 + 16s).size(), 1U) << "200: from now";
@@ -134,32 +171,32 @@ TEST(RunningRequests, AnEndedRequestIsNotOverdueAndIdleCountsFromTheLastBusyMome
   RunningRequests running(t0);
   EXPECT_EQ(running.last_activity(), t0);
   const auto a = board.claim(100, std::nullopt);
-  board.start(*a, ns(t0), 5, "");
-  running.look(board, {100}, t0 + 1s);
-  board.end(*a);
-  running.look(board, {100}, t0 + 2s);
+  board.start(*a, 100, ns(t0), 5, "");
+  running.look(board, workers({100}), t0 + 1s);
+  board.end(*a, 100);
+  running.look(board, workers({100}), t0 + 2s);
   EXPECT_FALSE(running.any());
   EXPECT_TRUE(running.overdue(t0 + 10s).empty());
   EXPECT_EQ(running.last_activity(), t0 + 2s);
-  running.look(board, {100}, t0 + 3s);
+  running.look(board, workers({100}), t0 + 3s);
   EXPECT_EQ(running.last_activity(), t0 + 2s) << "nothing changed";
   // A request that started and ended between two looks is activity too.
-  board.start(*a, ns(t0 + 3s), 5, "");
-  board.end(*a);
-  running.look(board, {100}, t0 + 4s);
+  board.start(*a, 100, ns(t0 + 3s), 5, "");
+  board.end(*a, 100);
+  running.look(board, workers({100}), t0 + 4s);
   EXPECT_EQ(running.last_activity(), t0 + 4s);
   // A worker that died while busy: forgotten, its slot freed, busy until then.
   const auto c = board.claim(300, std::nullopt);
-  board.start(*c, ns(t0 + 4s), 60, "");
-  running.look(board, {100, 300}, t0 + 5s);
+  board.start(*c, 300, ns(t0 + 4s), 60, "");
+  running.look(board, workers({100, 300}), t0 + 5s);
   EXPECT_TRUE(running.any());
-  running.look(board, {100}, t0 + 6s);
+  running.look(board, workers({100}), t0 + 6s);
   EXPECT_FALSE(running.any());
   EXPECT_EQ(running.last_activity(), t0 + 6s);
   EXPECT_EQ(board.look(*c).pid, 0) << "freed for the worker started in its place";
   // One killed at its wall: idle counts from the kill.
-  board.start(*a, ns(t0 + 6s), 1, "");
-  running.look(board, {100}, t0 + 6s);
+  board.start(*a, 100, ns(t0 + 6s), 1, "");
+  running.look(board, workers({100}), t0 + 6s);
   EXPECT_EQ(running.overdue(t0 + 7s).size(), 1U);
   EXPECT_EQ(running.last_activity(), t0 + 7s);
 }
