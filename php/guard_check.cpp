@@ -12,6 +12,7 @@
 #include "guard_check.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -58,6 +59,18 @@ Pool& pool() {
   return p;
 }
 
+// This process's id, asked of the kernel once per process rather than at every request:
+// glibc keeps no copy of it, and a system call is dear here. A child that fork() makes asks
+// again (the handler runs in it before fork() returns there).
+pid_t known_pid = 0;
+void forget_pid() { known_pid = 0; }
+pid_t current_pid() {
+  static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_pid) == 0;
+  if (!registered) return ::getpid();  // no handler: nothing may be kept
+  if (known_pid == 0) known_pid = ::getpid();
+  return known_pid;
+}
+
 // Made in each worker, on its first request.
 struct Worker {
   // The pool's variables were read in the parent: the programs PHP starts do not get them.
@@ -66,7 +79,7 @@ struct Worker {
                              "SUWRAP_POOL_EVENTS"})
       ::unsetenv(name);
   }
-  pid_t pid = ::getpid();
+  pid_t pid = current_pid();
   policy::CurrentConfig config{suwrap::build::config_path};
   policy::SystemFacts system;
   gate::WalkCache walks{system};  // the script's walk, until inotify reports a change on it
@@ -85,7 +98,7 @@ std::unique_ptr<Worker>& worker_slot() {
 
 Worker& worker() {
   auto& slot = worker_slot();
-  if (!slot || slot->pid != ::getpid()) {
+  if (!slot || slot->pid != current_pid()) {
     // Forked from a process that had one (php-cgi's parent never checks): its descriptors
     // belong to the other process's watch; this one makes its own.
     (void)slot.release();
