@@ -12,6 +12,7 @@
 #include "guard_check.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -90,12 +91,38 @@ struct Worker {
   std::vector<std::string> environment;  // what the allowed request's PHP sees
   std::uint64_t wall_seconds = 0;         // the allowed request's
   std::string wall_record;                // written if it runs past them
+
+  // Before a request's check: one poll() of every watch the check would read (the
+  // configuration's three, /etc's, the walks'). Each with nothing to read is told so and
+  // reads nothing for this request; each with an event, or that cannot be polled, or all
+  // of them when the poll fails, reads for itself as it would without this. An event that
+  // comes after the poll waits in its queue for the next request's.
+  void look_for_changes() {
+    std::vector<int> fds;
+    config.descriptors(fds);
+    const std::size_t config_fds = fds.size();
+    fds.push_back(facts.descriptor());
+    fds.push_back(walks.descriptor());
+    std::vector<pollfd> polled;
+    for (const int fd : fds) polled.push_back(pollfd{fd, POLLIN, 0});  // poll() passes over -1
+    const bool answered = ::poll(polled.data(), polled.size(), 0) >= 0;
+    const auto quiet = [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i)
+        if (!answered || polled[i].fd < 0 || polled[i].revents != 0) return false;
+      return true;
+    };
+    config.set_quiet(quiet(0, config_fds));
+    facts.set_quiet(quiet(config_fds, config_fds + 1));
+    walks.set_quiet(quiet(config_fds + 1, config_fds + 2));
+  }
 };
 std::unique_ptr<Worker>& worker_slot() {
   static std::unique_ptr<Worker> w;
   return w;
 }
 
+// This process's Worker, for the check of a request (its only caller), with its watches
+// looked at once for the whole check.
 Worker& worker() {
   auto& slot = worker_slot();
   if (!slot || slot->pid != current_pid()) {
@@ -104,6 +131,7 @@ Worker& worker() {
     (void)slot.release();
     slot = std::make_unique<Worker>();
   }
+  slot->look_for_changes();
   return *slot;
 }
 

@@ -65,7 +65,7 @@ void WalkCache::forget(const std::string& path) {
 }
 
 void WalkCache::read_events() {
-  if (!inotify_) return;
+  if (!inotify_ || quiet_) return;
   alignas(inotify_event) char buffer[8192];
   for (;;) {
     const ssize_t n = ::read(inotify_.get(), buffer, sizeof(buffer));
@@ -92,7 +92,6 @@ void WalkCache::read_events() {
 }
 
 std::string* WalkCache::note(std::string_view path) {
-  read_events();
   const auto it = entries_.find(std::string(path));
   return it == entries_.end() ? nullptr : &it->second.note;
 }

@@ -10,9 +10,10 @@
 // of its own mode or owner, an entry made, removed or renamed in it, a change of an entry's
 // mode or owner, and its own removal or renaming; the script's reports a write (its change
 // time moves), a change of mode or owner, its removal or renaming. Before every walk() the
-// queue is read, and every remembered walk that any event touches is forgotten; a queue that
-// overflowed forgets them all. A walk that cannot be watched (no inotify, no room for a
-// watch) is made every time, never remembered.
+// queue is read (unless the caller polled it and found it empty: set_quiet()), and every
+// remembered walk that any event touches is forgotten; a queue that overflowed forgets them
+// all. A walk that cannot be watched (no inotify, no room for a watch) is made every time,
+// never remembered.
 //
 // What no event reports, and so what this trusts not to happen under a running pool: a file
 // system mounted over a directory on the way (root's act; the walk by descriptor would see it
@@ -48,8 +49,18 @@ class WalkCache final : public policy::FactSource {
   std::optional<std::string> php_sapi(std::string_view path) override { return source_.php_sapi(path); }
 
   // Something remembered with the walk of `path` (the PHP guard's .user.ini verdict), kept
-  // and forgotten with it. nullptr when the walk of `path` is not remembered now.
+  // and forgotten with it. nullptr when the walk of `path` is not remembered now. It does
+  // not read the queue: it is asked after the walk of the same request, which read it, and
+  // an event since then is read (and forgets the note) at the next walk(), as one made just
+  // after this call would be.
   std::string* note(std::string_view path);
+
+  // For a process that polls all its watches at once (a php-cgi worker, once per request):
+  // the inotify descriptor (-1 when there is none: nothing is remembered), and what that
+  // poll found. While set_quiet(true) holds, it had no event to read, and walk() reads it
+  // no more; set_quiet(false) reads again.
+  [[nodiscard]] int descriptor() const { return inotify_.get(); }
+  void set_quiet(bool quiet) { quiet_ = quiet; }
 
   // For the tests: walks made by the source, and walks remembered now.
   [[nodiscard]] std::size_t source_walks() const { return source_walks_; }
@@ -72,6 +83,7 @@ class WalkCache final : public policy::FactSource {
   std::map<int, std::set<std::string>> by_watch_;  // watch descriptor -> remembered paths
   std::size_t watches_ = 0;  // watches added since the inotify instance was made
   std::size_t source_walks_ = 0;
+  bool quiet_ = false;  // the caller's poll found nothing to read on inotify_
 };
 
 }  // namespace suwrap::gate

@@ -3,6 +3,7 @@
 // of the source once while nothing changed; asked again after a change of a directory's mode,
 // an entry made, removed or renamed on the way, the script written or changed; never
 // remembered through a link. Real files, real inotify.
+#include <poll.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -105,12 +106,17 @@ TEST_F(WalkCacheOnATree, AScriptRemovedIsNotFoundAgain) {
   EXPECT_EQ(cache.remembered(), 0U);
 }
 
+// What note() answers: nothing, or a note made since the last walk (not `kept`).
+bool forgotten(const std::string* note) { return note == nullptr || note->empty(); }
+
 TEST_F(WalkCacheOnATree, AnEntryMadeInADirectoryOnTheWayIsWalkedAgain) {
   expect_fresh(page);
-  ASSERT_NE(remembered_note(), nullptr);
+  std::string* note = remembered_note();
+  ASSERT_NE(note, nullptr);
+  *note = "kept";
   tree.write("site/.user.ini", "x=1");
-  EXPECT_EQ(cache.note(page), nullptr);
   expect_fresh(page);
+  EXPECT_TRUE(forgotten(cache.note(page)));
   EXPECT_GE(cache.source_walks(), 2U);
 }
 
@@ -129,7 +135,29 @@ TEST_F(WalkCacheOnATree, ANoteIsKeptWithItsWalkAndForgottenWithIt) {
   ASSERT_NE(note, nullptr);
   *note = "verdict";
   tree.chmod("site/sub", 0700);
-  EXPECT_EQ(cache.note(page), nullptr);
+  // The note is asked after the request's walk, which reads the queue.
+  expect_fresh(page);
+  EXPECT_TRUE(forgotten(cache.note(page)));
+}
+
+TEST_F(WalkCacheOnATree, AQuietCacheReadsNothingUntilToldToLookAgain) {
+  std::string* note = remembered_note();
+  ASSERT_NE(note, nullptr);
+  *note = "verdict";
+  ASSERT_GE(cache.descriptor(), 0);
+  // The caller polled and found nothing: the walk is answered from memory.
+  cache.set_quiet(true);
+  const std::size_t walks = cache.source_walks();
+  ASSERT_TRUE(cache.walk(page).has_value());
+  EXPECT_EQ(cache.source_walks(), walks);
+  // A change is waiting on the descriptor, for the caller's next poll.
+  tree.chmod("site/sub", 0700);
+  pollfd fd{cache.descriptor(), POLLIN, 0};
+  EXPECT_EQ(::poll(&fd, 1, 0), 1);
+  cache.set_quiet(false);
+  expect_fresh(page);
+  EXPECT_GT(cache.source_walks(), walks);
+  EXPECT_TRUE(forgotten(cache.note(page)));
 }
 
 TEST_F(WalkCacheOnATree, NeverMoreThanItsBound) {
