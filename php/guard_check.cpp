@@ -64,7 +64,9 @@ Pool& pool() {
 // glibc keeps no copy of it, and a system call is dear here. A child that fork() makes asks
 // again (the handler runs in it before fork() returns there).
 pid_t known_pid = 0;
-void forget_pid() { known_pid = 0; }
+void forget_pid() {
+  known_pid = 0;
+}
 pid_t current_pid() {
   static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_pid) == 0;
   if (!registered) return ::getpid();  // no handler: nothing may be kept
@@ -83,7 +85,8 @@ struct Worker {
   pid_t pid = current_pid();
   policy::CurrentConfig config{suwrap::build::config_path};
   policy::SystemFacts system;
-  gate::WalkCache walks{system};  // the script's walk, until inotify reports a change on it
+  // The script's walk and the handler's stat()s, until inotify reports a change on them.
+  gate::WalkCache walks{system};
   gate::NameCache facts{walks};
   std::shared_ptr<policy::ConfigSnapshot> caller_config;  // caller_uid was read from it
   std::optional<uid_t> caller_uid;

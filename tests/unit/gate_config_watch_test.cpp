@@ -2,8 +2,8 @@
 // The daemons read the configuration again when, and only when, something it comes from
 // changed: ancestors_of, ConfigWatch on real directories, and CurrentConfig on a real,
 // trusted configuration (as root), its accounts looked up again after an account file changed.
-#include <sys/stat.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
