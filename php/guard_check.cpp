@@ -12,6 +12,7 @@
 #include "guard_check.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -61,18 +62,33 @@ Pool& pool() {
   return p;
 }
 
+// This process's id, asked of the kernel once per process rather than at every request:
+// glibc keeps no copy of it, and a system call is dear here. A child that fork() makes asks
+// again (the handler runs in it before fork() returns there): a process forked from a
+// worker (pcntl_fork()) is not the worker, and must not mark the worker's slot.
+pid_t known_pid = 0;
+void forget_pid() {
+  known_pid = 0;
+}
+pid_t current_pid() {
+  static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_pid) == 0;
+  if (!registered) return ::getpid();  // no handler: nothing may be kept
+  if (known_pid == 0) known_pid = ::getpid();
+  return known_pid;
+}
+
 // Made in each worker, on its first request.
 struct Worker {
   // The pool's variables were read in the parent: the programs PHP starts do not get them.
   Worker() {
-    for (const char* name : {"SUWRAP_POOL_HANDLER", "SUWRAP_POOL_LIMITS", "SUWRAP_POOL_ACCOUNT", "SUWRAP_POOL_RECORDS",
-                             "SUWRAP_POOL_EVENTS"})
+    for (const char* name : {"SUWRAP_POOL_HANDLER", "SUWRAP_POOL_LIMITS", "SUWRAP_POOL_ACCOUNT", "SUWRAP_POOL_RECORDS"})
       ::unsetenv(name);
   }
-  pid_t pid = ::getpid();
+  pid_t pid = current_pid();
   policy::CurrentConfig config{suwrap::build::config_path};
   policy::SystemFacts system;
-  gate::WalkCache walks{system};  // the script's walk, until inotify reports a change on it
+  // The script's walk and the handler's stat()s, until inotify reports a change on them.
+  gate::WalkCache walks{system};
   gate::NameCache facts{walks};
   std::shared_ptr<policy::ConfigSnapshot> caller_config;  // caller_uid was read from it
   std::optional<uid_t> caller_uid;
@@ -80,27 +96,35 @@ struct Worker {
   std::vector<std::string> environment;  // what the allowed request's PHP sees
   std::uint64_t wall_seconds = 0;         // the allowed request's
   std::string wall_record;                // written if it runs past them
+
+  // Before a request's check: one poll() of every watch the check would read (the
+  // configuration's three, /etc's, the walks'). Each with nothing to read is told so and
+  // reads nothing for this request; each with an event, or that cannot be polled, or all
+  // of them when the poll fails, reads for itself as it would without this. An event that
+  // comes after the poll waits in its queue for the next request's.
+  void look_for_changes() {
+    std::vector<int> fds;
+    config.descriptors(fds);
+    const std::size_t config_fds = fds.size();
+    fds.push_back(facts.descriptor());
+    fds.push_back(walks.descriptor());
+    std::vector<pollfd> polled;
+    for (const int fd : fds) polled.push_back(pollfd{fd, POLLIN, 0});  // poll() passes over -1
+    const bool answered = ::poll(polled.data(), polled.size(), 0) >= 0;
+    const auto quiet = [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i)
+        if (!answered || polled[i].fd < 0 || polled[i].revents != 0) return false;
+      return true;
+    };
+    config.set_quiet(quiet(0, config_fds));
+    facts.set_quiet(quiet(config_fds, config_fds + 1));
+    walks.set_quiet(quiet(config_fds + 1, config_fds + 2));
+  }
 };
 // The board's slot this process held for its last request (claim() checks it is still its).
 std::optional<std::size_t>& board_slot() {
   static std::optional<std::size_t> slot;
   return slot;
-}
-
-// This process's pid, with no system call per request: taken once, and again after a fork
-// (a process forked from a worker, pcntl_fork(), must not mark the worker's slot).
-pid_t& pid_cache() {
-  static pid_t pid = 0;
-  return pid;
-}
-pid_t current_pid() {
-  static const bool registered = [] {
-    return ::pthread_atfork(nullptr, nullptr, [] { pid_cache() = 0; }) == 0;
-  }();
-  pid_t& pid = pid_cache();
-  if (!registered) return ::getpid();
-  if (pid == 0) pid = ::getpid();
-  return pid;
 }
 
 // At a worker's exit its slot is free at once (not a second later, when the gate sees it
@@ -115,14 +139,17 @@ std::unique_ptr<Worker>& worker_slot() {
   return w;
 }
 
+// This process's Worker, for the check of a request (its only caller), with its watches
+// looked at once for the whole check.
 Worker& worker() {
   auto& slot = worker_slot();
-  if (!slot || slot->pid != ::getpid()) {
+  if (!slot || slot->pid != current_pid()) {
     // Forked from a process that had one (php-cgi's parent never checks): its descriptors
     // belong to the other process's watch; this one makes its own.
     (void)slot.release();
     slot = std::make_unique<Worker>();
   }
+  slot->look_for_changes();
   return *slot;
 }
 

@@ -180,12 +180,17 @@ void CurrentConfig::reload() {
   snapshot_ = std::move(snapshot);
 }
 
+void CurrentConfig::descriptors(std::vector<int>& into) const {
+  for (const ConfigWatch* watch : {&config_watch_, &accounts_watch_, &index_watch_})
+    into.push_back(watch->descriptor());
+}
+
 std::shared_ptr<ConfigSnapshot> CurrentConfig::get() {
   // Nothing to read on any watch: the snapshot holds, as the changed() calls below would
   // find (none of them has a side effect when all three are quiet). A request costs one
   // poll() here instead of three read()s.
   const std::array<const ConfigWatch*, 3> watches{&config_watch_, &accounts_watch_, &index_watch_};
-  if (!reload_ && snapshot_ && ConfigWatch::quiet(watches)) return snapshot_;
+  if (!reload_ && snapshot_ && (quiet_ || ConfigWatch::quiet(watches))) return snapshot_;
   // changed() is asked first so that the events it drains are the ones this read covers.
   if (config_watch_.changed() || reload_ || !snapshot_) {
     // What changed in accounts_dir meanwhile is covered by the new look.

@@ -93,8 +93,9 @@ bool NameCache::fresh() {
 
 bool NameCache::look_for_changes() {
   const auto now = Clock::now();
-  // changed() drains the events, and is true for good once watching failed.
-  if (watching_ && !watch_.changed() && now - since_ < keep_) return true;
+  // changed() drains the events, and is true for good once watching failed. Quiet: the
+  // caller's poll of this very descriptor found nothing to drain.
+  if (watching_ && (quiet_ ? watch_.watching() : !watch_.changed()) && now - since_ < keep_) return true;
   users_by_name_.clear();
   users_by_uid_.clear();
   group_lists_.clear();

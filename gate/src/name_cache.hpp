@@ -67,6 +67,14 @@ class NameCache final : public policy::FactSource {
   // initgroups() would give it. Remembered as users and groups are.
   std::optional<std::vector<gid_t>> groups_of(const std::string& user, gid_t gid);
 
+  // For a process that polls all its watches at once (a php-cgi worker, once per request):
+  // the descriptor of the /etc watch (-1 when there is none to poll: the next look-up looks
+  // for itself), and what that poll found. While set_quiet(true) holds, it had no event to
+  // read, and a look-up reads it no more (the time limit still holds); set_quiet(false)
+  // reads again.
+  [[nodiscard]] int descriptor() const { return watching_ ? watch_.descriptor() : -1; }
+  void set_quiet(bool quiet) { quiet_ = quiet; }
+
   // How many look-ups went to the source (for the tests).
   [[nodiscard]] std::size_t source_lookups() const { return source_lookups_; }
 
@@ -81,6 +89,7 @@ class NameCache final : public policy::FactSource {
   Clock::duration keep_;
   policy::ConfigWatch watch_;
   bool watching_ = false;
+  bool quiet_ = false;  // the caller's poll found nothing to read on watch_
   Clock::time_point since_{};
   std::size_t source_lookups_ = 0;
   unsigned questions_ = 0;           // Questions alive (nested ones are part of the outer)

@@ -15,6 +15,9 @@ namespace {
 constexpr std::uint32_t dir_events = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr std::uint32_t file_events = IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW;
+// What stat() is asked of may be a directory too (a handler's ini directory): its entries
+// made, removed or renamed change its times and size.
+constexpr std::uint32_t stat_events = file_events | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
 
 util::Fd new_inotify() { return util::Fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)); }
 
@@ -35,6 +38,18 @@ std::vector<std::string> directories_of(std::string_view path) {
   }
 }
 
+// Forgets what `remembered` holds for `path`, and its name in the watches that saw it.
+template <typename Remembered>
+void forget_from(Remembered& remembered, std::map<int, std::set<std::string>>& by_watch,
+                 const std::string& path) {
+  const auto it = remembered.find(path);
+  if (it == remembered.end()) return;
+  for (const int wd : it->second.watches) {
+    if (const auto w = by_watch.find(wd); w != by_watch.end()) w->second.erase(path);
+  }
+  remembered.erase(it);
+}
+
 policy::Walk copy_of(const policy::Walk& walk) {
   policy::Walk copy;
   copy.dirs = walk.dirs;
@@ -51,21 +66,29 @@ WalkCache::WalkCache(policy::FactSource& source, std::size_t max_entries)
 void WalkCache::forget_all() {
   entries_.clear();
   by_watch_.clear();
+  stats_.clear();
+  stats_by_watch_.clear();
   watches_ = 0;
   inotify_ = new_inotify();  // closing the old one removes every watch it had
 }
 
 void WalkCache::forget(const std::string& path) {
-  const auto it = entries_.find(path);
-  if (it == entries_.end()) return;
-  for (const int wd : it->second.watches) {
-    if (const auto w = by_watch_.find(wd); w != by_watch_.end()) w->second.erase(path);
-  }
-  entries_.erase(it);
+  forget_from(entries_, by_watch_, path);
+}
+
+void WalkCache::forget_stat(const std::string& path) {
+  forget_from(stats_, stats_by_watch_, path);
+}
+
+bool WalkCache::add_watch(const std::string& path, std::uint32_t events, std::set<int>& watches) {
+  const int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), events);
+  if (wd < 0) return false;
+  if (watches.insert(wd).second) ++watches_;
+  return true;
 }
 
 void WalkCache::read_events() {
-  if (!inotify_) return;
+  if (!inotify_ || quiet_) return;
   alignas(inotify_event) char buffer[8192];
   for (;;) {
     const ssize_t n = ::read(inotify_.get(), buffer, sizeof(buffer));
@@ -82,17 +105,21 @@ void WalkCache::read_events() {
         forget_all();
         return;
       }
-      const auto w = by_watch_.find(event->wd);
-      if (w == by_watch_.end()) continue;
-      const std::set<std::string> paths = w->second;
-      for (const auto& path : paths) forget(path);
-      if ((event->mask & IN_IGNORED) != 0) by_watch_.erase(event->wd);
+      if (const auto w = by_watch_.find(event->wd); w != by_watch_.end()) {
+        const std::set<std::string> paths = w->second;
+        for (const auto& path : paths) forget(path);
+        if ((event->mask & IN_IGNORED) != 0) by_watch_.erase(event->wd);
+      }
+      if (const auto w = stats_by_watch_.find(event->wd); w != stats_by_watch_.end()) {
+        const std::set<std::string> paths = w->second;
+        for (const auto& path : paths) forget_stat(path);
+        if ((event->mask & IN_IGNORED) != 0) stats_by_watch_.erase(event->wd);
+      }
     }
   }
 }
 
 std::string* WalkCache::note(std::string_view path) {
-  read_events();
   const auto it = entries_.find(std::string(path));
   return it == entries_.end() ? nullptr : &it->second.note;
 }
@@ -109,15 +136,9 @@ util::Expected<policy::Walk, policy::WalkError> WalkCache::walk(std::string_view
   bool watched = inotify_.valid() && !dirs.empty();
   for (const auto& dir : dirs) {
     if (!watched) break;
-    const int wd = ::inotify_add_watch(inotify_.get(), dir.c_str(), dir_events);
-    if (wd < 0) watched = false;
-    else if (watches.insert(wd).second) ++watches_;
+    watched = add_watch(dir, dir_events, watches);
   }
-  if (watched) {
-    const int wd = ::inotify_add_watch(inotify_.get(), key.c_str(), file_events);
-    if (wd < 0) watched = false;
-    else if (watches.insert(wd).second) ++watches_;
-  }
+  if (watched) watched = add_watch(key, file_events, watches);
 
   ++source_walks_;
   auto walked = source_.walk(absolute_path);
@@ -130,6 +151,47 @@ util::Expected<policy::Walk, policy::WalkError> WalkCache::walk(std::string_view
   for (const int wd : watches) by_watch_[wd].insert(key);
   entries_.emplace(key, Entry{copy_of(*walked), {}, std::move(watches)});
   return walked;
+}
+
+std::optional<policy::FileFacts> WalkCache::stat_path(std::string_view path) {
+  read_events();
+  std::string key(path);
+  if (const auto it = stats_.find(key); it != stats_.end()) return it->second.facts;
+
+  ++source_stats_;
+  // Where the path leads now (through links), to know what to watch before it is stat()ed.
+  const auto before = source_.walk(path);
+  if (!before || !inotify_) return source_.stat_path(path);
+  if (stats_.size() >= max_entries_ || watches_ >= 4 * max_entries_) forget_all();
+  // The directories on the way to the path, to each link met and to the object.
+  std::vector<std::string> ends{key, before->physical_path()};
+  for (const auto& link : before->links) ends.push_back(link.path);
+  std::set<std::string> dirs;
+  bool watched = true;
+  for (const auto& end : ends) {
+    const auto some = directories_of(end);
+    if (some.empty()) watched = false;
+    dirs.insert(some.begin(), some.end());
+  }
+  std::set<int> watches;
+  for (const auto& dir : dirs) {
+    if (!watched) break;
+    watched = add_watch(dir, dir_events, watches);
+  }
+  if (watched) watched = add_watch(before->physical_path(), stat_events, watches);
+
+  auto facts = source_.stat_path(path);
+  if (!facts || !watched) return facts;
+  // Walked again once watched: remembered only if it leads where the watches are.
+  const auto after = source_.walk(path);
+  if (!after || after->physical_path() != before->physical_path() || !after->object.facts.same_file(*facts) ||
+      after->links.size() != before->links.size())
+    return facts;
+  for (std::size_t i = 0; i < after->links.size(); ++i)
+    if (after->links[i].path != before->links[i].path) return facts;
+  for (const int wd : watches) stats_by_watch_[wd].insert(key);
+  stats_.emplace(std::move(key), Stat{*facts, std::move(watches)});
+  return facts;
 }
 
 }  // namespace suwrap::gate

@@ -37,6 +37,10 @@ t_file "$BOB" 0644 "$ALICE_DOCROOT/bobs_in_alice.php" "<?php touch('$T_MARKS/bob
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/escape.php" '<?php exec("sh -c \"sleep 307\" >/dev/null 2>&1 &"); echo "started";'
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/attached.php" \
   '<?php $p = proc_open(["sleep", "308"], [], $pipes); echo "started ", proc_get_status($p)["pid"];'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/stopped.php" \
+  '<?php $p = proc_open(["sh", "-c", "kill -STOP $$; exec sleep 309"], [], $pipes); echo "started ", proc_get_status($p)["pid"];'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/zombie.php" \
+  '<?php $pid = pcntl_fork(); if ($pid === 0) posix_kill(getmypid(), SIGKILL); usleep(200000); echo "zombie ", $pid, " ", getmypid();'
 touch -d '1 hour ago' "$ALICE_DOCROOT"/*.php "$BOB_DOCROOT"/*.php
 
 t_on_cleanup "pkill -KILL -f '^$T_SUWRAP --pool\$'"
@@ -133,6 +137,15 @@ t_expect "started (got $T_OUT)" t_contains "$T_OUT" started
 gone() { local _; for _ in $(seq 1 50); do pgrep -u "$ALICE" -f "sleep $1" >/dev/null || return 0; sleep 0.1; done; return 1; }
 t_expect "a child left attached to the worker is ended" gone 308
 t_expect "a process that left the request is ended" gone 307
+t_curl "$(t_url "$ALICE" stopped.php)"
+t_expect "started (got $T_OUT)" t_contains "$T_OUT" started
+t_expect "a stopped child left attached to the worker is ended" gone 309
+t_curl "$(t_url "$ALICE" zombie.php)"
+read -r _ ZOMBIE WORKER <<<"$T_OUT"
+t_expect "forked (got $T_OUT)" test "${ZOMBIE:-0}" -gt 0
+reaped() { local _; for _ in $(seq 1 50); do test -e "/proc/$1" || return 0; sleep 0.1; done; return 1; }
+t_expect "a child that ended unreaped is reaped" reaped "$ZOMBIE"
+t_expect "by its worker, which lives on" test -e "/proc/${WORKER:-0}"
 
 t_case "direct: an idle pool ends, and the next request starts another"
 t_expect "no process of alice after idle_seconds" t_wait_no_procs_of "$ALICE"

@@ -2,6 +2,7 @@
 // The daemons read the configuration again when, and only when, something it comes from
 // changed: ancestors_of, ConfigWatch on real directories, and CurrentConfig on a real,
 // trusted configuration (as root), its accounts looked up again after an account file changed.
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,6 +213,59 @@ TEST_F(TrustedConfig, WatchesAnAccountsDirectoryNamedByTheConfiguration) {
   EXPECT_EQ(first->account_source().for_user("bob").kind, Kind::none);
   tree.write("srv/accounts/bob.toml", "user = \"bob\"\ndocroots = [\"/srv/bob\"]\n", 0644, 0, 0);
   EXPECT_EQ(current.get()->account_source().for_user("bob").kind, Kind::account);
+}
+
+// What one poll() of all a worker's watches finds, for each of `fds`: no event (and each
+// could be polled).
+bool all_quiet(const std::vector<int>& fds) {
+  std::vector<pollfd> polled;
+  for (const int fd : fds) {
+    if (fd < 0) return false;
+    polled.push_back(pollfd{fd, POLLIN, 0});
+  }
+  return ::poll(polled.data(), polled.size(), 0) == 0;
+}
+
+TEST_F(TrustedConfig, QuietTakesTheSnapshotAndAChangeWaitsForTheNextPoll) {
+  CurrentConfig current(path());
+  const auto first = current.get();
+  ASSERT_TRUE(first->config.has_value());
+  std::vector<int> fds;
+  current.descriptors(fds);
+  ASSERT_EQ(fds.size(), 3U);
+  EXPECT_TRUE(all_quiet(fds));
+  current.set_quiet(true);
+  tree.write("etc/suwrap/suwrap.toml", std::string(config_text) + "\n[limits]\nwall_seconds = 7\n", 0644, 0,
+             0);
+  EXPECT_EQ(current.get(), first) << "told quiet: nothing is read";
+  EXPECT_FALSE(all_quiet(fds)) << "the change waits on a descriptor";
+  current.set_quiet(false);
+  const auto second = current.get();
+  ASSERT_NE(second, first);
+  EXPECT_EQ(second->config->limits.wall_seconds, 7U);
+  fds.clear();
+  current.descriptors(fds);
+  EXPECT_TRUE(all_quiet(fds));
+}
+
+TEST_F(TrustedConfig, MarkChangedReadsItAgainEvenWhenQuiet) {
+  CurrentConfig current(path());
+  const auto first = current.get();
+  current.set_quiet(true);
+  current.mark_changed();
+  EXPECT_NE(current.get(), first);
+}
+
+TEST(ConfigWatch, WhatCannotBeWatchedHasNoDescriptor) {
+  TempTree tree;
+  ConfigWatch watch;
+  EXPECT_EQ(watch.descriptor(), -1);
+  const std::vector<std::string> dirs{tree.path("missing")};
+  watch.watch(dirs, {});
+  EXPECT_EQ(watch.descriptor(), -1);
+  const std::vector<std::string> there{tree.root()};
+  watch.watch(there, {});
+  EXPECT_GE(watch.descriptor(), 0);
 }
 
 TEST_F(TrustedConfig, MarkChangedReadsItAgain) {

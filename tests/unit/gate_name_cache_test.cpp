@@ -2,6 +2,7 @@
 // The gate's user and group look-ups: remembered while nothing in the watched directory
 // changed and `keep` has not passed; never the walk, and stat() within one question only.
 // Real NSS, real inotify.
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -62,6 +63,31 @@ TEST_F(NameCacheWatchingEtc, AChangeInTheWatchedDirectoryIsAskedAgain) {
   EXPECT_EQ(cache.source_lookups(), 3U);
   ASSERT_TRUE(cache.user_by_uid(0).has_value());
   EXPECT_EQ(cache.source_lookups(), 3U);
+}
+
+TEST_F(NameCacheWatchingEtc, QuietReadsNoEventUntilToldToLookAgain) {
+  NameCache& cache = *names;
+  EXPECT_EQ(cache.descriptor(), -1) << "nothing watched before the first look-up";
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  ASSERT_GE(cache.descriptor(), 0);
+  cache.set_quiet(true);
+  tree.write("etc/passwd", "two");
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 1U) << "told quiet: the event is not read";
+  pollfd fd{cache.descriptor(), POLLIN, 0};
+  EXPECT_EQ(::poll(&fd, 1, 0), 1) << "it waits for the caller's next poll";
+  cache.set_quiet(false);
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 2U);
+}
+
+TEST(NameCache, QuietKeepsNothingLongerThanKeep) {
+  SystemFacts system;
+  NameCache cache(system, "/etc", 0s);
+  cache.set_quiet(true);
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  ASSERT_TRUE(cache.user_by_uid(0).has_value());
+  EXPECT_EQ(cache.source_lookups(), 2U);
 }
 
 TEST(NameCache, NothingIsKeptLongerThanKeep) {

@@ -40,6 +40,9 @@ class ConfigWatch {
   // False is no more than "ask changed()": an event of an ancestor that concerns nothing
   // (it is dropped there) or a failed poll() answer false too.
   [[nodiscard]] static bool quiet(std::span<const ConfigWatch* const> watches);
+  // The inotify descriptor to poll for events, or -1 when it is not watching (changed()
+  // then answers true without looking).
+  [[nodiscard]] int descriptor() const { return broken_ ? -1 : inotify_.get(); }
 
  private:
   util::Fd inotify_;
@@ -85,6 +88,13 @@ class CurrentConfig {
   // Read it again on the next get() whatever inotify says (SIGHUP).
   void mark_changed() { reload_ = true; }
 
+  // For a process that polls all its watches at once (a php-cgi worker, once per request):
+  // the descriptors get() looks at (-1 for one that cannot be polled), and what that poll
+  // found. While set_quiet(true) holds, none of them had an event to read, and get() takes
+  // the snapshot as it is without a poll of its own; set_quiet(false) looks again.
+  void descriptors(std::vector<int>& into) const;
+  void set_quiet(bool quiet) { quiet_ = quiet; }
+
   // When a file in accounts_dir was last seen to change (CLOCK_REALTIME, ns), 0 if never,
   // as of the last get(): suwrap-cgid tells suwrap, which then refreshes an index older
   // than that.
@@ -103,6 +113,7 @@ class CurrentConfig {
   std::string accounts_dir_;  // watched; learnt from the configuration
   std::int64_t accounts_changed_ns_ = 0;
   bool reload_ = true;
+  bool quiet_ = false;
 };
 
 }  // namespace suwrap::policy
