@@ -13,19 +13,22 @@ constexpr std::uint64_t longest_wall_seconds = 10ULL * 365 * 86400;
 
 }  // namespace
 
-void RunningRequests::look(Board& board, const std::vector<pid_t>& workers, Clock::time_point now) {
+void RunningRequests::look(Board& board, const std::function<bool(pid_t)>& is_worker, Clock::time_point now) {
   known_.resize(board.slots());
   for (std::size_t i = 0; i < board.slots(); ++i) {
     Known& known = known_[i];
     Board::Seen seen = board.look(i);
-    if (seen.pid != 0 && std::find(workers.begin(), workers.end(), seen.pid) == workers.end()) {
+    if (seen.pid != 0 && !is_worker(seen.pid)) {
       // That worker ended: its slot is free for the one php-cgi starts in its place.
       board.free_slot(i, seen.pid);
       seen = Board::Seen{};
     }
     if (seen.pid == known.pid && seen.sequence == known.sequence) continue;
     last_activity_ = now;  // a request started or ended since the last look (or a worker went)
-    if (!seen.steady) continue;  // it is changing now: the next look learns it
+    if (!seen.steady) {  // it is changing now: the next look learns it
+      known = Known{};
+      continue;
+    }
     known = Known{seen.pid, seen.sequence, false, std::nullopt, {}};
     if (seen.pid == 0 || (seen.sequence & 1U) == 0) continue;
     known.running = true;

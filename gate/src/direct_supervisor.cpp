@@ -78,9 +78,12 @@ int supervise_direct(PhpPool& php, Board& board, const DirectOptions& options) {
   RunningRequests running(started);
   // The board is looked at once a second, and at the deadline of a request it showed.
   auto next_tick = started + std::chrono::seconds(1);
+  auto last_look = started;
   for (;;) {
+    // A deadline wakes the gate no more often than every 100 ms, however the slots spread them.
     auto wake = next_tick;
-    if (const auto deadline = running.next_deadline()) wake = std::min(wake, *deadline);
+    if (const auto deadline = running.next_deadline())
+      wake = std::min(wake, std::max(*deadline, last_look + std::chrono::milliseconds(100)));
     std::array<pollfd, 2> watched{{{signals.get(), POLLIN, 0}, {php.pidfd(), POLLIN, 0}}};
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - clock::now());
     const int n = ::poll(watched.data(), watched.size(), static_cast<int>(std::max<long long>(0, wait.count())));
@@ -101,13 +104,27 @@ int supervise_direct(PhpPool& php, Board& board, const DirectOptions& options) {
     }
     const auto now = clock::now();
     if (now < wake) continue;
+    last_look = now;
     const bool tick = now >= next_tick;
     if (tick) next_tick = now + std::chrono::seconds(1);
 
-    const auto workers = policy::children_of(std::to_string(php.parent()), php.parent());
-    running.look(board, workers, now);
+    // php-cgi's workers, read again (once) before a slot is taken for a dead worker's: one
+    // forked after the first read may hold a slot already.
+    const std::string parent = std::to_string(php.parent());
+    auto workers = policy::children_of(parent, php.parent());
+    bool fresh = false;
+    const auto is_worker = [&](pid_t pid) {
+      if (std::find(workers.begin(), workers.end(), pid) != workers.end()) return true;
+      if (!fresh) {
+        workers = policy::children_of(parent, php.parent());
+        fresh = true;
+      }
+      return std::find(workers.begin(), workers.end(), pid) != workers.end();
+    };
+    running.look(board, is_worker, now);
     for (auto& [pid, record] : running.overdue(now)) {
-      // Still php-cgi's worker (look() freed the others' slots): its pid is no one else's.
+      // Only php-cgi's worker: a pid the board names is no one else's to kill.
+      if (!is_worker(pid)) continue;
       ::kill(pid, SIGKILL);
       const auto refusal = policy::parse_gate_refusal(record);
       write_record(refusal ? *refusal
