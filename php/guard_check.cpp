@@ -413,8 +413,11 @@ void suwrap_check_request_started(void) {
   std::string_view record(slot->wall_record);
   if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
   const auto now = std::chrono::steady_clock::now().time_since_epoch();
-  board->start(*board_slot(), current_pid(), std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(),
-               slot->wall_seconds, record);
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  if (board->start(*board_slot(), current_pid(), now_ns, slot->wall_seconds, record)) return;
+  // The slot is no longer this worker's (something wrote the board): take one again.
+  board_slot() = board->claim(current_pid(), std::nullopt);
+  if (board_slot()) board->start(*board_slot(), current_pid(), now_ns, slot->wall_seconds, record);
 }
 
 void suwrap_check_request_ended(void) {

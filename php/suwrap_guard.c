@@ -376,22 +376,29 @@ static void guard_deactivate(void)
 	if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 && errno == ECHILD) return;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-	const int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return;
-	char list[4096];
-	const ssize_t n = read(fd, list, sizeof(list) - 1);
-	close(fd);
-	if (n <= 0) return;
-	list[n] = '\0';
-	for (char *p = list; *p != '\0';) {
-		char *end = NULL;
-		const long pid = strtol(p, &end, 10);
-		if (end == p) break;
-		if (pid > 0) {
-			kill((pid_t)pid, SIGKILL);
-			waitpid((pid_t)pid, NULL, 0);
+	// One read of the list holds a few hundred children: read again until it is empty (at
+	// most 100 rounds), so that a request that started more leaves none of them either.
+	for (int round = 0; round < 100; round++) {
+		const int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) return;
+		char list[4096];
+		const ssize_t n = read(fd, list, sizeof(list) - 1);
+		close(fd);
+		if (n <= 0) return;
+		list[n] = '\0';
+		bool any = false;
+		for (char *p = list; *p != '\0';) {
+			char *end = NULL;
+			const long pid = strtol(p, &end, 10);
+			if (end == p) break;
+			if (pid > 0) {
+				kill((pid_t)pid, SIGKILL);
+				waitpid((pid_t)pid, NULL, 0);
+				any = true;
+			}
+			p = end;
 		}
-		p = end;
+		if (!any) return;
 	}
 }
 

@@ -108,22 +108,16 @@ int supervise_direct(PhpPool& php, Board& board, const DirectOptions& options) {
     const bool tick = now >= next_tick;
     if (tick) next_tick = now + std::chrono::seconds(1);
 
-    // php-cgi's workers, read again (once) before a slot is taken for a dead worker's: one
-    // forked after the first read may hold a slot already.
-    const std::string parent = std::to_string(php.parent());
-    auto workers = policy::children_of(parent, php.parent());
-    bool fresh = false;
-    const auto is_worker = [&](pid_t pid) {
-      if (std::find(workers.begin(), workers.end(), pid) != workers.end()) return true;
-      if (!fresh) {
-        workers = policy::children_of(parent, php.parent());
-        fresh = true;
-      }
-      return std::find(workers.begin(), workers.end(), pid) != workers.end();
-    };
+    // A process of php-cgi's group (php-cgi's parent leads it; its workers are in it), asked
+    // of the kernel for each pid when it is looked at: no list to go stale between reading
+    // it and a worker forked since, and no /proc, which hidepid would hide (php-cgi is
+    // undumpable). A dead worker's pid is no longer found there, nor is another user's
+    // process that got it.
+    const pid_t group = php.parent();
+    const auto is_worker = [group](pid_t pid) { return pid > 1 && pid != group && ::getpgid(pid) == group; };
     running.look(board, is_worker, now);
     for (auto& [pid, record] : running.overdue(now)) {
-      // Only php-cgi's worker: a pid the board names is no one else's to kill.
+      // Only a process of php-cgi's group: a pid the board names is no one else's to kill.
       if (!is_worker(pid)) continue;
       ::kill(pid, SIGKILL);
       const auto refusal = policy::parse_gate_refusal(record);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "walk_cache.hpp"
 
+#include <linux/magic.h>
 #include <sys/inotify.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -80,7 +82,36 @@ void WalkCache::forget_stat(const std::string& path) {
   forget_from(stats_, stats_by_watch_, path);
 }
 
+namespace {
+
+// Whether inotify sees every change of what `path` names: only on a local file system. On
+// NFS, CIFS, FUSE or a cluster file system a change made by another machine or the server
+// raises no event here, nor does one of overlayfs's lower layers: what is there is never
+// remembered, and is walked and stat()ed at every request.
+bool seen_by_inotify(const std::string& path) {
+  struct statfs fs {};
+  if (::statfs(path.c_str(), &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case EXT4_SUPER_MAGIC:  // ext2, ext3, ext4
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case F2FS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case RAMFS_MAGIC:
+    case REISERFS_SUPER_MAGIC:
+    case 0x3153464aUL:  // JFS
+    case 0x2fc12fc1UL:  // ZFS
+    case 0xca451a4eUL:  // bcachefs
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 bool WalkCache::add_watch(const std::string& path, std::uint32_t events, std::set<int>& watches) {
+  if (!seen_by_inotify(path)) return false;
   const int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), events);
   if (wd < 0) return false;
   if (watches.insert(wd).second) ++watches_;

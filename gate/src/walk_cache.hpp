@@ -22,6 +22,9 @@
 // mode or owner, its removal or renaming); then it is stat()ed and walked once more, and
 // remembered only when the second walk met the same links and object as the first.
 //
+// Watched, and so remembered, only on a local file system: on NFS, CIFS, FUSE, a cluster
+// file system or overlayfs a change made elsewhere raises no event here.
+//
 // What no event reports, and so what this trusts not to happen under a running pool: a file
 // system mounted over a directory on the way (root's act; the walk by descriptor would see it
 // at the next pool). The remembered facts are those of the walk as it was made; the PHP guard

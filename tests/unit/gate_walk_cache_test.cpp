@@ -71,6 +71,17 @@ TEST_F(WalkCacheOnATree, WalksOnceWhileNothingChanged) {
   for (int i = 0; i < 5; ++i) expect_fresh(page);
 }
 
+// What lives on a file system whose changes inotify does not see whole (NFS, FUSE, overlayfs;
+// here procfs, which is not local storage either) is never remembered.
+TEST_F(WalkCacheOnATree, NothingOnAFileSystemInotifyCannotFollowIsRemembered) {
+  WalkCache fresh(system);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(fresh.walk("/proc/version").has_value());
+  EXPECT_EQ(fresh.source_walks(), 3U);
+  EXPECT_EQ(fresh.remembered(), 0U);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(fresh.stat_path("/proc/version").has_value());
+  EXPECT_EQ(fresh.source_stats(), 3U);
+}
+
 TEST_F(WalkCacheOnATree, ADirectoryOnTheWayChangingModeIsWalkedAgain) {
   expect_fresh(page);
   tree.chmod("site", 0775);
