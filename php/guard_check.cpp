@@ -134,6 +134,25 @@ void release_board_slot() {
   if (board && board_slot()) board->release(*board_slot(), ::getpid());
 }
 
+// The allowed request marked started on the board, in the slot this process holds (taken
+// now if it holds none, or lost it): false when no slot can be had. True without a board.
+bool mark_started(std::uint64_t wall_seconds, std::string_view record) {
+  auto& board = pool().board;
+  if (!board) return true;
+  if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool first = !board_slot();
+    board_slot() = board->claim(current_pid(), attempt == 0 ? board_slot() : std::nullopt);
+    if (!board_slot()) return false;
+    if (first) std::atexit(release_board_slot);
+    // False only when the slot is no longer this worker's (something wrote the board).
+    if (board->start(*board_slot(), current_pid(), now_ns, wall_seconds, record)) return true;
+  }
+  return false;
+}
+
 std::unique_ptr<Worker>& worker_slot() {
   static std::unique_ptr<Worker> w;
   return w;
@@ -218,15 +237,6 @@ void check(const char* const* raw, std::size_t count, suwrap_check_outcome* out)
     return refusal(out, mismatch->verdict, mismatch->check, mismatch->http_status, mismatch->reason);
   }
 
-  // The gate must see this request on the board, or nothing bounds its time: refused
-  // without a slot (one frees when a worker that ended is noticed, within a second).
-  if (auto& board = pool().board) {
-    const bool first = !board_slot();
-    board_slot() = board->claim(current_pid(), board_slot());
-    if (first && board_slot()) std::atexit(release_board_slot);
-    if (!board_slot())
-      return refusal(out, Verdict::error, Check::exec, 503, "the pool's board has no free slot for this worker");
-  }
   w.environment =
       policy::build_environment(request.environment, gate::php_environment(decision, config->config->safe_path));
   w.physical_path = decision.physical_path;
@@ -404,20 +414,15 @@ void suwrap_check_request(const char* const* environment, size_t count, suwrap_c
   } catch (...) {
     slot->wall_record.clear();
   }
-}
-
-void suwrap_check_request_started(void) {
-  const auto& slot = worker_slot();
-  auto& board = pool().board;
-  if (!slot || !board || !board_slot()) return;
-  std::string_view record(slot->wall_record);
-  if (!record.empty() && record.back() == '\n') record.remove_suffix(1);
-  const auto now = std::chrono::steady_clock::now().time_since_epoch();
-  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-  if (board->start(*board_slot(), current_pid(), now_ns, slot->wall_seconds, record)) return;
-  // The slot is no longer this worker's (something wrote the board): take one again.
-  board_slot() = board->claim(current_pid(), std::nullopt);
-  if (board_slot()) board->start(*board_slot(), current_pid(), now_ns, slot->wall_seconds, record);
+  // The gate must see the request on the board, or nothing bounds its time.
+  if (!mark_started(slot->wall_seconds, slot->wall_record)) {
+    refusal(out, Verdict::error, Check::exec, 503, "the pool's board has no free slot for this worker");
+    slot->environment.clear();
+    slot->physical_path.clear();
+    slot->wall_seconds = 0;
+    slot->wall_record.clear();
+    write_refusal(*out, script, request_id, host);
+  }
 }
 
 void suwrap_check_request_ended(void) {

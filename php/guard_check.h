@@ -38,18 +38,18 @@ const char *suwrap_check_startup(void);
 /* True when the process was started to check requests itself (SUWRAP_POOL_HANDLER set). */
 int suwrap_check_wanted(void);
 
-/* The check of one request whose params are `environment` ("NAME=value", `count` of them). */
+/* The check of one request whose params are `environment` ("NAME=value", `count` of them).
+ * An allowed request is marked started on the pool's board (shared memory the gate looks
+ * at; no system call), with its wall_seconds and the record to write if it runs past them
+ * (the gate kills the worker then, from outside the account's processes); one that cannot
+ * be marked there is refused (503). Nothing is marked without a board. */
 void suwrap_check_request(const char *const *environment, size_t count, struct suwrap_check_outcome *out);
 
 /* The environment an allowed request's PHP sees (what suwrap gives a handler: the allowed
  * params, then suwrap's own), valid until the next check. */
 size_t suwrap_check_environment_count(void);
 const char *suwrap_check_environment_entry(size_t index);
-/* The allowed request starts running, and it ended: marked on the pool's board (shared
- * memory the gate looks at; no system call), with the request's wall_seconds and the record
- * to write if it runs past them (the gate kills the worker then, from outside the account's
- * processes). Nothing without a board. */
-void suwrap_check_request_started(void);
+/* The allowed request ended: marked on the board. */
 void suwrap_check_request_ended(void);
 
 /* The guard's .user.ini verdict remembered with the allowed script's walk (forgotten with

@@ -109,8 +109,8 @@ static ZEND_COLD ZEND_NORETURN void refuse_with(int status, const char *why)
 	php_log_err(line);
 	if (!SG(headers_sent)) {
 		const char *body = status == 404 ? "404 Not Found\n" : status == 500 ? "500 Internal Server Error\n"
-			: "403 Forbidden\n";
-		SG(sapi_headers).http_response_code = status == 404 || status == 500 ? status : 403;
+			: status == 503 ? "503 Service Unavailable\n" : "403 Forbidden\n";
+		SG(sapi_headers).http_response_code = status == 404 || status == 500 || status == 503 ? status : 403;
 		sapi_add_header_ex("Content-Type: text/plain", sizeof("Content-Type: text/plain") - 1, 1, 1);
 		PHPWRITE(body, strlen(body));
 	}
@@ -377,7 +377,9 @@ static void guard_deactivate(void)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
 	// One read of the list holds a few hundred children: read again until it is empty (at
-	// most 100 rounds), so that a request that started more leaves none of them either.
+	// most 100 rounds, a millisecond apart), so that a request that started more leaves none
+	// of them either. Never waits for one: a child held stopped by a tracer would hold the
+	// worker; it stays the worker's child, killed again after the next request.
 	for (int round = 0; round < 100; round++) {
 		const int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) return;
@@ -393,12 +395,12 @@ static void guard_deactivate(void)
 			if (end == p) break;
 			if (pid > 0) {
 				kill((pid_t)pid, SIGKILL);
-				waitpid((pid_t)pid, NULL, 0);
-				any = true;
+				if (waitpid((pid_t)pid, NULL, WNOHANG | __WALL) != (pid_t)pid) any = true;
 			}
 			p = end;
 		}
 		if (!any) return;
+		usleep(1000);
 	}
 }
 
@@ -439,7 +441,6 @@ static void check_request(void)
 	request.have_identity = true;
 	if (SG(request_info).path_translated != NULL) efree(SG(request_info).path_translated);
 	SG(request_info).path_translated = estrdup(outcome.physical_path);
-	suwrap_check_request_started();
 	request_running = true;
 }
 

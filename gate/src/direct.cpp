@@ -13,12 +13,12 @@ constexpr std::uint64_t longest_wall_seconds = 10ULL * 365 * 86400;
 
 }  // namespace
 
-void RunningRequests::look(Board& board, const std::function<bool(pid_t)>& is_worker, Clock::time_point now) {
+void RunningRequests::look(Board& board, const std::function<bool(pid_t)>& alive, Clock::time_point now) {
   known_.resize(board.slots());
   for (std::size_t i = 0; i < board.slots(); ++i) {
     Known& known = known_[i];
     Board::Seen seen = board.look(i);
-    if (seen.pid != 0 && !is_worker(seen.pid)) {
+    if (seen.pid != 0 && !alive(seen.pid)) {
       // That worker ended: its slot is free for the one php-cgi starts in its place.
       board.free_slot(i, seen.pid);
       seen = Board::Seen{};

@@ -43,10 +43,10 @@ class RunningRequests {
  public:
   using Clock = std::chrono::steady_clock;
   explicit RunningRequests(Clock::time_point since) : last_look_(since), last_activity_(since) {}
-  // Looks at every slot of `board` at `now`: the slots of processes that are not php-cgi's
-  // workers (`is_worker`) are freed, a request that started since the last look is learnt
-  // with its deadline (from its start, which is taken between the last look and now).
-  void look(Board& board, const std::function<bool(pid_t)>& is_worker, Clock::time_point now);
+  // Looks at every slot of `board` at `now`: the slots of processes that ended (not
+  // `alive`) are freed, a request that started since the last look is learnt with its
+  // deadline (from its start, which is taken between the last look and now).
+  void look(Board& board, const std::function<bool(pid_t)>& alive, Clock::time_point now);
   // Workers past their wall_seconds at `now`: forgotten here, returned with their records.
   std::vector<std::pair<pid_t, std::string>> overdue(Clock::time_point now);
   // The next deadline of a running request, if any.

@@ -28,19 +28,20 @@ using clock = std::chrono::steady_clock;
 
 // Ends and reaps every child of the gate but php-cgi's parent: only what escaped a request
 // is re-parented here.
-// Looked at again until none is left (at most 100 rounds): a process killed here can have
-// a child that is re-parented to the gate after the list was read.
+// Looked at again until none is left (at most 100 rounds, a millisecond apart): a process
+// killed here can have a child that is re-parented to the gate after the list was read.
+// Never waits for one: a child held stopped (a tracer of the account's) would stop the gate
+// with it; it is killed again, and reaped, at a later look.
 void end_escaped(pid_t php) {
   for (int round = 0; round < 100; ++round) {
     bool any = false;
     for (const pid_t pid : policy::children_of("self", ::getpid())) {
       if (pid == php) continue;
-      any = true;
       ::kill(pid, SIGKILL);
-      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-      }
+      if (::waitpid(pid, nullptr, WNOHANG | __WALL) != pid) any = true;
     }
     if (!any) return;
+    ::usleep(1000);
   }
 }
 
@@ -108,17 +109,18 @@ int supervise_direct(PhpPool& php, Board& board, const DirectOptions& options) {
     const bool tick = now >= next_tick;
     if (tick) next_tick = now + std::chrono::seconds(1);
 
-    // A process of php-cgi's group (php-cgi's parent leads it; its workers are in it), asked
-    // of the kernel for each pid when it is looked at: no list to go stale between reading
-    // it and a worker forked since, and no /proc, which hidepid would hide (php-cgi is
-    // undumpable). A dead worker's pid is no longer found there, nor is another user's
-    // process that got it.
-    const pid_t group = php.parent();
-    const auto is_worker = [group](pid_t pid) { return pid > 1 && pid != group && ::getpgid(pid) == group; };
-    running.look(board, is_worker, now);
+    // A slot is held while the process that took it lives: asked of the kernel per pid when
+    // it is looked at (no list to go stale, no /proc, which hidepid would hide from us), and
+    // whatever group or session the worker moved to. Only a pid the kernel does not know
+    // (ESRCH) has ended; any other answer keeps the slot, and its deadline.
+    const pid_t php_parent = php.parent();
+    const auto alive = [](pid_t pid) { return pid > 1 && (::getpgid(pid) >= 0 || errno != ESRCH); };
+    running.look(board, alive, now);
     for (auto& [pid, record] : running.overdue(now)) {
-      // Only a process of php-cgi's group: a pid the board names is no one else's to kill.
-      if (!is_worker(pid)) continue;
+      // A slot names only a process of the account (the board is written by its workers), and
+      // the gate, as the account's user, can signal no other user's: never php-cgi's parent
+      // nor the gate itself.
+      if (pid == php_parent || pid == ::getpid() || !alive(pid)) continue;
       ::kill(pid, SIGKILL);
       const auto refusal = policy::parse_gate_refusal(record);
       write_record(refusal ? *refusal

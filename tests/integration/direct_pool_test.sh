@@ -30,6 +30,8 @@ t_file "$ALICE" 0644 "$ALICE_DOCROOT/nap.php" \
   "<?php file_put_contents('$T_MARKS/nap.pid', getmypid()); sleep((int)(\$_GET['s'] ?? 1)); echo 'slept';"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/program.php" \
   '<?php header("Content-Type: text/plain"); echo "fd0=", trim((string)shell_exec("readlink /proc/self/fd/0 2>/dev/null || echo none")), "\n", "board=", implode(",", array_filter(array_map(fn($f) => (string)@readlink("/proc/self/fd/$f"), scandir("/proc/self/fd")), fn($l) => str_contains($l, "suwrap-pool-board"))), "\n", "proc=", trim((string)shell_exec("ls /proc/" . getmypid() . "/fd/ 2>&1")), "\n", shell_exec("env");'
+t_file "$ALICE" 0644 "$ALICE_DOCROOT/leave.php" \
+  "<?php file_put_contents('$T_MARKS/leave.pid', getmypid()); posix_setsid(); sleep(30); echo 'survived';"
 t_file "$ALICE" 0644 "$ALICE_DOCROOT/disarm.php" \
   "<?php file_put_contents('$T_MARKS/disarm.pid', getmypid()); if (function_exists('pcntl_alarm')) pcntl_alarm(0); pcntl_signal(SIGALRM, SIG_IGN); sleep(30); echo 'survived';"
 t_file "$ALICE" 0664 "$ALICE_DOCROOT/group_writable.php" "<?php touch('$T_MARKS/group_writable-ran');"
@@ -123,6 +125,14 @@ t_curl "$(t_url "$ALICE" disarm.php)" --max-time 25
 disarm_pid=$(cat "$T_MARKS/disarm.pid" 2>/dev/null || echo none)
 t_expect "not survived (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
 t_expect "its worker is gone" sh -c "! kill -0 $disarm_pid 2>/dev/null"
+t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
+
+t_case "direct: a worker that leaves php-cgi's session and group is still held to wall_seconds"
+t_log_mark
+t_curl "$(t_url "$ALICE" leave.php)" --max-time 25
+leave_pid=$(cat "$T_MARKS/leave.pid" 2>/dev/null || echo none)
+t_expect "not survived (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
+t_expect "its worker is gone" sh -c "! kill -0 $leave_pid 2>/dev/null"
 t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
 
 t_case "direct: a request longer than idle_seconds is not cut by the idle end"
