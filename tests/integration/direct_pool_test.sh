@@ -119,21 +119,23 @@ t_expect "the worker holds no descriptor of the gate's board (got: $(printf '%s'
 t_expect "they cannot look into the worker through /proc (got: $(printf '%s' "$T_OUT" | grep '^proc='))" \
   sh -c "printf '%s' \"\$1\" | grep '^proc=' | grep -q 'Permission denied'" _ "$T_OUT"
 
+# killed_at_wall SCRIPT: SCRIPT (which writes its pid to $T_MARKS/SCRIPT.pid, then sleeps
+# 30 s) does not run to its end: its worker is killed at wall_seconds, and that is logged.
+killed_at_wall() {
+  t_log_mark
+  t_curl "$(t_url "$ALICE" "$1.php")" --max-time 25
+  local pid
+  pid=$(cat "$T_MARKS/$1.pid" 2>/dev/null || echo none)
+  t_expect "not survived (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
+  t_expect "its worker is gone" sh -c "! kill -0 $pid 2>/dev/null"
+  t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
+}
+
 t_case "direct: the script cannot disarm its wall limit: the gate enforces it from outside"
-t_log_mark
-t_curl "$(t_url "$ALICE" disarm.php)" --max-time 25
-disarm_pid=$(cat "$T_MARKS/disarm.pid" 2>/dev/null || echo none)
-t_expect "not survived (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
-t_expect "its worker is gone" sh -c "! kill -0 $disarm_pid 2>/dev/null"
-t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
+killed_at_wall disarm
 
 t_case "direct: a worker that leaves php-cgi's session and group is still held to wall_seconds"
-t_log_mark
-t_curl "$(t_url "$ALICE" leave.php)" --max-time 25
-leave_pid=$(cat "$T_MARKS/leave.pid" 2>/dev/null || echo none)
-t_expect "not survived (got $T_STATUS $T_OUT)" sh -c "! printf '%s' \"\$1\" | grep -q survived" _ "$T_OUT"
-t_expect "its worker is gone" sh -c "! kill -0 $leave_pid 2>/dev/null"
-t_expect "logged with check exec, naming wall_seconds" logged exec wall_seconds
+killed_at_wall leave
 
 t_case "direct: a request longer than idle_seconds is not cut by the idle end"
 t_curl "$(t_url "$ALICE" nap.php)?s=$((IDLE + 2))" --max-time 20
