@@ -74,7 +74,7 @@ std::optional<std::size_t> Board::claim(pid_t pid, std::optional<std::size_t> hi
   }
   for (std::size_t i = 0; i < slots_; ++i) {
     std::int32_t free = 0;
-    // A free slot is out of any request (free_slot() and release() end it first).
+    // A free slot is out of any request (release() ends it first).
     if (map_[i].pid.compare_exchange_strong(free, pid, std::memory_order_acq_rel)) return i;
   }
   return std::nullopt;
@@ -128,16 +128,6 @@ Board::Seen Board::look(std::size_t i) const {
   seen.steady = s.sequence.load(std::memory_order_relaxed) == seen.sequence &&
                 s.pid.load(std::memory_order_relaxed) == seen.pid;
   return seen;
-}
-
-void Board::free_slot(std::size_t i, pid_t pid) {
-  Slot& s = map_[i];
-  if (s.pid.load(std::memory_order_acquire) != pid) return;
-  // Out of any request before it is free: the next holder does not inherit the mark.
-  const std::uint32_t sequence = s.sequence.load(std::memory_order_relaxed);
-  if ((sequence & 1U) != 0) s.sequence.store(sequence + 1, std::memory_order_release);
-  std::int32_t held = pid;
-  s.pid.compare_exchange_strong(held, 0, std::memory_order_acq_rel);
 }
 
 }  // namespace suwrap::gate

@@ -68,7 +68,8 @@ class Board {
   // holds the slot (a process forked from the worker does not).
   bool start(std::size_t slot, pid_t pid, std::int64_t now_ns, std::uint64_t wall_seconds, std::string_view record);
   void end(std::size_t slot, pid_t pid);
-  // It ends (exits): the slot is free at once for the worker started in its place.
+  // The slot freed, out of any request, if `pid` still holds it: by a worker as it exits
+  // (free at once for the one started in its place), by the gate for one that died.
   void release(std::size_t slot, pid_t pid);
 
   // The gate's: what slot `i` says, read once.
@@ -81,8 +82,6 @@ class Board {
     bool steady = true;  // false: it changed while being read; look again later
   };
   [[nodiscard]] Seen look(std::size_t i) const;
-  // Frees slot `i` if `pid` still holds it (that worker ended), out of any request.
-  void free_slot(std::size_t i, pid_t pid);
 
  private:
   Board(util::Fd fd, Slot* slots, std::size_t count) : fd_(std::move(fd)), map_(slots), slots_(count) {}

@@ -20,7 +20,7 @@ void RunningRequests::look(Board& board, const std::function<bool(pid_t)>& alive
     Board::Seen seen = board.look(i);
     if (seen.pid != 0 && !alive(seen.pid)) {
       // That worker ended: its slot is free for the one php-cgi starts in its place.
-      board.free_slot(i, seen.pid);
+      board.release(i, seen.pid);
       seen = Board::Seen{};
     }
     if (seen.pid == known.pid && seen.sequence == known.sequence) continue;

@@ -70,9 +70,9 @@ TEST(Board, SlotsRunOutAndAreFreedForOthers) {
   const auto b = board.claim(200, std::nullopt);
   ASSERT_TRUE(a && b);
   EXPECT_FALSE(board.claim(300, std::nullopt).has_value());
-  board.free_slot(*a, 999);  // not its holder: nothing
+  board.release(*a, 999);  // not its holder: nothing
   EXPECT_FALSE(board.claim(300, std::nullopt).has_value());
-  board.free_slot(*a, 100);
+  board.release(*a, 100);
   EXPECT_EQ(board.claim(300, std::nullopt), a);
   EXPECT_EQ(board.claim(100, a), std::nullopt) << "a hint to a slot someone else holds is no claim";
 }
@@ -111,7 +111,7 @@ TEST(Board, ASlotFreedOrFoundAgainStartsOutOfAnyRequest) {
   Board board = make_board(1);
   const auto slot = board.claim(100, std::nullopt);
   ASSERT_TRUE(board.start(*slot, 100, 1, 1, ""));
-  board.free_slot(*slot, 100);  // killed in its request
+  board.release(*slot, 100);  // killed in its request
   EXPECT_EQ(board.look(*slot).sequence % 2, 0U) << "the next holder does not inherit the request";
   ASSERT_EQ(board.claim(200, std::nullopt), slot);
   ASSERT_TRUE(board.start(*slot, 200, 1, 1, ""));
